@@ -1,0 +1,36 @@
+// buildApp(deps): the whole service as a Fastify instance, without listening.
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { Config } from './config/load.js'
+import type { Clock } from './monitor.js'
+import errors from './plugins/errors.js'
+import monitor from './plugins/monitor.js'
+import health from './routes/health.js'
+import refresh from './routes/refresh.js'
+import status from './routes/status.js'
+
+export interface AppOptions {
+  config: Config
+  /** SQLite file; created with its folder when missing. */
+  dbPath: string
+  now?: Clock
+  logger?: FastifyServerOptions['logger']
+}
+
+/** Secrets that must never reach a log line. */
+export const REDACT = ['req.headers["x-token"]', 'req.headers.authorization']
+
+export async function buildApp({ config, dbPath, now = Date.now, logger = false }: AppOptions) {
+  const app = Fastify({
+    logger: logger === false ? false : { redact: REDACT, ...(logger === true ? {} : logger) },
+    bodyLimit: 64 * 1024,
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    routerOptions: { maxParamLength: 500 },
+  })
+  await app.register(errors)
+  await app.register(monitor, { config, dbPath, now })
+  await app.register(health)
+  await app.register(refresh)
+  await app.register(status)
+  return app
+}

@@ -1,0 +1,90 @@
+// The JSON Schema of config.yml. The TypeScript types are derived from it (FromSchema), and
+// `npm run schema` writes it to config.schema.json for editors; a test keeps the two in sync.
+import type { FromSchema } from 'json-schema-to-ts'
+
+export const NAME_MAX = 200
+
+/** hourly, daily, weekly, monthly, or a number of seconds. Shared with the Scripto API. */
+export const periodicitySchema = {
+  description:
+    'How often a script is expected to run: hourly, daily, weekly, monthly (1, 24, 168, 730 hours) or a number of seconds.',
+  type: ['string', 'number'],
+  if: { type: 'string' },
+  then: { enum: ['hourly', 'daily', 'weekly', 'monthly'] },
+  else: { exclusiveMinimum: 0 },
+} as const
+
+const positiveSeconds = (description: string) =>
+  ({ description, type: 'number', exclusiveMinimum: 0 }) as const
+
+const itemSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'id'],
+  properties: {
+    name: {
+      description: 'Shown on the page and as the `name` label.',
+      type: ['string', 'integer'],
+      minLength: 1,
+      maxLength: NAME_MAX,
+    },
+    id: {
+      description: 'Refreshed with GET /refresh/<id>; one id may stand in several groups.',
+      type: ['string', 'integer'],
+      minLength: 1,
+      maxLength: NAME_MAX,
+    },
+    interval: positiveSeconds('Seconds this item stays up after a refresh; overrides statuspage.interval.'),
+  },
+} as const
+
+export const configSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://github.com/statuspage/statuspage/config.schema.json',
+  title: 'statuspage config.yml',
+  type: 'object',
+  additionalProperties: false,
+  required: ['statuspage'],
+  properties: {
+    statuspage: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['token', 'groups'],
+      properties: {
+        title: { description: 'Title of the status page.', type: 'string', default: 'Status', maxLength: NAME_MAX },
+        token: {
+          description: 'Secret for refreshes and script reports. Generate: head -c 1000 /dev/urandom | sha512sum | cut -c 1-64',
+          type: 'string',
+          minLength: 32,
+        },
+        interval: { ...positiveSeconds('Seconds an item stays up after a refresh.'), default: 600 },
+        refresh_interval: { ...positiveSeconds('Seconds between reloads of the HTML page.'), default: 120 },
+        groups: {
+          description: 'Group name -> items, shown in file order.',
+          type: 'object',
+          minProperties: 1,
+          propertyNames: { minLength: 1, maxLength: NAME_MAX },
+          additionalProperties: { type: 'array', minItems: 1, items: itemSchema },
+        },
+      },
+    },
+    scripto: {
+      description: 'The Scripto-compatible script API at /api/v1/script.',
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        enabled: { description: 'Serve /api/v1/script.', type: 'boolean', default: true },
+        require_token: {
+          description: 'Writes need the statuspage token (false: the open API of the original Scripto).',
+          type: 'boolean',
+          default: true,
+        },
+        default_periodicity: { ...periodicitySchema, default: 'daily' },
+      },
+    },
+  },
+} as const
+
+export type RawConfig = FromSchema<typeof configSchema>
+export type Periodicity = FromSchema<typeof periodicitySchema>

@@ -1,0 +1,75 @@
+// One error shape for the whole service: Fastify's {statusCode, code, error, message}, where the
+// message of a 4xx names the field and the fault. Ajv's errors are turned into such messages here,
+// for config.yml and for HTTP input alike.
+import createError from '@fastify/error'
+import type { ErrorObject } from 'ajv'
+
+export const TokenMissingError = createError(
+  'SP_ERR_TOKEN_MISSING',
+  'token missing: send it as the X-Token header or as Authorization: Bearer <token>',
+  403,
+)
+export const TokenWrongError = createError('SP_ERR_TOKEN_WRONG', 'token is wrong', 403)
+export const NotFoundError = createError('SP_ERR_NOT_FOUND', '%s', 404)
+export const BadRequestError = createError('SP_ERR_BAD_REQUEST', '%s', 400)
+
+const IDENTIFIER = /^[A-Za-z_$][\w$-]*$/
+
+/**
+ * Renders a JSON pointer as a readable path: `/statuspage/groups/Group #2/1` becomes
+ * `statuspage.groups["Group #2"][1]`. `data` tells array indexes from numeric keys.
+ */
+export function readablePath(pointer: string, data: unknown, root = ''): string {
+  let out = root
+  let node = data
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~')
+    if (Array.isArray(node)) out += `[${key}]`
+    else if (IDENTIFIER.test(key)) out += out === '' ? key : `.${key}`
+    else out += `[${JSON.stringify(key)}]`
+    node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined
+  }
+  return out
+}
+
+function describe(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>
+  switch (e.keyword) {
+    case 'required':
+      return `must have required property '${String(p.missingProperty)}'`
+    case 'additionalProperties': {
+      const allowed = Object.keys((e.parentSchema?.properties as object | undefined) ?? {})
+      const hint = allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ''
+      return `unknown key '${String(p.additionalProperty)}'${hint}`
+    }
+    case 'type':
+      return `must be ${String(p.type).split(',').join(' or ')}`
+    case 'minLength':
+      return p.limit === 1 ? 'must not be empty' : `must be at least ${String(p.limit)} characters`
+    case 'maxLength':
+      return `must be at most ${String(p.limit)} characters`
+    case 'minProperties':
+    case 'minItems':
+      return 'must not be empty'
+    case 'enum':
+      return `must be one of: ${(p.allowedValues as unknown[]).join(', ')}`
+    case 'exclusiveMinimum':
+      return `must be greater than ${String(p.limit)}`
+    case 'propertyNames':
+      return `has an invalid key '${String(p.propertyName)}'`
+    default:
+      return e.message ?? 'is invalid'
+  }
+}
+
+/** One `path: fault` line per problem, in ajv's order, without duplicates. */
+export function describeAjvErrors(errors: readonly ErrorObject[], data: unknown, root = ''): string[] {
+  const lines = errors
+    // `if` only says which branch failed; the branch's own error says why.
+    .filter((e) => e.keyword !== 'if')
+    .map((e) => {
+      const path = readablePath(e.instancePath, data, root) || '(top level)'
+      return `${path}: ${describe(e)}`
+    })
+  return [...new Set(lines)]
+}

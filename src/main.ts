@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// CLI: flags, config, listen, signals. Nothing else.
+import { parseArgs } from 'node:util'
+import { buildApp } from './app.js'
+import { loadConfig } from './config/load.js'
+
+const USAGE = `Usage: statuspage [options] [config.yml]
+
+Heartbeat monitor: token-protected refreshes, Scripto script reports, /metrics and a status page.
+
+Options:
+  --host <addr>   address to listen on   (env HOST, default 0.0.0.0)
+  --port <n>      port to listen on      (env PORT, default 8080)
+  --db <path>     SQLite database file   (env STATUSPAGE_DB, default ./data/statuspage.db)
+  -h, --help      show this help
+
+Signals: SIGHUP reloads the config file; SIGTERM and SIGINT stop gracefully.
+Exit codes: 0 stopped, 1 could not start, 2 bad command line or config.
+`
+
+function fail(code: number, lines: readonly string[]): never {
+  for (const line of lines) process.stderr.write(`${line}\n`)
+  process.exit(code)
+}
+
+function parseCli(argv: string[]) {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        db: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (err) {
+    fail(2, [`statuspage: ${(err as Error).message}`, 'Run statuspage --help for usage.'])
+  }
+  const { values, positionals } = parsed
+  if (values.help) {
+    process.stdout.write(USAGE)
+    process.exit(0)
+  }
+  if (positionals.length > 1) fail(2, [`statuspage: one config file expected, got ${positionals.length}`])
+  const portText = values.port ?? process.env.PORT ?? '8080'
+  const port = Number(portText)
+  if (!/^\d+$/.test(portText) || port > 65535) fail(2, [`statuspage: --port: must be a number from 0 to 65535, got '${portText}'`])
+  return {
+    configPath: positionals[0] ?? 'config.yml',
+    host: values.host ?? process.env.HOST ?? '0.0.0.0',
+    port,
+    dbPath: values.db ?? process.env.STATUSPAGE_DB ?? './data/statuspage.db',
+  }
+}
+
+async function main() {
+  const cli = parseCli(process.argv.slice(2))
+  const loaded = loadConfig(cli.configPath)
+  if (!loaded.ok) fail(2, loaded.errors)
+
+  let app
+  try {
+    app = await buildApp({
+      config: loaded.config,
+      dbPath: cli.dbPath,
+      logger: { level: process.env.LOG_LEVEL ?? 'info' },
+    })
+  } catch (err) {
+    fail(1, [`statuspage: cannot open the database ${cli.dbPath}: ${(err as Error).message}`])
+  }
+  const { log } = app
+
+  process.on('SIGHUP', () => {
+    const next = loadConfig(cli.configPath)
+    if (next.ok) {
+      app.monitor.reload(next.config)
+      log.info({ file: cli.configPath, items: next.config.items.length }, 'config reloaded')
+    } else {
+      app.monitor.reloadFailed()
+      log.error({ file: cli.configPath, errors: next.errors }, 'config reload refused; the previous config stays in force')
+    }
+  })
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'shutting down')
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+
+  try {
+    await app.listen({ host: cli.host, port: cli.port })
+  } catch (err) {
+    fail(1, [`statuspage: cannot listen on ${cli.host}:${cli.port}: ${(err as Error).message}`])
+  }
+  log.info({ config: cli.configPath, db: cli.dbPath, items: loaded.config.items.length }, 'statuspage started')
+}
+
+await main()

@@ -1,0 +1,67 @@
+// The running state of statuspage: the config in force, the store and the clock, joined in one
+// place. Routes and collectors ask it for a snapshot or tell it of a refresh; nothing else
+// combines the three.
+import type { Config } from './config/load.js'
+import { snapshot, type Snapshot } from './domain/snapshot.js'
+import type { Store } from './store/store.js'
+
+export type Clock = () => number
+
+export interface ReloadStatus {
+  readonly successful: boolean
+  /** ms since the epoch of the last config that took effect (start-up included). */
+  readonly lastSuccess: number
+}
+
+export class Monitor {
+  #config: Config
+  #reload: ReloadStatus
+  readonly #listeners: ((config: Config) => void)[] = []
+
+  constructor(
+    config: Config,
+    readonly store: Store,
+    readonly now: Clock,
+  ) {
+    this.#config = config
+    this.#reload = { successful: true, lastSuccess: now() }
+    store.keepOnlyItems(new Set(config.itemsById.keys()))
+  }
+
+  get config(): Config {
+    return this.#config
+  }
+
+  get reloadStatus(): ReloadStatus {
+    return this.#reload
+  }
+
+  snapshot(): Snapshot {
+    return snapshot(this.#config, this.store.refreshTimes(), this.store.scripts(), this.now())
+  }
+
+  /** Refreshes every item with this id, in every group; returns how many there are. */
+  refresh(id: string): number {
+    const items = this.#config.itemsById.get(id)
+    if (items === undefined) return 0
+    this.store.recordRefresh([id], this.now())
+    return items.length
+  }
+
+  /** Puts a new config in force. Items it still has keep their state; removed ones are forgotten. */
+  reload(config: Config): void {
+    this.store.keepOnlyItems(new Set(config.itemsById.keys()))
+    this.#config = config
+    this.#reload = { successful: true, lastSuccess: this.now() }
+    for (const listener of this.#listeners) listener(config)
+  }
+
+  /** Records that a reload was refused; the config in force stays. */
+  reloadFailed(): void {
+    this.#reload = { ...this.#reload, successful: false }
+  }
+
+  onReload(listener: (config: Config) => void): void {
+    this.#listeners.push(listener)
+  }
+}

@@ -1,0 +1,41 @@
+// The one error handler: every error leaves as {statusCode, code, error, message}. A 4xx message
+// names the field and the fault; a 5xx says only "Internal Server Error" and the log holds the rest.
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { describeAjvErrors } from '../errors.js'
+
+function messageOf(err: FastifyError): string {
+  if (err.validation) return describeAjvErrors(err.validation as never, undefined, err.validationContext).join('; ')
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'Content-Type: must be application/json'
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'body: must not be empty'
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return `body: is not valid JSON (${err.message})`
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `body: must be at most ${err.message.match(/\d+/)?.[0] ?? 'the allowed'} bytes`
+    default:
+      return err.message
+  }
+}
+
+export default fp(
+  async (app: FastifyInstance) => {
+    app.setErrorHandler((err: FastifyError, request, reply) => {
+      const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+      if (statusCode === 500) {
+        request.log.error({ err }, 'request failed')
+        return reply.code(500).send({ statusCode, code: 'SP_ERR_INTERNAL', error: 'Internal Server Error', message: 'Internal Server Error' })
+      }
+      const code = err.validation ? 'SP_ERR_VALIDATION' : (err.code ?? 'SP_ERR_BAD_REQUEST')
+      return reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode], message: messageOf(err) })
+    })
+    app.setNotFoundHandler((request, reply) =>
+      reply.code(404).send({ statusCode: 404, code: 'SP_ERR_NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+    )
+  },
+  { name: 'errors' },
+)

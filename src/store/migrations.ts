@@ -1,0 +1,37 @@
+// Schema versions, applied in order and recorded in PRAGMA user_version. Append new steps; never
+// edit a step that has shipped, so every existing database can be brought up to date.
+import type { Database } from 'better-sqlite3'
+
+const MIGRATIONS: readonly string[] = [
+  // 1: last refresh (ms since the epoch) per item id; an id shared by several groups is one row.
+  `CREATE TABLE item_refresh (
+     id           TEXT PRIMARY KEY,
+     last_refresh INTEGER NOT NULL
+   ) WITHOUT ROWID`,
+  // 2: Scripto's table. last_exec in ms since the epoch; periodicity NULL means the config's default.
+  // AUTOINCREMENT: the id of a deleted script is never handed to another one.
+  `CREATE TABLE script (
+     id          INTEGER PRIMARY KEY AUTOINCREMENT,
+     name        TEXT NOT NULL,
+     server      TEXT NOT NULL,
+     status      INTEGER NOT NULL CHECK (status IN (0, 1)),
+     last_exec   INTEGER,
+     periodicity TEXT
+   )`,
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/** Brings the database up to SCHEMA_VERSION; refuses one written by a newer statuspage. */
+export function migrate(db: Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`database schema version ${current} is newer than this statuspage understands (${SCHEMA_VERSION}); upgrade statuspage`)
+  }
+  db.transaction(() => {
+    for (let v = current; v < SCHEMA_VERSION; v++) {
+      db.exec(MIGRATIONS[v]!)
+      db.pragma(`user_version = ${v + 1}`)
+    }
+  })()
+}
