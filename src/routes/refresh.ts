@@ -27,12 +27,13 @@ const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     method: ['GET', 'POST'],
     url: '/refresh/:id',
     schema,
-    handler: async (request, reply) => {
+    // Byte for byte what the original sent: Python's json.dumps puts a space after the colon.
+    serializerCompiler: () => (data) => `{"refreshed": ${(data as { refreshed: number }).refreshed}}`,
+    handler: async (request) => {
       const { id } = request.params
       const refreshed = app.monitor.refresh(id)
       if (refreshed === 0) request.log.warn({ id }, 'refresh of an id that no item has')
-      // Byte for byte what the original sent (Python's json.dumps puts a space after the colon).
-      return reply.type('application/json; charset=utf-8').send(`{"refreshed": ${refreshed}}`)
+      return { refreshed }
     },
   })
 }
