@@ -40,7 +40,6 @@ const itemSchema = {
 
 export const configSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'https://github.com/statuspage/statuspage/config.schema.json',
   title: 'statuspage config.yml',
   type: 'object',
   additionalProperties: false,

@@ -1,0 +1,64 @@
+// Starts the real CLI (the built dist/src/main.js) as a child process on a free loopback port.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import type { Test } from 'tap'
+
+export const MAIN = 'dist/src/main.js'
+
+export interface RunningCli {
+  child: ChildProcess
+  url: string
+  /** Every JSON log line so far. */
+  logs: Record<string, unknown>[]
+  /** Resolves with the first log line (past or future) that matches. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>
+}
+
+export async function startCli(t: Test, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningCli> {
+  const child = spawn(process.execPath, [MAIN, '--host', '127.0.0.1', '--port', '0', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL')
+      await once(child, 'exit')
+    }
+  })
+  const logs: Record<string, unknown>[] = []
+  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = []
+  let stderr = ''
+  child.stderr!.on('data', (d) => (stderr += d))
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    const line = JSON.parse(text) as Record<string, unknown>
+    logs.push(line)
+    for (const w of waiters.filter((w) => w.match(line))) {
+      waiters.splice(waiters.indexOf(w), 1)
+      w.resolve(line)
+    }
+  })
+  const waitForLog = (match: (l: Record<string, unknown>) => boolean, timeoutMs = 15_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const seen = logs.find(match)
+      if (seen) return resolve(seen)
+      const timer = setTimeout(() => reject(new Error(`no such log line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs)
+      waiters.push({ match, resolve: (l) => (clearTimeout(timer), resolve(l)) })
+      child.once('exit', (code) => reject(new Error(`statuspage exited with ${code}; stderr: ${stderr}`)))
+    })
+  const listening = await waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1:'))
+  const url = String(listening.msg).replace('Server listening at ', '')
+  await waitForLog((l) => l.msg === 'statuspage started')
+  return { child, url, logs, waitForLog }
+}
+
+/** Runs the CLI to its exit; for start-up failures and --help. */
+export async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr += d))
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return { code, stdout, stderr }
+}

@@ -1,0 +1,80 @@
+import t from 'tap'
+import { TOKEN, auth, logSink, testApp } from './helpers/app.js'
+
+t.test('a refresh without a token is refused with 403 and changes nothing', async (t) => {
+  const { app } = await testApp(t)
+  const res = await app.inject({ url: '/refresh/http' })
+  t.equal(res.statusCode, 403)
+  t.same(res.json(), {
+    statusCode: 403,
+    code: 'SP_ERR_TOKEN_MISSING',
+    error: 'Forbidden',
+    message: 'token missing: send it as the X-Token header or as Authorization: Bearer <token>',
+  })
+  t.equal(app.monitor.store.refreshTimes().size, 0)
+})
+
+t.test('a refresh with a wrong token is refused with 403 and changes nothing', async (t) => {
+  const { app } = await testApp(t)
+  for (const headers of [{ 'x-token': `${TOKEN}x` }, { 'x-token': 'short' }, { authorization: 'Bearer nope' }]) {
+    const res = await app.inject({ url: '/refresh/http', headers })
+    t.equal(res.statusCode, 403)
+    t.same(res.json(), { statusCode: 403, code: 'SP_ERR_TOKEN_WRONG', error: 'Forbidden', message: 'token is wrong' })
+  }
+  t.equal(app.monitor.store.refreshTimes().size, 0)
+})
+
+t.test('the token is checked before anything else, even for an id too long to be valid', async (t) => {
+  const { app } = await testApp(t)
+  const res = await app.inject({ url: `/refresh/${'x'.repeat(300)}` })
+  t.equal(res.statusCode, 403)
+})
+
+t.test('an id in two groups refreshes both and answers exactly as the original', async (t) => {
+  const { app, clock } = await testApp(t)
+  const res = await app.inject({ url: '/refresh/http', headers: auth })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+  t.equal(res.body, '{"refreshed": 2}')
+  t.same([...app.monitor.store.refreshTimes()], [['http', clock.t]])
+})
+
+t.test('an id in one group refreshes one item', async (t) => {
+  const { app } = await testApp(t)
+  const res = await app.inject({ url: '/refresh/dns', headers: auth })
+  t.equal(res.body, '{"refreshed": 1}')
+})
+
+t.test('POST refreshes too, with Authorization: Bearer and whatever body the client sends', async (t) => {
+  const { app, clock } = await testApp(t)
+  const res = await app.inject({
+    method: 'POST',
+    url: '/refresh/mail',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'a=1',
+  })
+  t.equal(res.statusCode, 200)
+  t.equal(res.body, '{"refreshed": 1}')
+  t.equal(app.monitor.store.refreshTimes().get('mail'), clock.t)
+})
+
+t.test('an unknown id is not an error: 0 refreshed, a warning logged, nothing stored', async (t) => {
+  const sink = logSink()
+  const { app } = await testApp(t, { logger: sink.logger })
+  const res = await app.inject({ url: '/refresh/nope', headers: auth })
+  t.equal(res.statusCode, 200)
+  t.equal(res.body, '{"refreshed": 0}')
+  t.equal(app.monitor.store.refreshTimes().size, 0)
+  const warning = sink.lines.map((l) => JSON.parse(l)).find((l) => l.level === 40)
+  t.match(warning, { id: 'nope', msg: 'refresh of an id that no item has' })
+})
+
+t.test('the token never appears in a log line', async (t) => {
+  const sink = logSink()
+  const { app } = await testApp(t, { logger: sink.logger })
+  await app.inject({ url: '/refresh/http', headers: auth })
+  await app.inject({ url: '/refresh/http', headers: { authorization: `Bearer ${TOKEN}` } })
+  await app.inject({ url: '/refresh/http', headers: { 'x-token': `${TOKEN}-wrong` } })
+  t.ok(sink.lines.length > 4, 'requests were logged')
+  t.notOk(sink.lines.some((l) => l.includes(TOKEN)))
+})

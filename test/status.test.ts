@@ -1,0 +1,68 @@
+// Times in these tests are read in UTC unless a test sets its own zone.
+process.env.TZ = 'UTC'
+
+import t from 'tap'
+import { auth, testApp } from './helpers/app.js'
+
+t.test('GET /api/v1/status gives every group in config order with each item state', async (t) => {
+  const { app, clock } = await testApp(t)
+  await app.inject({ url: '/refresh/http', headers: auth })
+  clock.advance(100)
+  await app.inject({ url: '/refresh/mail', headers: auth })
+  clock.advance(61)
+
+  const res = await app.inject({ url: '/api/v1/status' })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), {
+    title: 'Test',
+    time: '2026-01-15T12:02:41+00:00',
+    up: false,
+    groups: [
+      {
+        name: 'SomeGroup',
+        items: [
+          { id: 'http', name: 'HTTP/HTTPS', interval: 600, last_refresh: '2026-01-15T12:00:00+00:00', state: 'up', due_in_seconds: 439 },
+          { id: 'dns', name: 'DNS', interval: 600, last_refresh: null, state: 'down', due_in_seconds: null },
+          { id: 'mail', name: 'SMTP/IMAP', interval: 60, last_refresh: '2026-01-15T12:01:40+00:00', state: 'down', due_in_seconds: -1 },
+        ],
+      },
+      {
+        name: 'Group #2',
+        items: [
+          { id: 'http', name: 'HTTP/HTTPS', interval: 600, last_refresh: '2026-01-15T12:00:00+00:00', state: 'up', due_in_seconds: 439 },
+          { id: 'dns-internal', name: 'Internal DNS', interval: 600, last_refresh: null, state: 'down', due_in_seconds: null },
+        ],
+      },
+    ],
+    scripts: [],
+  })
+})
+
+t.test('health and readiness answer under the Prometheus paths', async (t) => {
+  const { app } = await testApp(t)
+  const healthy = await app.inject({ url: '/-/healthy' })
+  t.equal(healthy.statusCode, 200)
+  t.equal(healthy.body, 'statuspage is healthy.\n')
+  const ready = await app.inject({ url: '/-/ready' })
+  t.equal(ready.statusCode, 200)
+  t.equal(ready.body, 'statuspage is ready.\n')
+})
+
+t.test('an unknown route is a JSON 404 naming it', async (t) => {
+  const { app } = await testApp(t)
+  const res = await app.inject({ url: '/nope?x=1' })
+  t.equal(res.statusCode, 404)
+  t.same(res.json(), { statusCode: 404, code: 'SP_ERR_NOT_FOUND', error: 'Not Found', message: 'no route GET /nope' })
+})
+
+t.test('the server time is given in the server time zone, with its offset', async (t) => {
+  const saved = process.env.TZ
+  t.teardown(() => {
+    process.env.TZ = saved
+  })
+  process.env.TZ = 'Europe/Berlin'
+  const { app } = await testApp(t)
+  t.equal((await app.inject({ url: '/api/v1/status' })).json().time, '2026-01-15T13:00:00+01:00')
+  process.env.TZ = 'America/St_Johns'
+  t.equal((await app.inject({ url: '/api/v1/status' })).json().time, '2026-01-15T08:30:00-03:30')
+})
