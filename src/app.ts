@@ -6,7 +6,9 @@ import errors from './plugins/errors.js'
 import monitor from './plugins/monitor.js'
 import health from './routes/health.js'
 import refresh from './routes/refresh.js'
+import scripts from './routes/scripts.js'
 import status from './routes/status.js'
+import validation from './plugins/validation.js'
 
 export interface AppOptions {
   config: Config
@@ -28,9 +30,11 @@ export async function buildApp({ config, dbPath, now = Date.now, logger = false 
     routerOptions: { maxParamLength: 500 },
   })
   await app.register(errors)
+  await app.register(validation)
   await app.register(monitor, { config, dbPath, now })
   await app.register(health)
   await app.register(refresh)
   await app.register(status)
+  await app.register(scripts)
   return app
 }

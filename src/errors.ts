@@ -38,7 +38,8 @@ function describe(e: ErrorObject): string {
     case 'required':
       return `must have required property '${String(p.missingProperty)}'`
     case 'additionalProperties': {
-      const allowed = Object.keys((e.parentSchema?.properties as object | undefined) ?? {})
+      const props = (e.parentSchema?.properties ?? {}) as Record<string, unknown>
+      const allowed = Object.keys(props).filter((k) => props[k] !== false)
       const hint = allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ''
       return `unknown key '${String(p.additionalProperty)}'${hint}`
     }
@@ -55,6 +56,8 @@ function describe(e: ErrorObject): string {
       return `must be one of: ${(p.allowedValues as unknown[]).join(', ')}`
     case 'exclusiveMinimum':
       return `must be greater than ${String(p.limit)}`
+    case 'false schema':
+      return 'must not be given'
     case 'propertyNames':
       return `has an invalid key '${String(p.propertyName)}'`
     default:

@@ -2,8 +2,8 @@
 // place. Routes and collectors ask it for a snapshot or tell it of a refresh; nothing else
 // combines the three.
 import type { Config } from './config/load.js'
-import { snapshot, type Snapshot } from './domain/snapshot.js'
-import type { Store } from './store/store.js'
+import { scriptStatus, snapshot, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
+import type { Script, Store } from './store/store.js'
 
 export type Clock = () => number
 
@@ -38,6 +38,10 @@ export class Monitor {
 
   snapshot(): Snapshot {
     return snapshot(this.#config, this.store.refreshTimes(), this.store.scripts(), this.now())
+  }
+
+  scriptStatus(script: Script): ScriptStatus {
+    return scriptStatus(script, this.#config.scripto.defaultPeriodicity, this.now())
   }
 
   /** Refreshes every item with this id, in every group; returns how many there are. */

@@ -34,6 +34,12 @@ export interface Snapshot {
   readonly scriptsNotOk: number
 }
 
+export function scriptStatus(script: Script, defaultPeriodicity: Periodicity, now: number): ScriptStatus {
+  const periodicity = script.periodicity ?? defaultPeriodicity
+  const period = periodSeconds(periodicity)
+  return { script, periodicity, period, state: scriptState(script.lastExec, script.status, period, now) }
+}
+
 export function snapshot(config: Config, refreshTimes: ReadonlyMap<string, number>, scripts: readonly Script[], now: number): Snapshot {
   let itemsDown = 0
   const items = config.items.map((item): ItemStatus => {
@@ -45,12 +51,10 @@ export function snapshot(config: Config, refreshTimes: ReadonlyMap<string, numbe
   const groups = config.groups.map((g) => ({ name: g.name, items: g.items.map((item) => items[item.index]!) }))
 
   let scriptsNotOk = 0
-  const scriptStatuses = scripts.map((script): ScriptStatus => {
-    const periodicity = script.periodicity ?? config.scripto.defaultPeriodicity
-    const period = periodSeconds(periodicity)
-    const state = scriptState(script.lastExec, script.status, period, now)
-    if (state !== 'ok') scriptsNotOk++
-    return { script, periodicity, period, state }
+  const scriptStatuses = scripts.map((script) => {
+    const status = scriptStatus(script, config.scripto.defaultPeriodicity, now)
+    if (status.state !== 'ok') scriptsNotOk++
+    return status
   })
   scriptStatuses.sort(
     (a, b) =>

@@ -1,11 +1,11 @@
 // The one error handler: every error leaves as {statusCode, code, error, message}. A 4xx message
 // names the field and the fault; a 5xx says only "Internal Server Error" and the log holds the rest.
 import { STATUS_CODES } from 'node:http'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { describeAjvErrors } from '../errors.js'
 
-function messageOf(err: FastifyError): string {
+function messageOf(err: FastifyError, request: FastifyRequest): string {
   if (err.validation) return describeAjvErrors(err.validation as never, undefined, err.validationContext).join('; ')
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -16,7 +16,7 @@ function messageOf(err: FastifyError): string {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return `body: is not valid JSON (${err.message})`
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return `body: must be at most ${err.message.match(/\d+/)?.[0] ?? 'the allowed'} bytes`
+      return `body: must be at most ${request.routeOptions.bodyLimit} bytes`
     default:
       return err.message
   }
@@ -31,7 +31,7 @@ export default fp(
         return reply.code(500).send({ statusCode, code: 'SP_ERR_INTERNAL', error: 'Internal Server Error', message: 'Internal Server Error' })
       }
       const code = err.validation ? 'SP_ERR_VALIDATION' : (err.code ?? 'SP_ERR_BAD_REQUEST')
-      return reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode], message: messageOf(err) })
+      return reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode], message: messageOf(err, request) })
     })
     app.setNotFoundHandler((request, reply) =>
       reply.code(404).send({ statusCode: 404, code: 'SP_ERR_NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),

@@ -1,7 +1,7 @@
 // The token check shared by refreshes and script writes: X-Token or Authorization: Bearer,
 // compared in constant time. The token is never logged (see the logger's redact list in main.ts).
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { TokenMissingError, TokenWrongError } from '../errors.js'
 
 // Hashing first gives both sides the same length, which timingSafeEqual needs, without leaking
@@ -16,7 +16,7 @@ export function presentedToken(request: FastifyRequest): string | undefined {
   return undefined
 }
 
-export async function requireToken(this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+export async function requireToken(this: FastifyInstance, request: FastifyRequest): Promise<void> {
   const token = presentedToken(request)
   if (token === undefined || token === '') throw new TokenMissingError()
   if (!timingSafeEqual(digest(token), digest(this.monitor.config.token))) throw new TokenWrongError()

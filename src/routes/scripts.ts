@@ -1,0 +1,151 @@
+// Scripto's REST API at /api/v1/script: scripts report each run; reads are open, writes need the
+// token unless scripto.require_token is false.
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import { NAME_MAX, periodicitySchema, type Periodicity } from '../config/schema.js'
+import { parseScriptoDate } from '../domain/dates.js'
+import { BadRequestError, NotFoundError } from '../errors.js'
+import type { Script, ScriptFields } from '../store/store.js'
+import { requireToken } from './auth.js'
+import { parseScriptQuery } from './script-query.js'
+import { scriptView } from './script-view.js'
+
+const text = { type: 'string', minLength: 1, maxLength: NAME_MAX } as const
+
+const fields = {
+  name: text,
+  server: text,
+  status: { description: 'Whether the run succeeded: true/false or 1/0.', enum: [true, false, 1, 0] },
+  last_exec: {
+    description: 'CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE, or an ISO 8601 date or date-time (UTC unless it has an offset).',
+    type: ['string', 'null'],
+    maxLength: 64,
+  },
+  periodicity: { ...periodicitySchema, type: ['string', 'number', 'null'] },
+} as const
+
+const createBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'server', 'status'],
+  properties: { ...fields, id: false },
+} as const
+const updateBody = {
+  type: 'object',
+  additionalProperties: false,
+  // Clients may send back the object they were given: its id is accepted when it is this one.
+  properties: { ...fields, id: { type: 'integer' } },
+} as const
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
+} as const
+
+const listQuery = {
+  type: 'object',
+  properties: {
+    page: { type: 'integer', minimum: 1, default: 1 },
+    results_per_page: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
+    q: { type: 'string', maxLength: 16 * 1024 },
+  },
+} as const
+
+type Body = {
+  name?: string
+  server?: string
+  status?: boolean | number
+  last_exec?: string | null
+  periodicity?: Periodicity | null
+  id?: number
+}
+
+const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
+  const { monitor } = app
+  // Only JSON: a text/plain body is refused with 415, as Scripto did, instead of being parsed.
+  app.removeContentTypeParser('text/plain')
+
+  app.addHook('onRequest', async function (request) {
+    if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')
+    if (request.method !== 'GET' && request.method !== 'HEAD' && monitor.config.scripto.requireToken) {
+      await requireToken.call(this, request)
+    }
+  })
+  if (monitor.config.scripto.enabled && !monitor.config.scripto.requireToken) {
+    app.log.warn('scripto.require_token is false: anyone who reaches this port can write script reports')
+  }
+
+  /** The body's fields in storage form; a date that does not parse is the client's error. */
+  const toFields = (body: Body): Partial<ScriptFields> => {
+    const out: { -readonly [K in keyof ScriptFields]?: ScriptFields[K] } = {}
+    if (body.name !== undefined) out.name = body.name
+    if (body.server !== undefined) out.server = body.server
+    if (body.status !== undefined) out.status = body.status === true || body.status === 1
+    if (body.periodicity !== undefined) out.periodicity = body.periodicity
+    if (body.last_exec !== undefined) {
+      if (body.last_exec === null) out.lastExec = null
+      else {
+        const ms = parseScriptoDate(body.last_exec, monitor.now())
+        if (ms === undefined) {
+          throw new BadRequestError(
+            `body.last_exec: must be CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE or an ISO 8601 date or date-time, got ${JSON.stringify(body.last_exec)}`,
+          )
+        }
+        out.lastExec = ms
+      }
+    }
+    return out
+  }
+  const view = (script: Script) => scriptView(monitor.scriptStatus(script))
+  const notFound = (id: number) => new NotFoundError(`no script with id ${id}`)
+
+  app.get('/api/v1/script', { schema: { querystring: listQuery } }, async (request) => {
+    const { page, results_per_page: perPage, q } = request.query as { page: number; results_per_page: number; q?: string }
+    const query = parseScriptQuery(q, monitor.now())
+    // q's limit and offset choose the results; page and results_per_page page through them.
+    const { total } = monitor.store.queryScripts({ ...query, limit: 0 })
+    const numResults = Math.max(0, Math.min(query.limit, total - query.offset))
+    const start = (page - 1) * perPage
+    const { scripts } = monitor.store.queryScripts({
+      ...query,
+      offset: query.offset + start,
+      limit: Math.max(0, Math.min(perPage, numResults - start)),
+    })
+    return { num_results: numResults, objects: scripts.map(view), page, total_pages: Math.ceil(numResults / perPage) }
+  })
+
+  app.get('/api/v1/script/:id', { schema: { params: idParams } }, async (request) => {
+    const script = monitor.store.getScript(request.params.id)
+    if (script === undefined) throw notFound(request.params.id)
+    return view(script)
+  })
+
+  app.post('/api/v1/script', { schema: { body: createBody } }, async (request, reply) => {
+    const body = request.body as Body
+    const script = monitor.store.createScript({ lastExec: null, periodicity: null, ...toFields(body) } as ScriptFields)
+    request.log.info({ script: script.id, status: script.status }, 'script created')
+    return reply.code(201).header('location', `/api/v1/script/${script.id}`).send(view(script))
+  })
+
+  // Scripto's PUT was an alias of PATCH: both change only the fields given.
+  app.route({
+    method: ['PUT', 'PATCH'],
+    url: '/api/v1/script/:id',
+    schema: { params: idParams, body: updateBody },
+    handler: async (request) => {
+      const { id } = request.params
+      const body = request.body as Body
+      if (body.id !== undefined && body.id !== id) throw new BadRequestError(`body.id: must be the id in the URL (${id}) or left out, got ${body.id}`)
+      const script = monitor.store.updateScript(id, toFields(body))
+      if (script === undefined) throw notFound(id)
+      return view(script)
+    },
+  })
+
+  app.delete('/api/v1/script/:id', { schema: { params: idParams } }, async (request, reply) => {
+    if (!monitor.store.deleteScript(request.params.id)) throw notFound(request.params.id)
+    return reply.code(204).send()
+  })
+}
+
+export default scriptRoutes

@@ -1,0 +1,231 @@
+import t from 'tap'
+import { TOKEN, auth, config, testApp, yamlConfig } from './helpers/app.js'
+
+const json = { ...auth, 'content-type': 'application/json' }
+
+const post = (app: Awaited<ReturnType<typeof testApp>>['app'], body: unknown, headers: Record<string, string> = json) =>
+  app.inject({ method: 'POST', url: '/api/v1/script', headers, payload: typeof body === 'string' ? body : JSON.stringify(body) })
+
+t.test('POST stores a script and answers 201 with the object in Scripto\'s key order and a Location', async (t) => {
+  const { app } = await testApp(t)
+  const res = await post(app, { last_exec: 'CURRENT_TIMESTAMP', name: 'test_curl.sh', server: 'myserver.local', status: 0 })
+  t.equal(res.statusCode, 201)
+  t.equal(res.headers.location, '/api/v1/script/1')
+  t.equal(
+    res.body,
+    '{"id":1,"last_exec":"2026-01-15T12:00:00","name":"test_curl.sh","server":"myserver.local","status":false,"periodicity":"daily","state":"failed"}',
+  )
+  t.same(app.monitor.store.getScript(1), { id: 1, name: 'test_curl.sh', server: 'myserver.local', status: false, lastExec: Date.UTC(2026, 0, 15, 12), periodicity: null })
+})
+
+t.test('GET one script, or 404 naming the id', async (t) => {
+  const { app } = await testApp(t)
+  await post(app, { name: 'a.sh', server: 'h', status: true })
+  const res = await app.inject({ url: '/api/v1/script/1' })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { id: 1, last_exec: null, name: 'a.sh', server: 'h', status: true, periodicity: 'daily', state: 'never' })
+  const missing = await app.inject({ url: '/api/v1/script/2' })
+  t.equal(missing.statusCode, 404)
+  t.same(missing.json(), { statusCode: 404, code: 'SP_ERR_NOT_FOUND', error: 'Not Found', message: 'no script with id 2' })
+})
+
+t.test('PUT and PATCH change only the fields given', async (t) => {
+  const { app, clock } = await testApp(t)
+  await post(app, { name: 'a.sh', server: 'h', status: false, periodicity: 'hourly' })
+  clock.advance(60)
+  for (const method of ['PUT', 'PATCH'] as const) {
+    const res = await app.inject({ method, url: '/api/v1/script/1', headers: json, payload: { status: 1, last_exec: 'CURRENT_TIMESTAMP' } })
+    t.equal(res.statusCode, 200, method)
+    t.same(res.json(), { id: 1, last_exec: '2026-01-15T12:01:00', name: 'a.sh', server: 'h', status: true, periodicity: 'hourly', state: 'ok' }, method)
+  }
+  const reset = await app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload: { periodicity: null, name: 'b.sh' } })
+  t.match(reset.json(), { name: 'b.sh', periodicity: 'daily' }, 'null periodicity falls back to the default')
+  t.equal(app.monitor.store.getScript(1)?.periodicity, null)
+})
+
+t.test('PUT accepts the object it was given back, but not another id', async (t) => {
+  const { app } = await testApp(t)
+  await post(app, { name: 'a.sh', server: 'h', status: true })
+  const same = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: json, payload: { id: 1, name: 'a.sh', server: 'h', status: false, last_exec: null } })
+  t.equal(same.statusCode, 200)
+  const other = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: json, payload: { id: 2, status: true } })
+  t.equal(other.statusCode, 400)
+  t.same(other.json(), { statusCode: 400, code: 'SP_ERR_BAD_REQUEST', error: 'Bad Request', message: 'body.id: must be the id in the URL (1) or left out, got 2' })
+  t.equal(app.monitor.store.getScript(1)?.status, false, 'unchanged by the refused request')
+})
+
+t.test('PUT, PATCH and DELETE of an unknown id are 404', async (t) => {
+  const { app } = await testApp(t)
+  for (const method of ['PUT', 'PATCH'] as const) {
+    const res = await app.inject({ method, url: '/api/v1/script/7', headers: json, payload: { status: 1 } })
+    t.equal(res.statusCode, 404, method)
+  }
+  const del = await app.inject({ method: 'DELETE', url: '/api/v1/script/7', headers: auth })
+  t.equal(del.statusCode, 404)
+  t.equal(app.monitor.store.scripts().length, 0)
+})
+
+t.test('DELETE answers 204 with no body and forgets the script; its id is never reused', async (t) => {
+  const { app } = await testApp(t)
+  await post(app, { name: 'a.sh', server: 'h', status: true })
+  const res = await app.inject({ method: 'DELETE', url: '/api/v1/script/1', headers: auth })
+  t.equal(res.statusCode, 204)
+  t.equal(res.body, '')
+  t.equal(app.monitor.store.getScript(1), undefined)
+  const again = await post(app, { name: 'b.sh', server: 'h', status: true })
+  t.equal(again.json().id, 2)
+})
+
+t.test('an id in the URL that is not a positive integer is a 400, never a 500', async (t) => {
+  const { app } = await testApp(t)
+  const cases: [string, string][] = [
+    ['abc', 'params.id: must be integer'],
+    ['0', 'params.id: must be >= 1'],
+    ['-1', 'params.id: must be >= 1'],
+    ['1.5', 'params.id: must be integer'],
+    ['99999999999999999999', 'params.id: must be <= 9007199254740991'],
+  ]
+  for (const [id, message] of cases) {
+    const res = await app.inject({ url: `/api/v1/script/${id}` })
+    t.equal(res.statusCode, 400, id)
+    t.same(res.json(), { statusCode: 400, code: 'SP_ERR_VALIDATION', error: 'Bad Request', message }, id)
+  }
+})
+
+t.test('each bad input gets a 4xx naming the field and the fault, and stores nothing', async (t) => {
+  const { app } = await testApp(t)
+  const valid = { name: 'a.sh', server: 'h', status: true }
+  const cases: [string, { body: string; headers?: Record<string, string> }, number, string, string][] = [
+    ['body not JSON', { body: '{"name": ' }, 400, 'FST_ERR_CTP_INVALID_JSON_BODY', "body: is not valid JSON (Body is not valid JSON but content-type is set to 'application/json')"],
+    ['empty body', { body: '' }, 400, 'FST_ERR_CTP_EMPTY_JSON_BODY', 'body: must not be empty'],
+    ['text/plain', { body: JSON.stringify(valid), headers: { ...auth, 'content-type': 'text/plain' } }, 415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Content-Type: must be application/json'],
+    ['form-encoded (curl -d without -H)', { body: 'a=1', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Content-Type: must be application/json'],
+    ['no Content-Type', { body: JSON.stringify(valid), headers: auth }, 415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Content-Type: must be application/json'],
+    ['missing name', { body: '{"server": "h", "status": 1}' }, 400, 'SP_ERR_VALIDATION', "body: must have required property 'name'"],
+    ['missing server and status', { body: '{"name": "a"}' }, 400, 'SP_ERR_VALIDATION', "body: must have required property 'server'; body: must have required property 'status'"],
+    ['an id', { body: JSON.stringify({ ...valid, id: 4 }) }, 400, 'SP_ERR_VALIDATION', 'body.id: must not be given'],
+    ['an unknown field', { body: JSON.stringify({ ...valid, state: 'ok' }) }, 400, 'SP_ERR_VALIDATION', "body: unknown key 'state' (allowed: name, server, status, last_exec, periodicity)"],
+    ['status as a string', { body: JSON.stringify({ ...valid, status: 'true' }) }, 400, 'SP_ERR_VALIDATION', 'body.status: must be one of: true, false, 1, 0'],
+    ['status 2', { body: JSON.stringify({ ...valid, status: 2 }) }, 400, 'SP_ERR_VALIDATION', 'body.status: must be one of: true, false, 1, 0'],
+    ['name a number', { body: JSON.stringify({ ...valid, name: 5 }) }, 400, 'SP_ERR_VALIDATION', 'body.name: must be string'],
+    ['empty server', { body: JSON.stringify({ ...valid, server: '' }) }, 400, 'SP_ERR_VALIDATION', 'body.server: must not be empty'],
+    ['name over 200 characters', { body: JSON.stringify({ ...valid, name: 'x'.repeat(201) }) }, 400, 'SP_ERR_VALIDATION', 'body.name: must be at most 200 characters'],
+    ['an unparseable date', { body: JSON.stringify({ ...valid, last_exec: '02/08/2017' }) }, 400, 'SP_ERR_BAD_REQUEST', 'body.last_exec: must be CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE or an ISO 8601 date or date-time, got "02/08/2017"'],
+    ['a date as a number', { body: JSON.stringify({ ...valid, last_exec: 1501682185 }) }, 400, 'SP_ERR_VALIDATION', 'body.last_exec: must be string or null'],
+    ['a bad periodicity', { body: JSON.stringify({ ...valid, periodicity: 'yearly' }) }, 400, 'SP_ERR_VALIDATION', 'body.periodicity: must be one of: hourly, daily, weekly, monthly'],
+    ['a zero periodicity', { body: JSON.stringify({ ...valid, periodicity: 0 }) }, 400, 'SP_ERR_VALIDATION', 'body.periodicity: must be greater than 0'],
+    ['an array', { body: '[]' }, 400, 'SP_ERR_VALIDATION', 'body: must be object'],
+    ['null', { body: 'null' }, 400, 'SP_ERR_VALIDATION', 'body: must be object'],
+    ['a body over 64 KiB', { body: JSON.stringify({ ...valid, name: 'x'.repeat(70_000) }) }, 413, 'FST_ERR_CTP_BODY_TOO_LARGE', 'body: must be at most 65536 bytes'],
+  ]
+  for (const [what, req, statusCode, code, message] of cases) {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/script', headers: req.headers ?? json, payload: req.body })
+    t.equal(res.statusCode, statusCode, what)
+    t.same(res.json(), { statusCode, code, error: res.json().error, message }, what)
+  }
+  t.same(app.monitor.store.scripts(), [], 'nothing was stored')
+})
+
+t.test('a refused update changes nothing stored', async (t) => {
+  const { app } = await testApp(t)
+  await post(app, { name: 'a.sh', server: 'h', status: true, last_exec: '2026-01-01' })
+  const before = app.monitor.store.getScript(1)
+  for (const payload of ['{"status": 1, "last_exec": "nope"}', '{"status": 1, "name": ""}', '{"status": 1, "extra": 1}']) {
+    const res = await app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload })
+    t.equal(res.statusCode, 400, payload)
+  }
+  t.equal(app.monitor.store.getScript(1), before)
+})
+
+t.test('writes need the token by default; reads are open', async (t) => {
+  const { app } = await testApp(t)
+  const noToken = await post(app, { name: 'a.sh', server: 'h', status: 1 }, { 'content-type': 'application/json' })
+  t.equal(noToken.statusCode, 403)
+  t.equal(noToken.json().code, 'SP_ERR_TOKEN_MISSING')
+  const wrong = await post(app, { name: 'a.sh', server: 'h', status: 1 }, { 'content-type': 'application/json', 'x-token': 'x' })
+  t.equal(wrong.json().code, 'SP_ERR_TOKEN_WRONG')
+  const bearer = await post(app, { name: 'a.sh', server: 'h', status: 1 }, { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` })
+  t.equal(bearer.statusCode, 201)
+  for (const method of ['PUT', 'PATCH', 'DELETE'] as const) {
+    const res = await app.inject({ method, url: '/api/v1/script/1', headers: { 'content-type': 'application/json' }, payload: '{}' })
+    t.equal(res.statusCode, 403, method)
+  }
+  t.equal((await app.inject({ url: '/api/v1/script' })).statusCode, 200)
+  t.equal((await app.inject({ url: '/api/v1/script/1' })).statusCode, 200)
+  t.equal(app.monitor.store.scripts().length, 1)
+})
+
+t.test('with require_token: false the API is open, as the original', async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ top: 'scripto:\n  require_token: false\n' })) })
+  const res = await post(app, { name: 'a.sh', server: 'h', status: 1 }, { 'content-type': 'application/json' })
+  t.equal(res.statusCode, 201)
+  const del = await app.inject({ method: 'DELETE', url: '/api/v1/script/1' })
+  t.equal(del.statusCode, 204)
+})
+
+t.test('with enabled: false the API answers 404', async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ top: 'scripto:\n  enabled: false\n' })) })
+  const res = await app.inject({ url: '/api/v1/script' })
+  t.equal(res.statusCode, 404)
+  t.equal(res.json().message, 'the script API is disabled (scripto.enabled: false)')
+})
+
+t.test('state follows the period: ok until one period has passed, then late', async (t) => {
+  const { app, clock } = await testApp(t, { config: config(yamlConfig({ top: 'scripto:\n  default_periodicity: hourly\n' })) })
+  await post(app, { name: 'a.sh', server: 'h', status: 1, last_exec: 'CURRENT_TIMESTAMP' })
+  await post(app, { name: 'b.sh', server: 'h', status: 1, last_exec: 'CURRENT_TIMESTAMP', periodicity: 90 })
+  const states = async () => (await app.inject({ url: '/api/v1/script' })).json().objects.map((o: { state: string }) => o.state)
+  clock.advance(90)
+  t.same(await states(), ['ok', 'ok'], 'at the 90 s boundary')
+  clock.t += 1
+  t.same(await states(), ['ok', 'late'], 'one millisecond later')
+  clock.advance(3600 - 90)
+  t.same(await states(), ['late', 'late'], 'the default period has passed too')
+})
+
+t.test('the date keywords are resolved with the server clock', async (t) => {
+  const { app } = await testApp(t)
+  const dates = []
+  for (const last_exec of ['CURRENT_TIMESTAMP', 'LOCALTIMESTAMP', 'CURRENT_DATE', '2017-08-02T14:16:25', '2017-08-02T16:16:25+02:00']) {
+    dates.push((await post(app, { name: 'a.sh', server: 'h', status: 1, last_exec })).json().last_exec)
+  }
+  t.same(dates, ['2026-01-15T12:00:00', '2026-01-15T12:00:00', '2026-01-15T00:00:00', '2017-08-02T14:16:25', '2017-08-02T14:16:25'])
+})
+
+t.test('scripts are part of the status snapshot: failed and late first, then oldest', async (t) => {
+  const { app, clock } = await testApp(t)
+  await post(app, { name: 'ok-old', server: 'h', status: 1, last_exec: '2026-01-15T06:00:00' })
+  await post(app, { name: 'ok-new', server: 'h', status: 1, last_exec: '2026-01-15T11:00:00' })
+  await post(app, { name: 'failed', server: 'h', status: 0, last_exec: '2026-01-15T11:30:00' })
+  await post(app, { name: 'late', server: 'h', status: 1, last_exec: '2026-01-10T00:00:00' })
+  await post(app, { name: 'never', server: 'h', status: 1 })
+  clock.advance(1)
+  const status = (await app.inject({ url: '/api/v1/status' })).json()
+  t.same(
+    status.scripts.map((s: { name: string; state: string }) => [s.name, s.state]),
+    [
+      ['never', 'never'],
+      ['late', 'late'],
+      ['failed', 'failed'],
+      ['ok-old', 'ok'],
+      ['ok-new', 'ok'],
+    ],
+  )
+  t.equal(status.up, false)
+})
+
+t.test('script reports survive a restart on the same database', async (t) => {
+  const first = await testApp(t)
+  await post(first.app, { name: 'a.sh', server: 'h', status: 1, last_exec: 'CURRENT_TIMESTAMP' })
+  await first.app.close()
+  const second = await testApp(t, { dbPath: first.dbPath })
+  t.same((await second.app.inject({ url: '/api/v1/script/1' })).json(), {
+    id: 1,
+    last_exec: '2026-01-15T12:00:00',
+    name: 'a.sh',
+    server: 'h',
+    status: true,
+    periodicity: 'daily',
+    state: 'ok',
+  })
+})
