@@ -64,6 +64,12 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   const { monitor } = app
   // Only JSON: a text/plain body is refused with 415, as Scripto did, instead of being parsed.
   app.removeContentTypeParser('text/plain')
+  // Scripto's README deletes with `-H "Content-Type: application/json"` and no body.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' && request.method === 'DELETE' ? done(null, undefined) : parseJson(request, body as string, done),
+  )
 
   app.addHook('onRequest', async function (request) {
     if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')

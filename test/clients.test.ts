@@ -1,0 +1,104 @@
+// The clients that operators run: the seed READMEs' curl lines, scripts/scripto-send and the
+// README's Python example, each against the real CLI over HTTP.
+import { execFile } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { TOKEN, yamlConfig } from './helpers/app.js'
+import { requireBinary } from './helpers/binaries.js'
+import { startCli } from './helpers/cli.js'
+
+const run = promisify(execFile)
+const exec = async (file: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
+  try {
+    const { stdout, stderr } = await run(file, args, { env: { ...process.env, ...env } })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+async function service(t: Parameters<typeof startCli>[0]) {
+  const dir = t.testdir({ 'config.yml': yamlConfig() })
+  return startCli(t, ['--db', join(dir, 'sp.db'), join(dir, 'config.yml')])
+}
+
+const getScript = async (url: string, id: number) => (await fetch(`${url}/api/v1/script/${id}`)).json() as Promise<Record<string, unknown>>
+
+t.test("the seed READMEs' curl examples get the answers shown there", async (t) => {
+  const curl = requireBinary(t, 'curl', 'apt-get install curl')
+  if (!curl) return
+  const { url } = await service(t)
+
+  const refresh = await exec(curl, ['-si', '--header', `X-Token: ${TOKEN}`, `${url}/refresh/dns`])
+  t.match(refresh.stdout, /^HTTP\/1\.1 200 OK\r\n/)
+  t.match(refresh.stdout, /\r\ncontent-type: application\/json; charset=utf-8\r\n/i)
+  t.match(refresh.stdout, /\r\ncontent-length: 16\r\n/i)
+  t.match(refresh.stdout, /\r\n\r\n\{"refreshed": 1\}$/)
+  t.match((await exec(curl, ['-s', '--header', `X-Token: ${TOKEN}`, `${url}/refresh/http`])).stdout, /^\{"refreshed": 2\}$/)
+
+  // Scripto's examples, with the token header added.
+  const host = 'myserver.local'
+  const created = await exec(curl, ['-i', '-s', '-H', 'Content-Type: application/json', '-H', `X-Token: ${TOKEN}`, '-XPOST', `${url}/api/v1/script`, '-d', `{"last_exec":"CURRENT_TIMESTAMP", "name": "test_curl.sh", "server": "${host}", "status": 0}`])
+  t.match(created.stdout, /^HTTP\/1\.1 201 Created\r\n/)
+  t.match(created.stdout, /\r\nlocation: \/api\/v1\/script\/1\r\n/i)
+  t.match(JSON.parse(created.stdout.split('\r\n\r\n')[1]!), { id: 1, name: 'test_curl.sh', server: host, status: false })
+
+  const updated = await exec(curl, ['-i', '-s', '-H', 'Content-Type: application/json', '-H', `X-Token: ${TOKEN}`, '-XPUT', `${url}/api/v1/script/1`, '-d', `{"last_exec":"CURRENT_TIMESTAMP", "name": "test_curl.sh", "server": "${host}", "status": 1}`])
+  t.match(updated.stdout, /^HTTP\/1\.1 200 OK\r\n/)
+  t.match(JSON.parse(updated.stdout.split('\r\n\r\n')[1]!), { id: 1, status: true, state: 'ok' })
+
+  const deleted = await exec(curl, ['-i', '-s', '-H', 'Content-Type: application/json', '-H', `X-Token: ${TOKEN}`, '-XDELETE', `${url}/api/v1/script/1`])
+  t.match(deleted.stdout, /^HTTP\/1\.1 204 No Content\r\n/)
+  t.equal((await fetch(`${url}/api/v1/script/1`)).status, 404)
+})
+
+t.test('scripto-send creates, updates and wraps a command, passing its exit code on', async (t) => {
+  if (!requireBinary(t, 'curl', 'apt-get install curl')) return
+  const { url } = await service(t)
+  const send = (args: string[], env: NodeJS.ProcessEnv = { STATUSPAGE_TOKEN: TOKEN }) => exec('sh', ['scripts/scripto-send', '--url', url, ...args], env)
+
+  const created = await send(['--name', 'nightly "backup".sh', '--server', 'db1', '--status', '1', '--periodicity', 'weekly'])
+  t.same([created.code, created.stdout, created.stderr], [0, '1\n', ''])
+  t.match(await getScript(url, 1), { name: 'nightly "backup".sh', server: 'db1', status: true, periodicity: 'weekly', state: 'ok' })
+
+  const failed = await send(['--id', '1', '--status', '0'])
+  t.equal(failed.code, 0)
+  t.match(await getScript(url, 1), { name: 'nightly "backup".sh', status: false, state: 'failed' })
+
+  const wrapped = await send(['--id', '1', '--', 'sh', '-c', 'echo working; exit 3'])
+  t.same([wrapped.code, wrapped.stdout], [3, 'working\n'], "the command's output and exit code pass through")
+  t.match(await getScript(url, 1), { status: false })
+
+  const ok = await send(['--id', '1', '--periodicity', '3600', '--', 'true'])
+  t.equal(ok.code, 0)
+  t.match(await getScript(url, 1), { status: true, periodicity: 3600 })
+
+  const refused = await send(['--id', '1', '--status', '1'], { STATUSPAGE_TOKEN: 'wrong' })
+  t.equal(refused.code, 1)
+  t.match(refused.stderr, /^scripto-send: could not report to .*\/api\/v1\/script\/1: \{"statusCode":403,"code":"SP_ERR_TOKEN_WRONG"/)
+
+  const wrappedRefused = await send(['--id', '1', '--', 'sh', '-c', 'exit 0'], { STATUSPAGE_TOKEN: 'wrong' })
+  t.equal(wrappedRefused.code, 0, "a failed report does not change the job's own exit code")
+
+  const usage = await send(['--status', 'maybe', '--id', '1'])
+  t.same([usage.code, usage.stderr], [2, 'scripto-send: --status must be 0 or 1 (or give a command after --)\n'])
+})
+
+t.test("the README's Python example reports a run", async (t) => {
+  const python = requireBinary(t, 'python3', 'apt-get install python3')
+  if (!python) return
+  const { url } = await service(t)
+  const readme = readFileSync('README.md', 'utf8')
+  const code = /```python\n([\s\S]*?)```/.exec(readme)?.[1]
+  t.ok(code, 'the README has a python example')
+  const file = join(t.testdir(), 'nightly_report.py')
+  writeFileSync(file, code!)
+  const created = await exec('sh', ['scripts/scripto-send', '--url', url, '--name', 'nightly_report.py', '--status', '0'], { STATUSPAGE_TOKEN: TOKEN })
+  const id = created.stdout.trim()
+  const res = await exec(python, [file], { STATUSPAGE_URL: url, STATUSPAGE_TOKEN: TOKEN, SCRIPTO_ID: id })
+  t.same([res.code, res.stderr], [0, ''])
+  t.match(await getScript(url, Number(id)), { name: 'nightly_report.py', status: true, state: 'ok' })
+})
