@@ -3,7 +3,9 @@ import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { Config } from './config/load.js'
 import type { Clock } from './monitor.js'
 import errors from './plugins/errors.js'
+import metricsPlugin from './plugins/metrics.js'
 import monitor from './plugins/monitor.js'
+import metrics from './routes/metrics.js'
 import health from './routes/health.js'
 import refresh from './routes/refresh.js'
 import scripts from './routes/scripts.js'
@@ -32,9 +34,11 @@ export async function buildApp({ config, dbPath, now = Date.now, logger = false 
   await app.register(errors)
   await app.register(validation)
   await app.register(monitor, { config, dbPath, now })
+  await app.register(metricsPlugin)
   await app.register(health)
   await app.register(refresh)
   await app.register(status)
   await app.register(scripts)
+  await app.register(metrics)
   return app
 }

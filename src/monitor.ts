@@ -1,7 +1,7 @@
 // The running state of statuspage: the config in force, the store and the clock, joined in one
 // place. Routes and collectors ask it for a snapshot or tell it of a refresh; nothing else
 // combines the three.
-import type { Config } from './config/load.js'
+import type { Config, Item } from './config/load.js'
 import { scriptStatus, snapshot, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import type { Script, Store } from './store/store.js'
 
@@ -44,12 +44,12 @@ export class Monitor {
     return scriptStatus(script, this.#config.scripto.defaultPeriodicity, this.now())
   }
 
-  /** Refreshes every item with this id, in every group; returns how many there are. */
-  refresh(id: string): number {
+  /** Refreshes every item with this id, in every group; returns them (none for an unknown id). */
+  refresh(id: string): readonly Item[] {
     const items = this.#config.itemsById.get(id)
-    if (items === undefined) return 0
+    if (items === undefined) return []
     this.store.recordRefresh([id], this.now())
-    return items.length
+    return items
   }
 
   /** Puts a new config in force. Items it still has keep their state; removed ones are forgotten. */

@@ -22,6 +22,9 @@ const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   // Check-in clients POST with whatever body their tool sends by default; it carries nothing.
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 }, (_req, _body, done) => done(null, undefined))
   app.addHook('onRequest', requireToken)
+  app.addHook('onResponse', async (_request, reply) => {
+    if (reply.statusCode === 403) app.metrics.refreshRejected()
+  })
 
   app.route({
     method: ['GET', 'POST'],
@@ -31,9 +34,13 @@ const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     serializerCompiler: () => (data) => `{"refreshed": ${(data as { refreshed: number }).refreshed}}`,
     handler: async (request) => {
       const { id } = request.params
-      const refreshed = app.monitor.refresh(id)
-      if (refreshed === 0) request.log.warn({ id }, 'refresh of an id that no item has')
-      return { refreshed }
+      const items = app.monitor.refresh(id)
+      if (items.length > 0) app.metrics.refreshed(items)
+      else {
+        app.metrics.refreshUnknown()
+        request.log.warn({ id }, 'refresh of an id that no item has')
+      }
+      return { refreshed: items.length }
     },
   })
 }

@@ -1,0 +1,102 @@
+// The exporter's state: prom-client registries for the process metrics and the scalar counters and
+// gauges, plus the per-item and per-script counts that renderFamilies exposes.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Config, Item } from '../config/load.js'
+import type { Monitor } from '../monitor.js'
+import { renderFamilies, type Format } from './families.js'
+
+export const CONTENT_TYPE: Record<Format, string> = {
+  text: Registry.PROMETHEUS_CONTENT_TYPE,
+  openmetrics: Registry.OPENMETRICS_CONTENT_TYPE,
+}
+
+// One registry per format: a prom-client registry in OpenMetrics mode renames its counters for
+// good (it strips _total), so a registry cannot serve both formats.
+function promRegistry(format: Format, monitor: Monitor) {
+  const registry = new Registry()
+  registry.setContentType(CONTENT_TYPE[format] as typeof Registry.PROMETHEUS_CONTENT_TYPE)
+  const registers = [registry]
+  collectDefaultMetrics({ register: registry })
+  // Gauges named like counters, which promtool rejects; each is the sum of the per-type gauge
+  // of the same name without _total (nodejs_active_handles{type=...}), which stays.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(name)
+  }
+  new Gauge({
+    name: 'statuspage_config_last_reload_successful',
+    help: 'Whether the last configuration reload attempt was successful (1) or not (0).',
+    registers,
+    collect() {
+      this.set(monitor.reloadStatus.successful ? 1 : 0)
+    },
+  })
+  new Gauge({
+    name: 'statuspage_config_last_reload_success_timestamp_seconds',
+    help: 'Unix time in seconds of the last successful configuration load (start-up or SIGHUP).',
+    registers,
+    collect() {
+      this.set(monitor.reloadStatus.lastSuccess / 1000)
+    },
+  })
+  return {
+    registry,
+    unknown: new Counter({ name: 'statuspage_refresh_unknown_total', help: 'Refreshes of an id that no item has.', registers }),
+    rejected: new Counter({ name: 'statuspage_refresh_rejected_total', help: 'Refreshes refused with 403: token missing or wrong.', registers }),
+  }
+}
+
+const itemKey = (i: Item) => `${i.group}\0${i.id}\0${i.name}`
+
+export class Metrics {
+  readonly #monitor: Monitor
+  readonly #prom: Record<Format, ReturnType<typeof promRegistry>>
+  #refreshes: Float64Array
+  readonly #reports = new Map<number, number>()
+
+  constructor(monitor: Monitor) {
+    this.#monitor = monitor
+    this.#prom = { text: promRegistry('text', monitor), openmetrics: promRegistry('openmetrics', monitor) }
+    this.#refreshes = new Float64Array(monitor.config.items.length)
+    let config = monitor.config
+    monitor.onReload((next) => {
+      this.#refreshes = carryOver(config, next, this.#refreshes)
+      config = next
+    })
+  }
+
+  refreshed(items: readonly Item[]): void {
+    for (const item of items) this.#refreshes[item.index]!++
+  }
+
+  refreshUnknown(): void {
+    this.#prom.text.unknown.inc()
+    this.#prom.openmetrics.unknown.inc()
+  }
+
+  refreshRejected(): void {
+    this.#prom.text.rejected.inc()
+    this.#prom.openmetrics.rejected.inc()
+  }
+
+  scriptReported(id: number): void {
+    this.#reports.set(id, (this.#reports.get(id) ?? 0) + 1)
+  }
+
+  scriptDeleted(id: number): void {
+    this.#reports.delete(id)
+  }
+
+  /** The whole exposition in `format`, computed now. */
+  async render(format: Format): Promise<string> {
+    const base = await this.#prom[format].registry.metrics()
+    const families = renderFamilies(this.#monitor.snapshot(), { refreshes: this.#refreshes, reports: this.#reports }, format)
+    // Joined exactly as the registry joins its own families.
+    return format === 'text' ? `${base}\n${families.join('\n\n')}\n` : `${base.slice(0, -'# EOF\n'.length)}${families.join('\n')}\n# EOF\n`
+  }
+}
+
+/** Refresh counts for the next config: items it keeps keep their counts; removed ones are dropped. */
+function carryOver(from: Config, to: Config, counts: Float64Array): Float64Array {
+  const old = new Map(from.items.map((i) => [itemKey(i), counts[i.index]!]))
+  return Float64Array.from(to.items, (i) => old.get(itemKey(i)) ?? 0)
+}

@@ -1,0 +1,38 @@
+// renderFamilies must write exactly what prom-client's registry writes for the same values.
+import t from 'tap'
+import { naiveRegistry } from '../bench/naive-metrics.js'
+import { snapshot } from '../src/domain/snapshot.js'
+import { renderFamilies, type Counts, type Format } from '../src/metrics/families.js'
+import type { Script } from '../src/store/store.js'
+import { T0, config, yamlConfig } from './helpers/app.js'
+
+const tricky = config(
+  yamlConfig({
+    groups: `
+    'quote " and \\ back':
+      - {name: "line\\nbreak", id: a}
+      - {name: "tab\\there é ✓", id: b, interval: 1.5}
+    Plain:
+      - {name: 'it''s', id: a}
+      - {name: never, id: c}
+`,
+  }),
+)
+const scripts: Script[] = [
+  { id: 1, name: 'back\\slash "q"', server: 'h\nx', status: true, lastExec: T0 - 1000, periodicity: null },
+  { id: 2, name: 'failed', server: 'h', status: false, lastExec: T0 - 1234, periodicity: 'hourly' },
+  { id: 3, name: 'never', server: 'h', status: true, lastExec: null, periodicity: 90 },
+]
+const snap = snapshot(tricky, new Map([['a', T0 - 500], ['b', T0 - 2000]]), scripts, T0)
+const counts: Counts = { refreshes: [3, 0, 3, 0], reports: new Map([[1, 2], [2, 1]]) }
+
+for (const format of ['text', 'openmetrics'] as Format[]) {
+  t.test(`${format}: the same bytes as prom-client's registry`, async (t) => {
+    const expected = await naiveRegistry(() => ({ snapshot: snap, counts }), format).metrics()
+    const families = renderFamilies(snap, counts, format)
+    const ours = format === 'text' ? `${families.join('\n\n')}\n` : `${families.join('\n')}\n# EOF\n`
+    t.equal(ours, expected)
+    t.match(ours, /name="line\\nbreak"/, 'a newline in a label is escaped')
+    t.match(ours, /group="quote \\" and \\\\ back"/, 'quotes and backslashes are escaped')
+  })
+}

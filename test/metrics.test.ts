@@ -1,0 +1,150 @@
+import t from 'tap'
+import { auth, config, testApp, yamlConfig } from './helpers/app.js'
+import { metricLines } from './helpers/metrics.js'
+
+const json = { ...auth, 'content-type': 'application/json' }
+
+t.test('item families: up, down, never refreshed and an id shared by two groups', async (t) => {
+  const { app, clock } = await testApp(t)
+  await app.inject({ url: '/refresh/http', headers: auth })
+  await app.inject({ url: '/refresh/mail', headers: auth })
+  clock.advance(61)
+  t.same(await metricLines(app, 'statuspage_item_up', 'statuspage_item_last_refresh_seconds', 'statuspage_item_interval_seconds'), [
+    'statuspage_item_up{group="SomeGroup",id="http",name="HTTP/HTTPS"} 1',
+    'statuspage_item_up{group="SomeGroup",id="dns",name="DNS"} 0',
+    'statuspage_item_up{group="SomeGroup",id="mail",name="SMTP/IMAP"} 0',
+    'statuspage_item_up{group="Group #2",id="http",name="HTTP/HTTPS"} 1',
+    'statuspage_item_up{group="Group #2",id="dns-internal",name="Internal DNS"} 0',
+    'statuspage_item_last_refresh_seconds{group="SomeGroup",id="http",name="HTTP/HTTPS"} 1768478400',
+    'statuspage_item_last_refresh_seconds{group="SomeGroup",id="mail",name="SMTP/IMAP"} 1768478400',
+    'statuspage_item_last_refresh_seconds{group="Group #2",id="http",name="HTTP/HTTPS"} 1768478400',
+    'statuspage_item_interval_seconds{group="SomeGroup",id="http",name="HTTP/HTTPS"} 600',
+    'statuspage_item_interval_seconds{group="SomeGroup",id="dns",name="DNS"} 600',
+    'statuspage_item_interval_seconds{group="SomeGroup",id="mail",name="SMTP/IMAP"} 60',
+    'statuspage_item_interval_seconds{group="Group #2",id="http",name="HTTP/HTTPS"} 600',
+    'statuspage_item_interval_seconds{group="Group #2",id="dns-internal",name="Internal DNS"} 600',
+  ])
+})
+
+t.test('/metrics and /api/v1/status agree on every item', async (t) => {
+  const { app, clock } = await testApp(t)
+  await app.inject({ url: '/refresh/dns', headers: auth })
+  clock.advance(30)
+  const status = (await app.inject({ url: '/api/v1/status' })).json()
+  const fromStatus = status.groups.flatMap((g: { name: string; items: { id: string; name: string; state: string }[] }) =>
+    g.items.map((i) => `statuspage_item_up{group="${g.name}",id="${i.id}",name="${i.name}"} ${i.state === 'up' ? 1 : 0}`),
+  )
+  t.same(await metricLines(app, 'statuspage_item_up'), fromStatus)
+})
+
+t.test('script families: ok, failed, late and never, with the period in force', async (t) => {
+  const { app, clock } = await testApp(t)
+  const post = (payload: object) => app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload })
+  await post({ name: 'ok.sh', server: 'a', status: 1, last_exec: 'CURRENT_TIMESTAMP' })
+  await post({ name: 'failed.sh', server: 'a', status: 0, last_exec: 'CURRENT_TIMESTAMP' })
+  await post({ name: 'late.sh', server: 'b', status: 1, last_exec: 'CURRENT_TIMESTAMP', periodicity: 60 })
+  await post({ name: 'never.sh', server: 'b', status: 1 })
+  await app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload: { status: 1 } })
+  clock.advance(61)
+  t.same(
+    await metricLines(app, 'statuspage_script_up', 'statuspage_script_success', 'statuspage_script_last_exec_seconds', 'statuspage_script_period_seconds', 'statuspage_script_reports_total'),
+    [
+      'statuspage_script_up{id="4",name="never.sh",server="b"} 0',
+      'statuspage_script_up{id="2",name="failed.sh",server="a"} 0',
+      'statuspage_script_up{id="3",name="late.sh",server="b"} 0',
+      'statuspage_script_up{id="1",name="ok.sh",server="a"} 1',
+      'statuspage_script_success{id="4",name="never.sh",server="b"} 1',
+      'statuspage_script_success{id="2",name="failed.sh",server="a"} 0',
+      'statuspage_script_success{id="3",name="late.sh",server="b"} 1',
+      'statuspage_script_success{id="1",name="ok.sh",server="a"} 1',
+      'statuspage_script_last_exec_seconds{id="2",name="failed.sh",server="a"} 1768478400',
+      'statuspage_script_last_exec_seconds{id="3",name="late.sh",server="b"} 1768478400',
+      'statuspage_script_last_exec_seconds{id="1",name="ok.sh",server="a"} 1768478400',
+      'statuspage_script_period_seconds{id="4",name="never.sh",server="b"} 86400',
+      'statuspage_script_period_seconds{id="2",name="failed.sh",server="a"} 86400',
+      'statuspage_script_period_seconds{id="3",name="late.sh",server="b"} 60',
+      'statuspage_script_period_seconds{id="1",name="ok.sh",server="a"} 86400',
+      'statuspage_script_reports_total{id="4",name="never.sh",server="b"} 1',
+      'statuspage_script_reports_total{id="2",name="failed.sh",server="a"} 1',
+      'statuspage_script_reports_total{id="3",name="late.sh",server="b"} 1',
+      'statuspage_script_reports_total{id="1",name="ok.sh",server="a"} 2',
+    ],
+  )
+})
+
+t.test('counters: refreshes per item, unknown ids and rejected tokens', async (t) => {
+  const { app } = await testApp(t)
+  await app.inject({ url: '/refresh/http', headers: auth })
+  await app.inject({ url: '/refresh/http', headers: auth })
+  await app.inject({ url: '/refresh/dns', headers: auth })
+  await app.inject({ url: '/refresh/nope', headers: auth })
+  await app.inject({ url: '/refresh/http' })
+  await app.inject({ url: '/refresh/http', headers: { 'x-token': 'wrong' } })
+  t.same(await metricLines(app, 'statuspage_refreshes_total', 'statuspage_refresh_unknown_total', 'statuspage_refresh_rejected_total'), [
+    'statuspage_refresh_unknown_total 1',
+    'statuspage_refresh_rejected_total 2',
+    'statuspage_refreshes_total{group="SomeGroup",id="http",name="HTTP/HTTPS"} 2',
+    'statuspage_refreshes_total{group="SomeGroup",id="dns",name="DNS"} 1',
+    'statuspage_refreshes_total{group="SomeGroup",id="mail",name="SMTP/IMAP"} 0',
+    'statuspage_refreshes_total{group="Group #2",id="http",name="HTTP/HTTPS"} 2',
+    'statuspage_refreshes_total{group="Group #2",id="dns-internal",name="Internal DNS"} 0',
+  ])
+})
+
+t.test('removed items and deleted scripts disappear at the next scrape; kept items keep their counts', async (t) => {
+  const { app } = await testApp(t)
+  await app.inject({ url: '/refresh/dns', headers: auth })
+  await app.inject({ url: '/refresh/mail', headers: auth })
+  await app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload: { name: 'a.sh', server: 'h', status: 1 } })
+  await app.inject({ method: 'DELETE', url: '/api/v1/script/1', headers: auth })
+  app.monitor.reload(config(yamlConfig({ groups: '\n    New:\n      - {name: Fresh, id: fresh}\n    SomeGroup:\n      - {name: DNS, id: dns}\n' })))
+  const body = (await app.inject({ url: '/metrics' })).body
+  t.notMatch(body, /id="mail"/, 'the removed item is gone')
+  t.notMatch(body, /statuspage_script_up\{/, 'the deleted script is gone')
+  t.same(await metricLines(app, 'statuspage_refreshes_total'), [
+    'statuspage_refreshes_total{group="New",id="fresh",name="Fresh"} 0',
+    'statuspage_refreshes_total{group="SomeGroup",id="dns",name="DNS"} 1',
+  ])
+})
+
+t.test('config reload gauges follow the reloads', async (t) => {
+  const { app, clock } = await testApp(t)
+  const gauges = () => metricLines(app, 'statuspage_config_last_reload_successful', 'statuspage_config_last_reload_success_timestamp_seconds')
+  t.same(await gauges(), ['statuspage_config_last_reload_successful 1', 'statuspage_config_last_reload_success_timestamp_seconds 1768478400'])
+  clock.advance(10)
+  app.monitor.reloadFailed()
+  t.same(await gauges(), ['statuspage_config_last_reload_successful 0', 'statuspage_config_last_reload_success_timestamp_seconds 1768478400'])
+  clock.advance(5)
+  app.monitor.reload(config())
+  t.same(await gauges(), ['statuspage_config_last_reload_successful 1', 'statuspage_config_last_reload_success_timestamp_seconds 1768478415'])
+})
+
+t.test('text format by default, OpenMetrics when the scraper prefers it', async (t) => {
+  const { app } = await testApp(t)
+  const cases: [string | undefined, string][] = [
+    [undefined, 'text/plain; version=0.0.4; charset=utf-8'],
+    ['*/*', 'text/plain; version=0.0.4; charset=utf-8'],
+    ['text/plain;version=0.0.4', 'text/plain; version=0.0.4; charset=utf-8'],
+    ['application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2', 'application/openmetrics-text; version=1.0.0; charset=utf-8'],
+    ['text/plain;q=0.9,application/openmetrics-text;q=0.5', 'text/plain; version=0.0.4; charset=utf-8'],
+  ]
+  for (const [accept, type] of cases) {
+    const res = await app.inject({ url: '/metrics', headers: accept === undefined ? {} : { accept } })
+    t.equal(res.headers['content-type'], type, accept ?? '(no Accept)')
+  }
+  const om = (await app.inject({ url: '/metrics', headers: { accept: 'application/openmetrics-text' } })).body
+  t.match(om, /\n# TYPE statuspage_refreshes counter\nstatuspage_refreshes_total\{/)
+  t.ok(om.endsWith('\n# EOF\n'))
+  t.notMatch(om, /\n\n/, 'no blank lines in OpenMetrics')
+  const text = (await app.inject({ url: '/metrics' })).body
+  t.match(text, /\n# TYPE statuspage_refreshes_total counter\n/, 'an OpenMetrics scrape leaves the text names alone')
+  t.match(text, /^# HELP process_cpu_user_seconds_total /, 'process metrics, unprefixed')
+})
+
+t.test('each app has its own registry', async (t) => {
+  const a = await testApp(t)
+  const b = await testApp(t)
+  await a.app.inject({ url: '/refresh/nope', headers: auth })
+  t.same(await metricLines(a.app, 'statuspage_refresh_unknown_total'), ['statuspage_refresh_unknown_total 1'])
+  t.same(await metricLines(b.app, 'statuspage_refresh_unknown_total'), ['statuspage_refresh_unknown_total 0'])
+})
