@@ -29,8 +29,8 @@ const counts: Counts = { refreshes: [3, 0, 3, 0], reports: new Map([[1, 2], [2, 
 for (const format of ['text', 'openmetrics'] as Format[]) {
   t.test(`${format}: the same bytes as prom-client's registry`, async (t) => {
     const expected = await naiveRegistry(() => ({ snapshot: snap, counts }), format).metrics()
-    const families = renderFamilies(snap, counts, format)
-    const ours = format === 'text' ? `${families.join('\n\n')}\n` : `${families.join('\n')}\n# EOF\n`
+    const families = renderFamilies(snap, counts, format).toString()
+    const ours = format === 'text' ? `${families}\n` : `${families}\n# EOF\n`
     t.equal(ours, expected)
     t.match(ours, /name="line\\nbreak"/, 'a newline in a label is escaped')
     t.match(ours, /group="quote \\" and \\\\ back"/, 'quotes and backslashes are escaped')

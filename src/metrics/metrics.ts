@@ -45,6 +45,9 @@ function promRegistry(format: Format, monitor: Monitor) {
   }
 }
 
+const NEWLINE = Buffer.from('\n')
+const EOF = Buffer.from('\n# EOF\n')
+
 const itemKey = (i: Item) => `${i.group}\0${i.id}\0${i.name}`
 
 export class Metrics {
@@ -87,11 +90,13 @@ export class Metrics {
   }
 
   /** The whole exposition in `format`, computed now. */
-  async render(format: Format): Promise<string> {
+  async render(format: Format): Promise<Buffer> {
     const base = await this.#prom[format].registry.metrics()
     const families = renderFamilies(this.#monitor.snapshot(), { refreshes: this.#refreshes, reports: this.#reports }, format)
     // Joined exactly as the registry joins its own families.
-    return format === 'text' ? `${base}\n${families.join('\n\n')}\n` : `${base.slice(0, -'# EOF\n'.length)}${families.join('\n')}\n# EOF\n`
+    return format === 'text'
+      ? Buffer.concat([Buffer.from(`${base}\n`), families, NEWLINE])
+      : Buffer.concat([Buffer.from(base.slice(0, -'# EOF\n'.length)), families, EOF])
   }
 }
 

@@ -1,0 +1,62 @@
+// Scrape cost of the item and script families: statuspage's renderer against the naive prom-client
+// approach (bench/naive-metrics.ts), on the same snapshots, in one process.
+import { snapshot } from '../src/domain/snapshot.js'
+import { renderFamilies, type Counts } from '../src/metrics/families.js'
+import { naiveRegistry } from './naive-metrics.js'
+import { benchConfig, benchRefreshTimes, benchScripts } from './fixtures.js'
+import { median, type Row } from './table.js'
+
+// Scrapes come seconds apart, so each timed run starts from a collected heap (for both sides):
+// otherwise one run pays for the garbage of the run before it.
+const collect = (globalThis as { gc?: () => void }).gc ?? (() => {})
+
+async function timeIt(runs: number, fn: () => unknown): Promise<number> {
+  const samples: number[] = []
+  for (let i = 0; i < runs + 2; i++) {
+    collect()
+    const start = process.hrtime.bigint()
+    await fn()
+    if (i >= 2) samples.push(Number(process.hrtime.bigint() - start) / 1e6)
+  }
+  return median(samples)
+}
+
+export async function scrapeBench(sizes = [1_000, 10_000, 100_000]): Promise<Row[]> {
+  const now = Date.now()
+  const rows: Row[] = []
+  const ours: Record<number, number> = {}
+  for (const n of sizes) {
+    const config = benchConfig(n)
+    const times = benchRefreshTimes(config, now)
+    const scripts = benchScripts(Math.min(n / 10, 10_000), now)
+    const counts: Counts = { refreshes: Float64Array.from(config.items, (_, i) => i % 5), reports: new Map(scripts.map((s) => [s.id, 3])) }
+    const current = () => ({ snapshot: snapshot(config, times, scripts, now), counts })
+    const naive = naiveRegistry(current, 'text')
+
+    const ourText = `${renderFamilies(current().snapshot, counts, 'text').toString()}\n`
+    if (ourText !== (await naive.metrics())) throw new Error(`outputs differ at ${n} items`)
+
+    const runs = n >= 100_000 ? 5 : 15
+    const fast = await timeIt(runs, () => renderFamilies(current().snapshot, counts, 'text'))
+    const slow = await timeIt(runs, () => naive.metrics())
+    ours[n] = fast
+    const series = ourText.split('\n').filter((l) => !l.startsWith('#')).length - 1
+    rows.push({
+      what: `scrape, ${n.toLocaleString('en')} items + ${scripts.length.toLocaleString('en')} scripts (${series.toLocaleString('en')} series)`,
+      statuspage: `${fast.toFixed(1)} ms`,
+      baseline: `${slow.toFixed(1)} ms (naive prom-client)`,
+      ratio: `${(slow / fast).toFixed(1)}x faster`,
+      goal: n === 10_000 ? '>= 5x' : '',
+    })
+  }
+  if (ours[10_000] !== undefined && ours[100_000] !== undefined) {
+    rows.push({
+      what: 'scrape growth, 100k vs 10k items',
+      statuspage: `${(ours[100_000] / ours[10_000]).toFixed(1)}x the time for 10x the items`,
+      baseline: '',
+      ratio: '',
+      goal: '<= ~10x (linear)',
+    })
+  }
+  return rows
+}
