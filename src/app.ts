@@ -6,6 +6,7 @@ import errors from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import monitor from './plugins/monitor.js'
 import metrics from './routes/metrics.js'
+import page from './routes/page.js'
 import health from './routes/health.js'
 import refresh from './routes/refresh.js'
 import scripts from './routes/scripts.js'
@@ -40,5 +41,6 @@ export async function buildApp({ config, dbPath, now = Date.now, logger = false 
   await app.register(status)
   await app.register(scripts)
   await app.register(metrics)
+  await app.register(page)
   return app
 }

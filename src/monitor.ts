@@ -2,7 +2,7 @@
 // place. Routes and collectors ask it for a snapshot or tell it of a refresh; nothing else
 // combines the three.
 import type { Config, Item } from './config/load.js'
-import { scriptStatus, snapshot, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
+import { itemStatus, scriptStatus, snapshot, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import type { Script, Store } from './store/store.js'
 
 export type Clock = () => number
@@ -38,6 +38,13 @@ export class Monitor {
 
   snapshot(): Snapshot {
     return snapshot(this.#config, this.store.refreshTimes(), this.store.scripts(), this.now())
+  }
+
+  /** The state of some items now, by the same rule as the snapshot, without building one. */
+  itemStatuses(items: readonly Item[]): ItemStatus[] {
+    const times = this.store.refreshTimes()
+    const now = this.now()
+    return items.map((item) => itemStatus(item, times, now))
   }
 
   scriptStatus(script: Script): ScriptStatus {

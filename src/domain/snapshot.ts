@@ -34,6 +34,11 @@ export interface Snapshot {
   readonly scriptsNotOk: number
 }
 
+export function itemStatus(item: Item, refreshTimes: ReadonlyMap<string, number>, now: number): ItemStatus {
+  const lastRefresh = refreshTimes.get(item.id)
+  return { item, lastRefresh, state: itemState(lastRefresh, item.interval, now), dueIn: secondsUntilDue(lastRefresh, item.interval, now) }
+}
+
 export function scriptStatus(script: Script, defaultPeriodicity: Periodicity, now: number): ScriptStatus {
   const periodicity = script.periodicity ?? defaultPeriodicity
   const period = periodSeconds(periodicity)
@@ -42,11 +47,10 @@ export function scriptStatus(script: Script, defaultPeriodicity: Periodicity, no
 
 export function snapshot(config: Config, refreshTimes: ReadonlyMap<string, number>, scripts: readonly Script[], now: number): Snapshot {
   let itemsDown = 0
-  const items = config.items.map((item): ItemStatus => {
-    const lastRefresh = refreshTimes.get(item.id)
-    const state = itemState(lastRefresh, item.interval, now)
-    if (state === 'down') itemsDown++
-    return { item, lastRefresh, state, dueIn: secondsUntilDue(lastRefresh, item.interval, now) }
+  const items = config.items.map((item) => {
+    const status = itemStatus(item, refreshTimes, now)
+    if (status.state === 'down') itemsDown++
+    return status
   })
   const groups = config.groups.map((g) => ({ name: g.name, items: g.items.map((item) => items[item.index]!) }))
 

@@ -1,0 +1,89 @@
+// The status page: one self-contained HTML document rendered from the snapshot. No JavaScript, no
+// external fonts or files, so it works on an air-gapped network and when Grafana is down.
+import { createHash } from 'node:crypto'
+import type { ItemStatus, ScriptStatus, Snapshot } from '../domain/snapshot.js'
+import { localTime } from '../time.js'
+import { escapeHtml as h, relativeTime } from './html.js'
+
+const STYLE = `
+:root{--bg:#f2f2f2;--fg:#222;--muted:#666;--box:#fff;--line:#e2e2e2;--up:#2e7d32;--down:#c62828;--warn:#b26a00;--never:#757575}
+@media (prefers-color-scheme:dark){:root{--bg:#121212;--fg:#e8e8e8;--muted:#a0a0a0;--box:#1e1e1e;--line:#333;--up:#66bb6a;--down:#ef5350;--warn:#ffa726;--never:#9e9e9e}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+main{max-width:60rem;margin:0 auto;padding:1rem}
+h1{font-size:1.6rem;margin:.5rem 0 1rem}
+h2{font-size:1.1rem;margin:0 0 .6rem}
+.banner{margin:0 0 1rem;padding:.9rem 1rem;border-radius:6px;color:#fff;font-weight:600}
+.banner.ok{background:#4CAF50}.banner.issues{background:#F44336}
+.box{background:var(--box);border-radius:6px;padding:1rem;margin:0 0 1rem;box-shadow:0 1px 2px rgba(0,0,0,.12)}
+.items{list-style:none;margin:0;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:.5rem}
+.items li{display:flex;align-items:baseline;gap:.5rem;padding:.45rem .6rem;border:1px solid var(--line);border-radius:4px}
+.items .name{flex:1;overflow-wrap:anywhere}
+.down{border-color:var(--down)!important}
+.mark{font-weight:700}.up .mark,.ok .mark{color:var(--up)}.down .mark,.failed .mark{color:var(--down)}.late .mark{color:var(--warn)}.never .mark{color:var(--never)}
+.state{font-size:.8rem;font-weight:600;text-transform:uppercase}
+.since{color:var(--muted);font-size:.85rem;white-space:nowrap}
+table{width:100%;border-collapse:collapse}
+th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
+th{font-size:.8rem;color:var(--muted);font-weight:600}
+.legend{list-style:none;display:flex;gap:1.2rem;padding:0;margin:0 0 1rem;color:var(--muted)}
+footer{color:var(--muted);font-size:.85rem}
+@media (max-width:32rem){.items{grid-template-columns:1fr}.opt{display:none}}
+`.trim()
+
+/** For the Content-Security-Policy: the one inline style this page may apply. */
+export const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`
+
+// Shape and word as well as colour: a reader who cannot tell green from red still can tell these.
+const ITEM_MARK = { up: '●', down: '✖' } as const
+const SCRIPT_MARK = { ok: '●', failed: '✖', late: '▲', never: '○' } as const
+const SCRIPT_LABEL = { ok: 'OK', failed: 'Failed', late: 'Late', never: 'Never' } as const
+
+const favicon = (ok: boolean) =>
+  `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="${ok ? '#4CAF50' : '#F44336'}"/></svg>`)}`
+
+/** "3 min ago" with the exact time on hover, or "never". */
+const when = (ms: number | undefined | null, now: number) =>
+  ms === undefined || ms === null ? '<span class="since">never</span>' : `<span class="since" title="${localTime(ms)}">${relativeTime(ms, now)}</span>`
+
+const item = ({ item, state, lastRefresh }: ItemStatus, now: number) =>
+  `<li class="${state}"><span class="mark" aria-hidden="true">${ITEM_MARK[state]}</span>` +
+  `<span class="name">${h(item.name)}</span><span class="state">${state === 'up' ? 'Up' : 'Down'}</span>${when(lastRefresh, now)}</li>`
+
+const scriptRow = ({ script, state }: ScriptStatus, now: number) =>
+  `<tr class="${state}"><td><span class="mark" aria-hidden="true">${SCRIPT_MARK[state]}</span> <span class="state">${SCRIPT_LABEL[state]}</span></td>` +
+  `<td class="opt">${script.id}</td><td>${h(script.name)}</td><td>${h(script.server)}</td><td>${when(script.lastExec, now)}</td></tr>`
+
+export function renderPage(s: Snapshot): string {
+  const { config, now } = s
+  const ok = s.itemsDown === 0 && s.scriptsNotOk === 0
+  const groups = s.groups
+    .map((g) => `<section class="box"><h2>${h(g.name)}</h2><ul class="items">${g.items.map((i) => item(i, now)).join('')}</ul></section>`)
+    .join('\n')
+  const scripts =
+    s.scripts.length === 0
+      ? ''
+      : `<section class="box"><h2>Scripts</h2><table><thead><tr><th>State</th><th class="opt">ID</th><th>Name</th><th>Server</th><th>Last execution</th></tr></thead>` +
+        `<tbody>${s.scripts.map((r) => scriptRow(r, now)).join('')}</tbody></table></section>\n`
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="${config.refreshInterval}">
+<title>${h(config.title)}</title>
+<link rel="icon" href="${favicon(ok)}">
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+<h1>${h(config.title)}</h1>
+<p class="banner ${ok ? 'ok' : 'issues'}" role="status">${ok ? 'All systems are operational' : 'Some systems are experiencing issues'}</p>
+${groups}
+${scripts}<ul class="legend"><li class="up"><span class="mark" aria-hidden="true">${ITEM_MARK.up}</span> Up</li><li class="down"><span class="mark" aria-hidden="true">${ITEM_MARK.down}</span> Down</li></ul>
+<footer>Current server time: ${localTime(now)} (refreshing every ${config.refreshInterval} seconds)</footer>
+</main>
+</body>
+</html>
+`
+}

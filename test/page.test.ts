@@ -1,0 +1,165 @@
+process.env.TZ = 'UTC'
+
+import t from 'tap'
+import { relativeTime } from '../src/page/html.js'
+import { auth, config, testApp, yamlConfig } from './helpers/app.js'
+
+const json = { ...auth, 'content-type': 'application/json' }
+type App = Awaited<ReturnType<typeof testApp>>['app']
+
+/** The page's visible text, one line per block, tags dropped. */
+const text = (html: string) =>
+  html
+    .replace(/<style>[^]*<\/style>/, '')
+    .replace(/<\/(li|h1|h2|p|tr|footer)>/g, '\n')
+    .replace(/<[^>]+>/g, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+
+const page = async (app: App) => (await app.inject({ url: '/' })).body
+
+t.test('the page shows the title, banner, groups in config order, legend and footer', async (t) => {
+  const { app, clock } = await testApp(t)
+  await app.inject({ url: '/refresh/http', headers: auth })
+  clock.advance(190)
+  const html = await page(app)
+  t.match(html, '<title>Test</title>')
+  t.match(html, '<meta http-equiv="refresh" content="120">')
+  t.same(text(html), [
+    'Test',
+    'Test',
+    'Some systems are experiencing issues',
+    'SomeGroup',
+    '●HTTP/HTTPSUp3 min ago',
+    '✖DNSDownnever',
+    '✖SMTP/IMAPDownnever',
+    'Group #2',
+    '●HTTP/HTTPSUp3 min ago',
+    '✖Internal DNSDownnever',
+    '● Up',
+    '✖ Down',
+    'Current server time: 2026-01-15 12:03:10 +00:00 (refreshing every 120 seconds)',
+  ])
+  t.match(html, '<span class="since" title="2026-01-15 12:00:00 +00:00">3 min ago</span>', 'the exact time on hover')
+  t.notMatch(html, /<script|<link rel="stylesheet"|https?:\/\/(?!www\.w3\.org)/, 'no script, no external resource')
+  t.ok(Buffer.byteLength(html) < 8 * 1024, `small: ${Buffer.byteLength(html)} bytes`)
+})
+
+t.test('the banner and favicon turn green when everything is up', async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups: '\n    G:\n      - {name: A, id: a}\n' })) })
+  t.match(await page(app), /<link rel="icon" href="data:image\/svg\+xml,[^"]*%23F44336/, 'red while down')
+  await app.inject({ url: '/refresh/a', headers: auth })
+  const html = await page(app)
+  t.match(html, '<p class="banner ok" role="status">All systems are operational</p>')
+  t.match(html, /<link rel="icon" href="data:image\/svg\+xml,[^"]*%234CAF50/, 'green when up')
+})
+
+t.test('scripts: hidden when there are none; else failed and late first, then oldest', async (t) => {
+  const { app, clock } = await testApp(t)
+  t.notMatch(await page(app), 'Scripts')
+  const post = (payload: object) => app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload })
+  await post({ name: 'ok.sh', server: 'web1', status: 1, last_exec: '2026-01-15T11:00:00' })
+  await post({ name: 'failed.sh', server: 'web1', status: 0, last_exec: '2026-01-15T11:30:00' })
+  await post({ name: 'late.sh', server: 'db1', status: 1, last_exec: '2025-11-01T00:00:00' })
+  await post({ name: 'never.sh', server: 'db1', status: 1 })
+  clock.advance(60)
+  const lines = text(await page(app))
+  const from = lines.indexOf('Scripts')
+  t.same(lines.slice(from, from + 6), [
+    'Scripts',
+    'StateIDNameServerLast execution',
+    '○ Never4never.shdb1never',
+    '▲ Late3late.shdb1on 2025-11-01',
+    '✖ Failed2failed.shweb131 min ago',
+    '● OK1ok.shweb11 h ago',
+  ])
+})
+
+t.test('every name from config or from a client is escaped', async (t) => {
+  const evil = '<script>alert(1)</script>'
+  const { app } = await testApp(t, {
+    config: config(yamlConfig({ groups: `\n    "<b>g</b>":\n      - {name: "${evil}", id: x}\n` }).replace('title: Test', `title: "${evil}"`)),
+  })
+  await app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload: { name: evil, server: '"><img src=x onerror=alert(1)>', status: 1 } })
+  const html = await page(app)
+  t.notMatch(html, /<script>|<img|<b>/)
+  t.match(html, '<title>&lt;script&gt;alert(1)&lt;/script&gt;</title>')
+  t.match(html, '<h2>&lt;b&gt;g&lt;/b&gt;</h2>')
+  t.match(html, '<td>&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</td>')
+})
+
+t.test('the page is served with security headers', async (t) => {
+  const { app } = await testApp(t)
+  const res = await app.inject({ url: '/' })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'text/html; charset=utf-8')
+  t.match(res.headers['content-security-policy'], /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'$/)
+  t.equal(res.headers['x-content-type-options'], 'nosniff')
+  t.equal(res.headers['referrer-policy'], 'no-referrer')
+})
+
+t.test('the footer tells the server time in the TZ zone', async (t) => {
+  t.teardown(() => {
+    process.env.TZ = 'UTC'
+  })
+  process.env.TZ = 'Europe/Berlin'
+  const { app } = await testApp(t)
+  t.match(await page(app), 'Current server time: 2026-01-15 13:00:00 +01:00 (refreshing every 120 seconds)')
+})
+
+t.test('relative times read naturally', async (t) => {
+  const now = Date.UTC(2026, 0, 15, 12)
+  const cases: [number, string][] = [
+    [0, 'just now'],
+    [9, 'just now'],
+    [42, '42 s ago'],
+    [3 * 60 + 59, '3 min ago'],
+    [5 * 3600, '5 h ago'],
+    [2 * 86_400, '2 d ago'],
+    [29 * 86_400, '29 d ago'],
+    [30 * 86_400, 'on 2025-12-16'],
+    [-120, 'in 2 min'],
+  ]
+  for (const [ago, expected] of cases) t.equal(relativeTime(now - ago * 1000, now), expected, `${ago} s`)
+})
+
+t.test('item badges: the worst state of the id, as SVG and as shields.io JSON', async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups: '\n    A:\n      - {name: Web <1>, id: web}\n    B:\n      - {name: Web, id: web, interval: 1}\n' })) })
+  const svg = async (url: string) => {
+    const res = await app.inject({ url })
+    t.equal(res.headers['content-type'], 'image/svg+xml; charset=utf-8')
+    t.equal(res.headers['cache-control'], 'no-cache')
+    return res.body
+  }
+  t.match(await svg('/badge/web.svg'), /<title>Web &lt;1&gt;: down<\/title>.*fill="#e05d44"/)
+  await app.inject({ url: '/refresh/web', headers: auth })
+  t.match(await svg('/badge/web.svg'), /<title>Web &lt;1&gt;: up<\/title>.*fill="#4c1"/)
+  t.same((await app.inject({ url: '/badge/web.json' })).json(), { schemaVersion: 1, label: 'Web <1>', message: 'up', color: 'brightgreen' })
+})
+
+t.test('group and script badges; 404 for what does not exist', async (t) => {
+  const { app, clock } = await testApp(t)
+  await app.inject({ url: '/refresh/http', headers: auth })
+  await app.inject({ url: '/refresh/dns-internal', headers: auth })
+  t.same((await app.inject({ url: '/badge/group/Group%20%232.json' })).json(), { schemaVersion: 1, label: 'Group #2', message: 'up', color: 'brightgreen' })
+  t.same((await app.inject({ url: '/badge/group/SomeGroup.json' })).json(), { schemaVersion: 1, label: 'SomeGroup', message: 'down', color: 'red' })
+  await app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload: { name: 'b.sh', server: 'h', status: 1, last_exec: 'CURRENT_TIMESTAMP', periodicity: 60 } })
+  t.same((await app.inject({ url: '/badge/script/1.json' })).json(), { schemaVersion: 1, label: 'b.sh', message: 'ok', color: 'brightgreen' })
+  clock.advance(61)
+  t.same((await app.inject({ url: '/badge/script/1.json' })).json(), { schemaVersion: 1, label: 'b.sh', message: 'late', color: 'orange' })
+  t.match((await app.inject({ url: '/badge/script/1.svg' })).body, /<title>b\.sh: late<\/title>/)
+
+  const missing: [string, string][] = [
+    ['/badge/nope.svg', "no item with id 'nope'"],
+    ['/badge/group/Nope.svg', "no group 'Nope'"],
+    ['/badge/script/9.svg', "no script with id '9'"],
+    ['/badge/script/x.json', "no script with id 'x'"],
+    ['/badge/http.png', "badge names end in .svg or .json, got 'http.png'"],
+  ]
+  for (const [url, message] of missing) {
+    const res = await app.inject({ url })
+    t.equal(res.statusCode, 404, url)
+    t.same(res.json(), { statusCode: 404, code: 'SP_ERR_NOT_FOUND', error: 'Not Found', message }, url)
+  }
+})
