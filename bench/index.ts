@@ -1,9 +1,12 @@
 // npm run bench: every figure measured in this run, on this machine.
 import { cpus, totalmem } from 'node:os'
+import { httpBench } from './http.js'
 import { scrapeBench } from './scrape.js'
 import { table } from './table.js'
 
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
 process.stdout.write(`statuspage benchmarks on ${machine}\n\n`)
-const rows = await scrapeBench()
+// `npm run bench -- scrape` or `-- http` runs one part.
+const only = process.argv[2]
+const rows = [...(only !== 'http' ? await scrapeBench() : []), ...(only !== 'scrape' ? await httpBench() : [])]
 process.stdout.write(`${table(rows)}\n`)

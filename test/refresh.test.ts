@@ -1,4 +1,5 @@
 import t from 'tap'
+import { FAILED_AUTH_PER_MINUTE } from '../src/routes/auth.js'
 import { TOKEN, auth, logSink, testApp } from './helpers/app.js'
 
 t.test('a refresh without a token is refused with 403 and changes nothing', async (t) => {
@@ -77,4 +78,19 @@ t.test('the token never appears in a log line', async (t) => {
   await app.inject({ url: '/refresh/http', headers: { 'x-token': `${TOKEN}-wrong` } })
   t.ok(sink.lines.length > 4, 'requests were logged')
   t.notOk(sink.lines.some((l) => l.includes(TOKEN)))
+})
+
+t.test('wrong tokens are throttled per address; the right token never is', async (t) => {
+  const { app } = await testApp(t)
+  const wrong = () => app.inject({ url: '/refresh/http', headers: { 'x-token': 'guess' }, remoteAddress: '10.0.0.9' })
+  for (let i = 0; i < FAILED_AUTH_PER_MINUTE; i++) t.equal((await wrong()).statusCode, 403)
+  const throttled = await wrong()
+  t.equal(throttled.statusCode, 429)
+  t.match(throttled.json(), { statusCode: 429, error: 'Too Many Requests', message: /^Rate limit exceeded, retry in 1 minute/ })
+  for (let i = 0; i < FAILED_AUTH_PER_MINUTE * 2; i++) {
+    const ok = await app.inject({ url: '/refresh/http', headers: auth, remoteAddress: '10.0.0.9' })
+    if (ok.statusCode !== 200) t.fail(`check-in ${i} from the same address: ${ok.statusCode}`)
+  }
+  t.equal((await app.inject({ url: '/refresh/http', headers: { 'x-token': 'guess' }, remoteAddress: '10.0.0.10' })).statusCode, 403, 'another address is not throttled')
+  t.equal(app.monitor.store.refreshTimes().get('http'), app.monitor.now())
 })

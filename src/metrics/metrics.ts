@@ -41,7 +41,7 @@ function promRegistry(format: Format, monitor: Monitor) {
   return {
     registry,
     unknown: new Counter({ name: 'statuspage_refresh_unknown_total', help: 'Refreshes of an id that no item has.', registers }),
-    rejected: new Counter({ name: 'statuspage_refresh_rejected_total', help: 'Refreshes refused with 403: token missing or wrong.', registers }),
+    rejected: new Counter({ name: 'statuspage_refresh_rejected_total', help: 'Refreshes refused: token missing or wrong (403), or too many such (429).', registers }),
   }
 }
 

@@ -1,14 +1,19 @@
 // The token check shared by refreshes and script writes: X-Token or Authorization: Bearer,
-// compared in constant time. The token is never logged (see the logger's redact list in main.ts).
+// compared in constant time, never logged (see REDACT in app.ts). Wrong tokens are rate limited
+// per client address; a request with the right token is never counted nor throttled.
 import { createHash, timingSafeEqual } from 'node:crypto'
+import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { TokenMissingError, TokenWrongError } from '../errors.js'
+
+/** Failed attempts a client address may make per minute before it gets 429s. */
+export const FAILED_AUTH_PER_MINUTE = 30
 
 // Hashing first gives both sides the same length, which timingSafeEqual needs, without leaking
 // the token's length.
 const digest = (s: string) => createHash('sha256').update(s).digest()
 
-export function presentedToken(request: FastifyRequest): string | undefined {
+function presentedToken(request: FastifyRequest): string | undefined {
   const header = request.headers['x-token']
   if (typeof header === 'string') return header
   const auth = request.headers.authorization
@@ -16,8 +21,30 @@ export function presentedToken(request: FastifyRequest): string | undefined {
   return undefined
 }
 
-export async function requireToken(this: FastifyInstance, request: FastifyRequest): Promise<void> {
+const tokenIsRight = (app: FastifyInstance, request: FastifyRequest) => {
   const token = presentedToken(request)
-  if (token === undefined || token === '') throw new TokenMissingError()
-  if (!timingSafeEqual(digest(token), digest(this.monitor.config.token))) throw new TokenWrongError()
+  return token !== undefined && token !== '' && timingSafeEqual(digest(token), digest(app.monitor.config.token))
+}
+
+/**
+ * Guards the routes of the calling plugin with the token, for the requests `applies` selects
+ * (all by default): a missing or wrong token is a 403, and after FAILED_AUTH_PER_MINUTE of those
+ * from one address, a 429 until the minute is over.
+ */
+export async function guardWithToken(app: FastifyInstance, applies: (request: FastifyRequest) => boolean = () => true): Promise<void> {
+  await app.register(rateLimit, {
+    max: FAILED_AUTH_PER_MINUTE,
+    timeWindow: 60_000,
+    hook: 'onRequest',
+    allowList: (request) => !applies(request) || tokenIsRight(app, request),
+  })
+  const check = async (request: FastifyRequest) => {
+    if (!applies(request) || tokenIsRight(app, request)) return
+    throw presentedToken(request) ? new TokenWrongError() : new TokenMissingError()
+  }
+  // The limiter attaches its hook to each route, and route hooks run after instance hooks: the
+  // check goes on each route too, after the limiter, so that it counts the failures.
+  app.addHook('onRoute', (route) => {
+    route.onRequest = [...[route.onRequest ?? []].flat(), check]
+  })
 }

@@ -1,7 +1,7 @@
 // GET|POST /refresh/:id with the token: every item with that id, in every group, is refreshed now.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import { NAME_MAX } from '../config/schema.js'
-import { requireToken } from './auth.js'
+import { guardWithToken } from './auth.js'
 
 const schema = {
   params: {
@@ -21,9 +21,9 @@ const schema = {
 const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   // Check-in clients POST with whatever body their tool sends by default; it carries nothing.
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 }, (_req, _body, done) => done(null, undefined))
-  app.addHook('onRequest', requireToken)
+  await guardWithToken(app)
   app.addHook('onResponse', async (_request, reply) => {
-    if (reply.statusCode === 403) app.metrics.refreshRejected()
+    if (reply.statusCode === 403 || reply.statusCode === 429) app.metrics.refreshRejected()
   })
 
   app.route({

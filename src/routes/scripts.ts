@@ -5,7 +5,7 @@ import { NAME_MAX, periodicitySchema, type Periodicity } from '../config/schema.
 import { parseScriptoDate } from '../domain/dates.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
 import type { Script, ScriptFields } from '../store/store.js'
-import { requireToken } from './auth.js'
+import { guardWithToken } from './auth.js'
 import { parseScriptQuery } from './script-query.js'
 import { scriptView } from './script-view.js'
 
@@ -71,12 +71,10 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     body === '' && request.method === 'DELETE' ? done(null, undefined) : parseJson(request, body as string, done),
   )
 
-  app.addHook('onRequest', async function (request) {
+  app.addHook('onRequest', async () => {
     if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')
-    if (request.method !== 'GET' && request.method !== 'HEAD' && monitor.config.scripto.requireToken) {
-      await requireToken.call(this, request)
-    }
   })
+  await guardWithToken(app, (request) => request.method !== 'GET' && request.method !== 'HEAD' && monitor.config.scripto.requireToken)
   if (monitor.config.scripto.enabled && !monitor.config.scripto.requireToken) {
     app.log.warn('scripto.require_token is false: anyone who reaches this port can write script reports')
   }
