@@ -83,7 +83,7 @@ async function memory(): Promise<Row> {
   const dbPath = join(mkdtempSync(join(tmpdir(), 'statuspage-bench-')), 'sp.db')
   const store = openStore(dbPath)
   const now = Date.now()
-  for (const s of benchScripts(10_000, now)) store.createScript({ name: s.name, server: s.server, status: s.status, lastExec: s.lastExec, periodicity: s.periodicity })
+  await Promise.all(benchScripts(10_000, now).map(({ id: _id, ...fields }) => store.createScript(fields)))
   store.close()
   const sp = await startStatuspage(benchYaml(100_000), dbPath)
   for (let i = 0; i < 100_000; i += 10) await fetch(`${sp.url}/refresh/item-${i}`, { headers }).then((r) => r.arrayBuffer())

@@ -1,5 +1,5 @@
 // buildApp(deps): the whole service as a Fastify instance, without listening.
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config/load.js'
 import type { Clock } from './monitor.js'
 import errors from './plugins/errors.js'
@@ -19,14 +19,19 @@ export interface AppOptions {
   dbPath: string
   now?: Clock
   logger?: FastifyServerOptions['logger']
+  /** Log every request and response (Fastify's access log); off by default, see README. */
+  logRequests?: boolean
 }
 
 /** Secrets that must never reach a log line. */
 export const REDACT = ['req.headers["x-token"]', 'req.headers.authorization']
 
-export async function buildApp({ config, dbPath, now = Date.now, logger = false }: AppOptions) {
+export async function buildApp({ config, dbPath, now = Date.now, logger = false, logRequests = false }: AppOptions) {
   const app = Fastify({
     logger: logger === false ? false : { redact: REDACT, ...(logger === true ? {} : logger) },
+    // Every job in a fleet checks in: two access-log lines per check-in cost more than the check-in
+    // itself, and /metrics counts them. Warnings and errors are logged either way.
+    logController: new LogController({ disableRequestLogging: !logRequests }),
     bodyLimit: 64 * 1024,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,

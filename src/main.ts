@@ -14,6 +14,7 @@ Options:
   --db <path>     SQLite database file   (env STATUSPAGE_DB, default ./data/statuspage.db)
   -h, --help      show this help
 
+Environment: LOG_LEVEL (default info), LOG_REQUESTS=1 to log every request.
 Signals: SIGHUP reloads the config file; SIGTERM and SIGINT stop gracefully.
 Exit codes: 0 stopped, 1 could not start, 2 bad command line or config.
 `
@@ -67,6 +68,7 @@ async function main() {
       config: loaded.config,
       dbPath: cli.dbPath,
       logger: { level: process.env.LOG_LEVEL ?? 'info' },
+      logRequests: /^(1|true|yes)$/i.test(process.env.LOG_REQUESTS ?? ''),
     })
   } catch (err) {
     fail(1, [`statuspage: cannot open the database ${cli.dbPath}: ${(err as Error).message}`])

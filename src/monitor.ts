@@ -51,11 +51,14 @@ export class Monitor {
     return scriptStatus(script, this.#config.scripto.defaultPeriodicity, this.now())
   }
 
-  /** Refreshes every item with this id, in every group; returns them (none for an unknown id). */
-  refresh(id: string): readonly Item[] {
+  /**
+   * Refreshes every item with this id, in every group; resolves, once it is on disk, to those
+   * items (none for an unknown id).
+   */
+  async refresh(id: string): Promise<readonly Item[]> {
     const items = this.#config.itemsById.get(id)
     if (items === undefined) return []
-    this.store.recordRefresh([id], this.now())
+    await this.store.recordRefresh([id], this.now())
     return items
   }
 

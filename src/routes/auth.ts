@@ -21,9 +21,22 @@ function presentedToken(request: FastifyRequest): string | undefined {
   return undefined
 }
 
-const tokenIsRight = (app: FastifyInstance, request: FastifyRequest) => {
-  const token = presentedToken(request)
-  return token !== undefined && token !== '' && timingSafeEqual(digest(token), digest(app.monitor.config.token))
+// Each check-in is checked twice (by the limiter and by the guard) against a token that changes
+// only with the config: both digests are computed once.
+const configured = new WeakMap<object, Buffer>()
+const verdicts = new WeakMap<FastifyRequest, boolean>()
+
+function tokenIsRight(app: FastifyInstance, request: FastifyRequest): boolean {
+  let right = verdicts.get(request)
+  if (right === undefined) {
+    const { config } = app.monitor
+    let expected = configured.get(config)
+    if (expected === undefined) configured.set(config, (expected = digest(config.token)))
+    const token = presentedToken(request)
+    right = token !== undefined && token !== '' && timingSafeEqual(digest(token), expected)
+    verdicts.set(request, right)
+  }
+  return right
 }
 
 /**

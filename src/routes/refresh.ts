@@ -34,7 +34,7 @@ const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     serializerCompiler: () => (data) => `{"refreshed": ${(data as { refreshed: number }).refreshed}}`,
     handler: async (request) => {
       const { id } = request.params
-      const items = app.monitor.refresh(id)
+      const items = await app.monitor.refresh(id)
       if (items.length > 0) app.metrics.refreshed(items)
       else {
         app.metrics.refreshUnknown()

@@ -126,7 +126,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
 
   app.post('/api/v1/script', { schema: { body: createBody } }, async (request, reply) => {
     const body = request.body as Body
-    const script = monitor.store.createScript({ lastExec: null, periodicity: null, ...toFields(body) } as ScriptFields)
+    const script = await monitor.store.createScript({ lastExec: null, periodicity: null, ...toFields(body) } as ScriptFields)
     app.metrics.scriptReported(script.id)
     request.log.info({ script: script.id, status: script.status }, 'script created')
     return reply.code(201).header('location', `/api/v1/script/${script.id}`).send(view(script))
@@ -141,7 +141,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       const { id } = request.params
       const body = request.body as Body
       if (body.id !== undefined && body.id !== id) throw new BadRequestError(`body.id: must be the id in the URL (${id}) or left out, got ${body.id}`)
-      const script = monitor.store.updateScript(id, toFields(body))
+      const script = await monitor.store.updateScript(id, toFields(body))
       if (script === undefined) throw notFound(id)
       app.metrics.scriptReported(id)
       return view(script)
@@ -149,7 +149,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   })
 
   app.delete('/api/v1/script/:id', { schema: { params: idParams } }, async (request, reply) => {
-    if (!monitor.store.deleteScript(request.params.id)) throw notFound(request.params.id)
+    if (!(await monitor.store.deleteScript(request.params.id))) throw notFound(request.params.id)
     app.metrics.scriptDeleted(request.params.id)
     return reply.code(204).send()
   })

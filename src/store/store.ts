@@ -36,25 +36,31 @@ export interface ScriptQuery {
   readonly offset: number
 }
 
+/**
+ * Writes are group-committed: each returns a promise that settles once its transaction has
+ * committed, so a caller that answers after awaiting it never acknowledges what a crash could take
+ * back. The writes of one event-loop turn share one transaction (each in its own savepoint, so one
+ * failing write fails alone). Reads see a write once its promise has resolved.
+ */
 export interface Store {
-  /** Last refresh (ms) of every item id that has one. Reflects every write returned so far. */
+  /** Last refresh (ms) of every item id that has one. */
   refreshTimes(): ReadonlyMap<string, number>
-  /** Records that `ids` were refreshed at `at` (ms). Durable once it returns. */
-  recordRefresh(ids: readonly string[], at: number): void
-  /** Forgets the refresh times of ids that the config no longer has. */
+  /** Records that `ids` were refreshed at `at` (ms). */
+  recordRefresh(ids: readonly string[], at: number): Promise<void>
+  /** Forgets the refresh times of ids that the config no longer has (synchronous: start and reload). */
   keepOnlyItems(ids: ReadonlySet<string>): void
 
   /** Every script, in id order. */
   scripts(): readonly Script[]
   getScript(id: number): Script | undefined
-  /** Durable once it returns. */
-  createScript(fields: ScriptFields): Script
-  /** Applies the given fields; undefined when there is no such script. Durable once it returns. */
-  updateScript(id: number, patch: Partial<ScriptFields>): Script | undefined
-  deleteScript(id: number): boolean
+  createScript(fields: ScriptFields): Promise<Script>
+  /** Applies the given fields; undefined when there is no such script. */
+  updateScript(id: number, patch: Partial<ScriptFields>): Promise<Script | undefined>
+  deleteScript(id: number): Promise<boolean>
   /** The scripts matching `query`, and how many match without limit and offset. */
   queryScripts(query: ScriptQuery): { total: number; scripts: Script[] }
 
+  /** Commits what is queued, then closes the database. */
   close(): void
 }
 
@@ -126,20 +132,68 @@ export function openStore(path: string): Store {
   const scripts = new Map<number, Script>()
   for (const row of db.prepare('SELECT * FROM script ORDER BY id').all() as ScriptRow[]) scripts.set(row.id, fromRow(row))
   let scriptList: readonly Script[] | undefined
+  // Scripts written earlier in the batch under way, for the writes after them in the same batch.
+  const DELETED = Symbol('deleted')
+  const pendingScripts = new Map<number, Script | typeof DELETED>()
 
-  const recordRefresh = db.transaction((ids: readonly string[], at: number) => {
-    for (const id of ids) upsertRefresh.run(id, at)
-  })
   const keepOnlyItems = db.transaction((gone: readonly string[]) => {
     for (const id of gone) deleteRefresh.run(id)
   })
 
+  // Group commit. An operation runs inside the batch's transaction and returns its result and
+  // what to apply to the in-memory copies once the transaction has committed.
+  interface Op {
+    run: () => { result: unknown; apply?: () => void }
+    resolve: (value: unknown) => void
+    reject: (err: unknown) => void
+  }
+  let queue: Op[] = []
+  let flushing: NodeJS.Immediate | undefined
+  const commit = db.transaction((ops: readonly Op[]) =>
+    ops.map((op) => {
+      try {
+        return { op, done: db.transaction(op.run)() }
+      } catch (err) {
+        return { op, err }
+      }
+    }),
+  )
+  const flush = () => {
+    flushing = undefined
+    const ops = queue
+    queue = []
+    let outcomes
+    try {
+      outcomes = commit(ops)
+    } catch (err) {
+      for (const op of ops) op.reject(err)
+      return
+    } finally {
+      pendingScripts.clear()
+    }
+    for (const { op, done, err } of outcomes) {
+      if (done) {
+        done.apply?.()
+        op.resolve(done.result)
+      } else op.reject(err)
+    }
+  }
+  const write = <T>(run: () => { result: T; apply?: () => void }): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      queue.push({ run, resolve: resolve as (v: unknown) => void, reject })
+      flushing ??= setImmediate(flush)
+    })
+  const scriptsChanged = () => {
+    scriptList = undefined
+  }
+
   return {
     refreshTimes: () => refreshes,
-    recordRefresh(ids, at) {
-      recordRefresh(ids, at)
-      for (const id of ids) refreshes.set(id, at)
-    },
+    recordRefresh: (ids, at) =>
+      write(() => {
+        for (const id of ids) upsertRefresh.run(id, at)
+        return { result: undefined, apply: () => ids.forEach((id) => refreshes.set(id, at)) }
+      }),
     keepOnlyItems(ids) {
       const gone = [...refreshes.keys()].filter((id) => !ids.has(id))
       keepOnlyItems(gone)
@@ -148,27 +202,28 @@ export function openStore(path: string): Store {
 
     scripts: () => (scriptList ??= Object.freeze([...scripts.values()])),
     getScript: (id) => scripts.get(id),
-    createScript(fields) {
-      const script = fromRow(insertScript.get(toRow(fields)) as ScriptRow)
-      scripts.set(script.id, script)
-      scriptList = undefined
-      return script
-    },
-    updateScript(id, patch) {
-      const current = scripts.get(id)
-      if (current === undefined) return undefined
-      const next: Script = Object.freeze({ ...current, ...patch, id })
-      updateScriptRow.run({ ...toRow(next), id })
-      scripts.set(id, next)
-      scriptList = undefined
-      return next
-    },
-    deleteScript(id) {
-      if (deleteScriptRow.run(id).changes === 0) return false
-      scripts.delete(id)
-      scriptList = undefined
-      return true
-    },
+    createScript: (fields) =>
+      write(() => {
+        const script = fromRow(insertScript.get(toRow(fields)) as ScriptRow)
+        pendingScripts.set(script.id, script)
+        return { result: script, apply: () => (scripts.set(script.id, script), scriptsChanged()) }
+      }),
+    // The current row is read when the batch runs, so updates queued together apply in order.
+    updateScript: (id, patch) =>
+      write(() => {
+        const current = pendingScripts.get(id) ?? scripts.get(id)
+        if (current === undefined || current === DELETED) return { result: undefined }
+        const next: Script = Object.freeze({ ...current, ...patch, id })
+        updateScriptRow.run({ ...toRow(next), id })
+        pendingScripts.set(id, next)
+        return { result: next, apply: () => (scripts.set(id, next), scriptsChanged()) }
+      }),
+    deleteScript: (id) =>
+      write(() => {
+        if (deleteScriptRow.run(id).changes === 0) return { result: false }
+        pendingScripts.set(id, DELETED)
+        return { result: true, apply: () => (scripts.delete(id), scriptsChanged()) }
+      }),
     queryScripts(query) {
       const { where, params } = whereClause(query.filters)
       const total = (db.prepare(`SELECT count(*) AS n FROM script ${where}`).get(params) as { n: number }).n
@@ -179,7 +234,13 @@ export function openStore(path: string): Store {
       return { total, scripts: rows.map(fromRow) }
     },
 
-    close: () => db.close(),
+    close() {
+      if (flushing !== undefined) {
+        clearImmediate(flushing)
+        flush()
+      }
+      db.close()
+    },
   }
 }
 

@@ -60,13 +60,14 @@ export interface TestAppOptions {
   clock?: FakeClock
   dbPath?: string
   logger?: ReturnType<typeof logSink>['logger']
+  logRequests?: boolean
 }
 
 /** A fresh app on a temporary database, closed when the test ends. */
 export async function testApp(t: Test, opts: TestAppOptions = {}) {
   const clock = opts.clock ?? new FakeClock()
   const dbPath = opts.dbPath ?? join(t.testdir(), 'statuspage.db')
-  const app = await buildApp({ config: opts.config ?? config(), dbPath, now: clock.now, logger: opts.logger ?? false })
+  const app = await buildApp({ config: opts.config ?? config(), dbPath, now: clock.now, logger: opts.logger ?? false, logRequests: opts.logRequests ?? false })
   t.teardown(() => app.close())
   return { app, clock, dbPath }
 }
