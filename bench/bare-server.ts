@@ -6,3 +6,4 @@ app.get('/refresh/:id', async (_req, reply) => reply.type('application/json; cha
 app.put('/api/v1/script/:id', async (req) => ({ id: Number((req.params as { id: string }).id), ...(req.body as object) }))
 await app.listen({ host: '127.0.0.1', port: 0 })
 process.stdout.write(`${(app.server.address() as { port: number }).port}\n`)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.close().then(() => process.exit(0)))

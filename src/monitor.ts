@@ -55,11 +55,10 @@ export class Monitor {
    * Refreshes every item with this id, in every group; resolves, once it is on disk, to those
    * items (none for an unknown id).
    */
-  async refresh(id: string): Promise<readonly Item[]> {
+  refresh(id: string): Promise<readonly Item[]> {
     const items = this.#config.itemsById.get(id)
-    if (items === undefined) return []
-    await this.store.recordRefresh([id], this.now())
-    return items
+    if (items === undefined) return Promise.resolve([])
+    return this.store.recordRefresh([id], this.now()).then(() => items)
   }
 
   /** Puts a new config in force. Items it still has keep their state; removed ones are forgotten. */

@@ -1,5 +1,7 @@
 import t from 'tap'
-import { auth, config, testApp, yamlConfig } from './helpers/app.js'
+import { snapshot } from '../src/domain/snapshot.js'
+import { renderExposition, renderFamilies } from '../src/metrics/families.js'
+import { T0, auth, config, testApp, yamlConfig } from './helpers/app.js'
 import { metricLines } from './helpers/metrics.js'
 
 const json = { ...auth, 'content-type': 'application/json' }
@@ -147,4 +149,17 @@ t.test('each app has its own registry', async (t) => {
   await a.app.inject({ url: '/refresh/nope', headers: auth })
   t.same(await metricLines(a.app, 'statuspage_refresh_unknown_total'), ['statuspage_refresh_unknown_total 1'])
   t.same(await metricLines(b.app, 'statuspage_refresh_unknown_total'), ['statuspage_refresh_unknown_total 0'])
+})
+
+t.test('a large exposition is rendered in slices, with the same bytes as at once', async (t) => {
+  const groups = `\n    G:\n${Array.from({ length: 20_000 }, (_, i) => `      - {name: item ${i}, id: i${i}}\n`).join('')}`
+  const big = config(yamlConfig({ groups }))
+  const s = snapshot(big, new Map([['i7', T0]]), [], T0)
+  const counts = { refreshes: new Float64Array(big.items.length), reports: new Map() }
+  let pauses = 0
+  const sliced = await renderExposition('head\n', s, counts, 'text', '\ntail', async () => {
+    pauses++
+  })
+  t.equal(pauses, Math.floor((20_000 * 4) / 16_384), 'one pause per 16k samples')
+  t.equal(sliced.toString(), `head\n${renderFamilies(s, counts, 'text').toString()}\ntail`)
 })

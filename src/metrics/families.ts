@@ -29,8 +29,11 @@ interface LabelBytes {
 }
 
 const itemLabelCache = new WeakMap<Config, LabelBytes>()
-/** `{group="…",id="…",name="…"}` for each item of the config, encoded once per config. */
-function itemLabels(config: Config): LabelBytes {
+/**
+ * `{group="…",id="…",name="…"}` for each item of the config, encoded once per config. Call it when
+ * a config is loaded: for 100k items it takes about 100 ms, which a scrape should not pay.
+ */
+export function itemLabels(config: Config): LabelBytes {
   let labels = itemLabelCache.get(config)
   if (labels === undefined) {
     const strings = config.items.map((i) => labelString([['group', i.group], ['id', i.id], ['name', i.name]]))
@@ -193,24 +196,44 @@ interface Series {
   write(w: Writer, i: number): void
 }
 
-function render(w: Writer, def: FamilyDef, format: Format, s: Snapshot, counts: Counts, series: Series) {
-  const name = Buffer.from(`\n${def.name}`)
-  w.text(header(def.name, def.help, def.type, format))
-  for (let i = 0; i < series.count; i++) {
-    const v = def.value(s, counts, i)
-    if (v === undefined) continue
-    w.bytes(name)
-    series.write(w, i)
-    w.buf[w.pos++] = 32 // ' '
-    w.value(v)
+/** Samples written between two yields of writeFamilies: a few milliseconds of work. */
+const SLICE = 16_384
+
+/**
+ * Writes every item and script family, joined as prom-client's registry joins them in `format`
+ * (a blank line between families in text, none in OpenMetrics), without the final newline.
+ * Yields after every SLICE samples, so that a caller can let other work run in between.
+ */
+function* writeFamilies(w: Writer, plan: Plan, s: Snapshot, counts: Counts, format: Format): Generator<void, void, void> {
+  const separator = format === 'text' ? '\n\n' : '\n'
+  let budget = SLICE
+  for (const [k, [def, series]] of plan.families.entries()) {
+    if (k > 0) w.text(separator)
+    const name = Buffer.from(`\n${def.name}`)
+    w.text(header(def.name, def.help, def.type, format))
+    for (let i = 0; i < series.count; i++) {
+      const v = def.value(s, counts, i)
+      if (v !== undefined) {
+        w.bytes(name)
+        series.write(w, i)
+        w.buf[w.pos++] = 32 // ' '
+        w.value(v)
+      }
+      if (--budget === 0) {
+        budget = SLICE
+        yield
+      }
+    }
   }
 }
 
-/**
- * Every item and script family, joined as prom-client's registry joins them in `format`
- * (a blank line between families in text, none in OpenMetrics), without the final newline.
- */
-export function renderFamilies(s: Snapshot, counts: Counts, format: Format): Buffer {
+interface Plan {
+  readonly families: readonly (readonly [FamilyDef, Series])[]
+  /** An upper bound of the bytes the families take, so the buffer never grows. */
+  readonly size: number
+}
+
+function plan(s: Snapshot, format: Format): Plan {
   const items = itemLabels(s.config)
   const scriptBytes = s.scripts.map(({ script }) => scriptLabels(script))
   const itemSeries: Series = {
@@ -223,20 +246,34 @@ export function renderFamilies(s: Snapshot, counts: Counts, format: Format): Buf
     labelBytes: scriptBytes.reduce((n, b) => n + b.length, 0),
     write: (w, i) => w.bytes(scriptBytes[i]!),
   }
-  const families: [FamilyDef, Series][] = [
-    ...ITEM_FAMILIES.map((def): [FamilyDef, Series] => [def, itemSeries]),
-    ...SCRIPT_FAMILIES.map((def): [FamilyDef, Series] => [def, scriptSeries]),
+  const families = [
+    ...ITEM_FAMILIES.map((def) => [def, itemSeries] as const),
+    ...SCRIPT_FAMILIES.map((def) => [def, scriptSeries] as const),
   ]
-  // An upper bound of the output, so the buffer never grows.
   const size = families.reduce(
     (n, [def, series]) => n + 2 * Buffer.byteLength(header(def.name, def.help, def.type, format)) + series.labelBytes + series.count * (def.name.length + 1 + MAX_VALUE),
     0,
   )
-  const w = new Writer(size)
-  const separator = format === 'text' ? '\n\n' : '\n'
-  families.forEach(([def, series], k) => {
-    if (k > 0) w.text(separator)
-    render(w, def, format, s, counts, series)
-  })
+  return { families, size }
+}
+
+/** The item and script families alone, at once (see writeFamilies). */
+export function renderFamilies(s: Snapshot, counts: Counts, format: Format): Buffer {
+  const p = plan(s, format)
+  const w = new Writer(p.size)
+  for (const _ of writeFamilies(w, p, s, counts, format));
+  return w.buf.subarray(0, w.pos)
+}
+
+/**
+ * `head`, the families and `tail` in one buffer, awaiting `pause()` between slices of the
+ * families: a scrape of 100k items does not hold the event loop for its whole length.
+ */
+export async function renderExposition(head: string, s: Snapshot, counts: Counts, format: Format, tail: string, pause: () => Promise<void>): Promise<Buffer> {
+  const p = plan(s, format)
+  const w = new Writer(Buffer.byteLength(head) + p.size + Buffer.byteLength(tail))
+  w.text(head)
+  for (const _ of writeFamilies(w, p, s, counts, format)) await pause()
+  w.text(tail)
   return w.buf.subarray(0, w.pos)
 }

@@ -3,7 +3,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Config, Item } from '../config/load.js'
 import type { Monitor } from '../monitor.js'
-import { renderFamilies, type Format } from './families.js'
+import { itemLabels, renderExposition, type Format } from './families.js'
 
 export const CONTENT_TYPE: Record<Format, string> = {
   text: Registry.PROMETHEUS_CONTENT_TYPE,
@@ -45,8 +45,7 @@ function promRegistry(format: Format, monitor: Monitor) {
   }
 }
 
-const NEWLINE = Buffer.from('\n')
-const EOF = Buffer.from('\n# EOF\n')
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 const itemKey = (i: Item) => `${i.group}\0${i.id}\0${i.name}`
 
@@ -61,8 +60,10 @@ export class Metrics {
     this.#prom = { text: promRegistry('text', monitor), openmetrics: promRegistry('openmetrics', monitor) }
     this.#refreshes = new Float64Array(monitor.config.items.length)
     let config = monitor.config
+    itemLabels(config)
     monitor.onReload((next) => {
       this.#refreshes = carryOver(config, next, this.#refreshes)
+      itemLabels(next)
       config = next
     })
   }
@@ -92,11 +93,10 @@ export class Metrics {
   /** The whole exposition in `format`, computed now. */
   async render(format: Format): Promise<Buffer> {
     const base = await this.#prom[format].registry.metrics()
-    const families = renderFamilies(this.#monitor.snapshot(), { refreshes: this.#refreshes, reports: this.#reports }, format)
-    // Joined exactly as the registry joins its own families.
-    return format === 'text'
-      ? Buffer.concat([Buffer.from(`${base}\n`), families, NEWLINE])
-      : Buffer.concat([Buffer.from(base.slice(0, -'# EOF\n'.length)), families, EOF])
+    const counts = { refreshes: this.#refreshes, reports: this.#reports }
+    // After the registry's own families, joined exactly as it joins them.
+    const [head, tail] = format === 'text' ? [`${base}\n`, '\n'] : [base.slice(0, -'# EOF\n'.length), '\n# EOF\n']
+    return renderExposition(head, this.#monitor.snapshot(), counts, format, tail, yieldToEventLoop)
   }
 }
 

@@ -149,10 +149,12 @@ export function openStore(path: string): Store {
   }
   let queue: Op[] = []
   let flushing: NodeJS.Immediate | undefined
+  // Called inside the batch's transaction, a better-sqlite3 transaction function runs as a savepoint.
+  const savepoint = db.transaction((op: Op) => op.run())
   const commit = db.transaction((ops: readonly Op[]) =>
     ops.map((op) => {
       try {
-        return { op, done: db.transaction(op.run)() }
+        return { op, done: savepoint(op) }
       } catch (err) {
         return { op, err }
       }
@@ -187,13 +189,24 @@ export function openStore(path: string): Store {
     scriptList = undefined
   }
 
+  // The refreshes of one turn are one write: one row per id, with its latest time.
+  let refreshBatch: { times: Map<string, number>; committed: Promise<void> } | undefined
+
   return {
     refreshTimes: () => refreshes,
-    recordRefresh: (ids, at) =>
-      write(() => {
-        for (const id of ids) upsertRefresh.run(id, at)
-        return { result: undefined, apply: () => ids.forEach((id) => refreshes.set(id, at)) }
-      }),
+    recordRefresh(ids, at) {
+      if (refreshBatch === undefined) {
+        const times = new Map<string, number>()
+        const committed = write(() => {
+          refreshBatch = undefined
+          for (const [id, time] of times) upsertRefresh.run(id, time)
+          return { result: undefined, apply: () => times.forEach((time, id) => refreshes.set(id, time)) }
+        })
+        refreshBatch = { times, committed }
+      }
+      for (const id of ids) refreshBatch.times.set(id, at)
+      return refreshBatch.committed
+    },
     keepOnlyItems(ids) {
       const gone = [...refreshes.keys()].filter((id) => !ids.has(id))
       keepOnlyItems(gone)
