@@ -54,18 +54,21 @@ const scriptRow = ({ script, state }: ScriptStatus, now: number) =>
   `<tr class="${state}"><td><span class="mark" aria-hidden="true">${SCRIPT_MARK[state]}</span> <span class="state">${SCRIPT_LABEL[state]}</span></td>` +
   `<td class="opt">${script.id}</td><td>${h(script.name)}</td><td>${h(script.server)}</td><td>${when(script.lastExec, now)}</td></tr>`
 
-export function renderPage(s: Snapshot): string {
+/** Items or rows rendered per chunk: a page of 100k items streams out in small pieces. */
+const CHUNK = 500
+
+function* chunked<T>(rows: readonly T[], render: (row: T) => string): Generator<string> {
+  for (let i = 0; i < rows.length; i += CHUNK) yield rows.slice(i, i + CHUNK).map(render).join('')
+}
+
+/**
+ * The page, in chunks: streamed to the client as they are made, so that a large config never
+ * needs the whole document in memory at once.
+ */
+export function* renderPage(s: Snapshot): Generator<string, void, void> {
   const { config, now } = s
   const ok = s.itemsDown === 0 && s.scriptsNotOk === 0
-  const groups = s.groups
-    .map((g) => `<section class="box"><h2>${h(g.name)}</h2><ul class="items">${g.items.map((i) => item(i, now)).join('')}</ul></section>`)
-    .join('\n')
-  const scripts =
-    s.scripts.length === 0
-      ? ''
-      : `<section class="box"><h2>Scripts</h2><table><thead><tr><th>State</th><th class="opt">ID</th><th>Name</th><th>Server</th><th>Last execution</th></tr></thead>` +
-        `<tbody>${s.scripts.map((r) => scriptRow(r, now)).join('')}</tbody></table></section>\n`
-  return `<!doctype html>
+  yield `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -79,8 +82,18 @@ export function renderPage(s: Snapshot): string {
 <main>
 <h1>${h(config.title)}</h1>
 <p class="banner ${ok ? 'ok' : 'issues'}" role="status">${ok ? 'All systems are operational' : 'Some systems are experiencing issues'}</p>
-${groups}
-${scripts}<ul class="legend"><li class="up"><span class="mark" aria-hidden="true">${ITEM_MARK.up}</span> Up</li><li class="down"><span class="mark" aria-hidden="true">${ITEM_MARK.down}</span> Down</li></ul>
+`
+  for (const g of s.groups) {
+    yield `<section class="box"><h2>${h(g.name)}</h2><ul class="items">`
+    yield* chunked(g.items, (i) => item(i, now))
+    yield '</ul></section>\n'
+  }
+  if (s.scripts.length > 0) {
+    yield '<section class="box"><h2>Scripts</h2><table><thead><tr><th>State</th><th class="opt">ID</th><th>Name</th><th>Server</th><th>Last execution</th></tr></thead><tbody>'
+    yield* chunked(s.scripts, (r) => scriptRow(r, now))
+    yield '</tbody></table></section>\n'
+  }
+  yield `<ul class="legend"><li class="up"><span class="mark" aria-hidden="true">${ITEM_MARK.up}</span> Up</li><li class="down"><span class="mark" aria-hidden="true">${ITEM_MARK.down}</span> Down</li></ul>
 <footer>Current server time: ${localTime(now)} (refreshing every ${config.refreshInterval} seconds)</footer>
 </main>
 </body>

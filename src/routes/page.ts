@@ -1,4 +1,5 @@
 // GET / (the status page) and the badges, all rendered from the snapshot.
+import { Readable } from 'node:stream'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { ItemStatus } from '../domain/snapshot.js'
 import type { Monitor } from '../monitor.js'
@@ -37,7 +38,7 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
   })
 
   app.get('/', async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).send(renderPage(app.monitor.snapshot())),
+    reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).send(Readable.from(renderPage(app.monitor.snapshot()))),
   )
 
   /** `<key>.svg` or `<key>.json` for the badge that `find` gives, else 404. */
