@@ -1,6 +1,7 @@
 import t from 'tap'
 import { FAILED_AUTH_PER_MINUTE } from '../src/routes/auth.js'
 import { TOKEN, auth, logSink, testApp } from './helpers/app.js'
+import { metricLines } from './helpers/metrics.js'
 
 t.test('a refresh without a token is refused with 403 and changes nothing', async (t) => {
   const { app } = await testApp(t)
@@ -93,11 +94,18 @@ t.test('wrong tokens are throttled per address; the right token never is', async
   for (let i = 0; i < FAILED_AUTH_PER_MINUTE; i++) t.equal((await wrong()).statusCode, 403)
   const throttled = await wrong()
   t.equal(throttled.statusCode, 429)
-  t.match(throttled.json(), { statusCode: 429, error: 'Too Many Requests', message: /^Rate limit exceeded, retry in 1 minute/ })
+  t.equal(throttled.headers['retry-after'], '60')
+  t.same(throttled.json(), {
+    statusCode: 429,
+    code: 'SP_ERR_TOO_MANY_FAILURES',
+    error: 'Too Many Requests',
+    message: `too many requests with a missing or wrong token from this address: at most ${FAILED_AUTH_PER_MINUTE} a minute`,
+  })
   for (let i = 0; i < FAILED_AUTH_PER_MINUTE * 2; i++) {
     const ok = await app.inject({ url: '/refresh/http', headers: auth, remoteAddress: '10.0.0.9' })
     if (ok.statusCode !== 200) t.fail(`check-in ${i} from the same address: ${ok.statusCode}`)
   }
   t.equal((await app.inject({ url: '/refresh/http', headers: { 'x-token': 'guess' }, remoteAddress: '10.0.0.10' })).statusCode, 403, 'another address is not throttled')
   t.equal(app.monitor.store.refreshTimes().get('http'), app.monitor.now())
+  t.same(await metricLines(app, 'statuspage_refresh_rejected_total'), [`statuspage_refresh_rejected_total ${FAILED_AUTH_PER_MINUTE + 2}`], '403s and 429s are counted')
 })

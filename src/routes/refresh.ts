@@ -21,7 +21,7 @@ const schema = {
 const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   // Check-in clients POST with whatever body their tool sends by default; it carries nothing.
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 }, (_req, _body, done) => done(null, undefined))
-  await guardWithToken(app, { onRejected: () => app.metrics.refreshRejected() })
+  guardWithToken(app, { onRejected: () => app.metrics.refreshRejected() })
 
   app.route({
     method: ['GET', 'POST'],

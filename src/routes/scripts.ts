@@ -74,7 +74,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   app.addHook('onRequest', async () => {
     if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')
   })
-  await guardWithToken(app, { applies: (request) => request.method !== 'GET' && request.method !== 'HEAD' && monitor.config.scripto.requireToken })
+  guardWithToken(app, { applies: (request) => request.method !== 'GET' && request.method !== 'HEAD' && monitor.config.scripto.requireToken })
   if (monitor.config.scripto.enabled && !monitor.config.scripto.requireToken) {
     app.log.warn('scripto.require_token is false: anyone who reaches this port can write script reports')
   }
