@@ -1,6 +1,7 @@
 // buildApp(deps): the whole service as a Fastify instance, without listening.
-import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config/load.js'
+import { errorBody } from './errors.js'
 import type { Clock } from './monitor.js'
 import errors from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
@@ -36,6 +37,8 @@ export async function buildApp({ config, dbPath, now = Date.now, logger = false,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     routerOptions: { maxParamLength: 500 },
+    // Errors the router raises before any route runs (a URL that does not decode) keep our shape too.
+    frameworkErrors: (err, _request, reply: FastifyReply) => reply.code(400).send(errorBody(400, err.code, `url: ${err.message}`)),
   })
   await app.register(errors)
   await app.register(validation)

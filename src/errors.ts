@@ -1,8 +1,12 @@
 // One error shape for the whole service: Fastify's {statusCode, code, error, message}, where the
 // message of a 4xx names the field and the fault. Ajv's errors are turned into such messages here,
 // for config.yml and for HTTP input alike.
+import { STATUS_CODES } from 'node:http'
 import createError from '@fastify/error'
 import type { ErrorObject } from 'ajv'
+
+/** The body of every error response. */
+export const errorBody = (statusCode: number, code: string, message: string) => ({ statusCode, code, error: STATUS_CODES[statusCode], message })
 
 export const TokenMissingError = createError(
   'SP_ERR_TOKEN_MISSING',

@@ -66,3 +66,10 @@ t.test('the server time is given in the server time zone, with its offset', asyn
   process.env.TZ = 'America/St_Johns'
   t.equal((await app.inject({ url: '/api/v1/status' })).json().time, '2026-01-15T08:30:00-03:30')
 })
+
+t.test('a URL that does not decode is a 400 in the one error shape', async (t) => {
+  const { app } = await testApp(t)
+  const res = await app.inject({ url: '/refresh/%' })
+  t.equal(res.statusCode, 400)
+  t.same(res.json(), { statusCode: 400, code: 'FST_ERR_BAD_URL', error: 'Bad Request', message: "url: '/refresh/%' is not a valid url component" })
+})

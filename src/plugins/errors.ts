@@ -1,9 +1,8 @@
 // The one error handler: every error leaves as {statusCode, code, error, message}. A 4xx message
 // names the field and the fault; a 5xx says only "Internal Server Error" and the log holds the rest.
-import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { describeAjvErrors } from '../errors.js'
+import { describeAjvErrors, errorBody } from '../errors.js'
 
 function messageOf(err: FastifyError, request: FastifyRequest): string {
   if (err.validation) return describeAjvErrors(err.validation as never, undefined, err.validationContext).join('; ')
@@ -28,14 +27,12 @@ export default fp(
       const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
       if (statusCode === 500) {
         request.log.error({ err }, 'request failed')
-        return reply.code(500).send({ statusCode, code: 'SP_ERR_INTERNAL', error: 'Internal Server Error', message: 'Internal Server Error' })
+        return reply.code(500).send(errorBody(500, 'SP_ERR_INTERNAL', 'Internal Server Error'))
       }
       const code = err.validation ? 'SP_ERR_VALIDATION' : (err.code ?? 'SP_ERR_BAD_REQUEST')
-      return reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode], message: messageOf(err, request) })
+      return reply.code(statusCode).send(errorBody(statusCode, code, messageOf(err, request)))
     })
-    app.setNotFoundHandler((request, reply) =>
-      reply.code(404).send({ statusCode: 404, code: 'SP_ERR_NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-    )
+    app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, 'SP_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)))
   },
   { name: 'errors' },
 )
