@@ -1,6 +1,6 @@
 // The only SQL in the service. SQLite (better-sqlite3, WAL) holds item refresh times and script
 // reports; reads that run on every scrape come from an in-memory copy kept in step with each write.
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Periodicity } from '../config/schema.js'
@@ -102,9 +102,23 @@ const toRow = (s: ScriptFields) => ({
   periodicity: s.periodicity === null ? null : String(s.periodicity),
 })
 
+/**
+ * Creates the missing folders of `dir`, outermost first. Not mkdirSync's `recursive` option: on
+ * some filesystems (/proc) it loops forever instead of failing, and start-up would hang.
+ */
+function makeFolders(dir: string): void {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`)
+    return
+  }
+  const parent = dirname(dir)
+  if (parent !== dir) makeFolders(parent)
+  mkdirSync(dir)
+}
+
 /** Opens (creating the file and its folder if needed) and migrates the database at `path`. */
 export function openStore(path: string): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  if (path !== ':memory:') makeFolders(dirname(path))
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
   // NORMAL in WAL mode: a commit survives a crash of this process (kill -9); only a power loss

@@ -53,8 +53,12 @@ export async function startCli(t: Test, args: string[], env: NodeJS.ProcessEnv =
 }
 
 /** Runs the CLI to its exit; for start-up failures and --help. */
-export async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+export async function runCli(args: string[], as: { uid?: number; gid?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // As another user, without tap's process tracking (its NODE_OPTIONS write where only root may).
+  const child =
+    as.uid === undefined
+      ? spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...as })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => (stdout += d))
