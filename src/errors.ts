@@ -60,6 +60,10 @@ function describe(e: ErrorObject): string {
       return `must be one of: ${(p.allowedValues as unknown[]).join(', ')}`
     case 'exclusiveMinimum':
       return `must be greater than ${String(p.limit)}`
+    case 'maximum':
+      return `must be at most ${String(p.limit)}`
+    case 'minimum':
+      return `must be at least ${String(p.limit)}`
     case 'false schema':
       return 'must not be given'
     case 'propertyNames':

@@ -52,9 +52,9 @@ t.test('page and results_per_page page through the results', async (t) => {
 t.test('page and results_per_page out of range are 400s naming them', async (t) => {
   const app = await seeded(t)
   for (const [query, message] of [
-    [{ results_per_page: '101' }, 'querystring.results_per_page: must be <= 100'],
-    [{ results_per_page: '0' }, 'querystring.results_per_page: must be >= 1'],
-    [{ page: '0' }, 'querystring.page: must be >= 1'],
+    [{ results_per_page: '101' }, 'querystring.results_per_page: must be at most 100'],
+    [{ results_per_page: '0' }, 'querystring.results_per_page: must be at least 1'],
+    [{ page: '0' }, 'querystring.page: must be at least 1'],
     [{ page: 'two' }, 'querystring.page: must be integer'],
   ] as const) {
     const res = await list(app, query)
@@ -118,7 +118,7 @@ t.test('a malformed q is a 400 that says what is wrong', async (t) => {
     ['{"filters": [{"name": "status", "op": "in", "val": 1}]}', 'q.filters[0].val: must be a list of at most 1000 values'],
     ['{"filters": [{"name": "id", "op": "like", "val": "1%"}]}', 'q.filters[0].name: like works on name and server only'],
     ['{"order_by": [{"field": "name", "direction": "up"}]}', 'q.order_by[0].direction: must be one of: asc, desc'],
-    ['{"limit": -1}', 'q.limit: must be >= 0'],
+    ['{"limit": -1}', 'q.limit: must be at least 0'],
   ]
   for (const [q, message] of cases) {
     const res = await app.inject({ url: `/api/v1/script?q=${encodeURIComponent(q)}` })

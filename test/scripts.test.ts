@@ -80,10 +80,10 @@ t.test('an id in the URL that is not a positive integer is a 400, never a 500', 
   const { app } = await testApp(t)
   const cases: [string, string][] = [
     ['abc', 'params.id: must be integer'],
-    ['0', 'params.id: must be >= 1'],
-    ['-1', 'params.id: must be >= 1'],
+    ['0', 'params.id: must be at least 1'],
+    ['-1', 'params.id: must be at least 1'],
     ['1.5', 'params.id: must be integer'],
-    ['99999999999999999999', 'params.id: must be <= 9007199254740991'],
+    ['99999999999999999999', 'params.id: must be at most 9007199254740991'],
   ]
   for (const [id, message] of cases) {
     const res = await app.inject({ url: `/api/v1/script/${id}` })
@@ -114,6 +114,7 @@ t.test('each bad input gets a 4xx naming the field and the fault, and stores not
     ['a date as a number', { body: JSON.stringify({ ...valid, last_exec: 1501682185 }) }, 400, 'SP_ERR_VALIDATION', 'body.last_exec: must be string or null'],
     ['a bad periodicity', { body: JSON.stringify({ ...valid, periodicity: 'yearly' }) }, 400, 'SP_ERR_VALIDATION', 'body.periodicity: must be one of: hourly, daily, weekly, monthly'],
     ['a zero periodicity', { body: JSON.stringify({ ...valid, periodicity: 0 }) }, 400, 'SP_ERR_VALIDATION', 'body.periodicity: must be greater than 0'],
+    ['a periodicity over ten years', { body: JSON.stringify({ ...valid, periodicity: 1e12 }) }, 400, 'SP_ERR_VALIDATION', 'body.periodicity: must be at most 315576000'],
     ['an array', { body: '[]' }, 400, 'SP_ERR_VALIDATION', 'body: must be object'],
     ['null', { body: 'null' }, 400, 'SP_ERR_VALIDATION', 'body: must be object'],
     ['a body over 64 KiB', { body: JSON.stringify({ ...valid, name: 'x'.repeat(70_000) }) }, 413, 'FST_ERR_CTP_BODY_TOO_LARGE', 'body: must be at most 65536 bytes'],

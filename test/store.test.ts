@@ -60,3 +60,30 @@ t.test('close commits what is queued', async (t) => {
   t.same([...reopened.refreshTimes()], [['late', 42]])
   reopened.close()
 })
+
+t.test('a numeric periodicity reads back as a number, however it is written', async (t) => {
+  const path = join(t.testdir(), 'sp.db')
+  const store = openStore(path)
+  for (const periodicity of [90, 0.5, 1e21, 'weekly'] as const) await store.createScript({ ...fields('p.sh'), periodicity })
+  store.close()
+  const reopened = openStore(path)
+  t.same(reopened.scripts().map((s) => s.periodicity), [90, 0.5, 1e21, 'weekly'])
+  reopened.close()
+})
+
+t.test('after a batch fails as a whole, the next refreshes are committed', async (t) => {
+  const path = join(t.testdir(), 'sp.db')
+  const store = openStore(path)
+  t.teardown(() => store.close())
+  // Another connection holds the write lock: the batch cannot begin and fails as a whole.
+  const other = new Database(path, { timeout: 0 })
+  other.pragma('busy_timeout = 0')
+  other.exec('BEGIN IMMEDIATE')
+  const failed = store.recordRefresh(['a'], 1)
+  const settled = await Promise.allSettled([failed])
+  other.exec('ROLLBACK')
+  other.close()
+  t.equal(settled[0]!.status, 'rejected', 'the blocked batch is refused')
+  await store.recordRefresh(['b'], 2)
+  t.same([...store.refreshTimes()], [['b', 2]], 'a later refresh is not tied to the failed batch')
+})

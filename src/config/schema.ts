@@ -3,6 +3,8 @@
 import type { FromSchema } from 'json-schema-to-ts'
 
 export const NAME_MAX = 200
+/** Ten years: a longer period is a typo, and would never make a script late. */
+export const PERIOD_MAX = 315_576_000
 
 /** hourly, daily, weekly, monthly, or a number of seconds. Shared with the Scripto API. */
 export const periodicitySchema = {
@@ -11,7 +13,7 @@ export const periodicitySchema = {
   type: ['string', 'number'],
   if: { type: 'string' },
   then: { enum: ['hourly', 'daily', 'weekly', 'monthly'] },
-  else: { exclusiveMinimum: 0 },
+  else: { exclusiveMinimum: 0, maximum: PERIOD_MAX },
 } as const
 
 const positiveSeconds = (description: string) =>

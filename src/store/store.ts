@@ -92,7 +92,8 @@ const fromRow = (r: ScriptRow): Script =>
     periodicity: r.periodicity === null ? null : periodicityFromText(r.periodicity),
   })
 
-const periodicityFromText = (text: string): Periodicity => (/^[0-9.]+$/.test(text) ? Number(text) : (text as Periodicity))
+/** Named periods are words; anything else was written from a number (String(1e21) is "1e+21"). */
+const periodicityFromText = (text: string): Periodicity => (Number.isNaN(Number(text)) ? (text as Periodicity) : Number(text))
 
 const toRow = (s: ScriptFields) => ({
   name: s.name,
@@ -163,6 +164,8 @@ export function openStore(path: string): Store {
   }
   let queue: Op[] = []
   let flushing: NodeJS.Immediate | undefined
+  // The refreshes of one turn are one write: one row per id, with its latest time.
+  let refreshBatch: { times: Map<string, number>; committed: Promise<void> } | undefined
   // Called inside the batch's transaction, a better-sqlite3 transaction function runs as a savepoint.
   const savepoint = db.transaction((op: Op) => op.run())
   const commit = db.transaction((ops: readonly Op[]) =>
@@ -176,6 +179,7 @@ export function openStore(path: string): Store {
   )
   const flush = () => {
     flushing = undefined
+    refreshBatch = undefined
     const ops = queue
     queue = []
     let outcomes
@@ -203,16 +207,12 @@ export function openStore(path: string): Store {
     scriptList = undefined
   }
 
-  // The refreshes of one turn are one write: one row per id, with its latest time.
-  let refreshBatch: { times: Map<string, number>; committed: Promise<void> } | undefined
-
   return {
     refreshTimes: () => refreshes,
     recordRefresh(ids, at) {
       if (refreshBatch === undefined) {
         const times = new Map<string, number>()
         const committed = write(() => {
-          refreshBatch = undefined
           for (const [id, time] of times) upsertRefresh.run(id, time)
           return { result: undefined, apply: () => times.forEach((time, id) => refreshes.set(id, time)) }
         })
