@@ -5,9 +5,9 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { TOKEN, yamlConfig } from './helpers/app.js'
+import { TOKEN } from './helpers/app.js'
 import { requireBinary } from './helpers/binaries.js'
-import { startCli } from './helpers/cli.js'
+import { startService } from './helpers/cli.js'
 
 const run = promisify(execFile)
 const exec = async (file: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
@@ -20,17 +20,13 @@ const exec = async (file: string, args: string[], env: NodeJS.ProcessEnv = {}) =
   }
 }
 
-async function service(t: Parameters<typeof startCli>[0]) {
-  const dir = t.testdir({ 'config.yml': yamlConfig() })
-  return startCli(t, ['--db', join(dir, 'sp.db'), join(dir, 'config.yml')])
-}
 
 const getScript = async (url: string, id: number) => (await fetch(`${url}/api/v1/script/${id}`)).json() as Promise<Record<string, unknown>>
 
 t.test("the seed READMEs' curl examples get the answers shown there", async (t) => {
   const curl = requireBinary(t, 'curl', 'apt-get install curl')
   if (!curl) return
-  const { url } = await service(t)
+  const { url } = await startService(t)
 
   const refresh = await exec(curl, ['-si', '--header', `X-Token: ${TOKEN}`, `${url}/refresh/dns`])
   t.match(refresh.stdout, /^HTTP\/1\.1 200 OK\r\n/)
@@ -57,7 +53,7 @@ t.test("the seed READMEs' curl examples get the answers shown there", async (t) 
 
 t.test('scripto-send creates, updates and wraps a command, passing its exit code on', async (t) => {
   if (!requireBinary(t, 'curl', 'apt-get install curl')) return
-  const { url } = await service(t)
+  const { url } = await startService(t)
   const send = (args: string[], env: NodeJS.ProcessEnv = { STATUSPAGE_TOKEN: TOKEN }) => exec('sh', ['scripts/scripto-send', '--url', url, ...args], env)
 
   const created = await send(['--name', 'nightly "backup".sh', '--server', 'db1', '--status', '1', '--periodicity', 'weekly'])
@@ -90,7 +86,7 @@ t.test('scripto-send creates, updates and wraps a command, passing its exit code
 t.test("the README's Python example reports a run", async (t) => {
   const python = requireBinary(t, 'python3', 'apt-get install python3')
   if (!python) return
-  const { url } = await service(t)
+  const { url } = await startService(t)
   const readme = readFileSync('README.md', 'utf8')
   const code = /```python\n([\s\S]*?)```/.exec(readme)?.[1]
   t.ok(code, 'the README has a python example')

@@ -2,15 +2,14 @@
 // every query run by a real Prometheus against real statuspage output.
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { defaultDashboard } from '@grafana/schema'
 import yaml from 'js-yaml'
 import t from 'tap'
 import { dashboardJson } from '../src/dashboards/json.js'
 import { dashboard } from '../src/dashboards/statuspage.js'
-import { TOKEN, yamlConfig } from './helpers/app.js'
 import { requireBinary } from './helpers/binaries.js'
-import { startCli } from './helpers/cli.js'
+import { startService } from './helpers/cli.js'
 import { startPrometheus } from './helpers/prometheus.js'
 
 interface Target {
@@ -76,13 +75,11 @@ t.test('promtool accepts the rules and their unit tests pass', async (t) => {
 t.test('every dashboard and rule query runs on a real Prometheus that scraped statuspage', async (t) => {
   const binary = requireBinary(t, 'prometheus', 'apt-get install prometheus')
   if (!binary) return
-  const dir = t.testdir({ 'config.yml': yamlConfig() })
-  const cli = await startCli(t, ['--db', join(dir, 'sp.db'), join(dir, 'config.yml')])
-  const headers = { 'x-token': TOKEN, 'content-type': 'application/json' }
-  await fetch(`${cli.url}/refresh/http`, { headers })
-  await fetch(`${cli.url}/refresh/nope`, { headers })
+  const cli = await startService(t)
+  await cli.refresh('http')
+  await cli.refresh('nope')
   await fetch(`${cli.url}/refresh/http`)
-  await fetch(`${cli.url}/api/v1/script`, { method: 'POST', headers, body: JSON.stringify({ name: 'a.sh', server: 'h', status: 0, last_exec: 'CURRENT_TIMESTAMP' }) })
+  await cli.report({ name: 'a.sh', server: 'h', status: 0, last_exec: 'CURRENT_TIMESTAMP' })
 
   const prom = await startPrometheus(t, binary, new URL(cli.url).host, `rule_files:\n  - ${resolve('dashboards/alerts.yml')}\n`)
   await prom.waitFor('count(count_over_time(statuspage_item_up[1m]) >= 3)', (r) => r.length === 1)

@@ -1,9 +1,7 @@
 // A real Prometheus scrapes the real service; its query API must hold the values the service has.
-import { join } from 'node:path'
 import t from 'tap'
-import { TOKEN, yamlConfig } from './helpers/app.js'
 import { requireBinary } from './helpers/binaries.js'
-import { startCli } from './helpers/cli.js'
+import { startService } from './helpers/cli.js'
 import { startPrometheus, type Sample } from './helpers/prometheus.js'
 
 const byItem = (samples: Sample[]) => Object.fromEntries(samples.map((s) => [`${s.metric.group}/${s.metric.id}`, Number(s.value[1])]))
@@ -11,12 +9,10 @@ const byItem = (samples: Sample[]) => Object.fromEntries(samples.map((s) => [`${
 t.test('Prometheus scrapes statuspage and sees the same state as the JSON status', async (t) => {
   const binary = requireBinary(t, 'prometheus', 'apt-get install prometheus')
   if (!binary) return
-  const dir = t.testdir({ 'config.yml': yamlConfig() })
-  const cli = await startCli(t, ['--db', join(dir, 'sp.db'), join(dir, 'config.yml')])
-  const headers = { 'x-token': TOKEN, 'content-type': 'application/json' }
-  await fetch(`${cli.url}/refresh/http`, { headers })
-  await fetch(`${cli.url}/api/v1/script`, { method: 'POST', headers, body: JSON.stringify({ name: 'ok.sh', server: 'h', status: 1, last_exec: 'CURRENT_TIMESTAMP' }) })
-  await fetch(`${cli.url}/api/v1/script`, { method: 'POST', headers, body: JSON.stringify({ name: 'bad.sh', server: 'h', status: 0, last_exec: 'CURRENT_TIMESTAMP' }) })
+  const cli = await startService(t)
+  await cli.refresh('http')
+  await cli.report({ name: 'ok.sh', server: 'h', status: 1, last_exec: 'CURRENT_TIMESTAMP' })
+  await cli.report({ name: 'bad.sh', server: 'h', status: 0, last_exec: 'CURRENT_TIMESTAMP' })
 
   const prom = await startPrometheus(t, binary, new URL(cli.url).host)
   await prom.waitFor('up{job="statuspage"}', (r) => r[0]?.value[1] === '1')
@@ -40,7 +36,7 @@ t.test('Prometheus scrapes statuspage and sees the same state as the JSON status
   t.same(scripts, { 'ok.sh': '1', 'bad.sh': '0' })
   t.same((await prom.query('statuspage_refreshes_total{id="http"}')).map((s) => s.value[1]), ['1', '1'])
 
-  await fetch(`${cli.url}/refresh/dns`, { headers })
+  await cli.refresh('dns')
   await prom.waitFor('statuspage_item_up{id="dns"}', (r) => r[0]?.value[1] === '1')
   t.pass('a refresh shows up in Prometheus at the next scrape')
 })

@@ -15,9 +15,11 @@ interface Query {
   table?: boolean
 }
 
+const refId = (i: number) => String.fromCharCode(65 + i)
+
 const targets = (queries: Query[]) =>
   queries.map((q, i) => ({
-    refId: String.fromCharCode(65 + i),
+    refId: refId(i),
     datasource,
     expr: q.expr,
     ...(q.legend ? { legendFormat: q.legend } : {}),
@@ -58,6 +60,25 @@ function panel(p: {
 
 /** A threshold that turns red from `red` on. */
 const redFrom = (red: number) => ({ mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: red }] })
+
+/**
+ * Instant table queries merged into one table: the `labels` columns, then one column per query,
+ * named by `values` in query order.
+ */
+const mergedTable = (labels: string[], values: string[]): Panel['transformations'] => {
+  const valueColumns = values.map((_, i) => `Value #${refId(i)}`)
+  return [
+    { id: 'merge', options: {} },
+    {
+      id: 'organize',
+      options: {
+        excludeByName: { Time: true, __name__: true, instance: true, job: true },
+        renameByName: Object.fromEntries(valueColumns.map((column, i) => [column, values[i]])),
+        indexByName: Object.fromEntries([...labels, ...valueColumns].map((column, i) => [column, i])),
+      },
+    },
+  ]
+}
 
 const override = (field: string, properties: Record<string, unknown>) => ({
   matcher: { id: 'byName', options: field },
@@ -159,17 +180,7 @@ export const dashboard: Dashboard = {
         { expr: `time() - statuspage_item_last_refresh_seconds{${items}}`, table: true },
         { expr: `statuspage_item_interval_seconds{${items}}`, table: true },
       ],
-      transformations: [
-        { id: 'merge', options: {} },
-        {
-          id: 'organize',
-          options: {
-            excludeByName: { Time: true, __name__: true, instance: true, job: true },
-            renameByName: { 'Value #A': 'State', 'Value #B': 'Since last refresh', 'Value #C': 'Interval' },
-            indexByName: { group: 0, name: 1, id: 2, 'Value #A': 3, 'Value #B': 4, 'Value #C': 5 },
-          },
-        },
-      ],
+      transformations: mergedTable(['group', 'name', 'id'], ['State', 'Since last refresh', 'Interval']),
       overrides: [override('State', { unit: 'short', mappings: upDownMappings, 'custom.cellOptions': { type: 'color-background' } })],
       options: { showHeader: true, sortBy: [{ displayName: 'State', desc: false }] },
     }),
@@ -186,17 +197,7 @@ export const dashboard: Dashboard = {
         { expr: `time() - statuspage_script_last_exec_seconds{${scripts}}`, table: true },
         { expr: `statuspage_script_period_seconds{${scripts}}`, table: true },
       ],
-      transformations: [
-        { id: 'merge', options: {} },
-        {
-          id: 'organize',
-          options: {
-            excludeByName: { Time: true, __name__: true, instance: true, job: true },
-            renameByName: { 'Value #A': 'State', 'Value #B': 'Last status', 'Value #C': 'Last run', 'Value #D': 'Period' },
-            indexByName: { server: 0, name: 1, id: 2, 'Value #A': 3, 'Value #B': 4, 'Value #C': 5, 'Value #D': 6 },
-          },
-        },
-      ],
+      transformations: mergedTable(['server', 'name', 'id'], ['State', 'Last status', 'Last run', 'Period']),
       overrides: [
         override('State', {
           unit: 'short',

@@ -2,7 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
+import { join } from 'node:path'
 import type { Test } from 'tap'
+import { TOKEN, yamlConfig } from './app.js'
 
 export const MAIN = 'dist/src/main.js'
 
@@ -50,6 +52,21 @@ export async function startCli(t: Test, args: string[], env: NodeJS.ProcessEnv =
   const url = String(listening.msg).replace('Server listening at ', '')
   await waitForLog((l) => l.msg === 'statuspage started')
   return { child, url, logs, waitForLog }
+}
+
+/**
+ * The real CLI on a config of the test's (the seed README's groups by default), with shortcuts to
+ * refresh and to report scripts with the token.
+ */
+export async function startService(t: Test, configYaml = yamlConfig()) {
+  const dir = t.testdir({ 'config.yml': configYaml })
+  const cli = await startCli(t, ['--db', join(dir, 'sp.db'), join(dir, 'config.yml')])
+  const headers = { 'x-token': TOKEN, 'content-type': 'application/json' }
+  return {
+    ...cli,
+    refresh: (id: string) => fetch(`${cli.url}/refresh/${id}`, { headers }),
+    report: (script: object) => fetch(`${cli.url}/api/v1/script`, { method: 'POST', headers, body: JSON.stringify(script) }),
+  }
 }
 
 /** Runs the CLI to its exit; for start-up failures and --help. */
