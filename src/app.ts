@@ -6,13 +6,13 @@ import type { Clock } from './monitor.js'
 import errors from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import monitor from './plugins/monitor.js'
+import validation from './plugins/validation.js'
+import health from './routes/health.js'
 import metrics from './routes/metrics.js'
 import page from './routes/page.js'
-import health from './routes/health.js'
 import refresh from './routes/refresh.js'
 import scripts from './routes/scripts.js'
 import status from './routes/status.js'
-import validation from './plugins/validation.js'
 
 export interface AppOptions {
   config: Config
