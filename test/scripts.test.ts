@@ -1,5 +1,5 @@
 import t from 'tap'
-import { TOKEN, auth, config, testApp, yamlConfig } from './helpers/app.js'
+import { TOKEN, auth, config, logSink, testApp, yamlConfig } from './helpers/app.js'
 
 const json = { ...auth, 'content-type': 'application/json' }
 
@@ -156,8 +156,10 @@ t.test('writes need the token by default; reads are open', async (t) => {
   t.equal(app.monitor.store.scripts().length, 1)
 })
 
-t.test('with require_token: false the API is open, as the original', async (t) => {
-  const { app } = await testApp(t, { config: config(yamlConfig({ top: 'scripto:\n  require_token: false\n' })) })
+t.test('with require_token: false the API is open, as the original, with a warning at start', async (t) => {
+  const sink = logSink()
+  const { app } = await testApp(t, { config: config(yamlConfig({ top: 'scripto:\n  require_token: false\n' })), logger: sink.logger })
+  t.match(sink.lines.map((l) => JSON.parse(l)), [{ level: 40, msg: 'scripto.require_token is false: anyone who reaches this port can write script reports' }])
   const res = await post(app, { name: 'a.sh', server: 'h', status: 1 }, { 'content-type': 'application/json' })
   t.equal(res.statusCode, 201)
   const del = await app.inject({ method: 'DELETE', url: '/api/v1/script/1' })
