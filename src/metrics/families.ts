@@ -207,10 +207,10 @@ const SLICE = 16_384
 function* writeFamilies(w: Writer, plan: Plan, s: Snapshot, counts: Counts, format: Format): Generator<void, void, void> {
   const separator = format === 'text' ? '\n\n' : '\n'
   let budget = SLICE
-  for (const [k, [def, series]] of plan.families.entries()) {
+  for (const [k, { def, head, series }] of plan.families.entries()) {
     if (k > 0) w.text(separator)
     const name = Buffer.from(`\n${def.name}`)
-    w.text(header(def.name, def.help, def.type, format))
+    w.text(head)
     for (let i = 0; i < series.count; i++) {
       const v = def.value(s, counts, i)
       if (v !== undefined) {
@@ -228,7 +228,8 @@ function* writeFamilies(w: Writer, plan: Plan, s: Snapshot, counts: Counts, form
 }
 
 interface Plan {
-  readonly families: readonly (readonly [FamilyDef, Series])[]
+  /** Each family with its HELP and TYPE lines and its series. */
+  readonly families: readonly { def: FamilyDef; head: string; series: Series }[]
   /** An upper bound of the bytes the families take, so the buffer never grows. */
   readonly size: number
 }
@@ -247,11 +248,11 @@ function plan(s: Snapshot, format: Format): Plan {
     write: (w, i) => w.bytes(scriptBytes[i]!),
   }
   const families = [
-    ...ITEM_FAMILIES.map((def) => [def, itemSeries] as const),
-    ...SCRIPT_FAMILIES.map((def) => [def, scriptSeries] as const),
-  ]
+    ...ITEM_FAMILIES.map((def) => ({ def, series: itemSeries })),
+    ...SCRIPT_FAMILIES.map((def) => ({ def, series: scriptSeries })),
+  ].map(({ def, series }) => ({ def, series, head: header(def.name, def.help, def.type, format) }))
   const size = families.reduce(
-    (n, [def, series]) => n + 2 * Buffer.byteLength(header(def.name, def.help, def.type, format)) + series.labelBytes + series.count * (def.name.length + 1 + MAX_VALUE),
+    (n, { def, head, series }) => n + 2 * Buffer.byteLength(head) + series.labelBytes + series.count * (def.name.length + 1 + MAX_VALUE),
     0,
   )
   return { families, size }

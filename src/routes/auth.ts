@@ -26,6 +26,7 @@ function presentedToken(request: FastifyRequest): string | undefined {
   return undefined
 }
 
+// The expected token's bytes, made once per config rather than on every check-in.
 const configured = new WeakMap<object, Buffer>()
 
 function tokenIsRight(app: FastifyInstance, request: FastifyRequest): boolean {

@@ -45,8 +45,8 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
   const badge = (what: string, find: (m: Monitor, key: string) => Badge | undefined) => async (request: { params: unknown }, reply: FastifyReply) => {
     const { file } = request.params as { file: string }
     const match = /^(.+)\.(svg|json)$/.exec(file)
-    const found = match ? find(app.monitor, match[1]!) : undefined
     if (!match) throw new NotFoundError(`badge names end in .svg or .json, got '${file}'`)
+    const found = find(app.monitor, match[1]!)
     if (!found) throw new NotFoundError(`no ${what} '${match[1]}'`)
     if (match[2] === 'json') return reply.send(badgeJson(found))
     return reply.type('image/svg+xml; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(badgeSvg(found))

@@ -107,14 +107,13 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const { page, results_per_page: perPage, q } = request.query as { page: number; results_per_page: number; q?: string }
     const query = parseScriptQuery(q, monitor.now())
     // q's limit and offset choose the results; page and results_per_page page through them.
-    const { total } = monitor.store.queryScripts({ ...query, limit: 0 })
-    const numResults = Math.max(0, Math.min(query.limit, total - query.offset))
     const start = (page - 1) * perPage
-    const { scripts } = monitor.store.queryScripts({
+    const { total, scripts } = monitor.store.queryScripts({
       ...query,
       offset: query.offset + start,
-      limit: Math.max(0, Math.min(perPage, numResults - start)),
+      limit: Math.max(0, Math.min(perPage, query.limit - start)),
     })
+    const numResults = Math.max(0, Math.min(query.limit, total - query.offset))
     return { num_results: numResults, objects: scripts.map(view), page, total_pages: Math.ceil(numResults / perPage) }
   })
 
