@@ -117,6 +117,7 @@ t.test('each bad input gets a 4xx naming the field and the fault, and stores not
     ['a periodicity over ten years', { body: JSON.stringify({ ...valid, periodicity: 1e12 }) }, 400, 'SP_ERR_VALIDATION', 'body.periodicity: must be at most 315576000'],
     ['an array', { body: '[]' }, 400, 'SP_ERR_VALIDATION', 'body: must be object'],
     ['null', { body: 'null' }, 400, 'SP_ERR_VALIDATION', 'body: must be object'],
+    ['a Content-Length that is not the body\'s', { body: JSON.stringify(valid), headers: { ...json, 'content-length': '3' } }, 400, 'FST_ERR_CTP_INVALID_CONTENT_LENGTH', 'Content-Length: must be the length of the body'],
     ['a body over 64 KiB', { body: JSON.stringify({ ...valid, name: 'x'.repeat(70_000) }) }, 413, 'FST_ERR_CTP_BODY_TOO_LARGE', 'body: must be at most 65536 bytes'],
   ]
   for (const [what, req, statusCode, code, message] of cases) {

@@ -8,8 +8,9 @@ function messageOf(err: FastifyError, request: FastifyRequest): string {
   if (err.validation) return describeAjvErrors(err.validation as never, undefined, err.validationContext).join('; ')
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return 'Content-Type: must be application/json'
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'Content-Length: must be the length of the body'
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return 'body: must not be empty'
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
