@@ -6,6 +6,7 @@ import type { Clock } from './monitor.js'
 import errors from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import monitor from './plugins/monitor.js'
+import tokenFailures from './plugins/token-failures.js'
 import validation from './plugins/validation.js'
 import health from './routes/health.js'
 import metrics from './routes/metrics.js'
@@ -22,12 +23,17 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Log every request and response (Fastify's access log); off by default, see README. */
   logRequests?: boolean
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client's address (Fastify's trustProxy):
+   * true, a hop count, or addresses and CIDRs. Off by default: the peer is the client.
+   */
+  trustProxy?: FastifyServerOptions['trustProxy']
 }
 
 /** Secrets that must never reach a log line. */
 export const REDACT = ['req.headers["x-token"]', 'req.headers.authorization']
 
-export async function buildApp({ config, dbPath, now = Date.now, logger = false, logRequests = false }: AppOptions) {
+export async function buildApp({ config, dbPath, now = Date.now, logger = false, logRequests = false, trustProxy = false }: AppOptions) {
   const app = Fastify({
     logger: logger === false ? false : { redact: REDACT, ...(logger === true ? {} : logger) },
     // Every job in a fleet checks in: two access-log lines per check-in cost more than the check-in
@@ -37,6 +43,10 @@ export async function buildApp({ config, dbPath, now = Date.now, logger = false,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     routerOptions: { maxParamLength: 500 },
+    trustProxy,
+    // Requests that arrive while the server drains are served (a check-in is still acknowledged);
+    // /-/ready answers 503 meanwhile, in our error shape, so a load balancer moves away.
+    return503OnClosing: false,
     // Errors the router raises before any route runs (a URL that does not decode) keep our shape too.
     frameworkErrors: (err, _request, reply: FastifyReply) => reply.code(400).send(errorBody(400, err.code, `url: ${err.message}`)),
   })
@@ -44,6 +54,7 @@ export async function buildApp({ config, dbPath, now = Date.now, logger = false,
   await app.register(validation)
   await app.register(monitor, { config, dbPath, now })
   await app.register(metricsPlugin)
+  await app.register(tokenFailures)
   await app.register(health)
   await app.register(refresh)
   await app.register(status)

@@ -53,12 +53,13 @@ export class Monitor {
 
   /**
    * Refreshes every item with this id, in every group; resolves, once it is on disk, to those
-   * items (none for an unknown id).
+   * items as the config in force at the commit has them (none for an unknown id, nor for one that
+   * a reload removed before the commit).
    */
-  refresh(id: string): Promise<readonly Item[]> {
-    const items = this.#config.itemsById.get(id)
-    if (items === undefined) return Promise.resolve([])
-    return this.store.recordRefresh([id], this.now()).then(() => items)
+  async refresh(id: string): Promise<readonly Item[]> {
+    if (!this.#config.itemsById.has(id)) return []
+    const written = await this.store.recordRefresh([id], this.now())
+    return (written.has(id) && this.#config.itemsById.get(id)) || []
   }
 
   /** Puts a new config in force. Items it still has keep their state; removed ones are forgotten. */

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { FAILED_AUTH_PER_MINUTE } from '../src/routes/auth.js'
+import { FAILED_AUTH_PER_MINUTE } from '../src/plugins/token-failures.js'
 import { TOKEN, auth, logSink, testApp } from './helpers/app.js'
 import { metricLines } from './helpers/metrics.js'
 

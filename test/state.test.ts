@@ -1,6 +1,8 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { FakeClock, auth, config, testApp, yamlConfig } from './helpers/app.js'
+import { holdWriteLock, onDisk, waitUntil } from './helpers/db.js'
+import { metricLines } from './helpers/metrics.js'
 
 t.test('refresh times survive a restart on the same database', async (t) => {
   const dbPath = join(t.testdir(), 'nested', 'folder', 'statuspage.db')
@@ -64,4 +66,67 @@ t.test('a database written by a newer statuspage is refused with a clear error',
   db.pragma('user_version = 99')
   db.close()
   await t.rejects(testApp(t, { dbPath }), /database schema version 99 is newer than this statuspage understands/)
+})
+
+const ABC = config(yamlConfig({ groups: '\n    G:\n      - {name: A, id: a}\n      - {name: B, id: b}\n      - {name: C, id: c}\n' }))
+
+t.test('a refresh in flight when a reload removes and re-adds its item is not written: the item shows never', async (t) => {
+  const { app, dbPath } = await testApp(t, { config: ABC })
+  // The second connection's lock holds the batch, so the reloads land between request and commit.
+  const lock = holdWriteLock(dbPath)
+  const answer = app.inject({ url: '/refresh/b', headers: auth })
+  await waitUntil(() => app.monitor.store.lockRetries > 0, 'queued behind the lock')
+  app.monitor.reload(config(yamlConfig({ groups: '\n    G:\n      - {name: A, id: a}\n      - {name: C, id: c}\n' })))
+  app.monitor.reload(ABC)
+  lock.release()
+  const res = await answer
+  t.equal(res.body, '{"refreshed": 0}', 'the client is told nothing was refreshed')
+  t.same(
+    app.monitor.snapshot().items.map((s) => [s.item.id, s.state, s.lastRefresh]),
+    [
+      ['a', 'down', undefined],
+      ['b', 'down', undefined],
+      ['c', 'down', undefined],
+    ],
+  )
+  await app.close()
+  t.same(onDisk(dbPath, 'SELECT id FROM item_refresh'), [], 'nothing on disk either')
+})
+
+t.test('a refresh in flight across a reload that reorders the items is counted for its own item', async (t) => {
+  const { app, dbPath } = await testApp(t, { config: ABC })
+  const lock = holdWriteLock(dbPath)
+  const answer = app.inject({ url: '/refresh/b', headers: auth })
+  await waitUntil(() => app.monitor.store.lockRetries > 0, 'queued behind the lock')
+  // b moves from position 1 to 2; position 1 is now a.
+  app.monitor.reload(config(yamlConfig({ groups: '\n    G:\n      - {name: C, id: c}\n      - {name: A, id: a}\n      - {name: B, id: b}\n' })))
+  lock.release()
+  t.equal((await answer).body, '{"refreshed": 1}')
+  t.same(await metricLines(app, 'statuspage_refreshes_total'), [
+    'statuspage_refreshes_total{group="G",id="c",name="C"} 0',
+    'statuspage_refreshes_total{group="G",id="a",name="A"} 0',
+    'statuspage_refreshes_total{group="G",id="b",name="B"} 1',
+  ])
+})
+
+t.test('while another process holds the write lock, the service answers at once and acknowledges check-ins only once on disk', async (t) => {
+  const { app, dbPath } = await testApp(t)
+  const lock = holdWriteLock(dbPath)
+  const acked: string[] = []
+  const checkIns = ['http', 'dns', 'mail'].map((id) => app.inject({ url: `/refresh/${id}`, headers: auth }).then((res) => (acked.push(id), res)))
+  await waitUntil(() => app.monitor.store.lockRetries >= 2, 'retried twice')
+  for (const url of ['/-/healthy', '/metrics', '/api/v1/status']) {
+    const started = performance.now()
+    const res = await app.inject({ url })
+    const ms = performance.now() - started
+    t.equal(res.statusCode, 200, url)
+    t.ok(ms < 100, `${url} answered in ${ms.toFixed(1)} ms while the lock is held`)
+  }
+  t.same(acked, [], 'no check-in is acknowledged while the lock is held')
+  t.equal(lock.count('SELECT count(*) AS n FROM item_refresh'), 0)
+  lock.release()
+  t.same((await Promise.all(checkIns)).map((r) => r.statusCode), [200, 200, 200])
+  t.same(onDisk(dbPath, 'SELECT id FROM item_refresh ORDER BY id'), [{ id: 'dns' }, { id: 'http' }, { id: 'mail' }], 'every acknowledged check-in is on disk')
+  const [retries] = await metricLines(app, 'statuspage_store_lock_retries_total')
+  t.ok(Number(retries!.split(' ')[1]) >= 2, `the retries are counted: ${retries}`)
 })

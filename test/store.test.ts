@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { openStore, type ScriptFields } from '../src/store/store.js'
+import { holdWriteLock, onDisk, waitUntil } from './helpers/db.js'
 
 const fields = (name: string): ScriptFields => ({ name, server: 'h', status: true, lastExec: null, periodicity: null })
 
@@ -71,19 +72,57 @@ t.test('a numeric periodicity reads back as a number, however it is written', as
   reopened.close()
 })
 
-t.test('after a batch fails as a whole, the next refreshes are committed', async (t) => {
+t.test('while another connection holds the write lock, writes wait without blocking the event loop, then commit', async (t) => {
   const path = join(t.testdir(), 'sp.db')
   const store = openStore(path)
   t.teardown(() => store.close())
-  // Another connection holds the write lock: the batch cannot begin and fails as a whole.
-  const other = new Database(path, { timeout: 0 })
-  other.pragma('busy_timeout = 0')
-  other.exec('BEGIN IMMEDIATE')
-  const failed = store.recordRefresh(['a'], 1)
-  const settled = await Promise.allSettled([failed])
-  other.exec('ROLLBACK')
-  other.close()
-  t.equal(settled[0]!.status, 'rejected', 'the blocked batch is refused')
-  await store.recordRefresh(['b'], 2)
-  t.same([...store.refreshTimes()], [['b', 2]], 'a later refresh is not tied to the failed batch')
+  const lock = holdWriteLock(path)
+  let settled = false
+  const pending = Promise.all([store.recordRefresh(['a'], 1), store.createScript(fields('held.sh'))]).finally(() => (settled = true))
+  await waitUntil(() => store.lockRetries >= 3, 'retried three times')
+  // The event loop turns freely meanwhile: a timer of 1 ms fires in far less than the old 5 s busy wait.
+  const started = performance.now()
+  await new Promise((resolve) => setTimeout(resolve, 1))
+  t.ok(performance.now() - started < 100, 'a timer fires while the lock is held')
+  t.equal(settled, false, 'nothing is acknowledged while the lock is held')
+  t.equal(lock.count('SELECT count(*) AS n FROM item_refresh'), 0, 'nothing is on disk')
+  lock.release()
+  const [written, script] = await pending
+  t.same([...written], ['a'])
+  t.same(onDisk(path, 'SELECT id, last_refresh FROM item_refresh'), [{ id: 'a', last_refresh: 1 }], 'the refresh is on disk once acknowledged')
+  t.same(onDisk(path, 'SELECT id, name FROM script'), [{ id: script.id, name: 'held.sh' }])
+})
+
+t.test('a refresh queued before keepOnlyItems forgets its id is not written, even when the id comes back', async (t) => {
+  const path = join(t.testdir(), 'sp.db')
+  const store = openStore(path)
+  const queued = store.recordRefresh(['a', 'b'], 5)
+  store.keepOnlyItems(new Set(['a']))
+  store.keepOnlyItems(new Set(['a', 'b']))
+  const later = store.recordRefresh(['b'], 7)
+  t.same([...(await queued)], ['a'], 'the first batch wrote a only')
+  t.same([...(await later)], ['b'], 'a refresh after the id came back is written')
+  store.close()
+  t.same(onDisk(path, 'SELECT id, last_refresh FROM item_refresh ORDER BY id'), [{ id: 'a', last_refresh: 5 }, { id: 'b', last_refresh: 7 }])
+})
+
+t.test('when SQLite rolls back the whole batch (disk full), memory, disk and every answer agree', async (t) => {
+  const path = join(t.testdir(), 'sp.db')
+  openStore(path).close()
+  const pages = onDisk<{ page_count: number }>(path, 'PRAGMA page_count')[0]!.page_count
+  // Room for a little more than the empty schema, as on a disk that is nearly full.
+  const store = openStore(path, { maxPages: pages + 1 })
+  t.teardown(() => store.close())
+  const writes = [fields('small-1.sh'), { ...fields('x'.repeat(200)), server: 'y'.repeat(40_000) }, fields('small-2.sh'), fields('small-3.sh')].map((f) =>
+    store.createScript(f),
+  )
+  const results = await Promise.allSettled(writes)
+  t.match((results[1] as PromiseRejectedResult).reason, { code: 'SQLITE_FULL' }, 'the big write hit the page limit')
+  const stored = onDisk<{ id: number; name: string }>(path, 'SELECT id, name FROM script ORDER BY id')
+  t.same(store.scripts().map((s) => ({ id: s.id, name: s.name })), stored, 'memory shows what a fresh open of the file shows')
+  for (const [i, r] of results.entries()) {
+    const name = i === 1 ? 'x'.repeat(200) : `small-${i === 0 ? 1 : i}.sh`
+    const onFile = stored.some((s) => s.name === name)
+    t.equal(r.status === 'fulfilled', onFile, `write ${i} was ${r.status === 'fulfilled' ? 'acknowledged' : 'refused'} and is ${onFile ? '' : 'not '}on disk`)
+  }
 })

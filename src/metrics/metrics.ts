@@ -12,7 +12,7 @@ export const CONTENT_TYPE: Record<Format, string> = {
 
 // One registry per format: a prom-client registry in OpenMetrics mode renames its counters for
 // good (it strips _total), so a registry cannot serve both formats.
-function promRegistry(format: Format, monitor: Monitor) {
+function promRegistry(format: Format, monitor: Monitor, lockRetries: () => number) {
   const registry = new Registry()
   registry.setContentType(CONTENT_TYPE[format] as typeof Registry.PROMETHEUS_CONTENT_TYPE)
   const registers = [registry]
@@ -38,6 +38,15 @@ function promRegistry(format: Format, monitor: Monitor) {
       this.set(monitor.reloadStatus.lastSuccess / 1000)
     },
   })
+  new Counter({
+    name: 'statuspage_store_lock_retries_total',
+    help: 'Write batches that found the database locked by another process and were tried again later.',
+    registers,
+    collect() {
+      this.reset()
+      this.inc(lockRetries())
+    },
+  })
   return {
     registry,
     unknown: new Counter({ name: 'statuspage_refresh_unknown_total', help: 'Refreshes of an id that no item has.', registers }),
@@ -47,29 +56,31 @@ function promRegistry(format: Format, monitor: Monitor) {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-const itemKey = (i: Item) => `${i.group}\0${i.id}\0${i.name}`
-
 export class Metrics {
   readonly #monitor: Monitor
   readonly #prom: Record<Format, ReturnType<typeof promRegistry>>
-  #refreshes: Float64Array
+  #config: Config
+  /** Refreshes per item of the config in force; an item absent here has none. */
+  #refreshes = new Map<Item, number>()
   readonly #reports = new Map<number, number>()
 
   constructor(monitor: Monitor) {
     this.#monitor = monitor
-    this.#prom = { text: promRegistry('text', monitor), openmetrics: promRegistry('openmetrics', monitor) }
-    this.#refreshes = new Float64Array(monitor.config.items.length)
-    let config = monitor.config
-    itemLabels(config)
+    this.#prom = { text: promRegistry('text', monitor, () => monitor.store.lockRetries), openmetrics: promRegistry('openmetrics', monitor, () => monitor.store.lockRetries) }
+    this.#config = monitor.config
+    itemLabels(this.#config)
     monitor.onReload((next) => {
-      this.#refreshes = carryOver(config, next, this.#refreshes)
+      this.#refreshes = carryOver(this.#refreshes, next)
       itemLabels(next)
-      config = next
+      this.#config = next
     })
   }
 
+  /** Counts a refresh of each item; items of a config no longer in force are not counted. */
   refreshed(items: readonly Item[]): void {
-    for (const item of items) this.#refreshes[item.index]!++
+    for (const item of items) {
+      if (this.#config.items[item.index] === item) this.#refreshes.set(item, (this.#refreshes.get(item) ?? 0) + 1)
+    }
   }
 
   refreshUnknown(): void {
@@ -100,8 +111,15 @@ export class Metrics {
   }
 }
 
-/** Refresh counts for the next config: items it keeps keep their counts; removed ones are dropped. */
-function carryOver(from: Config, to: Config, counts: Float64Array): Float64Array {
-  const old = new Map(from.items.map((i) => [itemKey(i), counts[i.index]!]))
-  return Float64Array.from(to.items, (i) => old.get(itemKey(i)) ?? 0)
+const itemKey = (i: Item) => `${i.group}\0${i.id}\0${i.name}`
+
+/** Refresh counts for the next config: items it keeps (same group, id, name) keep their counts. */
+function carryOver(counts: ReadonlyMap<Item, number>, to: Config): Map<Item, number> {
+  const byKey = new Map([...counts].map(([item, n]) => [itemKey(item), n]))
+  const next = new Map<Item, number>()
+  for (const item of to.items) {
+    const n = byKey.get(itemKey(item))
+    if (n !== undefined) next.set(item, n)
+  }
+  return next
 }

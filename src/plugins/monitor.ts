@@ -18,7 +18,7 @@ export interface MonitorOptions {
 
 export default fp<MonitorOptions>(
   async (app, { config, dbPath, now }) => {
-    const store = openStore(dbPath)
+    const store = openStore(dbPath, { onError: (err, what) => app.log.error({ err }, `database write failed: ${what}`) })
     app.decorate('monitor', new Monitor(config, store, now))
     app.addHook('onClose', async () => store.close())
   },

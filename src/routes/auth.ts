@@ -1,14 +1,12 @@
 // The token check shared by refreshes and script writes: X-Token or Authorization: Bearer,
 // compared in constant time, never logged (see REDACT in app.ts). Wrong tokens are rate limited
-// per client address; a request with the right token is never counted nor throttled.
+// per client address, over all guarded routes together (app.tokenFailures); a request with the
+// right token is never counted nor throttled.
 import { timingSafeEqual } from 'node:crypto'
 import createError from '@fastify/error'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { LruMap } from 'toad-cache'
 import { TokenMissingError, TokenWrongError } from '../errors.js'
-
-/** Failed attempts a client address may make per minute before it gets 429s. */
-export const FAILED_AUTH_PER_MINUTE = 30
+import { FAILED_AUTH_PER_MINUTE } from '../plugins/token-failures.js'
 
 // Constant time for a given length, as Go's subtle.ConstantTimeCompare: a token of another length
 // is refused at once. The length is no secret (the README's recipe makes 64 hex characters);
@@ -44,35 +42,18 @@ const TooManyFailuresError = createError(
 )
 
 /**
- * Failed attempts per client address over the current minute, in a bounded LRU map. Written here
- * rather than with @fastify/rate-limit: that plugin must look at every request, so each check-in
- * paid for it (5% of refresh throughput, measured), while only failures need counting.
- */
-class FailureCounter {
-  readonly #windows = new LruMap<{ count: number; until: number }>(10_000, 60_000)
-
-  /** Counts one failure; true once the address is over the limit for this minute. */
-  overLimit(address: string, now: number): boolean {
-    let window = this.#windows.get(address)
-    if (window === undefined || now >= window.until) this.#windows.set(address, (window = { count: 0, until: now + 60_000 }))
-    return ++window.count > FAILED_AUTH_PER_MINUTE
-  }
-}
-
-/**
  * Guards the routes of the calling plugin with the token, for the requests `applies` selects
  * (all by default): a missing or wrong token is a 403, and after FAILED_AUTH_PER_MINUTE of those
- * from one address, a 429 until the minute is over. `onRejected` hears of each 403 and 429.
+ * from one address, on any guarded route, a 429 until the minute is over. `onRejected` hears of each 403 and 429.
  */
 export function guardWithToken(
   app: FastifyInstance,
   { applies = () => true, onRejected = () => {} }: { applies?: (request: FastifyRequest) => boolean; onRejected?: () => void } = {},
 ): void {
-  const failures = new FailureCounter()
   app.addHook('onRequest', async (request, reply) => {
     if (!applies(request) || tokenIsRight(app, request)) return
     onRejected()
-    if (failures.overLimit(request.ip, Date.now())) {
+    if (app.tokenFailures.overLimit(request.ip)) {
       reply.header('retry-after', '60')
       throw new TooManyFailuresError()
     }

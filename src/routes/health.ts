@@ -1,5 +1,6 @@
 // Liveness and readiness, under the paths Prometheus and Alertmanager use.
 import type { FastifyPluginAsync } from 'fastify'
+import { errorBody } from '../errors.js'
 
 const healthRoutes: FastifyPluginAsync = async (app) => {
   let closing = false
@@ -8,7 +9,9 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
   })
   app.get('/-/healthy', async (_req, reply) => reply.type('text/plain').send('statuspage is healthy.\n'))
   app.get('/-/ready', async (_req, reply) =>
-    closing ? reply.code(503).type('text/plain').send('statuspage is shutting down.\n') : reply.type('text/plain').send('statuspage is ready.\n'),
+    closing
+      ? reply.code(503).send(errorBody(503, 'SP_ERR_SHUTTING_DOWN', 'statuspage is shutting down'))
+      : reply.type('text/plain').send('statuspage is ready.\n'),
   )
 }
 

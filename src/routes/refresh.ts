@@ -19,8 +19,15 @@ const schema = {
 } as const
 
 const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
-  // Check-in clients POST with whatever body their tool sends by default; it carries nothing.
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 }, (_req, _body, done) => done(null, undefined))
+  // Check-in clients POST whatever body their tool sends by default (none, a form, JSON, a log
+  // file), under whatever Content-Type: as Healthchecks does, any body is taken and none refused.
+  // It carries nothing yet, so it is read and dropped rather than held in memory.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, payload, done) => {
+    payload.on('data', () => {})
+    payload.once('end', () => done(null, undefined))
+    payload.once('error', (err) => done(err, undefined))
+  })
   guardWithToken(app, { onRejected: () => app.metrics.refreshRejected() })
 
   app.route({

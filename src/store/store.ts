@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Periodicity } from '../config/schema.js'
+import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 
 export interface Script {
@@ -45,9 +46,15 @@ export interface ScriptQuery {
 export interface Store {
   /** Last refresh (ms) of every item id that has one. */
   refreshTimes(): ReadonlyMap<string, number>
-  /** Records that `ids` were refreshed at `at` (ms). */
-  recordRefresh(ids: readonly string[], at: number): Promise<void>
-  /** Forgets the refresh times of ids that the config no longer has (synchronous: start and reload). */
+  /**
+   * Records that `ids` were refreshed at `at` (ms). Resolves, once committed, to the ids of the
+   * batch that were written: an id that keepOnlyItems forgot before the commit is not among them.
+   */
+  recordRefresh(ids: readonly string[], at: number): Promise<ReadonlySet<string>>
+  /**
+   * Forgets, at once, the refresh times of ids not in `ids` (start and reload), including ones
+   * queued and not yet committed; their rows are deleted with the next batch.
+   */
   keepOnlyItems(ids: ReadonlySet<string>): void
 
   /** Every script, in id order. */
@@ -60,8 +67,17 @@ export interface Store {
   /** The scripts matching `query`, and how many match without limit and offset. */
   queryScripts(query: ScriptQuery): { total: number; scripts: Script[] }
 
+  /** Batches that found the database locked by another process and were tried again later. */
+  readonly lockRetries: number
   /** Commits what is queued, then closes the database. */
   close(): void
+}
+
+export interface StoreOptions {
+  /** Told of a write that no caller awaits (the deletes of keepOnlyItems) when it fails. */
+  onError?: (err: unknown, what: string) => void
+  /** Caps the database at this many pages, as a full disk would; for tests of write failures. */
+  maxPages?: number
 }
 
 interface ScriptRow {
@@ -118,15 +134,22 @@ function makeFolders(dir: string): void {
 }
 
 /** Opens (creating the file and its folder if needed) and migrates the database at `path`. */
-export function openStore(path: string): Store {
+export function openStore(path: string, { onError = () => {}, maxPages }: StoreOptions = {}): Store {
   if (path !== ':memory:') makeFolders(dirname(path))
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
   // NORMAL in WAL mode: a commit survives a crash of this process (kill -9); only a power loss
   // can take back the last commits.
   db.pragma('synchronous = NORMAL')
+  // Migrations run once, at start-up, before anything is served: they may wait for the lock.
   db.pragma('busy_timeout = 5000')
   migrate(db)
+  if (maxPages !== undefined) db.pragma(`max_page_count = ${maxPages}`)
+  // Scripts written earlier in the batch under way, for the writes after them in the same batch.
+  const DELETED = Symbol('deleted')
+  const pendingScripts = new Map<number, Script | typeof DELETED>()
+  const batches = groupCommit(db, () => pendingScripts.clear())
+  const { write } = batches
 
   const upsertRefresh = db.prepare(
     'INSERT INTO item_refresh (id, last_refresh) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET last_refresh = excluded.last_refresh',
@@ -147,62 +170,9 @@ export function openStore(path: string): Store {
   const scripts = new Map<number, Script>()
   for (const row of db.prepare('SELECT * FROM script ORDER BY id').all() as ScriptRow[]) scripts.set(row.id, fromRow(row))
   let scriptList: readonly Script[] | undefined
-  // Scripts written earlier in the batch under way, for the writes after them in the same batch.
-  const DELETED = Symbol('deleted')
-  const pendingScripts = new Map<number, Script | typeof DELETED>()
 
-  const keepOnlyItems = db.transaction((gone: readonly string[]) => {
-    for (const id of gone) deleteRefresh.run(id)
-  })
-
-  // Group commit. An operation runs inside the batch's transaction and returns its result and
-  // what to apply to the in-memory copies once the transaction has committed.
-  interface Op {
-    run: () => { result: unknown; apply?: () => void }
-    resolve: (value: unknown) => void
-    reject: (err: unknown) => void
-  }
-  let queue: Op[] = []
-  let flushing: NodeJS.Immediate | undefined
-  // The refreshes of one turn are one write: one row per id, with its latest time.
-  let refreshBatch: { times: Map<string, number>; committed: Promise<void> } | undefined
-  // Called inside the batch's transaction, a better-sqlite3 transaction function runs as a savepoint.
-  const savepoint = db.transaction((op: Op) => op.run())
-  const commit = db.transaction((ops: readonly Op[]) =>
-    ops.map((op) => {
-      try {
-        return { op, done: savepoint(op) }
-      } catch (err) {
-        return { op, err }
-      }
-    }),
-  )
-  const flush = () => {
-    flushing = undefined
-    refreshBatch = undefined
-    const ops = queue
-    queue = []
-    let outcomes
-    try {
-      outcomes = commit(ops)
-    } catch (err) {
-      for (const op of ops) op.reject(err)
-      return
-    } finally {
-      pendingScripts.clear()
-    }
-    for (const { op, done, err } of outcomes) {
-      if (done) {
-        done.apply?.()
-        op.resolve(done.result)
-      } else op.reject(err)
-    }
-  }
-  const write = <T>(run: () => { result: T; apply?: () => void }): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      queue.push({ run, resolve: resolve as (v: unknown) => void, reject })
-      flushing ??= setImmediate(flush)
-    })
+  // The refreshes queued since the last batch began are one write: one row per id, its latest time.
+  let refreshOp: { times: Map<string, number>; committed: Promise<ReadonlySet<string>> } | undefined
   const scriptsChanged = () => {
     scriptList = undefined
   }
@@ -210,21 +180,33 @@ export function openStore(path: string): Store {
   return {
     refreshTimes: () => refreshes,
     recordRefresh(ids, at) {
-      if (refreshBatch === undefined) {
+      if (refreshOp === undefined) {
         const times = new Map<string, number>()
         const committed = write(() => {
+          // Refreshes from here on go to the next batch; this one's ids are final.
+          if (refreshOp?.times === times) refreshOp = undefined
           for (const [id, time] of times) upsertRefresh.run(id, time)
-          return { result: undefined, apply: () => times.forEach((time, id) => refreshes.set(id, time)) }
+          return { result: new Set(times.keys()), apply: () => times.forEach((time, id) => refreshes.set(id, time)) }
         })
-        refreshBatch = { times, committed }
+        refreshOp = { times, committed }
       }
-      for (const id of ids) refreshBatch.times.set(id, at)
-      return refreshBatch.committed
+      for (const id of ids) refreshOp.times.set(id, at)
+      return refreshOp.committed
     },
     keepOnlyItems(ids) {
       const gone = [...refreshes.keys()].filter((id) => !ids.has(id))
-      keepOnlyItems(gone)
       for (const id of gone) refreshes.delete(id)
+      if (refreshOp !== undefined) {
+        for (const id of refreshOp.times.keys()) if (!ids.has(id)) refreshOp.times.delete(id)
+        // A refresh after this call must be written after the deletes below, not before them.
+        refreshOp = undefined
+      }
+      if (gone.length > 0) {
+        write(() => {
+          for (const id of gone) deleteRefresh.run(id)
+          return { result: undefined }
+        }).catch((err: unknown) => onError(err, `deleting the refresh times of ${gone.length} removed item(s)`))
+      }
     },
 
     scripts: () => (scriptList ??= Object.freeze([...scripts.values()])),
@@ -261,11 +243,11 @@ export function openStore(path: string): Store {
       return { total, scripts: rows.map(fromRow) }
     },
 
+    get lockRetries() {
+      return batches.lockRetries
+    },
     close() {
-      if (flushing !== undefined) {
-        clearImmediate(flushing)
-        flush()
-      }
+      batches.drain()
       db.close()
     },
   }
