@@ -119,12 +119,27 @@ t.test('a malformed q is a 400 that says what is wrong', async (t) => {
     ['{"filters": [{"name": "id", "op": "like", "val": "1%"}]}', 'q.filters[0].name: like works on name and server only'],
     ['{"order_by": [{"field": "name", "direction": "up"}]}', 'q.order_by[0].direction: must be one of: asc, desc'],
     ['{"limit": -1}', 'q.limit: must be at least 0'],
+    ['{"offset": 1e20}', 'q.offset: must be at most 9007199254740991'],
+    ['{"limit": 18446744073709551616}', 'q.limit: must be at most 9007199254740991'],
+    ['{"offset": 1.5}', 'q.offset: must be integer'],
   ]
   for (const [q, message] of cases) {
     const res = await app.inject({ url: `/api/v1/script?q=${encodeURIComponent(q)}` })
     t.equal(res.statusCode, 400, q)
     t.same(res.json(), { statusCode: 400, code: 'SP_ERR_BAD_REQUEST', error: 'Bad Request', message }, q)
   }
+})
+
+t.test('the largest offset, limit and page a client may send answer an empty page, not an error', async (t) => {
+  const app = await seeded(t)
+  for (const [q, page] of [['{"offset": 9007199254740991}', '1'], ['{"limit": 9007199254740991, "offset": -0}', '1000000000'], ['{"offset": 1e3}', '1']]) {
+    const res = await app.inject({ url: `/api/v1/script?page=${page}&q=${encodeURIComponent(q!)}` })
+    t.equal(res.statusCode, 200, `${q} page ${page}`)
+    t.same(res.json().objects, [], `${q} page ${page}`)
+  }
+  const tooFar = await app.inject({ url: '/api/v1/script?page=1e20' })
+  t.equal(tooFar.statusCode, 400)
+  t.equal(tooFar.json().message, 'querystring.page: must be at most 1000000000')
 })
 
 t.test('SQL in a filter value is only ever a value', async (t) => {

@@ -41,8 +41,9 @@ const qSchema = {
         properties: { field: { enum: SCRIPT_FIELDS }, direction: { enum: ['asc', 'desc'] } },
       },
     },
-    limit: { type: 'integer', minimum: 0 },
-    offset: { type: 'integer', minimum: 0 },
+    // SQLite takes a LIMIT or OFFSET only as a 64-bit integer; JSON numbers past 2^53 are not exact.
+    limit: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
   },
 } as const
 

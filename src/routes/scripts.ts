@@ -45,7 +45,7 @@ const idParams = {
 const listQuery = {
   type: 'object',
   properties: {
-    page: { type: 'integer', minimum: 1, default: 1 },
+    page: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 1 },
     results_per_page: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
     q: { type: 'string', maxLength: 16 * 1024 },
   },
@@ -110,7 +110,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const start = (page - 1) * perPage
     const { total, scripts } = monitor.store.queryScripts({
       ...query,
-      offset: query.offset + start,
+      offset: Math.min(Number.MAX_SAFE_INTEGER, query.offset + start),
       limit: Math.max(0, Math.min(perPage, query.limit - start)),
     })
     const numResults = Math.max(0, Math.min(query.limit, total - query.offset))
