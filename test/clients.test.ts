@@ -5,9 +5,9 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { TOKEN } from './helpers/app.js'
+import { TOKEN, yamlConfig } from './helpers/app.js'
 import { requireBinary } from './helpers/binaries.js'
-import { startService } from './helpers/cli.js'
+import { MAIN, startService } from './helpers/cli.js'
 
 const run = promisify(execFile)
 const exec = async (file: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
@@ -97,4 +97,33 @@ t.test("the README's Python example reports a run", async (t) => {
   const res = await exec(python, [file], { STATUSPAGE_URL: url, STATUSPAGE_TOKEN: TOKEN, SCRIPTO_ID: id })
   t.same([res.code, res.stderr], [0, ''])
   t.match(await getScript(url, Number(id)), { name: 'nightly_report.py', status: true, state: 'ok' })
+})
+
+t.test('a check-in is recorded whatever body and Content-Type the client tool sends', async (t) => {
+  const curl = requireBinary(t, 'curl', 'apt-get install curl')
+  const wget = requireBinary(t, 'wget', 'apt-get install wget')
+  const python = requireBinary(t, 'python3', 'apt-get install python3')
+  if (!curl || !wget || !python) return
+  const groups = `\n    Tools:\n${['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((id) => `      - {name: ${id}, id: ${id}}\n`).join('')}`
+  const { url } = await startService(t, yamlConfig({ groups }))
+  const token = `X-Token: ${TOKEN}`
+  const pyPost = `import sys, urllib.request
+r = urllib.request.Request(sys.argv[1], data=b'', method='POST', headers={'X-Token': sys.argv[2]})
+print(urllib.request.urlopen(r, timeout=10).read().decode(), end='')`
+  const tools: [string, string, string, string[]][] = [
+    ['a', 'curl -X POST', curl, ['-s', '-X', 'POST', '-H', token, `${url}/refresh/a`]],
+    ['b', "curl -d ''", curl, ['-s', '-d', '', '-H', token, `${url}/refresh/b`]],
+    ['c', 'curl, JSON type, no body', curl, ['-s', '-X', 'POST', '-H', 'Content-Type: application/json', '-H', token, `${url}/refresh/c`]],
+    ['d', 'curl, JSON type, a body that is not JSON', curl, ['-s', '-H', 'Content-Type: application/json', '-d', 'backup finished, 3 files', '-H', token, `${url}/refresh/d`]],
+    ['e', 'curl, JSON type, broken JSON', curl, ['-s', '-H', 'Content-Type: application/json', '-d', '{"partial": ', '-H', token, `${url}/refresh/e`]],
+    ['f', 'curl --data-binary @file (4 KiB)', curl, ['-s', '--data-binary', `@${MAIN}`, '-H', 'Content-Type: text/plain', '-H', token, `${url}/refresh/f`]],
+    ['g', 'wget --post-data=', wget, ['-q', '-O', '-', '--post-data=', `--header=${token}`, `${url}/refresh/g`]],
+    ['h', "Python urllib.request POST data=b''", python, ['-c', pyPost, `${url}/refresh/h`, TOKEN]],
+  ]
+  for (const [id, tool, file, args] of tools) {
+    const res = await exec(file, args)
+    t.same([res.code, res.stdout], [0, '{"refreshed": 1}'], `${id}: ${tool}`)
+  }
+  const status = (await (await fetch(`${url}/api/v1/status`)).json()) as { groups: { items: { id: string; state: string }[] }[] }
+  t.same(status.groups[0]!.items.filter((i) => i.state !== 'up').map((i) => i.id), [], 'every check-in was recorded')
 })
