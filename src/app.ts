@@ -25,7 +25,7 @@ export interface AppOptions {
   logRequests?: boolean
   /**
    * Which proxies' X-Forwarded-For to believe for the client's address (Fastify's trustProxy):
-   * true, a hop count, or addresses and CIDRs. Off by default: the peer is the client.
+   * addresses and CIDRs, or true for any peer. Off by default: the peer is the client.
    */
   trustProxy?: FastifyServerOptions['trustProxy']
 }

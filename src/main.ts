@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // CLI: flags, config, listen, signals. Nothing else.
+import { BlockList, isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { buildApp } from './app.js'
 import { loadConfig } from './config/load.js'
@@ -12,6 +13,10 @@ Options:
   --host <addr>   address to listen on   (env HOST, default 0.0.0.0)
   --port <n>      port to listen on      (env PORT, default 8080)
   --db <path>     SQLite database file   (env STATUSPAGE_DB, default ./data/statuspage.db)
+  --trust-proxy <proxies>
+                  believe X-Forwarded-For from these proxies (env TRUST_PROXY, default off):
+                  addresses and CIDRs, comma separated (also loopback, linklocal,
+                  uniquelocal), or true to believe any peer
   -h, --help      show this help
 
 Environment: LOG_LEVEL (default info), LOG_REQUESTS=1 to log every request.
@@ -34,6 +39,7 @@ function parseCli(argv: string[]) {
         host: { type: 'string' },
         port: { type: 'string' },
         db: { type: 'string' },
+        'trust-proxy': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -54,7 +60,30 @@ function parseCli(argv: string[]) {
     host: values.host ?? process.env.HOST ?? '0.0.0.0',
     port,
     dbPath: values.db ?? process.env.STATUSPAGE_DB ?? './data/statuspage.db',
+    trustProxy: parseTrustProxy(values['trust-proxy'] ?? process.env.TRUST_PROXY ?? 'false'),
   }
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/**
+ * Fastify's trustProxy from its text: true/false, or a list of addresses and CIDRs. Not a hop
+ * count: Fastify ignores X-Forwarded-For under one, since it cannot tell a proxy from a client.
+ */
+function parseTrustProxy(text: string): boolean | string {
+  if (/^(true|false)$/i.test(text)) return text.toLowerCase() === 'true'
+  for (const entry of text.split(',').map((e) => e.trim())) {
+    if (PROXY_NAMES.has(entry)) continue
+    const [address = '', prefix, ...rest] = entry.split('/')
+    const family = isIP(address)
+    try {
+      if (family === 0 || rest.length > 0 || (prefix !== undefined && !/^\d+$/.test(prefix))) throw new Error()
+      if (prefix !== undefined) new BlockList().addSubnet(address, Number(prefix), family === 4 ? 'ipv4' : 'ipv6')
+    } catch {
+      fail(2, [`statuspage: --trust-proxy: '${entry}' is not an address, a CIDR, loopback, linklocal or uniquelocal (give true, false or a comma-separated list)`])
+    }
+  }
+  return text
 }
 
 async function main() {
@@ -69,6 +98,7 @@ async function main() {
       dbPath: cli.dbPath,
       logger: { level: process.env.LOG_LEVEL ?? 'info' },
       logRequests: /^(1|true|yes)$/i.test(process.env.LOG_REQUESTS ?? ''),
+      trustProxy: cli.trustProxy,
     })
   } catch (err) {
     fail(1, [`statuspage: cannot open the database ${cli.dbPath}: ${(err as Error).message}`])

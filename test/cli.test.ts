@@ -74,11 +74,29 @@ t.test('bad flags are refused with exit code 2', async (t) => {
   t.equal(port.stderr, "statuspage: --port: must be a number from 0 to 65535, got 'http'\n")
 })
 
+t.test('--trust-proxy refuses what is not an address, a CIDR or a boolean', async (t) => {
+  for (const bad of ['proxy.example.com', '10.0.0.0/33', '10.0.0.1,nope', '::1/x', '2']) {
+    const res = await runCli(['--trust-proxy', bad])
+    t.equal(res.code, 2, bad)
+    t.match(res.stderr, /^statuspage: --trust-proxy: '[^']+' is not an address, a CIDR, loopback, linklocal or uniquelocal/, bad)
+  }
+})
+
+t.test('TRUST_PROXY makes the real service count failed tokens per forwarded client', async (t) => {
+  const dir = t.testdir({ 'config.yml': yamlConfig() })
+  const cli = await startCli(t, ['--db', join(dir, 'sp.db'), join(dir, 'config.yml')], { TRUST_PROXY: 'loopback' })
+  const wrong = (client: string) => fetch(`${cli.url}/refresh/http`, { headers: { 'x-token': 'guess', 'x-forwarded-for': client } }).then((r) => r.status)
+  for (let i = 0; i < 30; i++) await wrong('198.51.100.1')
+  t.equal(await wrong('198.51.100.1'), 429)
+  t.equal(await wrong('198.51.100.2'), 403, 'another client behind the proxy keeps its own budget')
+})
+
 t.test('--help prints the usage and exits 0', async (t) => {
   const res = await runCli(['--help'])
   t.equal(res.code, 0)
   t.match(res.stdout, /^Usage: statuspage \[options\] \[config\.yml\]/)
   t.match(res.stdout, /--db <path>/)
+  t.match(res.stdout, /--trust-proxy <proxies>/)
 })
 
 t.test('an unusable database path stops start-up with exit code 1 and the reason', async (t) => {

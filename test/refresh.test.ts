@@ -109,3 +109,44 @@ t.test('wrong tokens are throttled per address; the right token never is', async
   t.equal(app.monitor.store.refreshTimes().get('http'), app.monitor.now())
   t.same(await metricLines(app, 'statuspage_refresh_rejected_total'), [`statuspage_refresh_rejected_total ${FAILED_AUTH_PER_MINUTE + 2}`], '403s and 429s are counted')
 })
+
+const wrongRefresh = (remoteAddress: string, headers: Record<string, string> = {}) => ({ url: '/refresh/http', headers: { 'x-token': 'guess', ...headers }, remoteAddress })
+const wrongScriptWrite = (remoteAddress: string) => ({
+  method: 'POST' as const,
+  url: '/api/v1/script',
+  headers: { 'x-token': 'guess', 'content-type': 'application/json' },
+  payload: '{}',
+  remoteAddress,
+})
+
+t.test('failed tokens are counted once per address over every guarded route', async (t) => {
+  const { app } = await testApp(t)
+  for (let i = 0; i < FAILED_AUTH_PER_MINUTE / 2; i++) {
+    t.equal((await app.inject(wrongRefresh('10.0.0.7'))).statusCode, 403)
+    t.equal((await app.inject(wrongScriptWrite('10.0.0.7'))).statusCode, 403)
+  }
+  t.equal((await app.inject(wrongScriptWrite('10.0.0.7'))).statusCode, 429, 'the script API shares the refresh budget')
+  t.equal((await app.inject(wrongRefresh('10.0.0.7'))).statusCode, 429)
+})
+
+t.test("an address's window ends one minute after its first failure, on the app's clock", async (t) => {
+  const { app, clock } = await testApp(t)
+  for (let i = 0; i < FAILED_AUTH_PER_MINUTE; i++) await app.inject(wrongRefresh('10.0.0.8'))
+  t.equal((await app.inject(wrongRefresh('10.0.0.8'))).statusCode, 429)
+  clock.advance(59.999)
+  t.equal((await app.inject(wrongRefresh('10.0.0.8'))).statusCode, 429, 'still throttled just before the minute ends')
+  clock.advance(0.001)
+  t.equal((await app.inject(wrongRefresh('10.0.0.8'))).statusCode, 403, 'a new window begins at the minute')
+})
+
+t.test('behind a trusted proxy, each client address behind it has its own budget', async (t) => {
+  const forwarded = (client: string) => wrongRefresh('127.0.0.1', { 'x-forwarded-for': client })
+  const behind = await testApp(t, { trustProxy: '127.0.0.1' })
+  for (let i = 0; i < FAILED_AUTH_PER_MINUTE; i++) await behind.app.inject(forwarded('203.0.113.5'))
+  t.equal((await behind.app.inject(forwarded('203.0.113.5'))).statusCode, 429)
+  t.equal((await behind.app.inject(forwarded('203.0.113.6'))).statusCode, 403, 'another client behind the same proxy is not throttled')
+
+  const untrusted = await testApp(t)
+  for (let i = 0; i < FAILED_AUTH_PER_MINUTE; i++) await untrusted.app.inject(forwarded('203.0.113.5'))
+  t.equal((await untrusted.app.inject(forwarded('203.0.113.6'))).statusCode, 429, 'without --trust-proxy, X-Forwarded-For is not believed')
+})

@@ -2,7 +2,7 @@
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { Test } from 'tap'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type AppOptions } from '../../src/app.js'
 import { parseConfig, type Config } from '../../src/config/load.js'
 
 export const TOKEN = 'test-token-0123456789abcdef0123456789abcdef'
@@ -61,13 +61,21 @@ export interface TestAppOptions {
   dbPath?: string
   logger?: ReturnType<typeof logSink>['logger']
   logRequests?: boolean
+  trustProxy?: AppOptions['trustProxy']
 }
 
 /** A fresh app on a temporary database, closed when the test ends. */
 export async function testApp(t: Test, opts: TestAppOptions = {}) {
   const clock = opts.clock ?? new FakeClock()
   const dbPath = opts.dbPath ?? join(t.testdir(), 'statuspage.db')
-  const app = await buildApp({ config: opts.config ?? config(), dbPath, now: clock.now, logger: opts.logger ?? false, logRequests: opts.logRequests ?? false })
+  const app = await buildApp({
+    config: opts.config ?? config(),
+    dbPath,
+    now: clock.now,
+    logger: opts.logger ?? false,
+    logRequests: opts.logRequests ?? false,
+    trustProxy: opts.trustProxy ?? false,
+  })
   t.teardown(() => app.close())
   return { app, clock, dbPath }
 }
