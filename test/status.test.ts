@@ -1,6 +1,8 @@
 // Times in these tests are read in UTC unless a test sets its own zone.
 process.env.TZ = 'UTC'
 
+import { once } from 'node:events'
+import { connect, type AddressInfo } from 'node:net'
 import t from 'tap'
 import { auth, testApp } from './helpers/app.js'
 
@@ -67,9 +69,70 @@ t.test('the server time is given in the server time zone, with its offset', asyn
   t.equal((await app.inject({ url: '/api/v1/status' })).json().time, '2026-01-15T08:30:00-03:30')
 })
 
+t.test('script times in the status carry the offset; the Scripto API keeps its naive UTC form', async (t) => {
+  const saved = process.env.TZ
+  t.teardown(() => {
+    process.env.TZ = saved
+  })
+  process.env.TZ = 'Europe/Berlin'
+  const { app } = await testApp(t)
+  const headers = { ...auth, 'content-type': 'application/json' }
+  for (const last_exec of ['2026-01-15T11:00:00', null]) {
+    await app.inject({ method: 'POST', url: '/api/v1/script', headers, payload: { name: 'a.sh', server: 'h', status: true, last_exec } })
+  }
+  const scripts = (await app.inject({ url: '/api/v1/status' })).json().scripts as { id: number; last_exec: string | null }[]
+  t.same(scripts.map((s) => [s.id, s.last_exec]), [[2, null], [1, '2026-01-15T12:00:00+01:00']])
+  t.equal((await app.inject({ url: '/api/v1/script/1' })).json().last_exec, '2026-01-15T11:00:00')
+})
+
 t.test('a URL that does not decode is a 400 in the one error shape', async (t) => {
   const { app } = await testApp(t)
   const res = await app.inject({ url: '/refresh/%' })
   t.equal(res.statusCode, 400)
   t.same(res.json(), { statusCode: 400, code: 'FST_ERR_BAD_URL', error: 'Bad Request', message: "url: '/refresh/%' is not a valid url component" })
+})
+
+t.test('/-/ready answers 503 in the error shape while the server drains, and 200 before', async (t) => {
+  const { app } = await testApp(t)
+  // A request the test holds open keeps its connection busy, so the server drains instead of closing
+  // it; /-/ready follows on that connection once draining has begun.
+  let entered: () => void
+  let release: () => void
+  const holding = new Promise<void>((resolve) => (entered = resolve))
+  const released = new Promise<void>((resolve) => (release = resolve))
+  app.get('/hold', async () => {
+    entered()
+    await released
+    return 'held'
+  })
+  let draining: () => void
+  const drainingStarted = new Promise<void>((resolve) => (draining = resolve))
+  app.addHook('preClose', async () => draining())
+  let asked: () => void
+  const readyAsked = new Promise<void>((resolve) => (asked = resolve))
+  let closing = false
+  app.addHook('onRequest', async (request) => {
+    if (closing && request.url === '/-/ready') asked()
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  t.equal((await fetch(`http://127.0.0.1:${port}/-/ready`)).status, 200)
+
+  const socket = connect(port, '127.0.0.1')
+  let raw = ''
+  socket.on('data', (d) => (raw += d))
+  socket.write('GET /hold HTTP/1.1\r\nHost: statuspage\r\n\r\n')
+  await holding
+  closing = true
+  const closed = app.close()
+  await drainingStarted
+  socket.write('GET /-/ready HTTP/1.1\r\nHost: statuspage\r\n\r\n')
+  await readyAsked
+  release!()
+  await once(socket, 'close')
+  await closed
+  const ready = raw.slice(raw.indexOf('HTTP/1.1', 1))
+  t.match(raw, /^HTTP\/1\.1 200 OK\r\n/, 'the held request was answered')
+  t.match(ready, /^HTTP\/1\.1 503 Service Unavailable\r\n/)
+  t.same(JSON.parse(ready.split('\r\n\r\n')[1]!), { statusCode: 503, code: 'SP_ERR_SHUTTING_DOWN', error: 'Service Unavailable', message: 'statuspage is shutting down' })
 })

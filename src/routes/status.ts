@@ -20,7 +20,8 @@ export function statusView(s: Snapshot) {
         due_in_seconds: dueIn,
       })),
     })),
-    scripts: s.scripts.map(scriptView),
+    // Every time here is ISO 8601 with an offset; the Scripto API keeps Scripto's naive UTC form.
+    scripts: s.scripts.map((status) => ({ ...scriptView(status), last_exec: status.script.lastExec === null ? null : isoLocal(status.script.lastExec) })),
   }
 }
 
