@@ -81,5 +81,6 @@ t.test('every write answered 2xx survives kill -9, round after round', async (t)
   const cli = await startCli(t, ['--db', dbPath, join(dir, 'config.yml')])
   t.equal((await fetch(`${cli.url}/-/ready`)).status, 200, 'the service serves after the last kill')
   const status = (await (await fetch(`${cli.url}/api/v1/status`)).json()) as { scripts: unknown[] }
-  t.equal(status.scripts.length, acked.scripts.size)
+  // A POST in flight at a kill may have committed without its answer reaching the client.
+  t.ok(status.scripts.length >= acked.scripts.size, `${status.scripts.length} scripts stored, ${acked.scripts.size} acknowledged`)
 })

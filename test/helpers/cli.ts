@@ -69,13 +69,18 @@ export async function startService(t: Test, configYaml = yamlConfig()) {
   }
 }
 
-/** Runs the CLI to its exit; for start-up failures and --help. */
-export async function runCli(args: string[], as: { uid?: number; gid?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // As another user, without tap's process tracking (its NODE_OPTIONS write where only root may).
-  const child =
-    as.uid === undefined
-      ? spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...as })
+/**
+ * Runs the CLI to its exit; for start-up failures and --help. `obeyFileModes`: as root, without the
+ * capabilities that let root read and write any file (setpriv), so that a file's mode applies as it
+ * does to any other user, wherever the clone is (another user could not reach one under /root).
+ */
+export async function runCli(args: string[], { obeyFileModes = false } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const dropCaps = obeyFileModes && process.getuid?.() === 0
+  const child = dropCaps
+    ? spawn('setpriv', ['--inh-caps=-dac_override,-dac_read_search', '--bounding-set=-dac_override,-dac_read_search', '--', process.execPath, MAIN, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => (stdout += d))
