@@ -137,9 +137,15 @@ t.test('the largest offset, limit and page a client may send answer an empty pag
     t.equal(res.statusCode, 200, `${q} page ${page}`)
     t.same(res.json().objects, [], `${q} page ${page}`)
   }
-  const tooFar = await app.inject({ url: '/api/v1/script?page=1e20' })
-  t.equal(tooFar.statusCode, 400)
-  t.equal(tooFar.json().message, 'querystring.page: must be at most 1000000000')
+  for (const [query, message] of <[string, string][]>[
+    ['page=1e20', 'querystring.page: must be at most 1000000000'],
+    ['page=1e309', 'querystring.page: must be at most 1000000000'],
+    ['results_per_page=1e309', 'querystring.results_per_page: must be at most 100'],
+  ]) {
+    const res = await app.inject({ url: `/api/v1/script?${query}` })
+    t.equal(res.statusCode, 400, query)
+    t.equal(res.json().message, message, query)
+  }
 })
 
 t.test('SQL in a filter value is only ever a value', async (t) => {

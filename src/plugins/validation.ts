@@ -6,7 +6,9 @@ import fp from 'fastify-plugin'
 
 const common = { allErrors: true, useDefaults: true, removeAdditional: false, verbose: true, strict: true, strictTypes: false } as const
 const strict = new Ajv({ ...common, coerceTypes: false })
-const coercing = new Ajv({ ...common, coerceTypes: true })
+// Under strictNumbers (part of strict), Ajv coerces "1e309" to Infinity and then lets it pass
+// `maximum`; without it, the bound refuses Infinity as it should. URL strings cannot spell NaN.
+const coercing = new Ajv({ ...common, strictNumbers: false, coerceTypes: true })
 
 export default fp(
   async (app) => {
