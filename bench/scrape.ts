@@ -29,7 +29,7 @@ export async function scrapeBench(sizes = [1_000, 10_000, 100_000]): Promise<Row
     const config = benchConfig(n)
     const times = benchRefreshTimes(config, now)
     const scripts = benchScripts(Math.min(n / 10, 10_000), now)
-    const counts: Counts = { refreshes: new Map(config.items.map((item, i) => [item, i % 5])), reports: new Map(scripts.map((s) => [s.id, 3])) }
+    const counts: Counts = { refreshes: Float64Array.from(config.items, (_, i) => i % 5), reports: new Map(scripts.map((s) => [s.id, 3])) }
     const current = () => ({ snapshot: snapshot(config, times, scripts, now), counts })
     const naive = naiveRegistry(current, 'text')
 

@@ -155,7 +155,7 @@ t.test('a large exposition is rendered in slices, with the same bytes as at once
   const groups = `\n    G:\n${Array.from({ length: 20_000 }, (_, i) => `      - {name: item ${i}, id: i${i}}\n`).join('')}`
   const big = config(yamlConfig({ groups }))
   const s = snapshot(big, new Map([['i7', T0]]), [], T0)
-  const counts = { refreshes: new Map(), reports: new Map() }
+  const counts = { refreshes: new Float64Array(big.items.length), reports: new Map() }
   let pauses = 0
   const sliced = await renderExposition('head\n', s, counts, 'text', '\ntail', async () => {
     pauses++

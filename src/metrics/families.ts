@@ -6,7 +6,7 @@
 // label strings are built once per config (items) or once per stored script object, and a scrape
 // only appends numbers. The output is byte for byte what prom-client's registry writes for the
 // same values (test/metrics-identity.test.ts holds it to that), in both exposition formats.
-import type { Config, Item } from '../config/load.js'
+import type { Config } from '../config/load.js'
 import type { Snapshot } from '../domain/snapshot.js'
 import type { Script } from '../store/store.js'
 
@@ -71,8 +71,8 @@ function header(name: string, help: string, type: MetricType, format: Format): s
 
 /** Refresh and report counts that the families expose as counters. */
 export interface Counts {
-  /** Refreshes per item of the snapshot's config; an item absent here has none. */
-  readonly refreshes: ReadonlyMap<Item, number>
+  /** Refreshes per item, index-aligned with the snapshot's config.items. */
+  readonly refreshes: ArrayLike<number>
   /** Reports per script id. */
   readonly reports: ReadonlyMap<number, number>
 }
@@ -112,7 +112,7 @@ export const ITEM_FAMILIES: readonly FamilyDef[] = [
     name: 'statuspage_refreshes_total',
     help: 'Refreshes of the item since statuspage started.',
     type: 'counter',
-    value: (s, c, i) => c.refreshes.get(s.items[i]!.item) ?? 0,
+    value: (_s, c, i) => c.refreshes[i] ?? 0,
   },
 ]
 

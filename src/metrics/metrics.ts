@@ -60,27 +60,29 @@ export class Metrics {
   readonly #monitor: Monitor
   readonly #prom: Record<Format, ReturnType<typeof promRegistry>>
   #config: Config
-  /** Refreshes per item of the config in force; an item absent here has none. */
-  #refreshes = new Map<Item, number>()
+  /** Refreshes per item, index-aligned with #config.items, as the families read them. */
+  #refreshes: Float64Array
   readonly #reports = new Map<number, number>()
 
   constructor(monitor: Monitor) {
     this.#monitor = monitor
     this.#prom = { text: promRegistry('text', monitor, () => monitor.store.lockRetries), openmetrics: promRegistry('openmetrics', monitor, () => monitor.store.lockRetries) }
     this.#config = monitor.config
+    this.#refreshes = new Float64Array(this.#config.items.length)
     itemLabels(this.#config)
     monitor.onReload((next) => {
-      this.#refreshes = carryOver(this.#refreshes, next)
+      this.#refreshes = carryOver(this.#config, next, this.#refreshes)
       itemLabels(next)
       this.#config = next
     })
   }
 
-  /** Counts a refresh of each item; items of a config no longer in force are not counted. */
+  /**
+   * Counts a refresh of each item. An item is known by identity, not by its position: one from a
+   * config no longer in force is not counted against whatever now stands at its index.
+   */
   refreshed(items: readonly Item[]): void {
-    for (const item of items) {
-      if (this.#config.items[item.index] === item) this.#refreshes.set(item, (this.#refreshes.get(item) ?? 0) + 1)
-    }
+    for (const item of items) if (this.#config.items[item.index] === item) this.#refreshes[item.index]!++
   }
 
   refreshUnknown(): void {
@@ -114,12 +116,7 @@ export class Metrics {
 const itemKey = (i: Item) => `${i.group}\0${i.id}\0${i.name}`
 
 /** Refresh counts for the next config: items it keeps (same group, id, name) keep their counts. */
-function carryOver(counts: ReadonlyMap<Item, number>, to: Config): Map<Item, number> {
-  const byKey = new Map([...counts].map(([item, n]) => [itemKey(item), n]))
-  const next = new Map<Item, number>()
-  for (const item of to.items) {
-    const n = byKey.get(itemKey(item))
-    if (n !== undefined) next.set(item, n)
-  }
-  return next
+function carryOver(from: Config, to: Config, counts: Float64Array): Float64Array {
+  const old = new Map(from.items.map((i) => [itemKey(i), counts[i.index]!]))
+  return Float64Array.from(to.items, (i) => old.get(itemKey(i)) ?? 0)
 }
