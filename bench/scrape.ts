@@ -1,6 +1,6 @@
 // Scrape cost of the item and script families: statuspage's renderer against the naive prom-client
 // approach (bench/naive-metrics.ts), on the same snapshots, in one process.
-import { snapshot } from '../src/domain/snapshot.js'
+import { duesOf, snapshot } from '../src/domain/snapshot.js'
 import { renderFamilies, type Counts } from '../src/metrics/families.js'
 import { naiveRegistry } from './naive-metrics.js'
 import { benchConfig, benchRefreshTimes, benchScripts } from './fixtures.js'
@@ -27,10 +27,10 @@ export async function scrapeBench(sizes = [1_000, 10_000, 100_000]): Promise<Row
   const ours: Record<number, number> = {}
   for (const n of sizes) {
     const config = benchConfig(n)
-    const times = benchRefreshTimes(config, now)
+    const dues = duesOf(config.items, benchRefreshTimes(config, now))
     const scripts = benchScripts(Math.min(n / 10, 10_000), now)
     const counts: Counts = { refreshes: Float64Array.from(config.items, (_, i) => i % 5), reports: new Map(scripts.map((s) => [s.id, 3])) }
-    const current = () => ({ snapshot: snapshot(config, times, scripts, now), counts })
+    const current = () => ({ snapshot: snapshot(config, dues, scripts, now), counts })
     const naive = naiveRegistry(current, 'text')
 
     const ourText = `${renderFamilies(current().snapshot, counts, 'text').toString()}\n`

@@ -4,6 +4,7 @@
 import { STATUS_CODES } from 'node:http'
 import createError from '@fastify/error'
 import type { ErrorObject } from 'ajv'
+import { DURATION_HINT, DURATION_PATTERN } from './domain/duration.js'
 
 /** The body of every error response. */
 export const errorBody = (statusCode: number, code: string, message: string) => ({ statusCode, code, error: STATUS_CODES[statusCode], message })
@@ -64,6 +65,8 @@ function describe(e: ErrorObject): string {
       return `must be at most ${String(p.limit)}`
     case 'minimum':
       return `must be at least ${String(p.limit)}`
+    case 'pattern':
+      return p.pattern === DURATION_PATTERN ? DURATION_HINT : `must match ${String(p.pattern)}`
     case 'false schema':
       return 'must not be given'
     case 'propertyNames':

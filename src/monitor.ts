@@ -2,7 +2,8 @@
 // place. Routes and collectors ask it for a snapshot or tell it of a refresh; nothing else
 // combines the three.
 import type { Config, Item } from './config/load.js'
-import { itemStatus, scriptStatus, snapshot, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
+import { dueAfter, type Due } from './domain/check.js'
+import { duesOf, itemStatus, scriptStatus, snapshot, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import type { Script, Store } from './store/store.js'
 
 export type Clock = () => number
@@ -15,6 +16,8 @@ export interface ReloadStatus {
 
 export class Monitor {
   #config: Config
+  /** Each item's due times after its last refresh, index-aligned with #config.items. */
+  #dues: (Due | undefined)[]
   #reload: ReloadStatus
   readonly #listeners: ((config: Config) => void)[] = []
 
@@ -26,6 +29,8 @@ export class Monitor {
     this.#config = config
     this.#reload = { successful: true, lastSuccess: now() }
     store.keepOnlyItems(new Set(config.itemsById.keys()))
+    // Work done once per config and per check-in, never per scrape: cron occurrences included.
+    this.#dues = duesOf(config.items, store.refreshTimes())
   }
 
   get config(): Config {
@@ -37,14 +42,13 @@ export class Monitor {
   }
 
   snapshot(): Snapshot {
-    return snapshot(this.#config, this.store.refreshTimes(), this.store.scripts(), this.now())
+    return snapshot(this.#config, this.#dues, this.store.scripts(), this.now())
   }
 
   /** The state of some items now, by the same rule as the snapshot, without building one. */
   itemStatuses(items: readonly Item[]): ItemStatus[] {
-    const times = this.store.refreshTimes()
     const now = this.now()
-    return items.map((item) => itemStatus(item, times, now))
+    return items.map((item) => itemStatus(item, this.#dues[item.index], now))
   }
 
   scriptStatus(script: Script): ScriptStatus {
@@ -59,13 +63,17 @@ export class Monitor {
   async refresh(id: string): Promise<readonly Item[]> {
     if (!this.#config.itemsById.has(id)) return []
     const written = await this.store.recordRefresh([id], this.now())
-    return (written.has(id) && this.#config.itemsById.get(id)) || []
+    const items = (written.has(id) && this.#config.itemsById.get(id)) || []
+    const last = this.store.refreshTimes().get(id)
+    for (const item of items) this.#dues[item.index] = dueAfter(item.check, last, this.#dues[item.index])
+    return items
   }
 
   /** Puts a new config in force. Items it still has keep their state; removed ones are forgotten. */
   reload(config: Config): void {
     this.store.keepOnlyItems(new Set(config.itemsById.keys()))
     this.#config = config
+    this.#dues = duesOf(config.items, this.store.refreshTimes())
     this.#reload = { successful: true, lastSuccess: this.now() }
     for (const listener of this.#listeners) listener(config)
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig, parseConfig } from '../src/config/load.js'
 import { configSchema } from '../src/config/schema.js'
-import { TOKEN, yamlConfig } from './helpers/app.js'
+import { TOKEN, config, yamlConfig } from './helpers/app.js'
 
 const errorsOf = (text: string) => {
   const r = parseConfig(text, 'config.yml')
@@ -46,7 +46,7 @@ t.test('the seed README example loads unchanged, with the defaults filled in', a
 t.test('an id or name written as a YAML number becomes the string the URL carries', async (t) => {
   const r = parseConfig(yamlConfig({ groups: '\n    G:\n      - name: 2024\n        id: 5\n' }), 'config.yml')
   if (!r.ok) throw new Error(r.errors.join('\n'))
-  t.same(r.config.items[0], { index: 0, group: 'G', id: '5', name: '2024', interval: 600 })
+  t.same(r.config.items[0], { index: 0, group: 'G', id: '5', name: '2024', interval: 600, check: { schedule: { kind: 'interval', seconds: 600 }, grace: 0 } })
   t.ok(r.config.itemsById.has('5'))
 })
 
@@ -86,17 +86,36 @@ t.test('each bad config gets one line naming the file, the path and the fault', 
     ['a fractional id', yamlConfig({ groups: '\n    G:\n      - {name: a, id: 1.5}\n' }), ['config.yml: statuspage.groups.G[0].id: must be string or integer']],
     ['a zero interval', yamlConfig({ extra: '  interval: 0\n' }), ['config.yml: statuspage.interval: must be greater than 0']],
     ['a negative item interval', yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, interval: -5}\n' }), ['config.yml: statuspage.groups.G[0].interval: must be greater than 0']],
-    ['an interval in words', yamlConfig({ extra: '  interval: ten minutes\n' }), ['config.yml: statuspage.interval: must be number']],
+    ['an interval in words', yamlConfig({ extra: '  interval: ten minutes\n' }), ['config.yml: statuspage.interval: must be seconds or a duration such as 90s, 15m, 2h, 1d, 1w or 1h30m']],
     [
       'a misspelt key',
       yamlConfig({ extra: '  intervall: 60\n' }),
-      ["config.yml: statuspage: unknown key 'intervall' (allowed: title, token, interval, refresh_interval, groups)"],
+      ["config.yml: statuspage: unknown key 'intervall' (allowed: title, token, interval, tz, grace, refresh_interval, groups)"],
     ],
     [
       'an unknown item key',
       yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, internal: 5}\n' }),
-      ["config.yml: statuspage.groups.G[0]: unknown key 'internal' (allowed: name, id, interval)"],
+      ["config.yml: statuspage.groups.G[0]: unknown key 'internal' (allowed: name, id, interval, schedule, tz, grace)"],
     ],
+    [
+      'a cron minute out of range',
+      yamlConfig({ groups: "\n    Backups:\n      - {name: a, id: a, schedule: '61 * * * *'}\n" }),
+      ["config.yml: statuspage.groups.Backups[0].schedule: '61 * * * *': minute 61 is out of range 0-59"],
+    ],
+    [
+      'an unknown zone on an item',
+      yamlConfig({ groups: "\n    G:\n      - {name: a, id: a, schedule: '@daily', tz: Mars/Base}\n" }),
+      ["config.yml: statuspage.groups.G[0].tz: 'Mars/Base' is not a known IANA time zone (such as Europe/Berlin or UTC)"],
+    ],
+    ['an unknown default zone', yamlConfig({ extra: '  tz: Berlin\n' }), ["config.yml: statuspage.tz: 'Berlin' is not a known IANA time zone (such as Europe/Berlin or UTC)"]],
+    [
+      'interval and schedule together',
+      yamlConfig({ groups: "\n    G:\n      - {name: a, id: a, interval: 60, schedule: '@hourly'}\n" }),
+      ['config.yml: statuspage.groups.G[0]: has both interval and schedule; give one'],
+    ],
+    ['a zone without a schedule', yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, tz: UTC}\n' }), ['config.yml: statuspage.groups.G[0].tz: applies to a schedule; this item has none']],
+    ['a grace in words', yamlConfig({ extra: '  grace: an hour\n' }), ['config.yml: statuspage.grace: must be seconds or a duration such as 90s, 15m, 2h, 1d, 1w or 1h30m']],
+    ['an interval of 0s', yamlConfig({ extra: '  interval: 0s\n' }), ['config.yml: statuspage.interval: must be greater than 0']],
     ['an unknown top-level key', `${yamlConfig()}extra: 1\n`, ["config.yml: (top level): unknown key 'extra' (allowed: statuspage, scripto)"]],
     ['a bad periodicity', yamlConfig({ top: 'scripto:\n  default_periodicity: yearly\n' }), ['config.yml: scripto.default_periodicity: must be one of: hourly, daily, weekly, monthly']],
     ['a YAML syntax error', 'statuspage:\n  title: x\n   token: y\n', ['config.yml: line 3, column 9: bad indentation of a mapping entry']],
@@ -105,6 +124,26 @@ t.test('each bad config gets one line naming the file, the path and the fault', 
     ['a list instead of a mapping', '- a\n- b\n', ['config.yml: (top level): must be object']],
   ]
   for (const [what, text, expected] of cases) t.same(errorsOf(text), expected, what)
+})
+
+t.test('schedules, zones, graces and durations: their defaults and what they override', async (t) => {
+  const c = config(
+    yamlConfig({
+      extra: '  interval: 15m\n  tz: Europe/Berlin\n',
+      groups: "\n    G:\n      - {name: a, id: a}\n      - {name: b, id: b, schedule: '30 2 * * *'}\n      - {name: c, id: c, schedule: '@daily', tz: Asia/Kolkata, grace: 1h30m}\n      - {name: d, id: d, interval: 2h, grace: 90}\n",
+    }),
+  )
+  const spec = (i: number) => {
+    const { check, interval } = c.items[i]!
+    const s = check.schedule
+    return { interval, grace: check.grace, schedule: s.kind === 'cron' ? `${s.expression} ${s.tz}` : `every ${s.seconds}` }
+  }
+  t.same(spec(0), { interval: 900, grace: 0, schedule: 'every 900' }, 'interval checks keep the original rule: no grace')
+  t.same(spec(1), { interval: undefined, grace: 3600, schedule: '30 2 * * * Europe/Berlin' }, 'cron checks get an hour of grace and the default zone')
+  t.same(spec(2), { interval: undefined, grace: 5400, schedule: '@daily Asia/Kolkata' })
+  t.same(spec(3), { interval: 7200, grace: 90, schedule: 'every 7200' })
+  const graced = config(yamlConfig({ extra: '  grace: 5m\n', groups: "\n    G:\n      - {name: a, id: a}\n      - {name: b, id: b, schedule: '@daily'}\n" }))
+  t.same(graced.items.map((i) => i.check.grace), [300, 300], 'statuspage.grace applies to both kinds')
 })
 
 t.test('every problem of a file is listed, not only the first', async (t) => {

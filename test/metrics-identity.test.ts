@@ -1,7 +1,7 @@
 // renderFamilies must write exactly what prom-client's registry writes for the same values.
 import t from 'tap'
 import { naiveRegistry } from '../bench/naive-metrics.js'
-import { snapshot } from '../src/domain/snapshot.js'
+import { duesOf, snapshot } from '../src/domain/snapshot.js'
 import { renderFamilies, type Counts, type Format } from '../src/metrics/families.js'
 import type { Script } from '../src/store/store.js'
 import { T0, config, yamlConfig } from './helpers/app.js'
@@ -23,7 +23,7 @@ const scripts: Script[] = [
   { id: 2, name: 'failed', server: 'h', status: false, lastExec: T0 - 1234, periodicity: 'hourly' },
   { id: 3, name: 'never', server: 'h', status: true, lastExec: null, periodicity: 90 },
 ]
-const snap = snapshot(tricky, new Map([['a', T0 - 500], ['b', T0 - 2000]]), scripts, T0)
+const snap = snapshot(tricky, duesOf(tricky.items, new Map([['a', T0 - 500], ['b', T0 - 2000]])), scripts, T0)
 const counts: Counts = { refreshes: [3, 0, 3, 0], reports: new Map([[1, 2], [2, 1]]) }
 
 for (const format of ['text', 'openmetrics'] as Format[]) {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { snapshot } from '../src/domain/snapshot.js'
+import { duesOf, snapshot } from '../src/domain/snapshot.js'
 import { renderExposition, renderFamilies } from '../src/metrics/families.js'
 import { T0, auth, config, testApp, yamlConfig } from './helpers/app.js'
 import { metricLines } from './helpers/metrics.js'
@@ -154,7 +154,7 @@ t.test('each app has its own registry', async (t) => {
 t.test('a large exposition is rendered in slices, with the same bytes as at once', async (t) => {
   const groups = `\n    G:\n${Array.from({ length: 20_000 }, (_, i) => `      - {name: item ${i}, id: i${i}}\n`).join('')}`
   const big = config(yamlConfig({ groups }))
-  const s = snapshot(big, new Map([['i7', T0]]), [], T0)
+  const s = snapshot(big, duesOf(big.items, new Map([['i7', T0]])), [], T0)
   const counts = { refreshes: new Float64Array(big.items.length), reports: new Map() }
   let pauses = 0
   const sliced = await renderExposition('head\n', s, counts, 'text', '\ntail', async () => {

@@ -2,7 +2,10 @@
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import yaml from 'js-yaml'
-import { describeAjvErrors } from '../errors.js'
+import type { CheckSpec } from '../domain/check.js'
+import { parseDuration } from '../domain/duration.js'
+import { cronSchedule, isTimeZone } from '../domain/schedule.js'
+import { describeAjvErrors, readablePath } from '../errors.js'
 import { configSchema, type Periodicity, type RawConfig } from './schema.js'
 
 export interface Item {
@@ -11,8 +14,10 @@ export interface Item {
   readonly group: string
   readonly id: string
   readonly name: string
-  /** Seconds the item stays up after a refresh. */
-  readonly interval: number
+  /** Seconds the item stays up after a refresh; undefined for an item on a cron schedule. */
+  readonly interval: number | undefined
+  /** Its schedule and grace: the check model's input. */
+  readonly check: CheckSpec
 }
 
 export interface Group {
@@ -24,6 +29,8 @@ export interface Config {
   readonly title: string
   readonly token: string
   readonly interval: number
+  /** Zone of cron schedules that name none. */
+  readonly tz: string
   readonly refreshInterval: number
   readonly groups: readonly Group[]
   /** Every item of every group, in page order. */
@@ -69,7 +76,9 @@ export function parseConfig(text: string, label: string): ConfigResult {
       ),
     }
   }
-  return { ok: true, config: normalise(data) }
+  const errors: string[] = []
+  const config = normalise(data, (path, fault) => errors.push(`${label}: ${readablePath(path, data)}: ${fault}`))
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, config }
 }
 
 export function loadConfig(path: string): ConfigResult {
@@ -84,20 +93,54 @@ export function loadConfig(path: string): ConfigResult {
   return parseConfig(text, label)
 }
 
-function normalise(raw: RawConfig): Config {
+/** A JSON pointer to `keys` (escaped as RFC 6901 says), for readablePath. */
+const pointer = (...keys: (string | number)[]) => keys.map((k) => `/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')
+
+/** Grace of a check that names none and whose config names none. */
+const DEFAULT_GRACE = { interval: 0, cron: 3600 } as const
+
+/**
+ * The validated file as a Config. What the schema cannot say (a cron expression, a zone, a
+ * duration of 0 where it must be positive) is checked here and reported through `fault`.
+ */
+function normalise(raw: RawConfig, fault: (path: string, message: string) => void): Config {
   const s = raw.statuspage
-  const globalInterval = s.interval as number
+  const seconds = (value: number | string | undefined, path: string, positive = false): number | undefined => {
+    if (value === undefined) return undefined
+    const n = parseDuration(value)
+    if (n === undefined || (positive && n === 0)) fault(path, positive ? 'must be greater than 0' : 'must be at least 0')
+    return n
+  }
+  const globalInterval = seconds(s.interval, pointer('statuspage', 'interval'), true) ?? 600
+  const globalGrace = seconds(s.grace, pointer('statuspage', 'grace'))
+  const tz = s.tz as string
+  if (!isTimeZone(tz)) fault(pointer('statuspage', 'tz'), `'${tz}' is not a known IANA time zone (such as Europe/Berlin or UTC)`)
   const items: Item[] = []
   const groups: Group[] = Object.entries(s.groups).map(([groupName, list]) => ({
     name: groupName,
-    items: (list as NonNullable<typeof list>).map((it) => {
+    items: (list as NonNullable<typeof list>).map((it, i) => {
+      const at = (key?: string) => (key === undefined ? pointer('statuspage', 'groups', groupName, i) : pointer('statuspage', 'groups', groupName, i, key))
+      const grace = seconds(it.grace, at('grace'))
+      let interval: number | undefined
+      let check: CheckSpec
+      if (it.schedule !== undefined) {
+        if (it.interval !== undefined) fault(at(), 'has both interval and schedule; give one')
+        const schedule = cronSchedule(it.schedule, it.tz ?? tz)
+        if ('error' in schedule) fault(at(it.tz !== undefined && !isTimeZone(it.tz) ? 'tz' : 'schedule'), schedule.error)
+        check = { schedule: 'error' in schedule ? { kind: 'interval', seconds: globalInterval } : schedule, grace: grace ?? globalGrace ?? DEFAULT_GRACE.cron }
+      } else {
+        if (it.tz !== undefined) fault(at('tz'), 'applies to a schedule; this item has none')
+        interval = seconds(it.interval, at('interval'), true) ?? globalInterval
+        check = { schedule: { kind: 'interval', seconds: interval }, grace: grace ?? globalGrace ?? DEFAULT_GRACE.interval }
+      }
       // YAML reads `id: 5` as a number; the URL always carries a string.
       const item: Item = Object.freeze({
         index: items.length,
         group: groupName,
         id: String(it.id),
         name: String(it.name),
-        interval: it.interval ?? globalInterval,
+        interval,
+        check: Object.freeze(check),
       })
       items.push(item)
       return item
@@ -115,6 +158,7 @@ function normalise(raw: RawConfig): Config {
     title: s.title as string,
     token: s.token,
     interval: globalInterval,
+    tz,
     refreshInterval: s.refresh_interval as number,
     groups: Object.freeze(groups),
     items: Object.freeze(items),

@@ -1,6 +1,7 @@
 // The JSON Schema of config.yml. The TypeScript types are derived from it (FromSchema), and
 // `npm run schema` writes it to config.schema.json for editors; a test keeps the two in sync.
 import type { FromSchema } from 'json-schema-to-ts'
+import { DURATION_PATTERN } from '../domain/duration.js'
 
 export const NAME_MAX = 200
 /** Ten years: a longer period is a typo, and would never make a script late. */
@@ -19,6 +20,24 @@ export const periodicitySchema = {
 const positiveSeconds = (description: string) =>
   ({ description, type: 'number', exclusiveMinimum: 0 }) as const
 
+/** Seconds as a number, or a Prometheus duration string (90s, 15m, 2h, 1d, 1w, 1h30m); 0 allowed. */
+const duration = <D extends string>(description: D) =>
+  ({ description, type: ['number', 'string'], if: { type: 'string' }, then: { pattern: DURATION_PATTERN }, else: { minimum: 0 } }) as const
+/** As duration, but more than 0 (a string of zeros is refused when the config is normalised). */
+const positiveDuration = <D extends string>(description: D) =>
+  ({ description, type: ['number', 'string'], if: { type: 'string' }, then: { pattern: DURATION_PATTERN }, else: { exclusiveMinimum: 0 } }) as const
+
+const scheduleFields = {
+  schedule: {
+    description: "A cron expression: 5 fields (or 6 with seconds first), @hourly, @daily, @weekly, @monthly, @yearly; L, W, # and names (MON, JAN). Instead of interval.",
+    type: 'string',
+    minLength: 1,
+    maxLength: NAME_MAX,
+  },
+  tz: { description: 'IANA time zone of the schedule (default: statuspage.tz).', type: 'string', minLength: 1, maxLength: 64 },
+  grace: duration('How long after its due time a check-in is still on time (default: statuspage.grace).'),
+} as const
+
 const itemSchema = {
   type: 'object',
   additionalProperties: false,
@@ -36,7 +55,8 @@ const itemSchema = {
       minLength: 1,
       maxLength: NAME_MAX,
     },
-    interval: positiveSeconds('Seconds this item stays up after a refresh; overrides statuspage.interval.'),
+    interval: positiveDuration('How long this item stays up after a refresh; overrides statuspage.interval. Not with schedule.'),
+    ...scheduleFields,
   },
 } as const
 
@@ -58,7 +78,9 @@ export const configSchema = {
           type: 'string',
           minLength: 32,
         },
-        interval: { ...positiveSeconds('Seconds an item stays up after a refresh.'), default: 600 },
+        interval: { ...positiveDuration('How long an item stays up after a refresh.'), default: 600 },
+        tz: { description: 'IANA time zone of cron schedules that name none.', type: 'string', minLength: 1, maxLength: 64, default: 'UTC' },
+        grace: duration('Grace of every check that names none (default: 0 for interval checks, 1h for cron checks).'),
         refresh_interval: { ...positiveSeconds('Seconds between reloads of the HTML page.'), default: 120 },
         groups: {
           description: 'Group name -> items, shown in file order.',

@@ -3,15 +3,20 @@
 import type { Config, Item } from '../config/load.js'
 import type { Periodicity } from '../config/schema.js'
 import type { Script } from '../store/store.js'
-import { itemState, secondsUntilDue, type ItemState } from './item.js'
-import { periodSeconds, scriptState, type ScriptState } from './script.js'
+import { checkState, dueAfter, secondsToDeadline, type Due } from './check.js'
+import { periodSeconds, type ScriptState } from './script.js'
+
+export type ItemState = 'up' | 'down'
 
 export interface ItemStatus {
   readonly item: Item
   /** ms since the epoch, undefined if never refreshed. */
   readonly lastRefresh: number | undefined
   readonly state: ItemState
+  /** Seconds to the deadline: negative once late, null if never refreshed. */
   readonly dueIn: number | null
+  /** Next due time and deadline after the last refresh; undefined if never refreshed. */
+  readonly due: Due | undefined
 }
 
 export interface ScriptStatus {
@@ -20,6 +25,7 @@ export interface ScriptStatus {
   readonly periodicity: Periodicity
   readonly period: number
   readonly state: ScriptState
+  readonly due: Due | undefined
 }
 
 export interface Snapshot {
@@ -34,21 +40,30 @@ export interface Snapshot {
   readonly scriptsNotOk: number
 }
 
-export function itemStatus(item: Item, refreshTimes: ReadonlyMap<string, number>, now: number): ItemStatus {
-  const lastRefresh = refreshTimes.get(item.id)
-  return { item, lastRefresh, state: itemState(lastRefresh, item.interval, now), dueIn: secondsUntilDue(lastRefresh, item.interval, now) }
+/** `due`: the item's due times after its last refresh, as the monitor keeps them. */
+export function itemStatus(item: Item, due: Due | undefined, now: number): ItemStatus {
+  return { item, lastRefresh: due?.last, state: checkState(due, true, now) === 'up' ? 'up' : 'down', dueIn: secondsToDeadline(due, now), due }
 }
+
+const SCRIPT_STATE = { up: 'ok', late: 'late', failed: 'failed', never: 'never' } as const
 
 export function scriptStatus(script: Script, defaultPeriodicity: Periodicity, now: number): ScriptStatus {
   const periodicity = script.periodicity ?? defaultPeriodicity
   const period = periodSeconds(periodicity)
-  return { script, periodicity, period, state: scriptState(script.lastExec, script.status, period, now) }
+  const due = dueAfter({ schedule: { kind: 'interval', seconds: period }, grace: 0 }, script.lastExec ?? undefined)
+  return { script, periodicity, period, state: SCRIPT_STATE[checkState(due, script.status, now)], due }
 }
 
-export function snapshot(config: Config, refreshTimes: ReadonlyMap<string, number>, scripts: readonly Script[], now: number): Snapshot {
+/** Each item's due times after its refresh in `refreshTimes`, index-aligned with `items`. */
+export function duesOf(items: readonly Item[], refreshTimes: ReadonlyMap<string, number>): (Due | undefined)[] {
+  return items.map((item) => dueAfter(item.check, refreshTimes.get(item.id)))
+}
+
+/** `dues`: each item's due times, index-aligned with config.items. */
+export function snapshot(config: Config, dues: readonly (Due | undefined)[], scripts: readonly Script[], now: number): Snapshot {
   let itemsDown = 0
   const items = config.items.map((item) => {
-    const status = itemStatus(item, refreshTimes, now)
+    const status = itemStatus(item, dues[item.index], now)
     if (status.state === 'down') itemsDown++
     return status
   })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { parseScriptoDate } from '../../src/domain/dates.js'
-import { periodSeconds, scriptState } from '../../src/domain/script.js'
+import { periodSeconds } from '../../src/domain/script.js'
+import { scriptStatus } from '../../src/domain/snapshot.js'
 
 const now = Date.UTC(2026, 0, 15, 12, 30, 45, 500)
 
@@ -11,18 +12,21 @@ t.test('the named periods are Scripto\'s 1, 24, 168 and 730 hours; a number is s
   )
 })
 
+const status = (lastExec: number | null, ok: boolean, periodicity: 'daily' | 'hourly') =>
+  scriptStatus({ id: 1, name: 's', server: 'h', status: ok, lastExec, periodicity }, 'daily', now).state
+
 t.test('a script is late only once now is past last_exec + period', async (t) => {
   const day = 86_400_000
-  t.equal(scriptState(now - day, true, 86_400, now), 'ok', 'exactly one period ago')
-  t.equal(scriptState(now - day - 1, true, 86_400, now), 'late', 'one millisecond more')
-  t.equal(scriptState(now - day - 1, false, 86_400, now), 'late', 'late wins over failed')
+  t.equal(status(now - day, true, 'daily'), 'ok', 'exactly one period ago')
+  t.equal(status(now - day - 1, true, 'daily'), 'late', 'one millisecond more')
+  t.equal(status(now - day - 1, false, 'daily'), 'late', 'late wins over failed')
 })
 
 t.test('a script that never ran is never; a failed report is failed until it is late', async (t) => {
-  t.equal(scriptState(null, true, 3600, now), 'never')
-  t.equal(scriptState(null, false, 3600, now), 'never')
-  t.equal(scriptState(now - 1000, false, 3600, now), 'failed')
-  t.equal(scriptState(now - 1000, true, 3600, now), 'ok')
+  t.equal(status(null, true, 'hourly'), 'never')
+  t.equal(status(null, false, 'hourly'), 'never')
+  t.equal(status(now - 1000, false, 'hourly'), 'failed')
+  t.equal(status(now - 1000, true, 'hourly'), 'ok')
 })
 
 t.test('Scripto date keywords mean now and today', async (t) => {
