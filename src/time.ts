@@ -23,3 +23,32 @@ export function localTime(ms: number): string {
   const { date, time, offset } = localParts(ms)
   return `${date} ${time} ${offset}`
 }
+
+const zoned = new Map<string, Intl.DateTimeFormat>()
+
+/**
+ * ISO 8601 in the IANA zone `tz`, with that zone's offset at that instant:
+ * isoIn(ms, 'America/New_York') -> 2025-03-09T03:00:00-04:00. Without a zone, the server's (isoLocal).
+ */
+export function isoIn(ms: number, tz: string | undefined): string {
+  if (tz === undefined) return isoLocal(ms)
+  let format = zoned.get(tz)
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      timeZoneName: 'longOffset',
+    })
+    zoned.set(tz, format)
+  }
+  const p = Object.fromEntries(format.formatToParts(ms).map(({ type, value }) => [type, value]))
+  // longOffset reads "GMT+05:30", or plain "GMT" at +00:00.
+  const offset = p.timeZoneName === 'GMT' ? '+00:00' : p.timeZoneName!.slice(3)
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}${offset}`
+}

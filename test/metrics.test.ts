@@ -1,7 +1,7 @@
 import t from 'tap'
 import { duesOf, snapshot } from '../src/domain/snapshot.js'
 import { renderExposition, renderFamilies } from '../src/metrics/families.js'
-import { T0, auth, config, testApp, yamlConfig } from './helpers/app.js'
+import { FakeClock, T0, auth, config, testApp, yamlConfig } from './helpers/app.js'
 import { metricLines } from './helpers/metrics.js'
 
 const json = { ...auth, 'content-type': 'application/json' }
@@ -160,6 +160,20 @@ t.test('a large exposition is rendered in slices, with the same bytes as at once
   const sliced = await renderExposition('head\n', s, counts, 'text', '\ntail', async () => {
     pauses++
   })
-  t.equal(pauses, Math.floor((20_000 * 4) / 16_384), 'one pause per 16k samples')
+  t.equal(pauses, Math.floor((20_000 * 5) / 16_384), "one pause per 16k samples (5 item families of 20k)")
   t.equal(sliced.toString(), `head\n${renderFamilies(s, counts, 'text').toString()}\ntail`)
+})
+
+t.test('the deadline gauge is absent until the first check-in, then the due time plus grace; cron items have no interval', async (t) => {
+  const clock = new FakeClock(Date.parse('2025-03-08T12:00:00Z'))
+  const c = config(yamlConfig({ groups: "\n    G:\n      - {name: Nightly, id: nightly, schedule: '30 2 * * *', tz: America/New_York}\n      - {name: Web, id: web, interval: 60, grace: 30}\n" }))
+  const { app } = await testApp(t, { clock, config: c })
+  t.same(await metricLines(app, 'statuspage_item_deadline_seconds'), [])
+  t.same(await metricLines(app, 'statuspage_item_interval_seconds'), ['statuspage_item_interval_seconds{group="G",id="web",name="Web"} 60'])
+  await app.inject({ url: '/refresh/nightly', headers: auth })
+  await app.inject({ url: '/refresh/web', headers: auth })
+  t.same(await metricLines(app, 'statuspage_item_deadline_seconds'), [
+    `statuspage_item_deadline_seconds{group="G",id="nightly",name="Nightly"} ${Date.parse('2025-03-09T08:00:00Z') / 1000}`,
+    `statuspage_item_deadline_seconds{group="G",id="web",name="Web"} ${clock.t / 1000 + 90}`,
+  ])
 })

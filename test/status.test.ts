@@ -4,7 +4,10 @@ process.env.TZ = 'UTC'
 import { once } from 'node:events'
 import { connect, type AddressInfo } from 'node:net'
 import t from 'tap'
-import { auth, testApp } from './helpers/app.js'
+import { FakeClock, auth, config, testApp, yamlConfig } from './helpers/app.js'
+
+const every = (interval: number) => ({ id: 'http', name: 'HTTP/HTTPS', interval, schedule: null, tz: null, grace: 0 })
+const never = (interval: number) => ({ interval, schedule: null, tz: null, grace: 0, last_refresh: null, next_due: null, deadline: null, state: 'down', due_in_seconds: null })
 
 t.test('GET /api/v1/status gives every group in config order with each item state', async (t) => {
   const { app, clock } = await testApp(t)
@@ -23,21 +26,41 @@ t.test('GET /api/v1/status gives every group in config order with each item stat
       {
         name: 'SomeGroup',
         items: [
-          { id: 'http', name: 'HTTP/HTTPS', interval: 600, last_refresh: '2026-01-15T12:00:00+00:00', state: 'up', due_in_seconds: 439 },
-          { id: 'dns', name: 'DNS', interval: 600, last_refresh: null, state: 'down', due_in_seconds: null },
-          { id: 'mail', name: 'SMTP/IMAP', interval: 60, last_refresh: '2026-01-15T12:01:40+00:00', state: 'down', due_in_seconds: -1 },
+          { ...every(600), last_refresh: '2026-01-15T12:00:00+00:00', next_due: '2026-01-15T12:10:00+00:00', deadline: '2026-01-15T12:10:00+00:00', state: 'up', due_in_seconds: 439 },
+          { id: 'dns', name: 'DNS', ...never(600) },
+          { id: 'mail', name: 'SMTP/IMAP', interval: 60, schedule: null, tz: null, grace: 0, last_refresh: '2026-01-15T12:01:40+00:00', next_due: '2026-01-15T12:02:40+00:00', deadline: '2026-01-15T12:02:40+00:00', state: 'down', due_in_seconds: -1 },
         ],
       },
       {
         name: 'Group #2',
         items: [
-          { id: 'http', name: 'HTTP/HTTPS', interval: 600, last_refresh: '2026-01-15T12:00:00+00:00', state: 'up', due_in_seconds: 439 },
-          { id: 'dns-internal', name: 'Internal DNS', interval: 600, last_refresh: null, state: 'down', due_in_seconds: null },
+          { ...every(600), last_refresh: '2026-01-15T12:00:00+00:00', next_due: '2026-01-15T12:10:00+00:00', deadline: '2026-01-15T12:10:00+00:00', state: 'up', due_in_seconds: 439 },
+          { id: 'dns-internal', name: 'Internal DNS', ...never(600) },
         ],
       },
     ],
     scripts: [],
   })
+})
+
+t.test('a cron item shows its schedule, zone and grace, and its due time and deadline in its own zone', async (t) => {
+  const clock = new FakeClock(Date.parse('2025-03-08T12:00:00Z'))
+  const cronConfig = config(yamlConfig({ groups: "\n    Backups:\n      - {name: Nightly, id: nightly, schedule: '30 2 * * *', tz: America/New_York}\n" }))
+  const { app } = await testApp(t, { clock, config: cronConfig })
+  const item = async () => (await app.inject({ url: '/api/v1/status' })).json().groups[0].items[0]
+  t.same(await item(), { id: 'nightly', name: 'Nightly', interval: null, schedule: '30 2 * * *', tz: 'America/New_York', grace: 3600, last_refresh: null, next_due: null, deadline: null, state: 'down', due_in_seconds: null })
+  await app.inject({ url: '/refresh/nightly', headers: auth })
+  t.match(await item(), {
+    last_refresh: '2025-03-08T07:00:00-05:00',
+    next_due: '2025-03-09T03:00:00-04:00',
+    deadline: '2025-03-09T04:00:00-04:00',
+    state: 'up',
+    due_in_seconds: 20 * 3600,
+  }, 'the 02:30 that does not exist on the spring-forward day is due at 03:00 EDT')
+  clock.t = Date.parse('2025-03-09T08:00:01Z')
+  t.match(await item(), { state: 'down', due_in_seconds: -1 }, 'one second past the deadline')
+  await app.inject({ url: '/refresh/nightly', headers: auth })
+  t.match(await item(), { next_due: '2025-03-10T02:30:00-04:00', state: 'up' }, 'a check-in moves next_due to the next occurrence')
 })
 
 t.test('health and readiness answer under the Prometheus paths', async (t) => {

@@ -7,6 +7,7 @@
 // only appends numbers. The output is byte for byte what prom-client's registry writes for the
 // same values (test/metrics-identity.test.ts holds it to that), in both exposition formats.
 import type { Config } from '../config/load.js'
+import type { Due } from '../domain/check.js'
 import type { Snapshot } from '../domain/snapshot.js'
 import type { Script } from '../store/store.js'
 
@@ -85,6 +86,9 @@ export interface FamilyDef {
   readonly value: (s: Snapshot, counts: Counts, i: number) => number | undefined
 }
 
+/** A deadline as a sample: Unix seconds, or no sample before the first report or for a schedule with no more runs. */
+const deadlineSeconds = (due: Due | undefined) => (due === undefined || !Number.isFinite(due.deadline) ? undefined : due.deadline / 1000)
+
 /** Families with one series per configured item, labelled group, id, name. */
 export const ITEM_FAMILIES: readonly FamilyDef[] = [
   {
@@ -103,8 +107,14 @@ export const ITEM_FAMILIES: readonly FamilyDef[] = [
     },
   },
   {
+    name: 'statuspage_item_deadline_seconds',
+    help: 'Unix time in seconds after which the item is late: its next due time plus grace; absent until the first refresh.',
+    type: 'gauge',
+    value: (s, _c, i) => deadlineSeconds(s.items[i]!.due),
+  },
+  {
     name: 'statuspage_item_interval_seconds',
-    help: 'Seconds the item stays up after a refresh (its own interval or the global one).',
+    help: 'Seconds an interval item stays up after a refresh (its own interval or the global one); absent for cron items.',
     type: 'gauge',
     value: (s, _c, i) => s.items[i]!.item.interval,
   },
@@ -138,6 +148,12 @@ export const SCRIPT_FAMILIES: readonly FamilyDef[] = [
       const t = s.scripts[i]!.script.lastExec
       return t === null ? undefined : t / 1000
     },
+  },
+  {
+    name: 'statuspage_script_deadline_seconds',
+    help: 'Unix time in seconds after which the script is late: its next due time plus grace; absent until it has a last_exec.',
+    type: 'gauge',
+    value: (s, _c, i) => deadlineSeconds(s.scripts[i]!.due),
   },
   {
     name: 'statuspage_script_period_seconds',
