@@ -127,3 +127,23 @@ print(urllib.request.urlopen(r, timeout=10).read().decode(), end='')`
   const status = (await (await fetch(`${url}/api/v1/status`)).json()) as { groups: { items: { id: string; state: string }[] }[] }
   t.same(status.groups[0]!.items.filter((i) => i.state !== 'up').map((i) => i.id), [], 'every check-in was recorded')
 })
+
+t.test("a curl check-in on the shipped config's cron item moves its next_due to the next 02:30 in Berlin", async (t) => {
+  const curl = requireBinary(t, 'curl', 'apt-get install curl')
+  if (!curl) return
+  const shipped = readFileSync('config.yml', 'utf8')
+  const token = /^ {2}token: (\S+)/m.exec(shipped)![1]!
+  const { url } = await startService(t, shipped)
+  const backup = async () => {
+    const status = (await (await fetch(`${url}/api/v1/status`)).json()) as { groups: { items: Record<string, unknown>[] }[] }
+    return status.groups.flatMap((g) => g.items).find((i) => i.id === 'backup')!
+  }
+  t.match(await backup(), { schedule: '30 2 * * *', tz: 'Europe/Berlin', grace: 1800, next_due: null })
+  t.equal((await exec(curl, ['-fsS', '-H', `X-Token: ${token}`, `${url}/refresh/backup`])).stdout, '{"refreshed": 1}')
+  const { next_due, deadline, state } = await backup()
+  t.equal(state, 'up')
+  t.match(next_due, /^\d{4}-\d{2}-\d{2}T02:30:00\+0[12]:00$/, 'the next 02:30, with Berlin\'s offset')
+  const ahead = Date.parse(next_due as string) - Date.now()
+  t.ok(ahead > 0 && ahead <= 25 * 3600_000, 'within the next day')
+  t.equal(Date.parse(deadline as string) - Date.parse(next_due as string), 1800_000, 'deadline = next_due + grace')
+})

@@ -16,11 +16,13 @@ t.test('the shipped config.yml loads as it is', async (t) => {
   t.same(
     r.config.groups.map((g) => [g.name, g.items.map((i) => i.id)]),
     [
-      ['SomeGroup', ['http', 'dns', 'mail']],
+      ['SomeGroup', ['http', 'dns', 'mail', 'backup']],
       ['Group #2', ['http', 'dns-internal']],
     ],
   )
   t.equal(r.config.itemsById.get('http')?.length, 2)
+  const backup = r.config.itemsById.get('backup')![0]!.check
+  t.match(backup, { schedule: { kind: 'cron', expression: '30 2 * * *', tz: 'Europe/Berlin' }, grace: 1800 }, 'a cron item in a zone other than UTC')
 })
 
 t.test('the seed README example loads unchanged, with the defaults filled in', async (t) => {

@@ -2,7 +2,7 @@ process.env.TZ = 'UTC'
 
 import t from 'tap'
 import { relativeTime } from '../src/page/html.js'
-import { auth, config, testApp, yamlConfig } from './helpers/app.js'
+import { FakeClock, auth, config, testApp, yamlConfig } from './helpers/app.js'
 
 const json = { ...auth, 'content-type': 'application/json' }
 type App = Awaited<ReturnType<typeof testApp>>['app']
@@ -31,11 +31,11 @@ t.test('the page shows the title, banner, groups in config order, legend and foo
     'Test',
     'Some systems are experiencing issues',
     'SomeGroup',
-    '●HTTP/HTTPSUp3 min ago',
+    '●HTTP/HTTPSUp3 min agodue in 6 min',
     '✖DNSDownnever',
     '✖SMTP/IMAPDownnever',
     'Group #2',
-    '●HTTP/HTTPSUp3 min ago',
+    '●HTTP/HTTPSUp3 min agodue in 6 min',
     '✖Internal DNSDownnever',
     '● Up',
     '✖ Down',
@@ -162,4 +162,16 @@ t.test('group and script badges; 404 for what does not exist', async (t) => {
     t.equal(res.statusCode, 404, url)
     t.same(res.json(), { statusCode: 404, code: 'SP_ERR_NOT_FOUND', error: 'Not Found', message }, url)
   }
+})
+
+t.test('a cron item shows its schedule in words with its zone, when it is next due, and how late it is', async (t) => {
+  const clock = new FakeClock(Date.parse('2026-01-15T00:00:00Z'))
+  const c = config(yamlConfig({ groups: "\n    Backups:\n      - {name: Nightly, id: nightly, schedule: '30 2 * * *', tz: Europe/Berlin, grace: 10m}\n" }))
+  const { app } = await testApp(t, { clock, config: c })
+  const li = async () => /<li class="[^"]*">.*?<\/li>/.exec((await app.inject({ url: '/' })).body)![0]
+  t.match(await li(), '<span class="sched">At 02:30 (Europe/Berlin)</span>', 'in words before the first check-in')
+  await app.inject({ url: '/refresh/nightly', headers: auth })
+  t.match(await li(), '<span class="due">due in 1 h</span>', '02:30 in Berlin is 01:30 UTC')
+  clock.advance(3600 + 52 * 60)
+  t.match(await li(), '<span class="due late">late by 12 min</span>', 'counted from the deadline: due time plus grace')
 })

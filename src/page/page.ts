@@ -1,6 +1,8 @@
 // The status page: one self-contained HTML document rendered from the snapshot. No JavaScript, no
 // external fonts or files, so it works on an air-gapped network and when Grafana is down.
 import { createHash } from 'node:crypto'
+import type { Due } from '../domain/check.js'
+import { describeSchedule, type Schedule } from '../domain/schedule.js'
 import type { ItemStatus, ScriptStatus, Snapshot } from '../domain/snapshot.js'
 import { localTime } from '../time.js'
 import { escapeHtml as h, relativeTime } from './html.js'
@@ -17,7 +19,8 @@ h2{font-size:1.1rem;margin:0 0 .6rem}
 .banner.ok{background:#4CAF50}.banner.issues{background:#F44336}
 .box{background:var(--box);border-radius:6px;padding:1rem;margin:0 0 1rem;box-shadow:0 1px 2px rgba(0,0,0,.12)}
 .items{list-style:none;margin:0;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:.5rem}
-.items li{display:flex;align-items:baseline;gap:.5rem;padding:.45rem .6rem;border:1px solid var(--line);border-radius:4px}
+.items li{display:flex;flex-wrap:wrap;align-items:baseline;gap:.5rem;padding:.45rem .6rem;border:1px solid var(--line);border-radius:4px}
+.sub{flex-basis:100%;display:flex;flex-wrap:wrap;gap:.2rem .6rem;color:var(--muted);font-size:.8rem}.due.late{color:var(--down);font-weight:600}
 .items .name{flex:1;overflow-wrap:anywhere}
 .down{border-color:var(--down)!important}
 .mark{font-weight:700}.up .mark,.ok .mark{color:var(--up)}.down .mark,.failed .mark{color:var(--down)}.late .mark{color:var(--warn)}.never .mark{color:var(--never)}
@@ -46,9 +49,28 @@ const favicon = (ok: boolean) =>
 const when = (ms: number | undefined | null, now: number) =>
   ms === undefined || ms === null ? '<span class="since">never</span>' : `<span class="since" title="${localTime(ms)}">${relativeTime(ms, now)}</span>`
 
-const item = ({ item, state, lastRefresh }: ItemStatus, now: number) =>
+/** "due in 3 h" while on time, "late by 12 min" past the deadline; nothing before the first check-in. */
+function dueText(due: Due | undefined, now: number): string {
+  if (due === undefined || !Number.isFinite(due.nextDue)) return ''
+  if (now > due.deadline) return `<span class="due late">late by ${relativeTime(due.deadline, now).replace(/ ago$/, '')}</span>`
+  return `<span class="due">due ${relativeTime(due.nextDue, now)}</span>`
+}
+
+// cronstrue runs once per schedule, not once per page view.
+const scheduleWords = new WeakMap<Schedule, string>()
+const inWords = (schedule: Schedule) => {
+  let words = scheduleWords.get(schedule)
+  if (words === undefined) scheduleWords.set(schedule, (words = describeSchedule(schedule)))
+  return words
+}
+
+const item = ({ item, state, lastRefresh, due }: ItemStatus, now: number) =>
   `<li class="${state}"><span class="mark" aria-hidden="true">${ITEM_MARK[state]}</span>` +
-  `<span class="name">${h(item.name)}</span><span class="state">${state === 'up' ? 'Up' : 'Down'}</span>${when(lastRefresh, now)}</li>`
+  `<span class="name">${h(item.name)}</span><span class="state">${state === 'up' ? 'Up' : 'Down'}</span>${when(lastRefresh, now)}` +
+  (item.check.schedule.kind === 'cron' || due !== undefined
+    ? `<span class="sub">${item.check.schedule.kind === 'cron' ? `<span class="sched">${h(inWords(item.check.schedule))}</span>` : ''}${dueText(due, now)}</span>`
+    : '') +
+  '</li>'
 
 const scriptRow = ({ script, state }: ScriptStatus, now: number) =>
   `<tr class="${state}"><td><span class="mark" aria-hidden="true">${SCRIPT_MARK[state]}</span> <span class="state">${SCRIPT_LABEL[state]}</span></td>` +
