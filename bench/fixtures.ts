@@ -37,5 +37,8 @@ export function benchScripts(count: number, now: number): Script[] {
     status: i % 13 !== 0,
     lastExec: i % 17 === 0 ? null : now - ((i * 104_729) % 100_000) * 1000,
     periodicity: i % 3 === 0 ? 'hourly' : null,
+    schedule: null,
+    tz: null,
+    grace: null,
   }))
 }

@@ -4,7 +4,8 @@
 import type { Config, Item } from './config/load.js'
 import { dueAfter, type Due } from './domain/check.js'
 import { duesOf, itemStatus, scriptStatus, snapshot, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
-import type { Script, Store } from './store/store.js'
+import type { Script, ScriptFields } from './domain/script.js'
+import type { ScriptQuery, Store } from './store/store.js'
 
 export type Clock = () => number
 
@@ -41,7 +42,7 @@ export class Monitor {
     return this.#reload
   }
 
-  snapshot(): Snapshot {
+  snapshot(): Snapshot<Config> {
     return snapshot(this.#config, this.#dues, this.store.scripts(), this.now())
   }
 
@@ -52,7 +53,35 @@ export class Monitor {
   }
 
   scriptStatus(script: Script): ScriptStatus {
-    return scriptStatus(script, this.#config.scripto.defaultPeriodicity, this.now())
+    return scriptStatus(script, this.#config.scriptDefaults, this.now())
+  }
+
+  // Scripts: every report passes through here, so the check model and its limits apply in one place.
+
+  getScript(id: number): Script | undefined {
+    return this.store.getScript(id)
+  }
+
+  queryScripts(query: ScriptQuery): { total: number; scripts: Script[] } {
+    return this.store.queryScripts(query)
+  }
+
+  /** Stores a new script; resolves, once committed, to it. */
+  createScript(fields: ScriptFields): Promise<Script> {
+    return this.store.createScript(fields)
+  }
+
+  /**
+   * Applies a report to a script: `patch(current)` gives the fields to change, from the script as
+   * it stands when the write runs (so that reports queued together apply in order), or throws to
+   * refuse it. Resolves to the script as stored, or undefined when there is no such script.
+   */
+  updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>): Promise<Script | undefined> {
+    return this.store.updateScript(id, patch)
+  }
+
+  deleteScript(id: number): Promise<boolean> {
+    return this.store.deleteScript(id)
   }
 
   /**

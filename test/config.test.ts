@@ -42,7 +42,8 @@ t.test('the seed README example loads unchanged, with the defaults filled in', a
       ['y', 60],
     ],
   )
-  t.same(c.scripto, { enabled: true, requireToken: true, defaultPeriodicity: 'daily' })
+  t.same(c.scripto, { enabled: true, requireToken: true })
+  t.same(c.scriptDefaults, { periodicity: 'daily', tz: 'UTC', grace: undefined })
 })
 
 t.test('an id or name written as a YAML number becomes the string the URL carries', async (t) => {
@@ -59,7 +60,7 @@ t.test('groups keep the order of the file', async (t) => {
 
 t.test('the scripto section is validated and its values taken', async (t) => {
   const r = parseConfig(yamlConfig({ top: 'scripto:\n  require_token: false\n  default_periodicity: 3600\n' }), 'x')
-  t.same(r.ok && r.config.scripto, { enabled: true, requireToken: false, defaultPeriodicity: 3600 })
+  t.same(r.ok && [r.config.scripto, r.config.scriptDefaults.periodicity], [{ enabled: true, requireToken: false }, 3600])
 })
 
 t.test('each bad config gets one line naming the file, the path and the fault', async (t) => {

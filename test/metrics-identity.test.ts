@@ -19,9 +19,9 @@ const tricky = config(
   }),
 )
 const scripts: Script[] = [
-  { id: 1, name: 'back\\slash "q"', server: 'h\nx', status: true, lastExec: T0 - 1000, periodicity: null },
-  { id: 2, name: 'failed', server: 'h', status: false, lastExec: T0 - 1234, periodicity: 'hourly' },
-  { id: 3, name: 'never', server: 'h', status: true, lastExec: null, periodicity: 90 },
+  { id: 1, name: 'back\\slash "q"', server: 'h\nx', status: true, lastExec: T0 - 1000, periodicity: null, schedule: null, tz: null, grace: null },
+  { id: 2, name: 'failed', server: 'h', status: false, lastExec: T0 - 1234, periodicity: 'hourly', schedule: null, tz: null, grace: null },
+  { id: 3, name: 'never', server: 'h', status: true, lastExec: null, periodicity: 90, schedule: null, tz: null, grace: null },
 ]
 const snap = snapshot(tricky, duesOf(tricky.items, new Map([['a', T0 - 500], ['b', T0 - 2000]])), scripts, T0)
 const counts: Counts = { refreshes: [3, 0, 3, 0], reports: new Map([[1, 2], [2, 1]]) }

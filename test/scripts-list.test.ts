@@ -34,7 +34,7 @@ t.test('the list uses Scripto\'s envelope, 10 per page by default', async (t) =>
   t.same(Object.keys(body), ['num_results', 'objects', 'page', 'total_pages'])
   t.same([body.num_results, body.page, body.total_pages], [25, 1, 3])
   t.same(ids(res), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-  t.same(Object.keys(body.objects[0]), ['id', 'last_exec', 'name', 'server', 'status', 'periodicity', 'state'])
+  t.same(Object.keys(body.objects[0]), ['id', 'last_exec', 'name', 'server', 'status', 'periodicity', 'schedule', 'tz', 'grace', 'state', 'next_due', 'deadline'])
 })
 
 t.test('page and results_per_page page through the results', async (t) => {

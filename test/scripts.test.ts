@@ -1,7 +1,9 @@
 import t from 'tap'
-import { TOKEN, auth, config, logSink, testApp, yamlConfig } from './helpers/app.js'
+import { FakeClock, TOKEN, auth, config, logSink, testApp, yamlConfig } from './helpers/app.js'
 
 const json = { ...auth, 'content-type': 'application/json' }
+/** The schedule fields of a script on the default periodicity. */
+const NO_SCHEDULE = { periodicity: 'daily', schedule: null, tz: null, grace: 0 }
 
 const post = (app: Awaited<ReturnType<typeof testApp>>['app'], body: unknown, headers: Record<string, string> = json) =>
   app.inject({ method: 'POST', url: '/api/v1/script', headers, payload: typeof body === 'string' ? body : JSON.stringify(body) })
@@ -13,9 +15,9 @@ t.test('POST stores a script and answers 201 with the object in Scripto\'s key o
   t.equal(res.headers.location, '/api/v1/script/1')
   t.equal(
     res.body,
-    '{"id":1,"last_exec":"2026-01-15T12:00:00","name":"test_curl.sh","server":"myserver.local","status":false,"periodicity":"daily","state":"failed"}',
+    '{"id":1,"last_exec":"2026-01-15T12:00:00","name":"test_curl.sh","server":"myserver.local","status":false,"periodicity":"daily","schedule":null,"tz":null,"grace":0,"state":"failed","next_due":"2026-01-16T12:00:00","deadline":"2026-01-16T12:00:00"}',
   )
-  t.same(app.monitor.store.getScript(1), { id: 1, name: 'test_curl.sh', server: 'myserver.local', status: false, lastExec: Date.UTC(2026, 0, 15, 12), periodicity: null })
+  t.same(app.monitor.store.getScript(1), { id: 1, name: 'test_curl.sh', server: 'myserver.local', status: false, lastExec: Date.UTC(2026, 0, 15, 12), periodicity: null, schedule: null, tz: null, grace: null })
 })
 
 t.test('GET one script, or 404 naming the id', async (t) => {
@@ -23,7 +25,7 @@ t.test('GET one script, or 404 naming the id', async (t) => {
   await post(app, { name: 'a.sh', server: 'h', status: true })
   const res = await app.inject({ url: '/api/v1/script/1' })
   t.equal(res.statusCode, 200)
-  t.same(res.json(), { id: 1, last_exec: null, name: 'a.sh', server: 'h', status: true, periodicity: 'daily', state: 'never' })
+  t.same(res.json(), { id: 1, last_exec: null, name: 'a.sh', server: 'h', status: true, ...NO_SCHEDULE, state: 'never', next_due: null, deadline: null })
   const missing = await app.inject({ url: '/api/v1/script/2' })
   t.equal(missing.statusCode, 404)
   t.same(missing.json(), { statusCode: 404, code: 'SP_ERR_NOT_FOUND', error: 'Not Found', message: 'no script with id 2' })
@@ -36,7 +38,11 @@ t.test('PUT and PATCH change only the fields given', async (t) => {
   for (const method of ['PUT', 'PATCH'] as const) {
     const res = await app.inject({ method, url: '/api/v1/script/1', headers: json, payload: { status: 1, last_exec: 'CURRENT_TIMESTAMP' } })
     t.equal(res.statusCode, 200, method)
-    t.same(res.json(), { id: 1, last_exec: '2026-01-15T12:01:00', name: 'a.sh', server: 'h', status: true, periodicity: 'hourly', state: 'ok' }, method)
+    t.same(
+      res.json(),
+      { id: 1, last_exec: '2026-01-15T12:01:00', name: 'a.sh', server: 'h', status: true, ...NO_SCHEDULE, periodicity: 'hourly', state: 'ok', next_due: '2026-01-15T13:01:00', deadline: '2026-01-15T13:01:00' },
+      method,
+    )
   }
   const reset = await app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload: { periodicity: null, name: 'b.sh' } })
   t.match(reset.json(), { name: 'b.sh', periodicity: 'daily' }, 'null periodicity falls back to the default')
@@ -104,7 +110,7 @@ t.test('each bad input gets a 4xx naming the field and the fault, and stores not
     ['missing name', { body: '{"server": "h", "status": 1}' }, 400, 'SP_ERR_VALIDATION', "body: must have required property 'name'"],
     ['missing server and status', { body: '{"name": "a"}' }, 400, 'SP_ERR_VALIDATION', "body: must have required property 'server'; body: must have required property 'status'"],
     ['an id', { body: JSON.stringify({ ...valid, id: 4 }) }, 400, 'SP_ERR_VALIDATION', 'body.id: must not be given'],
-    ['an unknown field', { body: JSON.stringify({ ...valid, state: 'ok' }) }, 400, 'SP_ERR_VALIDATION', "body: unknown key 'state' (allowed: name, server, status, last_exec, periodicity)"],
+    ['an unknown field', { body: JSON.stringify({ ...valid, state: 'ok' }) }, 400, 'SP_ERR_VALIDATION', "body: unknown key 'state' (allowed: name, server, status, last_exec, periodicity, schedule, tz, grace)"],
     ['status as a string', { body: JSON.stringify({ ...valid, status: 'true' }) }, 400, 'SP_ERR_VALIDATION', 'body.status: must be one of: true, false, 1, 0'],
     ['status 2', { body: JSON.stringify({ ...valid, status: 2 }) }, 400, 'SP_ERR_VALIDATION', 'body.status: must be one of: true, false, 1, 0'],
     ['name a number', { body: JSON.stringify({ ...valid, name: 5 }) }, 400, 'SP_ERR_VALIDATION', 'body.name: must be string'],
@@ -229,7 +235,64 @@ t.test('script reports survive a restart on the same database', async (t) => {
     name: 'a.sh',
     server: 'h',
     status: true,
-    periodicity: 'daily',
+    ...NO_SCHEDULE,
     state: 'ok',
+    next_due: '2026-01-16T12:00:00',
+    deadline: '2026-01-16T12:00:00',
   })
+})
+
+t.test('a script on a cron schedule: next_due in Scripto\'s form, from the last_exec it was created with', async (t) => {
+  const { app } = await testApp(t)
+  const res = await post(app, { name: 'backup.sh', server: 'db1', status: 1, last_exec: '2025-03-08T12:00:00', schedule: '30 2 * * *', tz: 'America/New_York' })
+  t.equal(res.statusCode, 201)
+  t.match(res.json(), { periodicity: null, schedule: '30 2 * * *', tz: 'America/New_York', grace: 3600, next_due: '2025-03-09T07:00:00', deadline: '2025-03-09T08:00:00' })
+  t.match(app.monitor.getScript(1), { schedule: '30 2 * * *', tz: 'America/New_York', grace: null, periodicity: null }, 'stored as sent; defaults stay defaults')
+})
+
+t.test('lateness of a scheduled script is decided by its deadline, grace included', async (t) => {
+  const clock = new FakeClock(Date.parse('2026-01-15T10:00:00Z'))
+  const { app } = await testApp(t, { clock })
+  await post(app, { name: 'hourly.sh', server: 'h', status: 1, last_exec: 'CURRENT_TIMESTAMP', schedule: '0 * * * *', grace: '10m' })
+  const state = async () => (await app.inject({ url: '/api/v1/script/1' })).json().state
+  clock.t = Date.parse('2026-01-15T11:10:00Z')
+  t.equal(await state(), 'ok', 'at the deadline itself')
+  clock.t += 1000
+  t.equal(await state(), 'late', 'one second after')
+  const status = (await app.inject({ url: '/api/v1/status' })).json().scripts[0]
+  t.match(status, { next_due: '2026-01-15T11:00:00+00:00', deadline: '2026-01-15T11:10:00+00:00', due_in_seconds: -1, state: 'late' })
+})
+
+t.test('a script has a periodicity or a schedule; bad schedules and zones are 400s naming the field', async (t) => {
+  const { app } = await testApp(t)
+  const base = { name: 'a.sh', server: 'h', status: 1 }
+  const cases: [object, string][] = [
+    [{ ...base, periodicity: 'daily', schedule: '@daily' }, 'body.periodicity, body.schedule: a script has a periodicity or a schedule, not both; send the other as null'],
+    [{ ...base, schedule: '61 * * * *' }, "body.schedule: '61 * * * *': minute 61 is out of range 0-59"],
+    [{ ...base, schedule: '@daily', tz: 'Mars/Base' }, "body.tz: 'Mars/Base' is not a known IANA time zone (such as Europe/Berlin or UTC)"],
+    [{ ...base, tz: 'UTC' }, 'body.tz: applies to a schedule; this script has none'],
+    [{ ...base, grace: 'an hour' }, 'body.grace: must be seconds or a duration such as 90s, 15m, 2h, 1d, 1w or 1h30m'],
+  ]
+  for (const [body, message] of cases) {
+    const res = await post(app, body)
+    t.equal(res.statusCode, 400, message)
+    t.equal(res.json().message, message)
+  }
+  t.same(app.monitor.store.scripts(), [], 'nothing stored')
+
+  await post(app, { ...base, periodicity: 'hourly' })
+  const patch = (payload: object) => app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload })
+  const both = await patch({ schedule: '@daily' })
+  t.equal(both.statusCode, 400, 'a schedule on a script that keeps its periodicity')
+  t.equal(both.json().message, 'body.periodicity, body.schedule: a script has a periodicity or a schedule, not both; send the other as null')
+  t.match(app.monitor.getScript(1), { periodicity: 'hourly', schedule: null }, 'the refused PATCH changed nothing')
+  const moved = await patch({ periodicity: null, schedule: '@daily', tz: 'Europe/Berlin' })
+  t.equal(moved.statusCode, 200)
+  t.match(moved.json(), { periodicity: null, schedule: '@daily', tz: 'Europe/Berlin', grace: 3600 })
+})
+
+t.test('Scripto clients that send none of the new fields see the same behaviour', async (t) => {
+  const { app } = await testApp(t)
+  const res = await post(app, { last_exec: 'CURRENT_TIMESTAMP', name: 'old.sh', server: 'h', status: true, periodicity: 'weekly' })
+  t.match(res.json(), { periodicity: 'weekly', schedule: null, tz: null, grace: 0, state: 'ok', next_due: '2026-01-22T12:00:00' })
 })

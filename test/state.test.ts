@@ -130,3 +130,12 @@ t.test('while another process holds the write lock, the service answers at once 
   const [retries] = await metricLines(app, 'statuspage_store_lock_retries_total')
   t.ok(Number(retries!.split(' ')[1]) >= 2, `the retries are counted: ${retries}`)
 })
+
+t.test('a reload that puts an item on a schedule keeps its last check-in and computes its new due time from it', async (t) => {
+  const { app, clock } = await testApp(t, { clock: new FakeClock(Date.parse('2026-01-15T10:20:00Z')) })
+  await app.inject({ url: '/refresh/dns', headers: auth })
+  app.monitor.reload(config(yamlConfig({ groups: "\n    G:\n      - {name: DNS, id: dns, schedule: '0 */6 * * *', grace: 5m}\n" })))
+  const [dns] = app.monitor.snapshot().items
+  t.equal(dns!.lastRefresh, clock.t)
+  t.same([dns!.due!.nextDue, dns!.due!.deadline], [Date.parse('2026-01-15T12:00:00Z'), Date.parse('2026-01-15T12:05:00Z')])
+})

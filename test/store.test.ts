@@ -4,7 +4,7 @@ import t from 'tap'
 import { openStore, type ScriptFields } from '../src/store/store.js'
 import { holdWriteLock, onDisk, waitUntil } from './helpers/db.js'
 
-const fields = (name: string): ScriptFields => ({ name, server: 'h', status: true, lastExec: null, periodicity: null })
+const fields = (name: string): ScriptFields => ({ name, server: 'h', status: true, lastExec: null, periodicity: null, schedule: null, tz: null, grace: null })
 
 t.test('writes of one turn commit together, and each resolves once committed', async (t) => {
   const path = join(t.testdir(), 'sp.db')
@@ -39,10 +39,10 @@ t.test('updates and deletes queued together apply in order', async (t) => {
   t.teardown(() => store.close())
   const { id } = await store.createScript(fields('a.sh'))
   const [first, second, deleted, afterDelete] = await Promise.all([
-    store.updateScript(id, { status: false }),
-    store.updateScript(id, { name: 'b.sh' }),
+    store.updateScript(id, () => ({ status: false })),
+    store.updateScript(id, () => ({ name: 'b.sh' })),
     store.deleteScript(id),
-    store.updateScript(id, { status: true }),
+    store.updateScript(id, () => ({ status: true })),
   ])
   t.match(first, { name: 'a.sh', status: false })
   t.match(second, { name: 'b.sh', status: false }, 'sees the update before it')

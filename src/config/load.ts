@@ -3,27 +3,14 @@ import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import yaml from 'js-yaml'
 import type { CheckSpec } from '../domain/check.js'
+import type { Group, Item } from '../domain/item.js'
+import type { Periodicity, ScriptDefaults } from '../domain/script.js'
 import { parseDuration } from '../domain/duration.js'
 import { cronSchedule, isTimeZone } from '../domain/schedule.js'
 import { describeAjvErrors, readablePath } from '../errors.js'
-import { configSchema, type Periodicity, type RawConfig } from './schema.js'
+import { configSchema, type RawConfig } from './schema.js'
 
-export interface Item {
-  /** Position in Config.items: lets per-item data (metric label strings) live in arrays. */
-  readonly index: number
-  readonly group: string
-  readonly id: string
-  readonly name: string
-  /** Seconds the item stays up after a refresh; undefined for an item on a cron schedule. */
-  readonly interval: number | undefined
-  /** Its schedule and grace: the check model's input. */
-  readonly check: CheckSpec
-}
-
-export interface Group {
-  readonly name: string
-  readonly items: readonly Item[]
-}
+export type { Group, Item } from '../domain/item.js'
 
 export interface Config {
   readonly title: string
@@ -31,6 +18,8 @@ export interface Config {
   readonly interval: number
   /** Zone of cron schedules that name none. */
   readonly tz: string
+  /** Grace of checks that name none; undefined: 0 for intervals, 1 h for schedules. */
+  readonly grace: number | undefined
   readonly refreshInterval: number
   readonly groups: readonly Group[]
   /** Every item of every group, in page order. */
@@ -40,8 +29,9 @@ export interface Config {
   readonly scripto: {
     readonly enabled: boolean
     readonly requireToken: boolean
-    readonly defaultPeriodicity: Periodicity
   }
+  /** What a script that says nothing itself is checked by: default_periodicity, tz and grace. */
+  readonly scriptDefaults: ScriptDefaults
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] }
@@ -159,6 +149,7 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
     token: s.token,
     interval: globalInterval,
     tz,
+    grace: globalGrace,
     refreshInterval: s.refresh_interval as number,
     groups: Object.freeze(groups),
     items: Object.freeze(items),
@@ -166,7 +157,7 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
     scripto: Object.freeze({
       enabled: scripto.enabled,
       requireToken: scripto.require_token,
-      defaultPeriodicity: scripto.default_periodicity as Periodicity,
     }),
+    scriptDefaults: Object.freeze({ periodicity: scripto.default_periodicity as Periodicity, tz, grace: globalGrace }),
   })
 }

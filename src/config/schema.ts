@@ -110,4 +110,3 @@ export const configSchema = {
 } as const
 
 export type RawConfig = FromSchema<typeof configSchema>
-export type Periodicity = FromSchema<typeof periodicitySchema>

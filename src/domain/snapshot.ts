@@ -1,12 +1,19 @@
 // The one status snapshot: the JSON API, the page, the badges and /metrics all render it, so they
-// cannot disagree. A pure function of the config, the stored times and `now`.
-import type { Config, Item } from '../config/load.js'
-import type { Periodicity } from '../config/schema.js'
-import type { Script } from '../store/store.js'
-import { checkState, dueAfter, secondsToDeadline, type Due } from './check.js'
-import { periodSeconds, type ScriptState } from './script.js'
+// cannot disagree. A pure function of the checks, their reports and `now`; items and scripts both
+// go through the check model (check.ts).
+import { checkState, dueAfter, secondsToDeadline, type CheckSpec, type Due } from './check.js'
+import type { Group, Item } from './item.js'
+import { scriptCheck, type Periodicity, type Script, type ScriptDefaults, type ScriptState } from './script.js'
 
 export type ItemState = 'up' | 'down'
+
+/** What a snapshot reads of the config in force. */
+export interface Board {
+  readonly groups: readonly Group[]
+  /** Every item of every group, in page order. */
+  readonly items: readonly Item[]
+  readonly scriptDefaults: ScriptDefaults
+}
 
 export interface ItemStatus {
   readonly item: Item
@@ -21,6 +28,8 @@ export interface ItemStatus {
 
 export interface ScriptStatus {
   readonly script: Script
+  /** The script's check: its schedule, else its periodicity (or the default) as an interval. */
+  readonly check: CheckSpec
   /** The periodicity in force: the script's own, else the config's default. */
   readonly periodicity: Periodicity
   readonly period: number
@@ -28,9 +37,9 @@ export interface ScriptStatus {
   readonly due: Due | undefined
 }
 
-export interface Snapshot {
+export interface Snapshot<B extends Board = Board> {
   readonly now: number
-  readonly config: Config
+  readonly config: B
   /** Index-aligned with config.items. */
   readonly items: readonly ItemStatus[]
   readonly groups: readonly { readonly name: string; readonly items: readonly ItemStatus[] }[]
@@ -40,6 +49,11 @@ export interface Snapshot {
   readonly scriptsNotOk: number
 }
 
+/** Each item's due times after its refresh in `refreshTimes`, index-aligned with `items`. */
+export function duesOf(items: readonly Item[], refreshTimes: ReadonlyMap<string, number>): (Due | undefined)[] {
+  return items.map((item) => dueAfter(item.check, refreshTimes.get(item.id)))
+}
+
 /** `due`: the item's due times after its last refresh, as the monitor keeps them. */
 export function itemStatus(item: Item, due: Due | undefined, now: number): ItemStatus {
   return { item, lastRefresh: due?.last, state: checkState(due, true, now) === 'up' ? 'up' : 'down', dueIn: secondsToDeadline(due, now), due }
@@ -47,20 +61,24 @@ export function itemStatus(item: Item, due: Due | undefined, now: number): ItemS
 
 const SCRIPT_STATE = { up: 'ok', late: 'late', failed: 'failed', never: 'never' } as const
 
-export function scriptStatus(script: Script, defaultPeriodicity: Periodicity, now: number): ScriptStatus {
-  const periodicity = script.periodicity ?? defaultPeriodicity
-  const period = periodSeconds(periodicity)
-  const due = dueAfter({ schedule: { kind: 'interval', seconds: period }, grace: 0 }, script.lastExec ?? undefined)
-  return { script, periodicity, period, state: SCRIPT_STATE[checkState(due, script.status, now)], due }
-}
+// A stored script object is never changed (each write makes a new one), so its check and due
+// times are computed once per object and per config defaults: at its first read after a write,
+// not on every scrape (a cron occurrence costs tens of microseconds).
+const scriptDues = new WeakMap<Script, { defaults: ScriptDefaults; check: ReturnType<typeof scriptCheck>; due: Due | undefined }>()
 
-/** Each item's due times after its refresh in `refreshTimes`, index-aligned with `items`. */
-export function duesOf(items: readonly Item[], refreshTimes: ReadonlyMap<string, number>): (Due | undefined)[] {
-  return items.map((item) => dueAfter(item.check, refreshTimes.get(item.id)))
+export function scriptStatus(script: Script, defaults: ScriptDefaults, now: number): ScriptStatus {
+  let known = scriptDues.get(script)
+  if (known === undefined || known.defaults !== defaults) {
+    const check = scriptCheck(script, defaults)
+    known = { defaults, check, due: dueAfter(check, script.lastExec ?? undefined) }
+    scriptDues.set(script, known)
+  }
+  const { check, due } = known
+  return { script, check, periodicity: check.periodicity, period: check.period, state: SCRIPT_STATE[checkState(due, script.status, now)], due }
 }
 
 /** `dues`: each item's due times, index-aligned with config.items. */
-export function snapshot(config: Config, dues: readonly (Due | undefined)[], scripts: readonly Script[], now: number): Snapshot {
+export function snapshot<B extends Board>(config: B, dues: readonly (Due | undefined)[], scripts: readonly Script[], now: number): Snapshot<B> {
   let itemsDown = 0
   const items = config.items.map((item) => {
     const status = itemStatus(item, dues[item.index], now)
@@ -71,7 +89,7 @@ export function snapshot(config: Config, dues: readonly (Due | undefined)[], scr
 
   let scriptsNotOk = 0
   const scriptStatuses = scripts.map((script) => {
-    const status = scriptStatus(script, config.scripto.defaultPeriodicity, now)
+    const status = scriptStatus(script, config.scriptDefaults, now)
     if (status.state !== 'ok') scriptsNotOk++
     return status
   })

@@ -6,10 +6,9 @@
 // label strings are built once per config (items) or once per stored script object, and a scrape
 // only appends numbers. The output is byte for byte what prom-client's registry writes for the
 // same values (test/metrics-identity.test.ts holds it to that), in both exposition formats.
-import type { Config } from '../config/load.js'
 import type { Due } from '../domain/check.js'
-import type { Snapshot } from '../domain/snapshot.js'
-import type { Script } from '../store/store.js'
+import type { Script } from '../domain/script.js'
+import type { Board, Snapshot } from '../domain/snapshot.js'
 
 export type Format = 'text' | 'openmetrics'
 
@@ -29,12 +28,12 @@ interface LabelBytes {
   readonly total: number
 }
 
-const itemLabelCache = new WeakMap<Config, LabelBytes>()
+const itemLabelCache = new WeakMap<Board, LabelBytes>()
 /**
  * `{group="…",id="…",name="…"}` for each item of the config, encoded once per config. Call it when
  * a config is loaded: for 100k items it takes about 100 ms, which a scrape should not pay.
  */
-export function itemLabels(config: Config): LabelBytes {
+export function itemLabels(config: Board): LabelBytes {
   let labels = itemLabelCache.get(config)
   if (labels === undefined) {
     const strings = config.items.map((i) => labelString([['group', i.group], ['id', i.id], ['name', i.name]]))

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import type { Due } from '../domain/check.js'
 import { describeSchedule, type Schedule } from '../domain/schedule.js'
+import type { Config } from '../config/load.js'
 import type { ItemStatus, ScriptStatus, Snapshot } from '../domain/snapshot.js'
 import { localTime } from '../time.js'
 import { escapeHtml as h, relativeTime } from './html.js'
@@ -87,7 +88,7 @@ function* chunked<T>(rows: readonly T[], render: (row: T) => string): Generator<
  * The page, in chunks: streamed to the client as they are made, so that a large config never
  * needs the whole document in memory at once.
  */
-export function* renderPage(s: Snapshot): Generator<string, void, void> {
+export function* renderPage(s: Snapshot<Config>): Generator<string, void, void> {
   const { config, now } = s
   const ok = s.itemsDown === 0 && s.scriptsNotOk === 0
   yield `<!doctype html>

@@ -1,10 +1,12 @@
 // Scripto's REST API at /api/v1/script: scripts report each run; reads are open, writes need the
 // token unless scripto.require_token is false.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
-import { NAME_MAX, periodicitySchema, type Periodicity } from '../config/schema.js'
+import { NAME_MAX, periodicitySchema } from '../config/schema.js'
 import { parseScriptoDate } from '../domain/dates.js'
+import { DURATION_PATTERN, parseDuration } from '../domain/duration.js'
+import { cronSchedule, isTimeZone } from '../domain/schedule.js'
+import type { Periodicity, Script, ScriptFields } from '../domain/script.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
-import type { Script, ScriptFields } from '../store/store.js'
 import { guardWithToken } from './auth.js'
 import { parseScriptQuery } from './script-query.js'
 import { scriptView } from './script-view.js'
@@ -21,6 +23,20 @@ const fields = {
     maxLength: 64,
   },
   periodicity: { ...periodicitySchema, type: ['string', 'number', 'null'] },
+  schedule: {
+    description: 'A cron expression (5 fields, or 6 with seconds; @daily...), instead of a periodicity; null clears it.',
+    type: ['string', 'null'],
+    minLength: 1,
+    maxLength: NAME_MAX,
+  },
+  tz: { description: 'IANA time zone of the schedule; null: statuspage.tz.', type: ['string', 'null'], minLength: 1, maxLength: 64 },
+  grace: {
+    description: 'Seconds, or a duration such as 15m, that a report may come after its due time; null: the default.',
+    type: ['number', 'string', 'null'],
+    if: { type: 'string' },
+    then: { pattern: DURATION_PATTERN },
+    else: { minimum: 0 },
+  },
 } as const
 
 const createBody = {
@@ -57,6 +73,9 @@ type Body = {
   status?: boolean | number
   last_exec?: string | null
   periodicity?: Periodicity | null
+  schedule?: string | null
+  tz?: string | null
+  grace?: number | string | null
   id?: number
 }
 
@@ -86,6 +105,9 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     if (body.server !== undefined) out.server = body.server
     if (body.status !== undefined) out.status = body.status === true || body.status === 1
     if (body.periodicity !== undefined) out.periodicity = body.periodicity
+    if (body.schedule !== undefined) out.schedule = body.schedule
+    if (body.tz !== undefined) out.tz = body.tz
+    if (body.grace !== undefined) out.grace = body.grace === null ? null : parseDuration(body.grace)!
     if (body.last_exec !== undefined) {
       if (body.last_exec === null) out.lastExec = null
       else {
@@ -100,6 +122,22 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     }
     return out
   }
+  /**
+   * The script as it would be stored, checked for what the schema cannot say: one of periodicity
+   * and schedule, a schedule that compiles in its zone. Names the body's fields.
+   */
+  const checkSchedule = (next: ScriptFields): void => {
+    if (next.schedule !== null && next.periodicity !== null) {
+      throw new BadRequestError('body.periodicity, body.schedule: a script has a periodicity or a schedule, not both; send the other as null')
+    }
+    if (next.tz !== null && !isTimeZone(next.tz)) throw new BadRequestError(`body.tz: '${next.tz}' is not a known IANA time zone (such as Europe/Berlin or UTC)`)
+    if (next.schedule === null) {
+      if (next.tz !== null) throw new BadRequestError('body.tz: applies to a schedule; this script has none')
+      return
+    }
+    const schedule = cronSchedule(next.schedule, next.tz ?? monitor.config.tz, monitor.now())
+    if ('error' in schedule) throw new BadRequestError(`body.schedule: ${schedule.error}`)
+  }
   const view = (script: Script) => scriptView(monitor.scriptStatus(script))
   const notFound = (id: number) => new NotFoundError(`no script with id ${id}`)
 
@@ -108,7 +146,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const query = parseScriptQuery(q, monitor.now())
     // q's limit and offset choose the results; page and results_per_page page through them.
     const start = (page - 1) * perPage
-    const { total, scripts } = monitor.store.queryScripts({
+    const { total, scripts } = monitor.queryScripts({
       ...query,
       offset: Math.min(Number.MAX_SAFE_INTEGER, query.offset + start),
       limit: Math.max(0, Math.min(perPage, query.limit - start)),
@@ -118,14 +156,16 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   })
 
   app.get('/api/v1/script/:id', { schema: { params: idParams } }, async (request) => {
-    const script = monitor.store.getScript(request.params.id)
+    const script = monitor.getScript(request.params.id)
     if (script === undefined) throw notFound(request.params.id)
     return view(script)
   })
 
   app.post('/api/v1/script', { schema: { body: createBody } }, async (request, reply) => {
     const body = request.body as Body
-    const script = await monitor.store.createScript({ lastExec: null, periodicity: null, ...toFields(body) } as ScriptFields)
+    const fields = { lastExec: null, periodicity: null, schedule: null, tz: null, grace: null, ...toFields(body) } as ScriptFields
+    checkSchedule(fields)
+    const script = await monitor.createScript(fields)
     app.metrics.scriptReported(script.id)
     request.log.info({ script: script.id, status: script.status }, 'script created')
     return reply.code(201).header('location', `/api/v1/script/${script.id}`).send(view(script))
@@ -140,7 +180,8 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       const { id } = request.params
       const body = request.body as Body
       if (body.id !== undefined && body.id !== id) throw new BadRequestError(`body.id: must be the id in the URL (${id}) or left out, got ${body.id}`)
-      const script = await monitor.store.updateScript(id, toFields(body))
+      const patch = toFields(body)
+      const script = await monitor.updateScript(id, (current) => (checkSchedule({ ...current, ...patch }), patch))
       if (script === undefined) throw notFound(id)
       app.metrics.scriptReported(id)
       return view(script)
@@ -148,7 +189,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   })
 
   app.delete('/api/v1/script/:id', { schema: { params: idParams } }, async (request, reply) => {
-    if (!(await monitor.store.deleteScript(request.params.id))) throw notFound(request.params.id)
+    if (!(await monitor.deleteScript(request.params.id))) throw notFound(request.params.id)
     app.metrics.scriptDeleted(request.params.id)
     return reply.code(204).send()
   })

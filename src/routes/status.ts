@@ -1,10 +1,15 @@
 // GET /api/v1/status: the snapshot as JSON.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import type { Config } from '../config/load.js'
 import type { Snapshot } from '../domain/snapshot.js'
+import { secondsToDeadline } from '../domain/check.js'
 import { isoIn, isoLocal } from '../time.js'
 import { scriptView } from './script-view.js'
 
-export function statusView(s: Snapshot) {
+/** A time in ISO 8601 with the offset of the check's zone (the server's for interval checks), or null. */
+const at = (ms: number | undefined, tz: string | undefined) => (ms === undefined || !Number.isFinite(ms) ? null : isoIn(ms, tz))
+
+export function statusView(s: Snapshot<Config>) {
   return {
     title: s.config.title,
     time: isoLocal(s.now),
@@ -14,7 +19,6 @@ export function statusView(s: Snapshot) {
       items: g.items.map(({ item, lastRefresh, state, dueIn, due }) => {
         const { schedule, grace } = item.check
         const tz = schedule.kind === 'cron' ? schedule.tz : undefined
-        const at = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? null : isoIn(ms, tz))
         return {
           id: item.id,
           name: item.name,
@@ -22,16 +26,26 @@ export function statusView(s: Snapshot) {
           schedule: schedule.kind === 'cron' ? schedule.expression : null,
           tz: tz ?? null,
           grace,
-          last_refresh: at(lastRefresh),
-          next_due: at(due?.nextDue),
-          deadline: at(due?.deadline),
+          last_refresh: at(lastRefresh, tz),
+          next_due: at(due?.nextDue, tz),
+          deadline: at(due?.deadline, tz),
           state,
           due_in_seconds: dueIn,
         }
       }),
     })),
     // Every time here is ISO 8601 with an offset; the Scripto API keeps Scripto's naive UTC form.
-    scripts: s.scripts.map((status) => ({ ...scriptView(status), last_exec: status.script.lastExec === null ? null : isoLocal(status.script.lastExec) })),
+    scripts: s.scripts.map((status) => {
+      const { schedule } = status.check
+      const tz = schedule.kind === 'cron' ? schedule.tz : undefined
+      return {
+        ...scriptView(status),
+        last_exec: at(status.script.lastExec ?? undefined, tz),
+        next_due: at(status.due?.nextDue, tz),
+        deadline: at(status.due?.deadline, tz),
+        due_in_seconds: secondsToDeadline(status.due, s.now),
+      }
+    }),
   }
 }
 

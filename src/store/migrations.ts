@@ -18,6 +18,10 @@ const MIGRATIONS: readonly string[] = [
      last_exec   INTEGER,
      periodicity TEXT
    )`,
+  // 3: a script's cron schedule, its zone and its grace in seconds (NULL: the config's defaults).
+  `ALTER TABLE script ADD COLUMN schedule TEXT;
+   ALTER TABLE script ADD COLUMN tz TEXT;
+   ALTER TABLE script ADD COLUMN grace REAL;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

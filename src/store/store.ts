@@ -3,22 +3,11 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import type { Periodicity } from '../config/schema.js'
+import type { Periodicity, Script, ScriptFields } from '../domain/script.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 
-export interface Script {
-  readonly id: number
-  readonly name: string
-  readonly server: string
-  readonly status: boolean
-  /** Milliseconds since the epoch; null until the first report with a date. */
-  readonly lastExec: number | null
-  /** null: the config's default_periodicity applies. */
-  readonly periodicity: Periodicity | null
-}
-
-export type ScriptFields = Omit<Script, 'id'>
+export type { Script, ScriptFields } from '../domain/script.js'
 
 export const SCRIPT_FIELDS = ['id', 'last_exec', 'name', 'server', 'status', 'periodicity'] as const
 export type ScriptField = (typeof SCRIPT_FIELDS)[number]
@@ -61,8 +50,12 @@ export interface Store {
   scripts(): readonly Script[]
   getScript(id: number): Script | undefined
   createScript(fields: ScriptFields): Promise<Script>
-  /** Applies the given fields; undefined when there is no such script. */
-  updateScript(id: number, patch: Partial<ScriptFields>): Promise<Script | undefined>
+  /**
+   * Applies the fields that `patch` gives for the script as it stands when the write runs (after
+   * the writes queued before it); undefined when there is no such script. When `patch` throws,
+   * the write fails with that error and changes nothing.
+   */
+  updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>): Promise<Script | undefined>
   deleteScript(id: number): Promise<boolean>
   /** The scripts matching `query`, and how many match without limit and offset. */
   queryScripts(query: ScriptQuery): { total: number; scripts: Script[] }
@@ -87,6 +80,9 @@ interface ScriptRow {
   status: number
   last_exec: number | null
   periodicity: string | null
+  schedule: string | null
+  tz: string | null
+  grace: number | null
 }
 
 const COLUMN: Record<ScriptField, string> = {
@@ -106,6 +102,9 @@ const fromRow = (r: ScriptRow): Script =>
     status: r.status === 1,
     lastExec: r.last_exec,
     periodicity: r.periodicity === null ? null : periodicityFromText(r.periodicity),
+    schedule: r.schedule,
+    tz: r.tz,
+    grace: r.grace,
   })
 
 /** Named periods are words; anything else was written from a number (String(1e21) is "1e+21"). */
@@ -117,6 +116,9 @@ const toRow = (s: ScriptFields) => ({
   status: s.status ? 1 : 0,
   last_exec: s.lastExec,
   periodicity: s.periodicity === null ? null : String(s.periodicity),
+  schedule: s.schedule,
+  tz: s.tz,
+  grace: s.grace,
 })
 
 /**
@@ -156,10 +158,10 @@ export function openStore(path: string, { onError = () => {}, maxPages }: StoreO
   )
   const deleteRefresh = db.prepare('DELETE FROM item_refresh WHERE id = ?')
   const insertScript = db.prepare(
-    'INSERT INTO script (name, server, status, last_exec, periodicity) VALUES (@name, @server, @status, @last_exec, @periodicity) RETURNING *',
+    'INSERT INTO script (name, server, status, last_exec, periodicity, schedule, tz, grace) VALUES (@name, @server, @status, @last_exec, @periodicity, @schedule, @tz, @grace) RETURNING *',
   )
   const updateScriptRow = db.prepare(
-    'UPDATE script SET name = @name, server = @server, status = @status, last_exec = @last_exec, periodicity = @periodicity WHERE id = @id',
+    'UPDATE script SET name = @name, server = @server, status = @status, last_exec = @last_exec, periodicity = @periodicity, schedule = @schedule, tz = @tz, grace = @grace WHERE id = @id',
   )
   const deleteScriptRow = db.prepare('DELETE FROM script WHERE id = ?')
 
@@ -222,7 +224,7 @@ export function openStore(path: string, { onError = () => {}, maxPages }: StoreO
       write(() => {
         const current = pendingScripts.get(id) ?? scripts.get(id)
         if (current === undefined || current === DELETED) return { result: undefined }
-        const next: Script = Object.freeze({ ...current, ...patch, id })
+        const next: Script = Object.freeze({ ...current, ...patch(current), id })
         updateScriptRow.run({ ...toRow(next), id })
         pendingScripts.set(id, next)
         return { result: next, apply: () => (scripts.set(id, next), scriptsChanged()) }

@@ -12,8 +12,9 @@ t.test('the named periods are Scripto\'s 1, 24, 168 and 730 hours; a number is s
   )
 })
 
+const DEFAULTS = { periodicity: 'daily', tz: 'UTC', grace: undefined } as const
 const status = (lastExec: number | null, ok: boolean, periodicity: 'daily' | 'hourly') =>
-  scriptStatus({ id: 1, name: 's', server: 'h', status: ok, lastExec, periodicity }, 'daily', now).state
+  scriptStatus({ id: 1, name: 's', server: 'h', status: ok, lastExec, periodicity, schedule: null, tz: null, grace: null }, DEFAULTS, now).state
 
 t.test('a script is late only once now is past last_exec + period', async (t) => {
   const day = 86_400_000
