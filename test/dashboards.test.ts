@@ -8,6 +8,7 @@ import yaml from 'js-yaml'
 import t from 'tap'
 import { dashboardJson } from '../src/dashboards/json.js'
 import { dashboard } from '../src/dashboards/statuspage.js'
+import { SEED_GROUPS, yamlConfig } from './helpers/app.js'
 import { requireBinary } from './helpers/binaries.js'
 import { startService } from './helpers/cli.js'
 import { startPrometheus } from './helpers/prometheus.js'
@@ -52,7 +53,7 @@ t.test('the dashboard has a fixed uid, the current schema version and provisioni
     t.ok(p.fieldConfig.defaults.unit, `${p.title}: has a unit`)
     t.ok(p.targets.every((tg) => tg.datasource.uid === '${datasource}'), `${p.title}: queries the chosen data source`)
   }
-  t.same(dashboard.panels?.map((p) => p.type), ['stat', 'stat', 'timeseries', 'state-timeline', 'table', 'table', 'bargauge'])
+  t.same(dashboard.panels?.map((p) => p.type), ['stat', 'stat', 'timeseries', 'state-timeline', 'table', 'table', 'bargauge', 'stat', 'table'])
   t.ok(dashboardExprs.some((e) => e.title.includes('avg_over_time(statuspage_item_up{job=~"$job",group=~"$group"}[$__range])')), 'availability over the range')
 })
 
@@ -75,7 +76,10 @@ t.test('promtool accepts the rules and their unit tests pass', async (t) => {
 t.test('every dashboard and rule query runs on a real Prometheus that scraped statuspage', async (t) => {
   const binary = requireBinary(t, 'prometheus', 'apt-get install prometheus')
   if (!binary) return
-  const cli = await startService(t)
+  // A cron item due every 2 s with no grace: it is late 2 s after its check-in, so the late-by
+  // stat, the due-next table and the alert's "late by" all have a cron check to show.
+  const cli = await startService(t, yamlConfig({ groups: `${SEED_GROUPS}    Backups:\n      - {name: Nightly, id: nightly, schedule: '*/2 * * * * *', grace: 0}\n` }))
+  await cli.refresh('nightly')
   await cli.refresh('http')
   await cli.refresh('nope')
   await fetch(`${cli.url}/refresh/http`)
@@ -97,8 +101,13 @@ t.test('every dashboard and rule query runs on a real Prometheus that scraped st
   t.same(health.map(([name]) => name), rules.map((r) => r.alert), 'Prometheus loaded every rule')
   await prom.waitFor('ALERTS{alertname="StatuspageScriptFailed"}', (r) => r.length === 1)
   t.pass('StatuspageScriptFailed fires for the failed script')
-  const firing = await prom.waitFor('ALERTS{alertname="StatuspageItemDown"}', (r) => r.length === 3)
-  t.same(firing.map((s) => s.metric.id).sort(), ['dns', 'dns-internal', 'mail'], 'the items never refreshed are down, http is not')
+  const firing = await prom.waitFor('ALERTS{alertname="StatuspageItemDown"}', (r) => r.length === 4)
+  t.same(firing.map((s) => s.metric.id).sort(), ['dns', 'dns-internal', 'mail', 'nightly'], 'the items never refreshed and the late cron item are down, http is not')
+  const alerts = (await (await fetch(`${prom.url}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; annotations: Record<string, string> }[] } }
+  const nightly = alerts.data.alerts.find((a) => a.labels.alertname === 'StatuspageItemDown' && a.labels.id === 'nightly')!
+  t.match(nightly.annotations.description, /^Nightly \(id nightly, group Backups\) on 127\.0\.0\.1:\d+ is late by \d+(\.\d+)?s: it has not checked in since its last due time and grace\.$/, 'the cron check\'s alert says how late it is')
+  const never = alerts.data.alerts.find((a) => a.labels.alertname === 'StatuspageItemDown' && a.labels.id === 'dns')!
+  t.match(never.annotations.description, /has never checked in\.$/)
 
   const exposition = await (await fetch(`${cli.url}/metrics`)).text()
   const exposed = new Set(exposition.split('\n').filter((l) => !l.startsWith('#') && l).map((l) => l.split(/[{ ]/)[0]))
