@@ -42,7 +42,7 @@ t.test('the shipped config renders its groups, then the scripts with problems fi
   const cli = await startCli(t, ['--db', join(dir, 'sp.db'), 'config.yml'])
   const token = (await import('node:fs')).readFileSync('config.yml', 'utf8').match(/^ {2}token: (\S+)/m)![1]!
   const headers = { 'x-token': token, 'content-type': 'application/json' }
-  for (const id of ['http', 'dns', 'dns-internal']) await fetch(`${cli.url}/refresh/${id}`, { headers })
+  for (const id of ['http', 'dns', 'dns-internal', 'backup']) await fetch(`${cli.url}/refresh/${id}`, { headers })
   const scripts = [
     { name: 'backup.sh', server: 'db1', status: 1, last_exec: 'CURRENT_TIMESTAMP' },
     { name: 'rotate-logs.sh', server: 'web1', status: 0, last_exec: 'CURRENT_TIMESTAMP' },
@@ -55,6 +55,10 @@ t.test('the shipped config renders its groups, then the scripts with problems fi
   await page.goto(cli.url)
   t.same(await page.locator('h2').allTextContents(), ['SomeGroup', 'Group #2', 'Scripts'], "the shipped config's groups, then the scripts")
   t.same(await page.locator('tbody .state').allTextContents(), ['Late', 'Failed', 'OK'], 'problems first, then the oldest')
+  const backup = page.locator('li', { hasText: 'Nightly backup' })
+  t.equal(await backup.locator('.sched').textContent(), 'At 02:30 (Europe/Berlin)', 'the cron item shows its schedule in words, with its zone')
+  t.match(await backup.locator('.due').textContent(), /^due in \d+ (h|min)$/, 'and when it is next due')
+  t.ok(await backup.locator('.sched').isVisible(), 'visible, not only in the markup')
   // UPDATE_SCREENSHOT=1 npm test refreshes the picture in the README.
   const path = process.env.UPDATE_SCREENSHOT ? 'docs/img/screenshot.png' : join(dir, 'screenshot.png')
   await page.screenshot({ path, fullPage: true })
