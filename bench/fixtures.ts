@@ -4,21 +4,25 @@ import type { Script } from '../src/store/store.js'
 
 export const BENCH_TOKEN = 'bench-token-0123456789abcdef0123456789abcdef'
 
-/** YAML with `items` items in groups of 100; every tenth id is shared by two items. */
-export function benchYaml(items: number): string {
+/**
+ * YAML with `items` items in groups of 100; every tenth id is shared by two items. `cron`: every
+ * item on a cron schedule (a third of them in Europe/Berlin) instead of an interval.
+ */
+export function benchYaml(items: number, { cron = false } = {}): string {
   const lines = ['statuspage:', `  token: ${BENCH_TOKEN}`, '  interval: 600', '  groups:']
   for (let g = 0; g * 100 < items; g++) {
     lines.push(`    group-${g}:`)
     for (let i = g * 100; i < Math.min(items, (g + 1) * 100); i++) {
       const id = i % 10 === 9 ? `item-${i - 9}` : `item-${i}`
-      lines.push(`      - {name: "Service ${i} (${id})", id: ${id}${i % 7 === 0 ? ', interval: 60' : ''}}`)
+      const when = cron ? `, schedule: '*/${5 + (i % 10)} * * * *'${i % 3 === 0 ? ', tz: Europe/Berlin' : ''}` : i % 7 === 0 ? ', interval: 60' : ''
+      lines.push(`      - {name: "Service ${i} (${id})", id: ${id}${when}}`)
     }
   }
   return `${lines.join('\n')}\n`
 }
 
-export function benchConfig(items: number): Config {
-  const r = parseConfig(benchYaml(items), 'bench.yml')
+export function benchConfig(items: number, options: { cron?: boolean } = {}): Config {
+  const r = parseConfig(benchYaml(items, options), 'bench.yml')
   if (!r.ok) throw new Error(r.errors.join('\n'))
   return r.config
 }

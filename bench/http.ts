@@ -28,9 +28,9 @@ async function load(server: Server, path: string, options: Options) {
  * load generator, so single runs vary by about 10%: the two take turns for ROUNDS rounds, after a
  * warm-up, and the medians are compared.
  */
-async function versus(what: string, path: string, options: Options, goal: number): Promise<Row> {
+async function versus(what: string, path: string, options: Options, goal: number, yaml = benchYaml(1000)): Promise<Row> {
   const bare = await startBare()
-  const sp = await startStatuspage(benchYaml(1000))
+  const sp = await startStatuspage(yaml)
   if (options.method === 'PUT') await fetch(`${sp.url}/api/v1/script`, { method: 'POST', headers, body: putBody })
   for (const server of [bare, sp]) await autocannon({ url: `${server.url}${path}`, connections: 32, duration: 1, headers, ...options })
   const bareRuns: number[] = []
@@ -110,11 +110,20 @@ export async function memory(): Promise<Row> {
   }
 }
 
-async function startup(): Promise<Row> {
+/** Start to /-/ready, best of 3; `checkedIn`: every item has a stored check-in (a database made once). */
+async function startup(what: string, yaml: string, checkedIn: boolean): Promise<Row> {
+  let dbPath: string | undefined
+  if (checkedIn) {
+    dbPath = join(mkdtempSync(join(tmpdir(), 'statuspage-bench-')), 'sp.db')
+    const store = openStore(dbPath)
+    const ids = [...yaml.matchAll(/id: (item-\d+)/g)].map((m) => m[1]!)
+    await store.recordRefresh(ids, Date.now())
+    store.close()
+  }
   const times: number[] = []
   for (let run = 0; run < 3; run++) {
     const start = performance.now()
-    const sp = await startStatuspage(benchYaml(10_000))
+    const sp = await startStatuspage(yaml, dbPath)
     for (;;) {
       const ok = await fetch(`${sp.url}/-/ready`).then((r) => r.ok, () => false)
       if (ok) break
@@ -124,7 +133,7 @@ async function startup(): Promise<Row> {
   }
   const best = Math.min(...times)
   return {
-    what: 'start to /-/ready, 10,000 items (best of 3)',
+    what: `start to /-/ready, ${what} (best of 3)`,
     statuspage: `${best.toFixed(0)} ms`,
     baseline: `${(await nodeStart()).toFixed(0)} ms for node -e ''`,
     ratio: '',
@@ -141,10 +150,12 @@ async function nodeStart(): Promise<number> {
 export async function httpBench(): Promise<Row[]> {
   return [
     await versus('GET /refresh/:id with token, persisted', '/refresh/item-0', {}, 0.8),
+    await versus('GET /refresh/:id of a cron item, persisted', '/refresh/item-0', {}, 0.8, benchYaml(1000, { cron: true })),
     await versus('PUT /api/v1/script/:id (Scripto report)', '/api/v1/script/1', { method: 'PUT', body: putBody }, 0.5),
     await latencyUnderScrape(10_000),
     await latencyUnderScrape(100_000),
     await memory(),
-    await startup(),
+    await startup('10,000 items', benchYaml(10_000), false),
+    await startup('10,000 cron items, each with a stored check-in', benchYaml(10_000, { cron: true }), true),
   ]
 }

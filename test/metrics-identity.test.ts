@@ -1,4 +1,5 @@
 // renderFamilies must write exactly what prom-client's registry writes for the same values.
+import fc from 'fast-check'
 import t from 'tap'
 import { naiveRegistry } from '../bench/naive-metrics.js'
 import { duesOf, snapshot } from '../src/domain/snapshot.js'
@@ -36,3 +37,21 @@ for (const format of ['text', 'openmetrics'] as Format[]) {
     t.match(ours, /group="quote \\" and \\\\ back"/, 'quotes and backslashes are escaped')
   })
 }
+
+t.test('times of any millisecond, and values that are not, are written as prom-client writes them', async (t) => {
+  const plain = config(yamlConfig({ groups: `\n    G:\n${Array.from({ length: 8 }, (_, i) => `      - {name: n${i}, id: i${i}, interval: 0.001}\n`).join('')}` }))
+  const noCounts: Counts = { refreshes: new Float64Array(8), reports: new Map() }
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.oneof(fc.integer({ min: 1, max: 2 ** 32 * 1000 + 5000 }), fc.double({ min: 0, max: 5e12, noNaN: true }), fc.constantFrom(1, 999, 1000, 1001, 4_294_967_295_000, 4_294_967_294_999)), { minLength: 8, maxLength: 8 }),
+      async (times) => {
+        const s = snapshot(plain, duesOf(plain.items, new Map(times.map((ms, i) => [`i${i}`, ms]))), [], T0)
+        const expected = await naiveRegistry(() => ({ snapshot: s, counts: noCounts }), 'text').metrics()
+        const ours = `${renderFamilies(s, noCounts, 'text').toString()}\n`
+        if (ours !== expected) throw new Error(`differs for ${JSON.stringify(times)}`)
+      },
+    ),
+    { numRuns: 300 },
+  )
+  t.pass('300 random sets of times')
+})

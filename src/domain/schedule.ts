@@ -5,6 +5,7 @@
 // after the gap, and on a fall-back day runs once; a wildcard hour runs in both passes.
 import { Cron } from 'croner'
 import cronstrue from 'cronstrue'
+import { LruMap } from 'toad-cache'
 import { formatDuration } from './duration.js'
 
 export type Schedule =
@@ -43,16 +44,25 @@ function describeCronError(message: string): string {
   return message.replace(/^CronPattern: /, '')
 }
 
+// A croner pattern holds a 10,000-entry array of years (about 80 KB), whatever the expression:
+// checks with the same expression and zone share one instance (it keeps no per-check state when
+// only asked for occurrences). Bounded, so schedules no longer used can go.
+const compiled = new LruMap<Cron>(10_000)
+
 /** A cron schedule, or what is wrong with the expression or the zone. */
 export function cronSchedule(expression: string, tz: string, from = Date.now()): Schedule | { error: string } {
   if (!isTimeZone(tz)) return { error: `'${tz}' is not a known IANA time zone (such as Europe/Berlin or UTC)` }
-  let cron: Cron
-  try {
-    cron = new Cron(expression, { timezone: tz, fixedTimeRule: 'no-wildcard', mode: '5-or-6-parts' })
-  } catch (err) {
-    return { error: `'${expression}': ${describeCronError((err as Error).message)}` }
+  const key = `${tz}\0${expression}`
+  let cron = compiled.get(key)
+  if (cron === undefined) {
+    try {
+      cron = new Cron(expression, { timezone: tz, fixedTimeRule: 'no-wildcard', mode: '5-or-6-parts' })
+    } catch (err) {
+      return { error: `'${expression}': ${describeCronError((err as Error).message)}` }
+    }
+    if (cron.nextRun(new Date(from)) === null) return { error: `'${expression}': never matches a date` }
+    compiled.set(key, cron)
   }
-  if (cron.nextRun(new Date(from)) === null) return { error: `'${expression}': never matches a date` }
   return { kind: 'cron', expression, tz, cron }
 }
 
