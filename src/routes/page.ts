@@ -26,7 +26,7 @@ const groupBadge = (m: Monitor, name: string): Badge | undefined => {
 }
 
 const scriptBadge = (m: Monitor, id: string): Badge | undefined => {
-  const script = /^\d{1,15}$/.test(id) ? m.store.getScript(Number(id)) : undefined
+  const script = /^\d{1,15}$/.test(id) ? m.getScript(Number(id)) : undefined
   if (script === undefined) return undefined
   const { state } = m.scriptStatus(script)
   return { label: script.name, message: state, tone: TONE[state] }
