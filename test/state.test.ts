@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { FakeClock, auth, config, testApp, yamlConfig } from './helpers/app.js'
-import { holdWriteLock, onDisk, waitUntil } from './helpers/db.js'
+import { holdWriteLock, onDisk, refreshHeldByLock, waitUntil } from './helpers/db.js'
 import { metricLines } from './helpers/metrics.js'
 
 t.test('refresh times survive a restart on the same database', async (t) => {
@@ -72,13 +72,10 @@ const ABC = config(yamlConfig({ groups: '\n    G:\n      - {name: A, id: a}\n   
 
 t.test('a refresh in flight when a reload removes and re-adds its item is not written: the item shows never', async (t) => {
   const { app, dbPath } = await testApp(t, { config: ABC })
-  // The second connection's lock holds the batch, so the reloads land between request and commit.
-  const lock = holdWriteLock(dbPath)
-  const answer = app.inject({ url: '/refresh/b', headers: auth })
-  await waitUntil(() => app.monitor.store.lockRetries > 0, 'queued behind the lock')
+  const { answer, release } = await refreshHeldByLock(app, dbPath, 'b')
   app.monitor.reload(config(yamlConfig({ groups: '\n    G:\n      - {name: A, id: a}\n      - {name: C, id: c}\n' })))
   app.monitor.reload(ABC)
-  lock.release()
+  release()
   const res = await answer
   t.equal(res.body, '{"refreshed": 0}', 'the client is told nothing was refreshed')
   t.same(
@@ -95,12 +92,10 @@ t.test('a refresh in flight when a reload removes and re-adds its item is not wr
 
 t.test('a refresh in flight across a reload that reorders the items is counted for its own item', async (t) => {
   const { app, dbPath } = await testApp(t, { config: ABC })
-  const lock = holdWriteLock(dbPath)
-  const answer = app.inject({ url: '/refresh/b', headers: auth })
-  await waitUntil(() => app.monitor.store.lockRetries > 0, 'queued behind the lock')
+  const { answer, release } = await refreshHeldByLock(app, dbPath, 'b')
   // b moves from position 1 to 2; position 1 is now a.
   app.monitor.reload(config(yamlConfig({ groups: '\n    G:\n      - {name: C, id: c}\n      - {name: A, id: a}\n      - {name: B, id: b}\n' })))
-  lock.release()
+  release()
   t.equal((await answer).body, '{"refreshed": 1}')
   t.same(await metricLines(app, 'statuspage_refreshes_total'), [
     'statuspage_refreshes_total{group="G",id="c",name="C"} 0',

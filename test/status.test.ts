@@ -4,7 +4,7 @@ process.env.TZ = 'UTC'
 import { once } from 'node:events'
 import { connect, type AddressInfo } from 'node:net'
 import t from 'tap'
-import { FakeClock, auth, config, testApp, yamlConfig } from './helpers/app.js'
+import { FakeClock, auth, config, inZone, testApp, yamlConfig } from './helpers/app.js'
 
 const every = (interval: number) => ({ id: 'http', name: 'HTTP/HTTPS', interval, schedule: null, tz: null, grace: 0 })
 const never = (interval: number) => ({ interval, schedule: null, tz: null, grace: 0, last_refresh: null, next_due: null, deadline: null, state: 'down', due_in_seconds: null })
@@ -81,11 +81,7 @@ t.test('an unknown route is a JSON 404 naming it', async (t) => {
 })
 
 t.test('the server time is given in the server time zone, with its offset', async (t) => {
-  const saved = process.env.TZ
-  t.teardown(() => {
-    process.env.TZ = saved
-  })
-  process.env.TZ = 'Europe/Berlin'
+  inZone(t, 'Europe/Berlin')
   const { app } = await testApp(t)
   t.equal((await app.inject({ url: '/api/v1/status' })).json().time, '2026-01-15T13:00:00+01:00')
   process.env.TZ = 'America/St_Johns'
@@ -93,11 +89,7 @@ t.test('the server time is given in the server time zone, with its offset', asyn
 })
 
 t.test('script times in the status carry the offset; the Scripto API keeps its naive UTC form', async (t) => {
-  const saved = process.env.TZ
-  t.teardown(() => {
-    process.env.TZ = saved
-  })
-  process.env.TZ = 'Europe/Berlin'
+  inZone(t, 'Europe/Berlin')
   const { app } = await testApp(t)
   const headers = { ...auth, 'content-type': 'application/json' }
   for (const last_exec of ['2026-01-15T11:00:00', null]) {

@@ -81,3 +81,13 @@ export async function testApp(t: Test, opts: TestAppOptions = {}) {
 }
 
 export const auth = { 'x-token': TOKEN }
+
+/** Runs the rest of the test with the server's time zone set to `tz`; restored when the test ends. */
+export function inZone(t: Test, tz: string): void {
+  const saved = process.env.TZ
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.TZ
+    else process.env.TZ = saved
+  })
+  process.env.TZ = tz
+}

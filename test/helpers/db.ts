@@ -1,5 +1,7 @@
 // Another process's hold on the database, and waiting for a condition instead of for time.
 import Database from 'better-sqlite3'
+import type { FastifyInstance } from 'fastify'
+import { TOKEN } from './app.js'
 
 /** Takes the write lock of the database at `path` on a second connection, as the sqlite3 shell or a backup would. */
 export function holdWriteLock(path: string): { release: () => void; count: (sql: string) => number } {
@@ -31,4 +33,16 @@ export function onDisk<T>(path: string, sql: string): T[] {
   } finally {
     db.close()
   }
+}
+
+/**
+ * Sends a refresh of `id` while another connection holds the write lock, and resolves once its
+ * batch is queued behind the lock: whatever the test does next lands between request and commit.
+ * `release` lets the batch commit; `answer` is the response.
+ */
+export async function refreshHeldByLock(app: FastifyInstance, dbPath: string, id: string) {
+  const lock = holdWriteLock(dbPath)
+  const answer = app.inject({ url: `/refresh/${id}`, headers: { 'x-token': TOKEN } })
+  await waitUntil(() => app.monitor.store.lockRetries > 0, 'queued behind the lock')
+  return { answer, release: lock.release }
 }
