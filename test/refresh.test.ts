@@ -60,6 +60,16 @@ t.test('POST refreshes too, with Authorization: Bearer and whatever body the cli
   t.equal(app.monitor.store.refreshTimes().get('mail'), clock.t)
 })
 
+t.test('HEAD checks in too, as curl -I does, with the token', async (t) => {
+  const { app, clock } = await testApp(t)
+  const res = await app.inject({ method: 'HEAD', url: '/refresh/dns', headers: auth })
+  t.equal(res.statusCode, 200)
+  t.equal(res.body, '')
+  t.equal(app.monitor.store.refreshTimes().get('dns'), clock.t)
+  t.equal((await app.inject({ method: 'HEAD', url: '/refresh/mail' })).statusCode, 403, 'not without the token')
+  t.equal(app.monitor.store.refreshTimes().has('mail'), false)
+})
+
 t.test('check-ins are not access-logged unless asked', async (t) => {
   const sink = logSink()
   const { app } = await testApp(t, { logger: sink.logger })

@@ -33,9 +33,16 @@ const scheduleFields = {
     type: 'string',
     minLength: 1,
     maxLength: NAME_MAX,
+    examples: ['30 2 * * *', '0 9 * * MON-FRI', '*/15 8-18 * * *', '0 0 L * *', '@hourly'],
   },
-  tz: { description: 'IANA time zone of the schedule (default: statuspage.tz).', type: 'string', minLength: 1, maxLength: 64 },
-  grace: duration('How long after its due time a check-in is still on time (default: statuspage.grace).'),
+  tz: {
+    description: 'IANA time zone of the schedule (default: statuspage.tz).',
+    type: 'string',
+    minLength: 1,
+    maxLength: 64,
+    examples: ['Europe/Berlin', 'America/New_York', 'UTC'],
+  },
+  grace: { ...duration('How long after its due time a check-in is still on time (default: statuspage.grace).'), examples: ['15m', '1h', 300] },
 } as const
 
 const itemSchema = {
