@@ -92,7 +92,7 @@ const deadlineSeconds = (due: Due | undefined) => (due === undefined || !Number.
 export const ITEM_FAMILIES: readonly FamilyDef[] = [
   {
     name: 'statuspage_item_up',
-    help: 'Whether the item is up (1) or down (0): refreshed within its interval.',
+    help: 'Whether the item is up (1) or down (0): refreshed, and its deadline not passed.',
     type: 'gauge',
     value: (s, _c, i) => (s.items[i]!.state === 'up' ? 1 : 0),
   },
@@ -129,7 +129,7 @@ export const ITEM_FAMILIES: readonly FamilyDef[] = [
 export const SCRIPT_FAMILIES: readonly FamilyDef[] = [
   {
     name: 'statuspage_script_up',
-    help: 'Whether the script is ok (1): its last run succeeded and is no older than its period.',
+    help: 'Whether the script is ok (1): its last run succeeded and its deadline has not passed.',
     type: 'gauge',
     value: (s, _c, i) => (s.scripts[i]!.state === 'ok' ? 1 : 0),
   },
