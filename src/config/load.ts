@@ -6,7 +6,7 @@ import type { CheckSpec } from '../domain/check.js'
 import type { Group, Item } from '../domain/item.js'
 import type { Periodicity, ScriptDefaults } from '../domain/script.js'
 import { parseDuration } from '../domain/duration.js'
-import { cronSchedule, isTimeZone } from '../domain/schedule.js'
+import { cronSchedule, isTimeZone, unknownZone } from '../domain/schedule.js'
 import { describeAjvErrors, readablePath } from '../errors.js'
 import { configSchema, type RawConfig } from './schema.js'
 
@@ -18,8 +18,6 @@ export interface Config {
   readonly interval: number
   /** Zone of cron schedules that name none. */
   readonly tz: string
-  /** Grace of checks that name none; undefined: 0 for intervals, 1 h for schedules. */
-  readonly grace: number | undefined
   readonly refreshInterval: number
   readonly groups: readonly Group[]
   /** Every item of every group, in page order. */
@@ -104,7 +102,7 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
   const globalInterval = seconds(s.interval, pointer('statuspage', 'interval'), true) ?? 600
   const globalGrace = seconds(s.grace, pointer('statuspage', 'grace'))
   const tz = s.tz as string
-  if (!isTimeZone(tz)) fault(pointer('statuspage', 'tz'), `'${tz}' is not a known IANA time zone (such as Europe/Berlin or UTC)`)
+  if (!isTimeZone(tz)) fault(pointer('statuspage', 'tz'), unknownZone(tz))
   const items: Item[] = []
   const groups: Group[] = Object.entries(s.groups).map(([groupName, list]) => ({
     name: groupName,
@@ -149,7 +147,6 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
     token: s.token,
     interval: globalInterval,
     tz,
-    grace: globalGrace,
     refreshInterval: s.refresh_interval as number,
     groups: Object.freeze(groups),
     items: Object.freeze(items),

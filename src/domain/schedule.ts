@@ -24,6 +24,12 @@ const FIELDS: Record<string, string> = {
 // Asking Intl costs tens of microseconds, and a config of 10,000 items names the same few zones.
 const knownZones = new Map<string, boolean>()
 
+/** What is wrong with a zone that isTimeZone refuses. */
+export const unknownZone = (tz: string) => `'${tz}' is not a known IANA time zone (such as Europe/Berlin or UTC)`
+
+/** The zone of a cron schedule; undefined for an interval, whose times follow the server's zone. */
+export const zoneOf = (schedule: Schedule): string | undefined => (schedule.kind === 'cron' ? schedule.tz : undefined)
+
 /** True when `tz` is an IANA zone this Node knows (croner takes any string and falls back silently). */
 export function isTimeZone(tz: string): boolean {
   let known = knownZones.get(tz)
@@ -59,7 +65,7 @@ const compiled = new LruMap<Cron>(10_000)
 
 /** A cron schedule, or what is wrong with the expression or the zone. */
 export function cronSchedule(expression: string, tz: string, from = Date.now()): Schedule | { error: string } {
-  if (!isTimeZone(tz)) return { error: `'${tz}' is not a known IANA time zone (such as Europe/Berlin or UTC)` }
+  if (!isTimeZone(tz)) return { error: unknownZone(tz) }
   const key = `${tz}\0${expression}`
   let cron = compiled.get(key)
   if (cron === undefined) {

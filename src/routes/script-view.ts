@@ -1,4 +1,5 @@
 // A script as Scripto's clients see it: Scripto's keys in Scripto's order, then ours.
+import { zoneOf } from '../domain/schedule.js'
 import type { ScriptStatus } from '../domain/snapshot.js'
 
 /** Scripto's date form: YYYY-MM-DDTHH:MM:SS in UTC, no offset, no fraction. */
@@ -15,7 +16,7 @@ export function scriptView({ script, periodicity, check, state, due }: ScriptSta
     // The periodicity in force; none for a script on a schedule.
     periodicity: script.schedule === null ? periodicity : null,
     schedule: script.schedule,
-    tz: check.schedule.kind === 'cron' ? check.schedule.tz : null,
+    tz: zoneOf(check.schedule) ?? null,
     grace: check.grace,
     state,
     next_due: scriptoDate(due?.nextDue),

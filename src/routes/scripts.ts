@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import { NAME_MAX, periodicitySchema } from '../config/schema.js'
 import { parseScriptoDate } from '../domain/dates.js'
 import { DURATION_PATTERN, parseDuration } from '../domain/duration.js'
-import { cronSchedule, isTimeZone } from '../domain/schedule.js'
+import { cronSchedule, isTimeZone, unknownZone } from '../domain/schedule.js'
 import type { Periodicity, Script, ScriptFields } from '../domain/script.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
 import { guardWithToken } from './auth.js'
@@ -130,7 +130,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     if (next.schedule !== null && next.periodicity !== null) {
       throw new BadRequestError('body.periodicity, body.schedule: a script has a periodicity or a schedule, not both; send the other as null')
     }
-    if (next.tz !== null && !isTimeZone(next.tz)) throw new BadRequestError(`body.tz: '${next.tz}' is not a known IANA time zone (such as Europe/Berlin or UTC)`)
+    if (next.tz !== null && !isTimeZone(next.tz)) throw new BadRequestError(`body.tz: ${unknownZone(next.tz)}`)
     if (next.schedule === null) {
       if (next.tz !== null) throw new BadRequestError('body.tz: applies to a schedule; this script has none')
       return

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import type { Config } from '../config/load.js'
 import type { Snapshot } from '../domain/snapshot.js'
 import { secondsToDeadline } from '../domain/check.js'
+import { zoneOf } from '../domain/schedule.js'
 import { isoIn, isoLocal } from '../time.js'
 import { scriptView } from './script-view.js'
 
@@ -18,7 +19,7 @@ export function statusView(s: Snapshot<Config>) {
       name: g.name,
       items: g.items.map(({ item, lastRefresh, state, dueIn, due }) => {
         const { schedule, grace } = item.check
-        const tz = schedule.kind === 'cron' ? schedule.tz : undefined
+        const tz = zoneOf(schedule)
         return {
           id: item.id,
           name: item.name,
@@ -36,8 +37,7 @@ export function statusView(s: Snapshot<Config>) {
     })),
     // Every time here is ISO 8601 with an offset; the Scripto API keeps Scripto's naive UTC form.
     scripts: s.scripts.map((status) => {
-      const { schedule } = status.check
-      const tz = schedule.kind === 'cron' ? schedule.tz : undefined
+      const tz = zoneOf(status.check.schedule)
       return {
         ...scriptView(status),
         last_exec: at(status.script.lastExec ?? undefined, tz),
