@@ -1,5 +1,9 @@
 // Synthetic configs and stores for the benchmarks.
 import { parseConfig, type Config } from '../src/config/load.js'
+import { dueAfter, type Due } from '../src/domain/check.js'
+import { applySignal, NO_RUNS, type Runs, type Signal } from '../src/domain/run.js'
+import { runFieldsOf } from '../src/domain/script.js'
+import type { ItemRuns } from '../src/domain/snapshot.js'
 import type { Script } from '../src/store/store.js'
 
 export const BENCH_TOKEN = 'bench-token-0123456789abcdef0123456789abcdef'
@@ -27,10 +31,36 @@ export function benchConfig(items: number, options: { cron?: boolean } = {}): Co
   return r.config
 }
 
-/** Every id refreshed at some point in the last 15 minutes: a mix of up and down. */
-export function benchRefreshTimes(config: Config, now: number): Map<string, number> {
+/** The runs that `signals` leave, oldest first. */
+export const runsOf = (signals: readonly Signal[]): Runs => signals.reduce((runs, signal) => applySignal(runs, signal).runs, NO_RUNS)
+
+/** Each id refreshed (a success) at the time `times` gives. */
+export const refreshed = (times: ReadonlyMap<string, number>): Map<string, Runs> =>
+  new Map([...times].map(([id, at]) => [id, runsOf([{ kind: 'success', at }])]))
+
+/**
+ * Every id signalled at some point in the last 15 minutes, a mix of up and down: most refreshed,
+ * a third after a timed run, one in seven running now, one in eleven failed.
+ */
+export function benchRuns(config: Config, now: number): Map<string, Runs> {
   let k = 0
-  return new Map([...config.itemsById.keys()].map((id) => [id, now - ((k++ * 7919) % 900) * 1000]))
+  return new Map(
+    [...config.itemsById.keys()].map((id) => {
+      const at = now - ((k++ * 7919) % 900) * 1000
+      const signals: Signal[] = k % 3 === 0 ? [{ kind: 'start', at: at - 42_500 }] : []
+      signals.push(k % 7 === 0 ? { kind: 'start', at } : { kind: k % 11 === 0 ? 'failure' : 'success', at, exitStatus: k % 11 === 0 ? 2 : undefined })
+      return [id, runsOf(signals)]
+    }),
+  )
+}
+
+/** Each item's due times and runs, as the monitor keeps them for items judged by the default limits. */
+export function itemRuns(config: Config, runsById: ReadonlyMap<string, Runs>): { dues: (Due | undefined)[]; runs: ItemRuns[] } {
+  const runs = config.items.map((item) => {
+    const r = runsById.get(item.id) ?? NO_RUNS
+    return { runs: r, streak: r.streak }
+  })
+  return { dues: config.items.map((item, i) => dueAfter(item.check, runs[i]!.runs.lastSignal)), runs }
 }
 
 export function benchScripts(count: number, now: number): Script[] {
@@ -44,5 +74,7 @@ export function benchScripts(count: number, now: number): Script[] {
     schedule: null,
     tz: null,
     grace: null,
+    ...runFieldsOf(i % 13 !== 0, null),
+    ...(i % 5 === 0 && { runs: runsOf([{ kind: 'start', at: now - 3_000_000 }, { kind: 'success', at: now - 2_000_000 }]) }),
   }))
 }

@@ -117,7 +117,8 @@ async function startup(what: string, yaml: string, checkedIn: boolean): Promise<
     dbPath = join(mkdtempSync(join(tmpdir(), 'statuspage-bench-')), 'sp.db')
     const store = openStore(dbPath)
     const ids = [...yaml.matchAll(/id: (item-\d+)/g)].map((m) => m[1]!)
-    await store.recordRefresh(ids, Date.now())
+    const at = Date.now()
+    await Promise.all(ids.map((id) => store.recordSignal(id, { kind: 'success', at })))
     store.close()
   }
   const times: number[] = []

@@ -1,9 +1,9 @@
 // Scrape cost of the item and script families: statuspage's renderer against the naive prom-client
 // approach (bench/naive-metrics.ts), on the same snapshots, in one process.
-import { duesOf, snapshot } from '../src/domain/snapshot.js'
+import { snapshot } from '../src/domain/snapshot.js'
 import { renderFamilies, type Counts } from '../src/metrics/families.js'
 import { naiveRegistry } from './naive-metrics.js'
-import { benchConfig, benchRefreshTimes, benchScripts } from './fixtures.js'
+import { benchConfig, benchRuns, benchScripts, itemRuns } from './fixtures.js'
 import { median, type Row } from './table.js'
 
 // Scrapes come seconds apart, so each timed run starts from a collected heap (for both sides):
@@ -27,10 +27,10 @@ export async function scrapeBench(sizes = [1_000, 10_000, 100_000]): Promise<Row
   const ours: Record<number, number> = {}
   for (const n of sizes) {
     const config = benchConfig(n)
-    const dues = duesOf(config.items, benchRefreshTimes(config, now))
+    const { dues, runs: itemRunList } = itemRuns(config, benchRuns(config, now))
     const scripts = benchScripts(Math.min(n / 10, 10_000), now)
     const counts: Counts = { refreshes: Float64Array.from(config.items, (_, i) => i % 5), reports: new Map(scripts.map((s) => [s.id, 3])) }
-    const current = () => ({ snapshot: snapshot(config, dues, scripts, now), counts })
+    const current = () => ({ snapshot: snapshot(config, dues, itemRunList, scripts, now), counts })
     const runs = n >= 100_000 ? 5 : 15
     // Ours is timed before the naive registry exists: its hundreds of thousands of labelled
     // series would otherwise sit in the same heap and slow every collection during our render.
@@ -66,9 +66,9 @@ export async function scrapeBench(sizes = [1_000, 10_000, 100_000]): Promise<Row
 async function cronVersusInterval(n: number, now: number): Promise<Row> {
   const time = async (cron: boolean) => {
     const config = benchConfig(n, { cron })
-    const dues = duesOf(config.items, benchRefreshTimes(config, now))
+    const { dues, runs } = itemRuns(config, benchRuns(config, now))
     const counts: Counts = { refreshes: new Float64Array(config.items.length), reports: new Map() }
-    return timeIt(5, () => renderFamilies(snapshot(config, dues, [], now), counts, 'text'))
+    return timeIt(5, () => renderFamilies(snapshot(config, dues, runs, [], now), counts, 'text'))
   }
   const interval = await time(false)
   const cron = await time(true)

@@ -1,5 +1,5 @@
 // buildApp(deps): the whole service as a Fastify instance, without listening.
-import Fastify, { LogController, type FastifyReply, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config/load.js'
 import { errorBody } from './errors.js'
 import type { Clock } from './monitor.js'
@@ -11,6 +11,7 @@ import validation from './plugins/validation.js'
 import health from './routes/health.js'
 import metrics from './routes/metrics.js'
 import page from './routes/page.js'
+import ping, { redactPingKey } from './routes/ping.js'
 import refresh from './routes/refresh.js'
 import scripts from './routes/scripts.js'
 import status from './routes/status.js'
@@ -33,9 +34,18 @@ export interface AppOptions {
 /** Secrets that must never reach a log line. */
 export const REDACT = ['req.headers["x-token"]', 'req.headers.authorization']
 
+/** Fastify's request serializer, with the ping key taken out of the URL. */
+const requestForLog = (req: FastifyRequest) => ({
+  method: req.method,
+  url: redactPingKey(req.url),
+  host: req.host,
+  remoteAddress: req.ip,
+  remotePort: req.socket?.remotePort,
+})
+
 export async function buildApp({ config, dbPath, now = Date.now, logger = false, logRequests = false, trustProxy = false }: AppOptions) {
   const app = Fastify({
-    logger: logger === false ? false : { redact: REDACT, ...(logger === true ? {} : logger) },
+    logger: logger === false ? false : { redact: REDACT, serializers: { req: requestForLog }, ...(logger === true ? {} : logger) },
     // Every job in a fleet checks in: two access-log lines per check-in cost more than the check-in
     // itself, and /metrics counts them. Warnings and errors are logged either way.
     logController: new LogController({ disableRequestLogging: !logRequests }),
@@ -57,6 +67,7 @@ export async function buildApp({ config, dbPath, now = Date.now, logger = false,
   await app.register(tokenFailures)
   await app.register(health)
   await app.register(refresh)
+  await app.register(ping)
   await app.register(status)
   await app.register(scripts)
   await app.register(metrics)

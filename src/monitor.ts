@@ -3,9 +3,10 @@
 // combines the three.
 import type { Config, Item } from './config/load.js'
 import { dueAfter, type Due } from './domain/check.js'
-import { duesOf, itemStatus, scriptStatus, snapshot, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
+import { countRun, countRuns, judgedByDefaults, NO_RUNS, type Signal } from './domain/run.js'
+import { itemStatus, scriptStatus, snapshot, type ItemRuns, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import type { Script, ScriptFields } from './domain/script.js'
-import type { ScriptQuery, Store } from './store/store.js'
+import type { ScriptQuery, SignalRecord, Store } from './store/store.js'
 
 export type Clock = () => number
 
@@ -17,8 +18,12 @@ export interface ReloadStatus {
 
 export class Monitor {
   #config: Config
-  /** Each item's due times after its last refresh, index-aligned with #config.items. */
-  #dues: (Due | undefined)[]
+  /** Each item's due times after its last signal, index-aligned with #config.items. */
+  #dues: (Due | undefined)[] = []
+  /** Each item's runs and streak, index-aligned likewise. */
+  #runs: ItemRuns[] = []
+  /** The seq of the last finish counted in each item's streak, when its limits are its own. */
+  #counted: Float64Array = new Float64Array(0)
   #reload: ReloadStatus
   readonly #listeners: ((config: Config) => void)[] = []
 
@@ -30,8 +35,39 @@ export class Monitor {
     this.#config = config
     this.#reload = { successful: true, lastSuccess: now() }
     store.keepOnlyItems(new Set(config.itemsById.keys()))
-    // Work done once per config and per check-in, never per scrape: cron occurrences included.
-    this.#dues = duesOf(config.items, store.refreshTimes())
+    this.#derive(config)
+  }
+
+  /**
+   * Each item's due times and streak under `config`, from the store's runs. Work done once per
+   * config and per signal, never per scrape: cron occurrences included. An item that judges runs
+   * by its own limits recounts its id's kept history, unless the config before had it with the
+   * same limits.
+   */
+  #derive(config: Config, before?: { config: Config; runs: readonly ItemRuns[]; counted: Float64Array }): void {
+    const kept = new Map<string, { runs: ItemRuns; counted: number }>()
+    if (before !== undefined) {
+      for (const item of before.config.items) {
+        if (!judgedByDefaults(item.check.limits)) kept.set(limitsKey(item), { runs: before.runs[item.index]!, counted: before.counted[item.index]! })
+      }
+    }
+    const storeRuns = this.store.runs()
+    const counted = new Float64Array(config.items.length)
+    this.#runs = config.items.map((item) => {
+      const runs = storeRuns.get(item.id) ?? NO_RUNS
+      const { limits } = item.check
+      if (runs === NO_RUNS || judgedByDefaults(limits)) return { runs, streak: runs.streak }
+      const same = kept.get(limitsKey(item))
+      if (same !== undefined) {
+        counted[item.index] = same.counted
+        return same.runs
+      }
+      const finishes = this.store.finishes(item.id)
+      counted[item.index] = finishes.at(-1)?.seq ?? 0
+      return { runs, streak: countRuns(finishes, limits) }
+    })
+    this.#counted = counted
+    this.#dues = config.items.map((item) => dueAfter(item.check, this.#runs[item.index]!.runs.lastSignal))
   }
 
   get config(): Config {
@@ -43,13 +79,13 @@ export class Monitor {
   }
 
   snapshot(): Snapshot<Config> {
-    return snapshot(this.#config, this.#dues, this.store.scripts(), this.now())
+    return snapshot(this.#config, this.#dues, this.#runs, this.store.scripts(), this.now())
   }
 
   /** The state of some items now, by the same rule as the snapshot, without building one. */
   itemStatuses(items: readonly Item[]): ItemStatus[] {
     const now = this.now()
-    return items.map((item) => itemStatus(item, this.#dues[item.index], now))
+    return items.map((item) => itemStatus(item, this.#dues[item.index], this.#runs[item.index]!, now))
   }
 
   scriptStatus(script: Script): ScriptStatus {
@@ -85,24 +121,43 @@ export class Monitor {
   }
 
   /**
-   * Refreshes every item with this id, in every group; resolves, once it is on disk, to those
-   * items as the config in force at the commit has them (none for an unknown id, nor for one that
-   * a reload removed before the commit).
+   * A signal for every item with this id, in every group, at `now`; resolves, once it is on disk,
+   * to those items as the config in force at the commit has them (none for an unknown id, nor for
+   * one that a reload removed before the commit).
    */
-  async refresh(id: string): Promise<readonly Item[]> {
+  async signal(id: string, signal: Omit<Signal, 'at'>): Promise<readonly Item[]> {
     if (!this.#config.itemsById.has(id)) return []
-    const written = await this.store.recordRefresh([id], this.now())
-    const items = (written.has(id) && this.#config.itemsById.get(id)) || []
-    const last = this.store.refreshTimes().get(id)
-    for (const item of items) this.#dues[item.index] = dueAfter(item.check, last, this.#dues[item.index])
+    const record = await this.store.recordSignal(id, { ...signal, at: this.now() })
+    const items = (record !== undefined && this.#config.itemsById.get(id)) || []
+    for (const item of items) this.#count(item, record!)
     return items
+  }
+
+  #count(item: Item, record: SignalRecord): void {
+    const i = item.index
+    const { limits } = item.check
+    // The id's runs as committed now: a later signal of the same batch may be in them already.
+    const runs = this.store.runs().get(item.id) ?? record.runs
+    const { finish } = record
+    let { streak } = runs
+    if (!judgedByDefaults(limits)) {
+      streak = this.#runs[i]!.streak
+      // A reload between the commit and here has counted this finish already.
+      if (finish !== undefined && finish.seq > this.#counted[i]!) {
+        streak = countRun(streak, finish, limits)
+        this.#counted[i] = finish.seq
+      }
+    }
+    this.#runs[i] = { runs, streak }
+    this.#dues[i] = dueAfter(item.check, runs.lastSignal, this.#dues[i])
   }
 
   /** Puts a new config in force. Items it still has keep their state; removed ones are forgotten. */
   reload(config: Config): void {
     this.store.keepOnlyItems(new Set(config.itemsById.keys()))
+    const before = { config: this.#config, runs: this.#runs, counted: this.#counted }
     this.#config = config
-    this.#dues = duesOf(config.items, this.store.refreshTimes())
+    this.#derive(config, before)
     this.#reload = { successful: true, lastSuccess: this.now() }
     for (const listener of this.#listeners) listener(config)
   }
@@ -115,4 +170,10 @@ export class Monitor {
   onReload(listener: (config: Config) => void): void {
     this.#listeners.push(listener)
   }
+}
+
+/** Items with the same id and limits count the same streak. */
+const limitsKey = (item: Item) => {
+  const { maxRuntime, minRuntime, failureThreshold, recoveryThreshold } = item.check.limits
+  return `${item.id}\0${minRuntime}\0${failureThreshold}\0${recoveryThreshold}\0${maxRuntime}`
 }

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig, parseConfig } from '../src/config/load.js'
+import { DEFAULT_LIMITS } from '../src/domain/run.js'
 import { configSchema } from '../src/config/schema.js'
 import { TOKEN, config, yamlConfig } from './helpers/app.js'
 
@@ -49,7 +50,7 @@ t.test('the seed README example loads unchanged, with the defaults filled in', a
 t.test('an id or name written as a YAML number becomes the string the URL carries', async (t) => {
   const r = parseConfig(yamlConfig({ groups: '\n    G:\n      - name: 2024\n        id: 5\n' }), 'config.yml')
   if (!r.ok) throw new Error(r.errors.join('\n'))
-  t.same(r.config.items[0], { index: 0, group: 'G', id: '5', name: '2024', interval: 600, check: { schedule: { kind: 'interval', seconds: 600 }, grace: 0 } })
+  t.same(r.config.items[0], { index: 0, group: 'G', id: '5', name: '2024', interval: 600, check: { schedule: { kind: 'interval', seconds: 600 }, grace: 0, limits: DEFAULT_LIMITS } })
   t.ok(r.config.itemsById.has('5'))
 })
 
@@ -93,12 +94,12 @@ t.test('each bad config gets one line naming the file, the path and the fault', 
     [
       'a misspelt key',
       yamlConfig({ extra: '  intervall: 60\n' }),
-      ["config.yml: statuspage: unknown key 'intervall' (allowed: title, token, interval, tz, grace, refresh_interval, groups)"],
+      ["config.yml: statuspage: unknown key 'intervall' (allowed: title, token, ping_key, interval, tz, grace, refresh_interval, groups)"],
     ],
     [
       'an unknown item key',
       yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, internal: 5}\n' }),
-      ["config.yml: statuspage.groups.G[0]: unknown key 'internal' (allowed: name, id, interval, schedule, tz, grace)"],
+      ["config.yml: statuspage.groups.G[0]: unknown key 'internal' (allowed: name, id, interval, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold)"],
     ],
     [
       'a cron minute out of range',

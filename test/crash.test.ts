@@ -7,6 +7,7 @@ import Database from 'better-sqlite3'
 import t from 'tap'
 import { TOKEN, yamlConfig } from './helpers/app.js'
 import { startCli } from './helpers/cli.js'
+import { LAST_REFRESH } from './helpers/db.js'
 
 const ITEMS = 40
 const CLIENTS = 6
@@ -66,7 +67,7 @@ t.test('every write answered 2xx survives kill -9, round after round', async (t)
 
     const db = new Database(dbPath)
     t.equal(db.pragma('integrity_check', { simple: true }), 'ok', `round ${round}: integrity_check`)
-    const refreshes = new Map((db.prepare('SELECT id, last_refresh FROM item_refresh').all() as { id: string; last_refresh: number }[]).map((r) => [r.id, r.last_refresh]))
+    const refreshes = new Map((db.prepare(`SELECT id, last_refresh FROM ${LAST_REFRESH}`).all() as { id: string; last_refresh: number }[]).map((r) => [r.id, r.last_refresh]))
     const scripts = new Map((db.prepare('SELECT id, status FROM script').all() as { id: number; status: number }[]).map((r) => [r.id, r.status === 1]))
     db.close()
 

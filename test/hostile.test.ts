@@ -4,7 +4,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { TOKEN, logSink, testApp } from './helpers/app.js'
-import { onDisk } from './helpers/db.js'
+import { LAST_REFRESH, lastSignals, onDisk } from './helpers/db.js'
 
 /**
  * A number as a client may write it in JSON or a URL: 32- and 64-bit integers, past 2^64, floats,
@@ -172,7 +172,7 @@ function checkAnswer(req: Request, res: Response): void {
 t.test('no request makes a 5xx, a 4xx without a cause, a change on refusal, or a token leak', async (t) => {
   const sink = logSink()
   const { app, clock } = await testApp(t, { logger: sink.logger, logRequests: true })
-  const stored = () => JSON.stringify([[...app.monitor.store.refreshTimes()], app.monitor.store.scripts()])
+  const stored = () => JSON.stringify([[...lastSignals(app.monitor.store)], app.monitor.store.scripts()])
   let answered = 0
   await fc.assert(
     fc.asyncProperty(request, async (req) => {
@@ -210,11 +210,11 @@ t.test('requests sent together, batched into shared transactions, leave memory e
   )
   t.ok(acceptedWrites > 50, `${acceptedWrites} writes were accepted in shared batches`)
   const memory = {
-    refreshes: [...app.monitor.store.refreshTimes()].map(([id, last]) => ({ id, last_refresh: last })).sort((a, b) => a.id.localeCompare(b.id)),
+    refreshes: [...lastSignals(app.monitor.store)].map(([id, last]) => ({ id, last_refresh: last })).sort((a, b) => a.id.localeCompare(b.id)),
     scripts: app.monitor.store.scripts().map((s) => ({ id: s.id, name: s.name, server: s.server, status: Number(s.status), last_exec: s.lastExec })),
   }
   t.same(memory, {
-    refreshes: onDisk(dbPath, 'SELECT id, last_refresh FROM item_refresh').sort((a, b) => (a as { id: string }).id.localeCompare((b as { id: string }).id)),
+    refreshes: onDisk(dbPath, `SELECT id, last_refresh FROM ${LAST_REFRESH}`).sort((a, b) => (a as { id: string }).id.localeCompare((b as { id: string }).id)),
     scripts: onDisk(dbPath, 'SELECT id, name, server, status, last_exec FROM script ORDER BY id'),
   })
 })

@@ -68,10 +68,10 @@ t.test('scripts: hidden when there are none; else failed and late first, then ol
   const from = lines.indexOf('Scripts')
   t.same(lines.slice(from, from + 6), [
     'Scripts',
-    'StateIDNameServerLast execution',
+    'StateIDNameServerLast executionLast run',
     '○ Never4never.shdb1never',
     '▲ Late3late.shdb1on 2025-11-01',
-    '✖ Failed2failed.shweb131 min ago',
+    '✖ Failed2failed.shweb131 min agoreported a failure',
     '● OK1ok.shweb11 h ago',
   ])
 })
@@ -168,7 +168,7 @@ t.test('a cron item shows its schedule in words with its zone, when it is next d
   const clock = new FakeClock(Date.parse('2026-01-15T00:00:00Z'))
   const c = config(yamlConfig({ groups: "\n    Backups:\n      - {name: Nightly, id: nightly, schedule: '30 2 * * *', tz: Europe/Berlin, grace: 10m}\n" }))
   const { app } = await testApp(t, { clock, config: c })
-  const li = async () => /<li class="[^"]*">.*?<\/li>/.exec((await app.inject({ url: '/' })).body)![0]
+  const li = async () => /<li class="[^"]*" data-status="[^"]*">.*?<\/li>/.exec((await app.inject({ url: '/' })).body)![0]
   t.match(await li(), '<span class="sched">At 02:30 (Europe/Berlin)</span>', 'in words before the first check-in')
   await app.inject({ url: '/refresh/nightly', headers: auth })
   t.match(await li(), '<span class="due">due in 1 h</span>', '02:30 in Berlin is 01:30 UTC')

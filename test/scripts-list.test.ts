@@ -1,5 +1,5 @@
 import t from 'tap'
-import { auth, testApp } from './helpers/app.js'
+import { RUN_KEYS, auth, testApp } from './helpers/app.js'
 
 type App = Awaited<ReturnType<typeof testApp>>['app']
 const json = { ...auth, 'content-type': 'application/json' }
@@ -34,7 +34,7 @@ t.test('the list uses Scripto\'s envelope, 10 per page by default', async (t) =>
   t.same(Object.keys(body), ['num_results', 'objects', 'page', 'total_pages'])
   t.same([body.num_results, body.page, body.total_pages], [25, 1, 3])
   t.same(ids(res), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-  t.same(Object.keys(body.objects[0]), ['id', 'last_exec', 'name', 'server', 'status', 'periodicity', 'schedule', 'tz', 'grace', 'state', 'next_due', 'deadline'])
+  t.same(Object.keys(body.objects[0]), ['id', 'last_exec', 'name', 'server', 'status', 'periodicity', 'schedule', 'tz', 'grace', 'state', 'next_due', 'deadline', ...RUN_KEYS])
 })
 
 t.test('page and results_per_page page through the results', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { FakeClock, TOKEN, auth, config, logSink, testApp, yamlConfig } from './helpers/app.js'
+import { runFieldsOf } from '../src/domain/script.js'
+import { FakeClock, NO_RUN_VIEW, TOKEN, auth, config, logSink, testApp, yamlConfig } from './helpers/app.js'
 
 const json = { ...auth, 'content-type': 'application/json' }
 /** The schedule fields of a script on the default periodicity. */
@@ -15,9 +16,17 @@ t.test('POST stores a script and answers 201 with the object in Scripto\'s key o
   t.equal(res.headers.location, '/api/v1/script/1')
   t.equal(
     res.body,
-    '{"id":1,"last_exec":"2026-01-15T12:00:00","name":"test_curl.sh","server":"myserver.local","status":false,"periodicity":"daily","schedule":null,"tz":null,"grace":0,"state":"failed","next_due":"2026-01-16T12:00:00","deadline":"2026-01-16T12:00:00"}',
+    '{"id":1,"last_exec":"2026-01-15T12:00:00","name":"test_curl.sh","server":"myserver.local","status":false,"periodicity":"daily","schedule":null,"tz":null,"grace":0,"state":"failed","next_due":"2026-01-16T12:00:00","deadline":"2026-01-16T12:00:00",' +
+      '"reason":"reported a failure","max_runtime":null,"min_runtime":null,"failure_threshold":1,"recovery_threshold":1,' +
+      '"last_start":null,"last_duration":null,"consecutive_failures":1,"last_failure":"2026-01-15T12:00:00"}',
   )
-  t.same(app.monitor.store.getScript(1), { id: 1, name: 'test_curl.sh', server: 'myserver.local', status: false, lastExec: Date.UTC(2026, 0, 15, 12), periodicity: null, schedule: null, tz: null, grace: null })
+  const failure = { at: Date.UTC(2026, 0, 15, 12), succeeded: false, exitStatus: undefined, duration: undefined }
+  t.same(app.monitor.store.getScript(1), {
+    ...{ id: 1, name: 'test_curl.sh', server: 'myserver.local', status: false, lastExec: Date.UTC(2026, 0, 15, 12) },
+    ...{ periodicity: null, schedule: null, tz: null, grace: null },
+    ...runFieldsOf(false, Date.UTC(2026, 0, 15, 12)),
+    runs: { ...runFieldsOf(true, null).runs, lastSignal: failure.at, streak: runFieldsOf(false, failure.at).streak },
+  })
 })
 
 t.test('GET one script, or 404 naming the id', async (t) => {
@@ -25,7 +34,7 @@ t.test('GET one script, or 404 naming the id', async (t) => {
   await post(app, { name: 'a.sh', server: 'h', status: true })
   const res = await app.inject({ url: '/api/v1/script/1' })
   t.equal(res.statusCode, 200)
-  t.same(res.json(), { id: 1, last_exec: null, name: 'a.sh', server: 'h', status: true, ...NO_SCHEDULE, state: 'never', next_due: null, deadline: null })
+  t.same(res.json(), { id: 1, last_exec: null, name: 'a.sh', server: 'h', status: true, ...NO_SCHEDULE, state: 'never', next_due: null, deadline: null, reason: 'no check-in yet', ...NO_RUN_VIEW })
   const missing = await app.inject({ url: '/api/v1/script/2' })
   t.equal(missing.statusCode, 404)
   t.same(missing.json(), { statusCode: 404, code: 'SP_ERR_NOT_FOUND', error: 'Not Found', message: 'no script with id 2' })
@@ -40,7 +49,10 @@ t.test('PUT and PATCH change only the fields given', async (t) => {
     t.equal(res.statusCode, 200, method)
     t.same(
       res.json(),
-      { id: 1, last_exec: '2026-01-15T12:01:00', name: 'a.sh', server: 'h', status: true, ...NO_SCHEDULE, periodicity: 'hourly', state: 'ok', next_due: '2026-01-15T13:01:00', deadline: '2026-01-15T13:01:00' },
+      {
+        ...{ id: 1, last_exec: '2026-01-15T12:01:00', name: 'a.sh', server: 'h', status: true, ...NO_SCHEDULE, periodicity: 'hourly' },
+        ...{ state: 'ok', next_due: '2026-01-15T13:01:00', deadline: '2026-01-15T13:01:00', reason: null, ...NO_RUN_VIEW, last_failure: '2026-01-15T12:00:00' },
+      },
       method,
     )
   }
@@ -110,7 +122,7 @@ t.test('each bad input gets a 4xx naming the field and the fault, and stores not
     ['missing name', { body: '{"server": "h", "status": 1}' }, 400, 'SP_ERR_VALIDATION', "body: must have required property 'name'"],
     ['missing server and status', { body: '{"name": "a"}' }, 400, 'SP_ERR_VALIDATION', "body: must have required property 'server'; body: must have required property 'status'"],
     ['an id', { body: JSON.stringify({ ...valid, id: 4 }) }, 400, 'SP_ERR_VALIDATION', 'body.id: must not be given'],
-    ['an unknown field', { body: JSON.stringify({ ...valid, state: 'ok' }) }, 400, 'SP_ERR_VALIDATION', "body: unknown key 'state' (allowed: name, server, status, last_exec, periodicity, schedule, tz, grace)"],
+    ['an unknown field', { body: JSON.stringify({ ...valid, state: 'ok' }) }, 400, 'SP_ERR_VALIDATION', "body: unknown key 'state' (allowed: name, server, status, last_exec, periodicity, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, rid, duration, exit_code)"],
     ['status as a string', { body: JSON.stringify({ ...valid, status: 'true' }) }, 400, 'SP_ERR_VALIDATION', 'body.status: must be one of: true, false, 1, 0'],
     ['status 2', { body: JSON.stringify({ ...valid, status: 2 }) }, 400, 'SP_ERR_VALIDATION', 'body.status: must be one of: true, false, 1, 0'],
     ['name a number', { body: JSON.stringify({ ...valid, name: 5 }) }, 400, 'SP_ERR_VALIDATION', 'body.name: must be string'],
@@ -239,6 +251,8 @@ t.test('script reports survive a restart on the same database', async (t) => {
     state: 'ok',
     next_due: '2026-01-16T12:00:00',
     deadline: '2026-01-16T12:00:00',
+    reason: null,
+    ...NO_RUN_VIEW,
   })
 })
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { FakeClock, auth, config, testApp, yamlConfig } from './helpers/app.js'
-import { holdWriteLock, onDisk, refreshHeldByLock, waitUntil } from './helpers/db.js'
+import { holdWriteLock, LAST_REFRESH, lastSignals, onDisk, refreshHeldByLock, waitUntil } from './helpers/db.js'
 import { metricLines } from './helpers/metrics.js'
 
 t.test('refresh times survive a restart on the same database', async (t) => {
@@ -33,7 +33,7 @@ t.test('an item removed from the config is forgotten; an added one starts never 
 
   const smaller = config(yamlConfig({ groups: '\n    G:\n      - {name: HTTP, id: http}\n      - {name: New, id: new}\n' }))
   const second = await testApp(t, { dbPath, config: smaller })
-  t.same([...second.app.monitor.store.refreshTimes().keys()], ['http'])
+  t.same([...lastSignals(second.app.monitor.store).keys()], ['http'])
   t.same(
     second.app.monitor.snapshot().items.map((s) => [s.item.id, s.state]),
     [
@@ -48,7 +48,7 @@ t.test('a reload keeps the state of the items the new config still has', async (
   await app.inject({ url: '/refresh/dns', headers: auth })
   await app.inject({ url: '/refresh/mail', headers: auth })
   app.monitor.reload(config(yamlConfig({ groups: '\n    Only:\n      - {name: DNS, id: dns, interval: 5}\n' })))
-  t.same([...app.monitor.store.refreshTimes()], [['dns', clock.t]])
+  t.same([...lastSignals(app.monitor.store)], [['dns', clock.t]])
   clock.advance(6)
   t.same(
     app.monitor.snapshot().items.map((s) => [s.item.id, s.state]),
@@ -87,7 +87,7 @@ t.test('a refresh in flight when a reload removes and re-adds its item is not wr
     ],
   )
   await app.close()
-  t.same(onDisk(dbPath, 'SELECT id FROM item_refresh'), [], 'nothing on disk either')
+  t.same(onDisk(dbPath, `SELECT id FROM ${LAST_REFRESH}`), [], 'nothing on disk either')
 })
 
 t.test('a refresh in flight across a reload that reorders the items is counted for its own item', async (t) => {
@@ -118,10 +118,10 @@ t.test('while another process holds the write lock, the service answers at once 
     t.ok(ms < 100, `${url} answered in ${ms.toFixed(1)} ms while the lock is held`)
   }
   t.same(acked, [], 'no check-in is acknowledged while the lock is held')
-  t.equal(lock.count('SELECT count(*) AS n FROM item_refresh'), 0)
+  t.equal(lock.count(`SELECT count(*) AS n FROM ${LAST_REFRESH}`), 0)
   lock.release()
   t.same((await Promise.all(checkIns)).map((r) => r.statusCode), [200, 200, 200])
-  t.same(onDisk(dbPath, 'SELECT id FROM item_refresh ORDER BY id'), [{ id: 'dns' }, { id: 'http' }, { id: 'mail' }], 'every acknowledged check-in is on disk')
+  t.same(onDisk(dbPath, `SELECT id FROM ${LAST_REFRESH} ORDER BY id`), [{ id: 'dns' }, { id: 'http' }, { id: 'mail' }], 'every acknowledged check-in is on disk')
   const [retries] = await metricLines(app, 'statuspage_store_lock_retries_total')
   t.ok(Number(retries!.split(' ')[1]) >= 2, `the retries are counted: ${retries}`)
 })

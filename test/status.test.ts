@@ -4,10 +4,15 @@ process.env.TZ = 'UTC'
 import { once } from 'node:events'
 import { connect, type AddressInfo } from 'node:net'
 import t from 'tap'
-import { FakeClock, auth, config, inZone, testApp, yamlConfig } from './helpers/app.js'
+import { FakeClock, NO_RUN_VIEW, auth, config, inZone, testApp, yamlConfig } from './helpers/app.js'
 
 const every = (interval: number) => ({ id: 'http', name: 'HTTP/HTTPS', interval, schedule: null, tz: null, grace: 0 })
-const never = (interval: number) => ({ interval, schedule: null, tz: null, grace: 0, last_refresh: null, next_due: null, deadline: null, state: 'down', due_in_seconds: null })
+const never = (interval: number) => ({
+  ...{ interval, schedule: null, tz: null, grace: 0, last_refresh: null, next_due: null, deadline: null },
+  ...{ state: 'down', status: 'never', due_in_seconds: null, reason: 'no check-in yet', ...NO_RUN_VIEW },
+})
+/** The state fields of an item that checked in and has not failed. */
+const up = { state: 'up', status: 'up', reason: null, ...NO_RUN_VIEW }
 
 t.test('GET /api/v1/status gives every group in config order with each item state', async (t) => {
   const { app, clock } = await testApp(t)
@@ -26,15 +31,15 @@ t.test('GET /api/v1/status gives every group in config order with each item stat
       {
         name: 'SomeGroup',
         items: [
-          { ...every(600), last_refresh: '2026-01-15T12:00:00+00:00', next_due: '2026-01-15T12:10:00+00:00', deadline: '2026-01-15T12:10:00+00:00', state: 'up', due_in_seconds: 439 },
+          { ...every(600), last_refresh: '2026-01-15T12:00:00+00:00', next_due: '2026-01-15T12:10:00+00:00', deadline: '2026-01-15T12:10:00+00:00', ...up, due_in_seconds: 439 },
           { id: 'dns', name: 'DNS', ...never(600) },
-          { id: 'mail', name: 'SMTP/IMAP', interval: 60, schedule: null, tz: null, grace: 0, last_refresh: '2026-01-15T12:01:40+00:00', next_due: '2026-01-15T12:02:40+00:00', deadline: '2026-01-15T12:02:40+00:00', state: 'down', due_in_seconds: -1 },
+          { id: 'mail', name: 'SMTP/IMAP', interval: 60, schedule: null, tz: null, grace: 0, last_refresh: '2026-01-15T12:01:40+00:00', next_due: '2026-01-15T12:02:40+00:00', deadline: '2026-01-15T12:02:40+00:00', ...up, state: 'down', status: 'late', reason: 'late by 1s: no check-in by the deadline', due_in_seconds: -1 },
         ],
       },
       {
         name: 'Group #2',
         items: [
-          { ...every(600), last_refresh: '2026-01-15T12:00:00+00:00', next_due: '2026-01-15T12:10:00+00:00', deadline: '2026-01-15T12:10:00+00:00', state: 'up', due_in_seconds: 439 },
+          { ...every(600), last_refresh: '2026-01-15T12:00:00+00:00', next_due: '2026-01-15T12:10:00+00:00', deadline: '2026-01-15T12:10:00+00:00', ...up, due_in_seconds: 439 },
           { id: 'dns-internal', name: 'Internal DNS', ...never(600) },
         ],
       },
@@ -48,7 +53,7 @@ t.test('a cron item shows its schedule, zone and grace, and its due time and dea
   const cronConfig = config(yamlConfig({ groups: "\n    Backups:\n      - {name: Nightly, id: nightly, schedule: '30 2 * * *', tz: America/New_York}\n" }))
   const { app } = await testApp(t, { clock, config: cronConfig })
   const item = async () => (await app.inject({ url: '/api/v1/status' })).json().groups[0].items[0]
-  t.same(await item(), { id: 'nightly', name: 'Nightly', interval: null, schedule: '30 2 * * *', tz: 'America/New_York', grace: 3600, last_refresh: null, next_due: null, deadline: null, state: 'down', due_in_seconds: null })
+  t.same(await item(), { id: 'nightly', name: 'Nightly', ...never(3600), interval: null, schedule: '30 2 * * *', tz: 'America/New_York', grace: 3600 })
   await app.inject({ url: '/refresh/nightly', headers: auth })
   t.match(await item(), {
     last_refresh: '2025-03-08T07:00:00-05:00',

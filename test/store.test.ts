@@ -1,22 +1,23 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
+import { runFieldsOf } from '../src/domain/script.js'
 import { openStore, type ScriptFields } from '../src/store/store.js'
-import { holdWriteLock, onDisk, waitUntil } from './helpers/db.js'
+import { holdWriteLock, LAST_REFRESH, lastSignals, onDisk, refreshIds, waitUntil } from './helpers/db.js'
 
-const fields = (name: string): ScriptFields => ({ name, server: 'h', status: true, lastExec: null, periodicity: null, schedule: null, tz: null, grace: null })
+const fields = (name: string): ScriptFields => ({ name, server: 'h', status: true, lastExec: null, periodicity: null, schedule: null, tz: null, grace: null, ...runFieldsOf(true, null) })
 
 t.test('writes of one turn commit together, and each resolves once committed', async (t) => {
   const path = join(t.testdir(), 'sp.db')
   const store = openStore(path)
   t.teardown(() => store.close())
-  const writes = [store.recordRefresh(['a'], 1), store.recordRefresh(['b'], 2), store.createScript(fields('x.sh'))]
-  t.equal(store.refreshTimes().size, 0, 'not visible before the commit')
+  const writes = [refreshIds(store, ['a'], 1), refreshIds(store, ['b'], 2), store.createScript(fields('x.sh'))]
+  t.equal(lastSignals(store).size, 0, 'not visible before the commit')
   const other = new Database(path, { readonly: true })
-  t.equal((other.prepare('SELECT count(*) AS n FROM item_refresh').get() as { n: number }).n, 0, 'not on disk before the commit')
+  t.equal((other.prepare(`SELECT count(*) AS n FROM ${LAST_REFRESH}`).get() as { n: number }).n, 0, 'not on disk before the commit')
   const [, , script] = await Promise.all(writes)
-  t.same([...store.refreshTimes()], [['a', 1], ['b', 2]])
-  t.equal((other.prepare('SELECT count(*) AS n FROM item_refresh').get() as { n: number }).n, 2, 'on disk once resolved')
+  t.same([...lastSignals(store)], [['a', 1], ['b', 2]])
+  t.equal((other.prepare(`SELECT count(*) AS n FROM ${LAST_REFRESH}`).get() as { n: number }).n, 2, 'on disk once resolved')
   t.same(script, { id: 1, ...fields('x.sh') })
   other.close()
 })
@@ -54,11 +55,11 @@ t.test('updates and deletes queued together apply in order', async (t) => {
 t.test('close commits what is queued', async (t) => {
   const path = join(t.testdir(), 'sp.db')
   const store = openStore(path)
-  const pending = store.recordRefresh(['late'], 42)
+  const pending = refreshIds(store, ['late'], 42)
   store.close()
   await pending
   const reopened = openStore(path)
-  t.same([...reopened.refreshTimes()], [['late', 42]])
+  t.same([...lastSignals(reopened)], [['late', 42]])
   reopened.close()
 })
 
@@ -78,32 +79,32 @@ t.test('while another connection holds the write lock, writes wait without block
   t.teardown(() => store.close())
   const lock = holdWriteLock(path)
   let settled = false
-  const pending = Promise.all([store.recordRefresh(['a'], 1), store.createScript(fields('held.sh'))]).finally(() => (settled = true))
+  const pending = Promise.all([refreshIds(store, ['a'], 1), store.createScript(fields('held.sh'))]).finally(() => (settled = true))
   await waitUntil(() => store.lockRetries >= 3, 'retried three times')
   // The event loop turns freely meanwhile: a timer of 1 ms fires in far less than the old 5 s busy wait.
   const started = performance.now()
   await new Promise((resolve) => setTimeout(resolve, 1))
   t.ok(performance.now() - started < 100, 'a timer fires while the lock is held')
   t.equal(settled, false, 'nothing is acknowledged while the lock is held')
-  t.equal(lock.count('SELECT count(*) AS n FROM item_refresh'), 0, 'nothing is on disk')
+  t.equal(lock.count(`SELECT count(*) AS n FROM ${LAST_REFRESH}`), 0, 'nothing is on disk')
   lock.release()
   const [written, script] = await pending
   t.same([...written], ['a'])
-  t.same(onDisk(path, 'SELECT id, last_refresh FROM item_refresh'), [{ id: 'a', last_refresh: 1 }], 'the refresh is on disk once acknowledged')
+  t.same(onDisk(path, `SELECT id, last_refresh FROM ${LAST_REFRESH}`), [{ id: 'a', last_refresh: 1 }], 'the refresh is on disk once acknowledged')
   t.same(onDisk(path, 'SELECT id, name FROM script'), [{ id: script.id, name: 'held.sh' }])
 })
 
 t.test('a refresh queued before keepOnlyItems forgets its id is not written, even when the id comes back', async (t) => {
   const path = join(t.testdir(), 'sp.db')
   const store = openStore(path)
-  const queued = store.recordRefresh(['a', 'b'], 5)
+  const queued = refreshIds(store, ['a', 'b'], 5)
   store.keepOnlyItems(new Set(['a']))
   store.keepOnlyItems(new Set(['a', 'b']))
-  const later = store.recordRefresh(['b'], 7)
+  const later = refreshIds(store, ['b'], 7)
   t.same([...(await queued)], ['a'], 'the first batch wrote a only')
   t.same([...(await later)], ['b'], 'a refresh after the id came back is written')
   store.close()
-  t.same(onDisk(path, 'SELECT id, last_refresh FROM item_refresh ORDER BY id'), [{ id: 'a', last_refresh: 5 }, { id: 'b', last_refresh: 7 }])
+  t.same(onDisk(path, `SELECT id, last_refresh FROM ${LAST_REFRESH} ORDER BY id`), [{ id: 'a', last_refresh: 5 }, { id: 'b', last_refresh: 7 }])
 })
 
 t.test('when SQLite rolls back the whole batch (disk full), memory, disk and every answer agree', async (t) => {

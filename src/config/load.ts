@@ -6,6 +6,7 @@ import type { CheckSpec } from '../domain/check.js'
 import type { Group, Item } from '../domain/item.js'
 import type { Periodicity, ScriptDefaults } from '../domain/script.js'
 import { parseDuration } from '../domain/duration.js'
+import { DEFAULT_LIMITS, type RunLimits } from '../domain/run.js'
 import { cronSchedule, isTimeZone, unknownZone } from '../domain/schedule.js'
 import { describeAjvErrors, readablePath } from '../errors.js'
 import { configSchema, type RawConfig } from './schema.js'
@@ -15,6 +16,8 @@ export type { Group, Item } from '../domain/item.js'
 export interface Config {
   readonly title: string
   readonly token: string
+  /** The key of the /ping/<key>/... URLs; undefined: they are off. */
+  readonly pingKey: string | undefined
   readonly interval: number
   /** Zone of cron schedules that name none. */
   readonly tz: string
@@ -60,7 +63,7 @@ export function parseConfig(text: string, label: string): ConfigResult {
     return {
       ok: false,
       errors: describeAjvErrors(validate.errors ?? [], data).map((line) =>
-        line.startsWith('statuspage.token: must be at least') ? `${label}: ${line}; ${TOKEN_HINT}` : `${label}: ${line}`,
+        /^statuspage\.(token|ping_key): must be at least/.test(line) ? `${label}: ${line}; ${TOKEN_HINT}` : `${label}: ${line}`,
       ),
     }
   }
@@ -101,6 +104,8 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
   }
   const globalInterval = seconds(s.interval, pointer('statuspage', 'interval'), true) ?? 600
   const globalGrace = seconds(s.grace, pointer('statuspage', 'grace'))
+  // The key is scoped so that a leaked crontab cannot write scripts: the token must not be it.
+  if (s.ping_key === s.token) fault(pointer('statuspage', 'ping_key'), 'must differ from the token: the ping key is written in crontabs, the token gives more')
   const tz = s.tz as string
   if (!isTimeZone(tz)) fault(pointer('statuspage', 'tz'), unknownZone(tz))
   const items: Item[] = []
@@ -109,17 +114,23 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
     items: (list as NonNullable<typeof list>).map((it, i) => {
       const at = (key?: string) => (key === undefined ? pointer('statuspage', 'groups', groupName, i) : pointer('statuspage', 'groups', groupName, i, key))
       const grace = seconds(it.grace, at('grace'))
+      const limits: RunLimits = Object.freeze({
+        maxRuntime: seconds(it.max_runtime, at('max_runtime'), true),
+        minRuntime: seconds(it.min_runtime, at('min_runtime'), true),
+        failureThreshold: it.failure_threshold ?? DEFAULT_LIMITS.failureThreshold,
+        recoveryThreshold: it.recovery_threshold ?? DEFAULT_LIMITS.recoveryThreshold,
+      })
       let interval: number | undefined
       let check: CheckSpec
       if (it.schedule !== undefined) {
         if (it.interval !== undefined) fault(at(), 'has both interval and schedule; give one')
         const schedule = cronSchedule(it.schedule, it.tz ?? tz)
         if ('error' in schedule) fault(at(it.tz !== undefined && !isTimeZone(it.tz) ? 'tz' : 'schedule'), schedule.error)
-        check = { schedule: 'error' in schedule ? { kind: 'interval', seconds: globalInterval } : schedule, grace: grace ?? globalGrace ?? DEFAULT_GRACE.cron }
+        check = { schedule: 'error' in schedule ? { kind: 'interval', seconds: globalInterval } : schedule, grace: grace ?? globalGrace ?? DEFAULT_GRACE.cron, limits }
       } else {
         if (it.tz !== undefined) fault(at('tz'), 'applies to a schedule; this item has none')
         interval = seconds(it.interval, at('interval'), true) ?? globalInterval
-        check = { schedule: { kind: 'interval', seconds: interval }, grace: grace ?? globalGrace ?? DEFAULT_GRACE.interval }
+        check = { schedule: { kind: 'interval', seconds: interval }, grace: grace ?? globalGrace ?? DEFAULT_GRACE.interval, limits }
       }
       // YAML reads `id: 5` as a number; the URL always carries a string.
       const item: Item = Object.freeze({
@@ -145,6 +156,7 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
   return Object.freeze({
     title: s.title as string,
     token: s.token,
+    pingKey: s.ping_key,
     interval: globalInterval,
     tz,
     refreshInterval: s.refresh_interval as number,

@@ -2,6 +2,7 @@
 // `npm run schema` writes it to config.schema.json for editors; a test keeps the two in sync.
 import type { FromSchema } from 'json-schema-to-ts'
 import { DURATION_PATTERN } from '../domain/duration.js'
+import { THRESHOLD_MAX } from '../domain/run.js'
 
 export const NAME_MAX = 200
 /** Ten years: a longer period is a typo, and would never make a script late. */
@@ -45,6 +46,22 @@ const scheduleFields = {
   grace: { ...duration('How long after its due time a check-in is still on time (default: statuspage.grace).'), examples: ['15m', '1h', 300] },
 } as const
 
+const threshold = <D extends string>(description: D) => ({ description, type: 'integer', minimum: 1, maximum: THRESHOLD_MAX }) as const
+
+/** Limits on runs (start and finish signals); shared with the Scripto API. */
+export const runLimitFields = {
+  max_runtime: {
+    ...positiveDuration('A run still open this long after its start is a timeout (down) until the next signal. Off by default.'),
+    examples: ['2h', 90],
+  },
+  min_runtime: {
+    ...positiveDuration('A successful run shorter than this counts as a failure ("too fast"). Off by default.'),
+    examples: ['30s'],
+  },
+  failure_threshold: threshold('Failed runs in a row before the check is down (default 1).'),
+  recovery_threshold: threshold('Successful runs in a row, once down for failures, before the check is up again (default 1).'),
+} as const
+
 const itemSchema = {
   type: 'object',
   additionalProperties: false,
@@ -64,6 +81,7 @@ const itemSchema = {
     },
     interval: positiveDuration('How long this item stays up after a refresh; overrides statuspage.interval. Not with schedule.'),
     ...scheduleFields,
+    ...runLimitFields,
   },
 } as const
 
@@ -82,6 +100,12 @@ export const configSchema = {
         title: { description: 'Title of the status page.', type: 'string', default: 'Status', maxLength: NAME_MAX },
         token: {
           description: 'Secret for refreshes and script reports. Generate: head -c 1000 /dev/urandom | sha512sum | cut -c 1-64',
+          type: 'string',
+          minLength: 32,
+        },
+        ping_key: {
+          description:
+            'Enables Healthchecks-style ping URLs, /ping/<ping_key>/<id>[/start|/fail|/<exit status>]: a secret that allows check-ins and nothing else. Generate as the token.',
           type: 'string',
           minLength: 32,
         },

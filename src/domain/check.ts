@@ -1,11 +1,14 @@
-// The one check model. Items and scripts are two doors into it: a check has a schedule and a
-// grace, and a history of reports; its state at `now` and its deadline are pure functions of them.
+// The one check model. Items and scripts are two doors into it: a check has a schedule, a grace
+// and limits on its runs, and a history of signals; its status at `now` and its deadline are pure
+// functions of them.
+import { humanSeconds, type OpenRun, type RunLimits, type Runs, type Streak } from './run.js'
 import { nextDue, type Schedule } from './schedule.js'
 
 export interface CheckSpec {
   readonly schedule: Schedule
   /** Seconds after the due time during which a check-in is still on time. */
   readonly grace: number
+  readonly limits: RunLimits
 }
 
 /** When a check that has reported is due again, and when it turns late. ms since the epoch. */
@@ -32,16 +35,75 @@ export function dueAfter(spec: CheckSpec, last: number | undefined, previous?: D
   return { last, nextDue: next, deadline: next + spec.grace * 1000 }
 }
 
-export type CheckState = 'up' | 'late' | 'failed' | 'never'
+export type CheckStatus = 'up' | 'running' | 'late' | 'failed' | 'timeout' | 'never'
+
+/** The statuses that count as up: a running job is on time. */
+export const isUp = (status: CheckStatus) => status === 'up' || status === 'running'
 
 /**
- * never: no report yet; late: `now` is past the deadline (the boundary is still on time, as in
- * the original statuspage); failed: the last report said the run failed; up otherwise.
+ * The open run that has outlived max_runtime with no signal since: a timeout lasts until the
+ * next signal. The boundary itself is still in time, as for lateness.
  */
-export function checkState(due: Due | undefined, succeeded: boolean, now: number): CheckState {
+export function timedOut(runs: Runs, limits: RunLimits, now: number): OpenRun | undefined {
+  const { maxRuntime } = limits
+  if (maxRuntime === undefined) return undefined
+  return runs.open.find((r) => {
+    const end = r.start + maxRuntime * 1000
+    return now > end && (runs.lastSignal ?? 0) <= end
+  })
+}
+
+/** The latest open run still within max_runtime. */
+export function runningNow(runs: Runs, limits: RunLimits, now: number): OpenRun | undefined {
+  const { maxRuntime } = limits
+  for (let i = runs.open.length - 1; i >= 0; i--) {
+    const r = runs.open[i]!
+    if (maxRuntime === undefined || now <= r.start + maxRuntime * 1000) return r
+  }
+  return undefined
+}
+
+/**
+ * The status at `now`, in this order: never (no signal yet); timeout (a run outlived max_runtime);
+ * late (past the deadline; a start counts as an arrival); failed (failure_threshold failures in a
+ * row, until recovery_threshold successes); running (a run is open); up. Lateness and timeouts
+ * take effect at once; only finished runs count against the thresholds.
+ */
+export function checkStatus(spec: CheckSpec, due: Due | undefined, runs: Runs, streak: Streak, now: number): CheckStatus {
   if (due === undefined) return 'never'
+  if (runs.open.length > 0 && timedOut(runs, spec.limits, now) !== undefined) return 'timeout'
   if (now > due.deadline) return 'late'
-  return succeeded ? 'up' : 'failed'
+  if (streak.failing) return 'failed'
+  if (runs.open.length > 0 && runningNow(runs, spec.limits, now) !== undefined) return 'running'
+  return 'up'
+}
+
+const times = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
+
+/** Why the check has `status`, for people; null when it is up with nothing to tell. */
+export function statusReason(status: CheckStatus, spec: CheckSpec, due: Due | undefined, runs: Runs, streak: Streak, now: number): string | null {
+  const { limits } = spec
+  switch (status) {
+    case 'never':
+      return 'no check-in yet'
+    case 'timeout': {
+      const run = timedOut(runs, limits, now)!
+      return `running for ${humanSeconds((now - run.start) / 1000)}, longer than max_runtime ${humanSeconds(limits.maxRuntime!)}`
+    }
+    case 'late':
+      return `late by ${humanSeconds((now - due!.deadline) / 1000)}: no check-in by the deadline`
+    case 'failed':
+      if (streak.failures === 1) return streak.lastFailureReason!
+      return streak.failures > 1
+        ? `${streak.lastFailureReason}; ${streak.failures} failures in a row`
+        : `${streak.lastFailureReason}; ${streak.successes} of ${times(limits.recoveryThreshold, 'success', 'successes')} in a row needed to recover`
+    case 'running':
+      return `running for ${humanSeconds((now - runningNow(runs, limits, now)!.start) / 1000)}`
+    case 'up':
+      return streak.failures > 0
+        ? `${streak.lastFailureReason}; ${streak.failures} of ${times(limits.failureThreshold, 'failure')} in a row before down`
+        : null
+  }
 }
 
 /** Whole seconds until the deadline: 0 at it, negative once late, null before the first report. */

@@ -1,6 +1,7 @@
 // A script, as the Scripto API reports it: one of the two doors into the check model. Its schedule
 // is a periodicity (Scripto's named periods, or seconds) or a cron expression with a zone.
 import type { CheckSpec } from './check.js'
+import { applySignal, countRun, DEFAULT_LIMITS, NO_RUNS, NO_STREAK, type RunLimits, type Runs, type Signal, type Streak } from './run.js'
 import { cronSchedule } from './schedule.js'
 
 export type Periodicity = 'hourly' | 'daily' | 'weekly' | 'monthly' | number
@@ -20,11 +21,20 @@ export interface Script {
   readonly tz: string | null
   /** Seconds of grace; null: statuspage.grace, else 0 for a periodicity and 1 h for a schedule. */
   readonly grace: number | null
+  /** Limits on its runs, in seconds and counts; null: off (runtimes), 1 (thresholds). */
+  readonly maxRuntime: number | null
+  readonly minRuntime: number | null
+  readonly failureThreshold: number | null
+  readonly recoveryThreshold: number | null
+  /** Its open runs and last run, as its starts and reports left them. */
+  readonly runs: Runs
+  /** How its reports have gone, judged by its limits. */
+  readonly streak: Streak
 }
 
 export type ScriptFields = Omit<Script, 'id'>
 
-export type ScriptState = 'ok' | 'failed' | 'late' | 'never'
+export type ScriptState = 'ok' | 'running' | 'failed' | 'late' | 'timeout' | 'never'
 
 /** What the config in force says of scripts that say nothing themselves. */
 export interface ScriptDefaults {
@@ -40,6 +50,50 @@ export function periodSeconds(periodicity: Periodicity): number {
 }
 
 /**
+ * The run fields of a script that has not had a start, whose last report said `status`: a failed
+ * report is one failure. (Scripts stored before runs, and scripts in tests.)
+ */
+export function runFieldsOf(status: boolean, lastExec: number | null): Pick<Script, 'maxRuntime' | 'minRuntime' | 'failureThreshold' | 'recoveryThreshold' | 'runs' | 'streak'> {
+  return {
+    maxRuntime: null,
+    minRuntime: null,
+    failureThreshold: null,
+    recoveryThreshold: null,
+    runs: NO_RUNS,
+    streak: status ? NO_STREAK : { ...NO_STREAK, failures: 1, failing: true, lastFailure: lastExec ?? undefined, lastFailureReason: 'reported a failure' },
+  }
+}
+
+export function scriptLimits(script: Script | ScriptFields): RunLimits {
+  return {
+    maxRuntime: script.maxRuntime ?? DEFAULT_LIMITS.maxRuntime,
+    minRuntime: script.minRuntime ?? DEFAULT_LIMITS.minRuntime,
+    failureThreshold: script.failureThreshold ?? DEFAULT_LIMITS.failureThreshold,
+    recoveryThreshold: script.recoveryThreshold ?? DEFAULT_LIMITS.recoveryThreshold,
+  }
+}
+
+/**
+ * The run fields of a script after a start or a report (a finish), the report judged by the
+ * limits the script has once the report's own fields apply.
+ */
+export function scriptSignal(script: ScriptFields, signal: Signal): Pick<Script, 'runs' | 'streak'> {
+  const { runs, finish } = applySignal(script.runs, signal)
+  return { runs, streak: finish === undefined ? script.streak : countRun(script.streak, finish, scriptLimits(script)) }
+}
+
+/**
+ * When the script last arrived, for its schedule: its last_exec (the client's clock) or its last
+ * start, whichever is later.
+ */
+export function scriptArrival(script: Script): number | undefined {
+  const { lastExec } = script
+  const { lastStart } = script.runs
+  if (lastStart === undefined) return lastExec ?? undefined
+  return lastExec === null ? lastStart : Math.max(lastExec, lastStart)
+}
+
+/**
  * The script's check: its cron schedule, else its periodicity (or the default) as an interval. A
  * schedule that no longer compiles (a zone this Node no longer knows) falls back on the period.
  */
@@ -48,7 +102,7 @@ export function scriptCheck(script: Script, defaults: ScriptDefaults): CheckSpec
   const period = periodSeconds(periodicity)
   if (script.schedule !== null) {
     const schedule = cronSchedule(script.schedule, script.tz ?? defaults.tz)
-    if (!('error' in schedule)) return { schedule, grace: script.grace ?? defaults.grace ?? 3600, periodicity, period }
+    if (!('error' in schedule)) return { schedule, grace: script.grace ?? defaults.grace ?? 3600, limits: scriptLimits(script), periodicity, period }
   }
-  return { schedule: { kind: 'interval', seconds: period }, grace: script.grace ?? defaults.grace ?? 0, periodicity, period }
+  return { schedule: { kind: 'interval', seconds: period }, grace: script.grace ?? defaults.grace ?? 0, limits: scriptLimits(script), periodicity, period }
 }

@@ -1,9 +1,10 @@
 // The one status snapshot: the JSON API, the page, the badges and /metrics all render it, so they
 // cannot disagree. A pure function of the checks, their reports and `now`; items and scripts both
 // go through the check model (check.ts).
-import { checkState, dueAfter, secondsToDeadline, type CheckSpec, type Due } from './check.js'
+import { checkStatus, dueAfter, isUp, secondsToDeadline, type CheckSpec, type CheckStatus, type Due } from './check.js'
 import type { Group, Item } from './item.js'
-import { scriptCheck, type Periodicity, type Script, type ScriptDefaults, type ScriptState } from './script.js'
+import { NO_RUNS, NO_STREAK, type Runs, type Streak } from './run.js'
+import { scriptArrival, scriptCheck, type Periodicity, type Script, type ScriptDefaults, type ScriptState } from './script.js'
 
 export type ItemState = 'up' | 'down'
 
@@ -15,18 +16,32 @@ export interface Board {
   readonly scriptDefaults: ScriptDefaults
 }
 
-export interface ItemStatus {
+/** A check's runs and streak: what the monitor keeps of an item between signals, and a script holds. */
+export interface ItemRuns {
+  /** Its id's runs (shared by every item with that id). */
+  readonly runs: Runs
+  /** Its finished runs judged by its own limits. */
+  readonly streak: Streak
+}
+
+export const NO_ITEM_RUNS: ItemRuns = Object.freeze({ runs: NO_RUNS, streak: NO_STREAK })
+
+export interface ItemStatus extends ItemRuns {
   readonly item: Item
-  /** ms since the epoch, undefined if never refreshed. */
+  /** The item's check (item.check), as for scripts. */
+  readonly check: CheckSpec
+  /** ms since the epoch of the last signal (a start or a finish), undefined if none. */
   readonly lastRefresh: number | undefined
+  /** up while the status is up or running; down otherwise. */
   readonly state: ItemState
+  readonly status: CheckStatus
   /** Seconds to the deadline: negative once late, null if never refreshed. */
   readonly dueIn: number | null
   /** Next due time and deadline after the last refresh; undefined if never refreshed. */
   readonly due: Due | undefined
 }
 
-export interface ScriptStatus {
+export interface ScriptStatus extends ItemRuns {
   readonly script: Script
   /** The script's check: its schedule, else its periodicity (or the default) as an interval. */
   readonly check: CheckSpec
@@ -34,6 +49,7 @@ export interface ScriptStatus {
   readonly periodicity: Periodicity
   readonly period: number
   readonly state: ScriptState
+  readonly status: CheckStatus
   readonly due: Due | undefined
 }
 
@@ -49,17 +65,13 @@ export interface Snapshot<B extends Board = Board> {
   readonly scriptsNotOk: number
 }
 
-/** Each item's due times after its refresh in `refreshTimes`, index-aligned with `items`. */
-export function duesOf(items: readonly Item[], refreshTimes: ReadonlyMap<string, number>): (Due | undefined)[] {
-  return items.map((item) => dueAfter(item.check, refreshTimes.get(item.id)))
+/** `due` and `runs`: the item's due times after its last signal and its runs, as the monitor keeps them. */
+export function itemStatus(item: Item, due: Due | undefined, { runs, streak }: ItemRuns, now: number): ItemStatus {
+  const status = checkStatus(item.check, due, runs, streak, now)
+  return { item, check: item.check, lastRefresh: runs.lastSignal, state: isUp(status) ? 'up' : 'down', status, dueIn: secondsToDeadline(due, now), due, runs, streak }
 }
 
-/** `due`: the item's due times after its last refresh, as the monitor keeps them. */
-export function itemStatus(item: Item, due: Due | undefined, now: number): ItemStatus {
-  return { item, lastRefresh: due?.last, state: checkState(due, true, now) === 'up' ? 'up' : 'down', dueIn: secondsToDeadline(due, now), due }
-}
-
-const SCRIPT_STATE = { up: 'ok', late: 'late', failed: 'failed', never: 'never' } as const
+const SCRIPT_STATE: Record<CheckStatus, ScriptState> = { up: 'ok', running: 'running', late: 'late', failed: 'failed', timeout: 'timeout', never: 'never' }
 
 // A stored script object is never changed (each write makes a new one), so its check and due
 // times are computed once per object and per config defaults: at its first read after a write,
@@ -70,18 +82,25 @@ export function scriptStatus(script: Script, defaults: ScriptDefaults, now: numb
   let known = scriptDues.get(script)
   if (known === undefined || known.defaults !== defaults) {
     const check = scriptCheck(script, defaults)
-    known = { defaults, check, due: dueAfter(check, script.lastExec ?? undefined) }
+    known = { defaults, check, due: dueAfter(check, scriptArrival(script)) }
     scriptDues.set(script, known)
   }
   const { check, due } = known
-  return { script, check, periodicity: check.periodicity, period: check.period, state: SCRIPT_STATE[checkState(due, script.status, now)], due }
+  const status = checkStatus(check, due, script.runs, script.streak, now)
+  return { script, check, periodicity: check.periodicity, period: check.period, state: SCRIPT_STATE[status], status, due, runs: script.runs, streak: script.streak }
 }
 
-/** `dues`: each item's due times, index-aligned with config.items. */
-export function snapshot<B extends Board>(config: B, dues: readonly (Due | undefined)[], scripts: readonly Script[], now: number): Snapshot<B> {
+/** `dues` and `runs`: each item's due times and runs, index-aligned with config.items. */
+export function snapshot<B extends Board>(
+  config: B,
+  dues: readonly (Due | undefined)[],
+  runs: readonly ItemRuns[],
+  scripts: readonly Script[],
+  now: number,
+): Snapshot<B> {
   let itemsDown = 0
   const items = config.items.map((item) => {
-    const status = itemStatus(item, dues[item.index], now)
+    const status = itemStatus(item, dues[item.index], runs[item.index]!, now)
     if (status.state === 'down') itemsDown++
     return status
   })
@@ -90,12 +109,12 @@ export function snapshot<B extends Board>(config: B, dues: readonly (Due | undef
   let scriptsNotOk = 0
   const scriptStatuses = scripts.map((script) => {
     const status = scriptStatus(script, config.scriptDefaults, now)
-    if (status.state !== 'ok') scriptsNotOk++
+    if (!isUp(status.status)) scriptsNotOk++
     return status
   })
   scriptStatuses.sort(
     (a, b) =>
-      Number(a.state === 'ok') - Number(b.state === 'ok') ||
+      Number(isUp(a.status)) - Number(isUp(b.status)) ||
       (a.script.lastExec ?? -Infinity) - (b.script.lastExec ?? -Infinity) ||
       a.script.id - b.script.id,
   )

@@ -6,7 +6,8 @@
 // label strings are built once per config (items) or once per stored script object, and a scrape
 // only appends numbers. The output is byte for byte what prom-client's registry writes for the
 // same values (test/metrics-identity.test.ts holds it to that), in both exposition formats.
-import type { Due } from '../domain/check.js'
+import { isUp, runningNow, type CheckSpec, type CheckStatus, type Due } from '../domain/check.js'
+import type { Runs, Streak } from '../domain/run.js'
 import type { Script } from '../domain/script.js'
 import type { Board, Snapshot } from '../domain/snapshot.js'
 
@@ -88,11 +89,50 @@ export interface FamilyDef {
 /** A deadline as a sample: Unix seconds, or no sample before the first report or for a schedule with no more runs. */
 const deadlineSeconds = (due: Due | undefined) => (due === undefined || !Number.isFinite(due.deadline) ? undefined : due.deadline / 1000)
 
+/** ms to Unix seconds; no sample for none. */
+const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000)
+
+/** What the run families read of a check: an item's or a script's. */
+interface RunSource {
+  readonly check: CheckSpec
+  readonly status: CheckStatus
+  readonly runs: Runs
+  readonly streak: Streak
+}
+
+/**
+ * The families that items and scripts both have, each named statuspage_<kind>_<name>: one
+ * definition, so the two cannot drift apart.
+ */
+function runFamilies(kind: 'item' | 'script', of: (s: Snapshot, i: number) => RunSource): FamilyDef[] {
+  const family = (name: string, help: string, value: (r: RunSource, now: number) => number | undefined): FamilyDef => ({
+    name: `statuspage_${kind}_${name}`,
+    help: help.replace('KIND', kind),
+    type: 'gauge',
+    value: (s, _c, i) => value(of(s, i), s.now),
+  })
+  return [
+    family('running', 'Whether a run of the KIND is open (1) and within max_runtime, or not (0).', (r, now) =>
+      r.runs.open.length > 0 && runningNow(r.runs, r.check.limits, now) !== undefined ? 1 : 0,
+    ),
+    family('timed_out', 'Whether a run of the KIND has outlived max_runtime with no signal since (1), or not (0).', (r) => (r.status === 'timeout' ? 1 : 0)),
+    family('failed', 'Whether the KIND is failed (1): failure_threshold failed runs in a row, and not yet recovery_threshold successful ones since.', (r) =>
+      r.streak.failing ? 1 : 0,
+    ),
+    family('consecutive_failures', 'Failed runs of the KIND in a row, up to the last one (a run shorter than min_runtime is a failure).', (r) => r.streak.failures),
+    family('last_start_seconds', 'Unix time in seconds of the last start signal of the KIND; absent until one.', (r) => seconds(r.runs.lastStart)),
+    family('last_duration_seconds', 'Seconds the last run of the KIND took, from its start to its finish (or as reported); absent until one.', (r) => r.runs.lastDuration),
+    family('last_failure_seconds', 'Unix time in seconds of the last failed run of the KIND; absent until one.', (r) => seconds(r.streak.lastFailure)),
+    family('max_runtime_seconds', 'The max_runtime of the KIND: a run open longer is a timeout; absent when off.', (r) => r.check.limits.maxRuntime),
+    family('min_runtime_seconds', 'The min_runtime of the KIND: a successful run shorter is a failure; absent when off.', (r) => r.check.limits.minRuntime),
+  ]
+}
+
 /** Families with one series per configured item, labelled group, id, name. */
 export const ITEM_FAMILIES: readonly FamilyDef[] = [
   {
     name: 'statuspage_item_up',
-    help: 'Whether the item is up (1) or down (0): refreshed, and its deadline not passed.',
+    help: 'Whether the item is up (1) or down (0): checked in by its deadline, not failed, not timed out.',
     type: 'gauge',
     value: (s, _c, i) => (s.items[i]!.state === 'up' ? 1 : 0),
   },
@@ -117,9 +157,10 @@ export const ITEM_FAMILIES: readonly FamilyDef[] = [
     type: 'gauge',
     value: (s, _c, i) => s.items[i]!.item.interval,
   },
+  ...runFamilies('item', (s, i) => s.items[i]!),
   {
     name: 'statuspage_refreshes_total',
-    help: 'Refreshes of the item since statuspage started.',
+    help: 'Signals (refreshes, starts, finishes) of the item since statuspage started.',
     type: 'counter',
     value: (_s, c, i) => c.refreshes[i] ?? 0,
   },
@@ -129,9 +170,9 @@ export const ITEM_FAMILIES: readonly FamilyDef[] = [
 export const SCRIPT_FAMILIES: readonly FamilyDef[] = [
   {
     name: 'statuspage_script_up',
-    help: 'Whether the script is ok (1): its last run succeeded and its deadline has not passed.',
+    help: 'Whether the script is up (1): ok or running, not failed, late nor timed out.',
     type: 'gauge',
-    value: (s, _c, i) => (s.scripts[i]!.state === 'ok' ? 1 : 0),
+    value: (s, _c, i) => (isUp(s.scripts[i]!.status) ? 1 : 0),
   },
   {
     name: 'statuspage_script_success',
@@ -160,9 +201,10 @@ export const SCRIPT_FAMILIES: readonly FamilyDef[] = [
     type: 'gauge',
     value: (s, _c, i) => s.scripts[i]!.period,
   },
+  ...runFamilies('script', (s, i) => s.scripts[i]!),
   {
     name: 'statuspage_script_reports_total',
-    help: 'Reports (POST, PUT, PATCH) received for the script since statuspage started.',
+    help: 'Reports (POST, PUT, PATCH) and starts received for the script since statuspage started.',
     type: 'counter',
     value: (s, c, i) => c.reports.get(s.scripts[i]!.script.id) ?? 0,
   },

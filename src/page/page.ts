@@ -1,7 +1,8 @@
 // The status page: one self-contained HTML document rendered from the snapshot. No JavaScript, no
 // external fonts or files, so it works on an air-gapped network and when Grafana is down.
 import { createHash } from 'node:crypto'
-import type { Due } from '../domain/check.js'
+import { statusReason, type Due } from '../domain/check.js'
+import { humanSeconds } from '../domain/run.js'
 import { describeSchedule, type Schedule } from '../domain/schedule.js'
 import type { Config } from '../config/load.js'
 import type { ItemStatus, ScriptStatus, Snapshot } from '../domain/snapshot.js'
@@ -24,7 +25,8 @@ h2{font-size:1.1rem;margin:0 0 .6rem}
 .sub{flex-basis:100%;display:flex;flex-wrap:wrap;gap:.2rem .6rem;color:var(--muted);font-size:.8rem}.due.late{color:var(--down);font-weight:600}
 .items .name{flex:1;overflow-wrap:anywhere}
 .down{border-color:var(--down)!important}
-.mark{font-weight:700}.up .mark,.ok .mark{color:var(--up)}.down .mark,.failed .mark{color:var(--down)}.late .mark{color:var(--warn)}.never .mark{color:var(--never)}
+.mark{font-weight:700}.up .mark,.ok .mark,.running .mark{color:var(--up)}.down .mark,.failed .mark,.timeout .mark{color:var(--down)}.late .mark{color:var(--warn)}.never .mark{color:var(--never)}
+.why{color:var(--down)}[data-status=running] .why,[data-status=up] .why,.running .why{color:var(--muted)}
 .state{font-size:.8rem;font-weight:600;text-transform:uppercase}
 .since{color:var(--muted);font-size:.85rem;white-space:nowrap}
 table{width:100%;border-collapse:collapse}
@@ -40,8 +42,8 @@ export const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('b
 
 // Shape and word as well as colour: a reader who cannot tell green from red still can tell these.
 const ITEM_MARK = { up: '●', down: '✖' } as const
-const SCRIPT_MARK = { ok: '●', failed: '✖', late: '▲', never: '○' } as const
-const SCRIPT_LABEL = { ok: 'OK', failed: 'Failed', late: 'Late', never: 'Never' } as const
+const SCRIPT_MARK = { ok: '●', running: '▶', failed: '✖', timeout: '⧗', late: '▲', never: '○' } as const
+const SCRIPT_LABEL = { ok: 'OK', running: 'Running', failed: 'Failed', timeout: 'Timeout', late: 'Late', never: 'Never' } as const
 
 const favicon = (ok: boolean) =>
   `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="${ok ? '#4CAF50' : '#F44336'}"/></svg>`)}`
@@ -65,17 +67,41 @@ const inWords = (schedule: Schedule) => {
   return words
 }
 
-const item = ({ item, state, lastRefresh, due }: ItemStatus, now: number) =>
-  `<li class="${state}"><span class="mark" aria-hidden="true">${ITEM_MARK[state]}</span>` +
-  `<span class="name">${h(item.name)}</span><span class="state">${state === 'up' ? 'Up' : 'Down'}</span>${when(lastRefresh, now)}` +
-  (item.check.schedule.kind === 'cron' || due !== undefined
-    ? `<span class="sub">${item.check.schedule.kind === 'cron' ? `<span class="sched">${h(inWords(item.check.schedule))}</span>` : ''}${dueText(due, now)}</span>`
-    : '') +
-  '</li>'
+/**
+ * What the runs say, for the line under a check: why it is not plainly up (running, failed,
+ * timed out, failures short of the threshold) and how long its last run took. Lateness and
+ * never are told by the due time and the "never" already there.
+ */
+function runText({ check, status, due, runs, streak }: ItemStatus | ScriptStatus, now: number): string {
+  const reason = status === 'late' || status === 'never' ? null : statusReason(status, check, due, runs, streak, now)
+  return (
+    (reason === null ? '' : `<span class="why">${h(reason)}</span>`) +
+    (runs.lastDuration === undefined ? '' : `<span class="dur">last run ${humanSeconds(runs.lastDuration)}</span>`)
+  )
+}
 
-const scriptRow = ({ script, state }: ScriptStatus, now: number) =>
+const item = (s: ItemStatus, now: number) => {
+  const { item, state, status, lastRefresh, due } = s
+  const sub =
+    (item.check.schedule.kind === 'cron' ? `<span class="sched">${h(inWords(item.check.schedule))}</span>` : '') +
+    dueText(due, now) +
+    runText(s, now)
+  return (
+    `<li class="${state}" data-status="${status}"><span class="mark" aria-hidden="true">${ITEM_MARK[state]}</span>` +
+    `<span class="name">${h(item.name)}</span><span class="state">${state === 'up' ? 'Up' : 'Down'}</span>${when(lastRefresh, now)}` +
+    (sub === '' ? '' : `<span class="sub">${sub}</span>`) +
+    '</li>'
+  )
+}
+
+const scriptRow = (s: ScriptStatus, now: number) => {
+  const { script, state } = s
+  return (
   `<tr class="${state}"><td><span class="mark" aria-hidden="true">${SCRIPT_MARK[state]}</span> <span class="state">${SCRIPT_LABEL[state]}</span></td>` +
-  `<td class="opt">${script.id}</td><td>${h(script.name)}</td><td>${h(script.server)}</td><td>${when(script.lastExec, now)}</td></tr>`
+  `<td class="opt">${script.id}</td><td>${h(script.name)}</td><td>${h(script.server)}</td><td>${when(script.lastExec, now)}</td>` +
+    `<td>${runText(s, now)}</td></tr>`
+  )
+}
 
 /** Items or rows rendered per chunk: a page of 100k items streams out in small pieces. */
 const CHUNK = 500
@@ -112,7 +138,7 @@ export function* renderPage(s: Snapshot<Config>): Generator<string, void, void> 
     yield '</ul></section>\n'
   }
   if (s.scripts.length > 0) {
-    yield '<section class="box"><h2>Scripts</h2><table><thead><tr><th>State</th><th class="opt">ID</th><th>Name</th><th>Server</th><th>Last execution</th></tr></thead><tbody>'
+    yield '<section class="box"><h2>Scripts</h2><table><thead><tr><th>State</th><th class="opt">ID</th><th>Name</th><th>Server</th><th>Last execution</th><th>Last run</th></tr></thead><tbody>'
     yield* chunked(s.scripts, (r) => scriptRow(r, now))
     yield '</tbody></table></section>\n'
   }

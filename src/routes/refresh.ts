@@ -1,13 +1,23 @@
-// GET|POST /refresh/:id with the token: every item with that id, in every group, is refreshed now.
+// GET|POST|HEAD /refresh/:id[/start|/fail|/<exit status>][?rid=] with the token: a signal for every
+// item with that id, in every group. /refresh/:id alone is the original statuspage's refresh.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import { NAME_MAX } from '../config/schema.js'
+import { BadRequestError } from '../errors.js'
 import { guardWithToken } from './auth.js'
+import { acceptAnyBody, signalOf } from './signals.js'
 
 const schema = {
   params: {
     type: 'object',
-    properties: { id: { type: 'string', minLength: 1, maxLength: NAME_MAX } },
+    properties: {
+      id: { type: 'string', minLength: 1, maxLength: NAME_MAX },
+      signal: { type: 'string', description: 'start, fail, or the exit status 0-255; none: success.' },
+    },
     required: ['id'],
+  },
+  querystring: {
+    type: 'object',
+    properties: { rid: { type: 'string', description: 'Run id: pairs a finish with its start.' } },
   },
   response: {
     200: {
@@ -19,26 +29,20 @@ const schema = {
 } as const
 
 const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
-  // Check-in clients POST whatever body their tool sends by default (none, a form, JSON, a log
-  // file), under whatever Content-Type: as Healthchecks does, any body is taken and none refused.
-  // It carries nothing yet, so it is read and dropped rather than held in memory.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', (_request, payload, done) => {
-    payload.on('data', () => {})
-    payload.once('end', () => done(null, undefined))
-    payload.once('error', (err) => done(err, undefined))
-  })
+  acceptAnyBody(app)
   guardWithToken(app, { onRejected: () => app.metrics.refreshRejected() })
 
   app.route({
     method: ['GET', 'POST'],
-    url: '/refresh/:id',
+    url: '/refresh/:id/:signal?',
     schema,
     // Byte for byte what the original sent: Python's json.dumps puts a space after the colon.
     serializerCompiler: () => (data) => `{"refreshed": ${(data as { refreshed: number }).refreshed}}`,
     handler: async (request) => {
-      const { id } = request.params
-      const items = await app.monitor.refresh(id)
+      const { id, signal: word } = request.params
+      const signal = signalOf(word, request.query.rid)
+      if (typeof signal === 'string') throw new BadRequestError(signal)
+      const items = await app.monitor.signal(id, signal)
       if (items.length > 0) app.metrics.refreshed(items)
       else {
         app.metrics.refreshUnknown()

@@ -1,4 +1,6 @@
 // A script as Scripto's clients see it: Scripto's keys in Scripto's order, then ours.
+import { statusReason, type CheckSpec, type CheckStatus, type Due } from '../domain/check.js'
+import type { Runs, Streak } from '../domain/run.js'
 import { zoneOf } from '../domain/schedule.js'
 import type { ScriptStatus } from '../domain/snapshot.js'
 
@@ -6,7 +8,31 @@ import type { ScriptStatus } from '../domain/snapshot.js'
 export const scriptoDate = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString().slice(0, 19)
 
-export function scriptView({ script, periodicity, check, state, due }: ScriptStatus) {
+/**
+ * The run fields that items and scripts both show: why the check has its status, the limits in
+ * force, and the last run. `time` writes an instant in the view's form.
+ */
+export function runView(
+  { check, status, due, runs, streak }: { check: CheckSpec; status: CheckStatus; due: Due | undefined; runs: Runs; streak: Streak },
+  now: number,
+  time: (ms: number | undefined) => string | null,
+) {
+  const { limits } = check
+  return {
+    reason: statusReason(status, check, due, runs, streak, now),
+    max_runtime: limits.maxRuntime ?? null,
+    min_runtime: limits.minRuntime ?? null,
+    failure_threshold: limits.failureThreshold,
+    recovery_threshold: limits.recoveryThreshold,
+    last_start: time(runs.lastStart),
+    last_duration: runs.lastDuration ?? null,
+    consecutive_failures: streak.failures,
+    last_failure: time(streak.lastFailure),
+  }
+}
+
+export function scriptView(scriptStatus: ScriptStatus, now: number) {
+  const { script, periodicity, check, state, due } = scriptStatus
   return {
     id: script.id,
     last_exec: scriptoDate(script.lastExec),
@@ -21,5 +47,6 @@ export function scriptView({ script, periodicity, check, state, due }: ScriptSta
     state,
     next_due: scriptoDate(due?.nextDue),
     deadline: scriptoDate(due?.deadline),
+    ...runView(scriptStatus, now, scriptoDate),
   }
 }

@@ -1,15 +1,17 @@
 // Scripto's REST API at /api/v1/script: scripts report each run; reads are open, writes need the
 // token unless scripto.require_token is false.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
-import { NAME_MAX, periodicitySchema } from '../config/schema.js'
+import { NAME_MAX, periodicitySchema, runLimitFields } from '../config/schema.js'
 import { parseScriptoDate } from '../domain/dates.js'
 import { DURATION_PATTERN, parseDuration } from '../domain/duration.js'
 import { cronSchedule, isTimeZone, unknownZone } from '../domain/schedule.js'
-import type { Periodicity, Script, ScriptFields } from '../domain/script.js'
+import type { Signal } from '../domain/run.js'
+import { runFieldsOf, scriptSignal, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
 import { guardWithToken } from './auth.js'
 import { parseScriptQuery } from './script-query.js'
 import { scriptView } from './script-view.js'
+import { RID_PATTERN } from './signals.js'
 
 const text = { type: 'string', minLength: 1, maxLength: NAME_MAX } as const
 
@@ -37,19 +39,37 @@ const fields = {
     then: { pattern: DURATION_PATTERN },
     else: { minimum: 0 },
   },
+  // null puts a limit back to its default.
+  max_runtime: { ...runLimitFields.max_runtime, type: ['number', 'string', 'null'] },
+  min_runtime: { ...runLimitFields.min_runtime, type: ['number', 'string', 'null'] },
+  failure_threshold: { ...runLimitFields.failure_threshold, type: ['integer', 'null'] },
+  recovery_threshold: { ...runLimitFields.recovery_threshold, type: ['integer', 'null'] },
+} as const
+
+/** What a report may say of the run it finishes; not stored as fields. */
+const runFields = {
+  rid: { description: 'Run id: finishes the run that a start with this rid began.', type: 'string', pattern: RID_PATTERN },
+  duration: { description: "Seconds the run took; takes the place of the measured one (finish - start).", type: 'number', minimum: 0, maximum: 1e9 },
+  exit_code: { description: "The job's exit status, kept for people; status decides success.", type: 'integer', minimum: 0, maximum: 255 },
+} as const
+
+const startBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: { rid: runFields.rid },
 } as const
 
 const createBody = {
   type: 'object',
   additionalProperties: false,
   required: ['name', 'server', 'status'],
-  properties: { ...fields, id: false },
+  properties: { ...fields, ...runFields, id: false },
 } as const
 const updateBody = {
   type: 'object',
   additionalProperties: false,
   // Clients may send back the object they were given: its id is accepted when it is this one.
-  properties: { ...fields, id: { type: 'integer' } },
+  properties: { ...fields, ...runFields, id: { type: 'integer' } },
 } as const
 
 const idParams = {
@@ -67,6 +87,19 @@ const listQuery = {
   },
 } as const
 
+/** What a created script has before its body applies (name, server and status are required there). */
+const NEW_SCRIPT: ScriptFields = Object.freeze({
+  name: '',
+  server: '',
+  status: true,
+  lastExec: null,
+  periodicity: null,
+  schedule: null,
+  tz: null,
+  grace: null,
+  ...runFieldsOf(true, null),
+})
+
 type Body = {
   name?: string
   server?: string
@@ -76,6 +109,13 @@ type Body = {
   schedule?: string | null
   tz?: string | null
   grace?: number | string | null
+  max_runtime?: number | string | null
+  min_runtime?: number | string | null
+  failure_threshold?: number | null
+  recovery_threshold?: number | null
+  rid?: string
+  duration?: number
+  exit_code?: number
   id?: number
 }
 
@@ -87,7 +127,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    body === '' && request.method === 'DELETE' ? done(null, undefined) : parseJson(request, body as string, done),
+    body === '' && (request.method === 'DELETE' || request.url.endsWith('/start')) ? done(null, undefined) : parseJson(request, body as string, done),
   )
 
   app.addHook('onRequest', async () => {
@@ -108,6 +148,15 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     if (body.schedule !== undefined) out.schedule = body.schedule
     if (body.tz !== undefined) out.tz = body.tz
     if (body.grace !== undefined) out.grace = body.grace === null ? null : parseDuration(body.grace)!
+    for (const [key, field] of [['max_runtime', 'maxRuntime'], ['min_runtime', 'minRuntime']] as const) {
+      const value = body[key]
+      if (value === undefined) continue
+      const seconds = value === null ? null : parseDuration(value)!
+      if (seconds === 0) throw new BadRequestError(`body.${key}: must be greater than 0, or null to turn it off`)
+      out[field] = seconds
+    }
+    if (body.failure_threshold !== undefined) out.failureThreshold = body.failure_threshold
+    if (body.recovery_threshold !== undefined) out.recoveryThreshold = body.recovery_threshold
     if (body.last_exec !== undefined) {
       if (body.last_exec === null) out.lastExec = null
       else {
@@ -138,7 +187,23 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const schedule = cronSchedule(next.schedule, next.tz ?? monitor.config.tz, monitor.now())
     if ('error' in schedule) throw new BadRequestError(`body.schedule: ${schedule.error}`)
   }
-  const view = (script: Script) => scriptView(monitor.scriptStatus(script))
+  /**
+   * The fields a write changes: the body's, and, for a report (a write with a status), the run it
+   * finishes, judged by the limits the script has once the body applies.
+   */
+  const written = (current: ScriptFields, body: Body, patch: Partial<ScriptFields>): Partial<ScriptFields> => {
+    const next = { ...current, ...patch }
+    checkSchedule(next)
+    if (body.status === undefined) {
+      if (body.rid !== undefined || body.duration !== undefined || body.exit_code !== undefined) {
+        throw new BadRequestError('body.rid, body.duration, body.exit_code: describe a finished run, so they come with a status')
+      }
+      return patch
+    }
+    const signal: Signal = { kind: next.status ? 'success' : 'failure', at: monitor.now(), rid: body.rid, duration: body.duration, exitStatus: body.exit_code }
+    return { ...patch, ...scriptSignal(next, signal) }
+  }
+  const view = (script: Script) => scriptView(monitor.scriptStatus(script), monitor.now())
   const notFound = (id: number) => new NotFoundError(`no script with id ${id}`)
 
   app.get('/api/v1/script', { schema: { querystring: listQuery } }, async (request) => {
@@ -163,9 +228,8 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
 
   app.post('/api/v1/script', { schema: { body: createBody } }, async (request, reply) => {
     const body = request.body as Body
-    const fields = { lastExec: null, periodicity: null, schedule: null, tz: null, grace: null, ...toFields(body) } as ScriptFields
-    checkSchedule(fields)
-    const script = await monitor.createScript(fields)
+    const patch = toFields(body)
+    const script = await monitor.createScript({ ...NEW_SCRIPT, ...patch, ...written(NEW_SCRIPT, body, patch) })
     app.metrics.scriptReported(script.id)
     request.log.info({ script: script.id, status: script.status }, 'script created')
     return reply.code(201).header('location', `/api/v1/script/${script.id}`).send(view(script))
@@ -181,11 +245,21 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       const body = request.body as Body
       if (body.id !== undefined && body.id !== id) throw new BadRequestError(`body.id: must be the id in the URL (${id}) or left out, got ${body.id}`)
       const patch = toFields(body)
-      const script = await monitor.updateScript(id, (current) => (checkSchedule({ ...current, ...patch }), patch))
+      const script = await monitor.updateScript(id, (current) => written(current, body, patch))
       if (script === undefined) throw notFound(id)
       app.metrics.scriptReported(id)
       return view(script)
     },
+  })
+
+  // A run begins: the script is running (and on time) until a report finishes it.
+  app.post('/api/v1/script/:id/start', { schema: { params: idParams, body: startBody } }, async (request) => {
+    const { id } = request.params
+    const rid = (request.body as { rid?: string } | null | undefined)?.rid
+    const script = await monitor.updateScript(id, (current) => scriptSignal(current, { kind: 'start', at: monitor.now(), rid }))
+    if (script === undefined) throw notFound(id)
+    app.metrics.scriptReported(id)
+    return view(script)
   })
 
   app.delete('/api/v1/script/:id', { schema: { params: idParams } }, async (request, reply) => {

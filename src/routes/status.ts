@@ -5,7 +5,7 @@ import type { Snapshot } from '../domain/snapshot.js'
 import { secondsToDeadline } from '../domain/check.js'
 import { zoneOf } from '../domain/schedule.js'
 import { isoIn, isoLocal } from '../time.js'
-import { scriptView } from './script-view.js'
+import { runView, scriptView } from './script-view.js'
 
 /** A time in ISO 8601 with the offset of the check's zone (the server's for interval checks), or null. */
 const at = (ms: number | undefined, tz: string | undefined) => (ms === undefined || !Number.isFinite(ms) ? null : isoIn(ms, tz))
@@ -17,9 +17,10 @@ export function statusView(s: Snapshot<Config>) {
     up: s.itemsDown === 0 && s.scriptsNotOk === 0,
     groups: s.groups.map((g) => ({
       name: g.name,
-      items: g.items.map(({ item, lastRefresh, state, dueIn, due }) => {
+      items: g.items.map(({ item, lastRefresh, state, status, dueIn, due, runs, streak }) => {
         const { schedule, grace } = item.check
         const tz = zoneOf(schedule)
+        const time = (ms: number | undefined) => at(ms, tz)
         return {
           id: item.id,
           name: item.name,
@@ -31,7 +32,9 @@ export function statusView(s: Snapshot<Config>) {
           next_due: at(due?.nextDue, tz),
           deadline: at(due?.deadline, tz),
           state,
+          status,
           due_in_seconds: dueIn,
+          ...runView({ check: item.check, status, due, runs, streak }, s.now, time),
         }
       }),
     })),
@@ -39,7 +42,8 @@ export function statusView(s: Snapshot<Config>) {
     scripts: s.scripts.map((status) => {
       const tz = zoneOf(status.check.schedule)
       return {
-        ...scriptView(status),
+        ...scriptView(status, s.now),
+        ...runView(status, s.now, (ms) => at(ms, tz)),
         last_exec: at(status.script.lastExec ?? undefined, tz),
         next_due: at(status.due?.nextDue, tz),
         deadline: at(status.due?.deadline, tz),

@@ -22,6 +22,26 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE script ADD COLUMN schedule TEXT;
    ALTER TABLE script ADD COLUMN tz TEXT;
    ALTER TABLE script ADD COLUMN grace REAL;`,
+  // 4: runs. Item check-ins become an ordered log of signals (start, success, failure), the last
+  // ones of each id kept; each item's last refresh becomes its first success. Scripts gain limits
+  // on their runs (NULL: the defaults) and their run state as JSON (open runs, streak).
+  `CREATE TABLE item_signal (
+     seq         INTEGER PRIMARY KEY,
+     id          TEXT NOT NULL,
+     at          INTEGER NOT NULL,
+     kind        TEXT NOT NULL CHECK (kind IN ('start', 'success', 'failure')),
+     rid         TEXT,
+     exit_status INTEGER,
+     duration    REAL
+   );
+   CREATE INDEX item_signal_by_id ON item_signal (id, seq);
+   INSERT INTO item_signal (id, at, kind) SELECT id, last_refresh, 'success' FROM item_refresh ORDER BY last_refresh, id;
+   DROP TABLE item_refresh;
+   ALTER TABLE script ADD COLUMN max_runtime REAL;
+   ALTER TABLE script ADD COLUMN min_runtime REAL;
+   ALTER TABLE script ADD COLUMN failure_threshold INTEGER;
+   ALTER TABLE script ADD COLUMN recovery_threshold INTEGER;
+   ALTER TABLE script ADD COLUMN run_state TEXT;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

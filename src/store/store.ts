@@ -1,9 +1,10 @@
-// The only SQL in the service. SQLite (better-sqlite3, WAL) holds item refresh times and script
-// reports; reads that run on every scrape come from an in-memory copy kept in step with each write.
+// The only SQL in the service. SQLite (better-sqlite3, WAL) holds item signals and script reports;
+// reads that run on every scrape come from an in-memory copy kept in step with each write.
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import type { Periodicity, Script, ScriptFields } from '../domain/script.js'
+import { applySignal, NO_RUNS, NO_STREAK, type Finish, type Runs, type Signal, type SignalKind, type Streak } from '../domain/run.js'
+import { runFieldsOf, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 
@@ -33,16 +34,22 @@ export interface ScriptQuery {
  * failing write fails alone). Reads see a write once its promise has resolved.
  */
 export interface Store {
-  /** Last refresh (ms) of every item id that has one. */
-  refreshTimes(): ReadonlyMap<string, number>
+  /** The runs of every item id that has had a signal. */
+  runs(): ReadonlyMap<string, Runs>
   /**
-   * Records that `ids` were refreshed at `at` (ms). Resolves, once committed, to the ids of the
-   * batch that were written: an id that keepOnlyItems forgot before the commit is not among them.
+   * Appends a signal of item `id`, after those queued before it. Resolves, once committed, to what
+   * it did: the id's runs after it and the run it finished; undefined when keepOnlyItems forgot
+   * the id before the commit (the signal is then not written).
    */
-  recordRefresh(ids: readonly string[], at: number): Promise<ReadonlySet<string>>
+  recordSignal(id: string, signal: Signal): Promise<SignalRecord | undefined>
   /**
-   * Forgets, at once, the refresh times of ids not in `ids` (start and reload), including ones
-   * queued and not yet committed; their rows are deleted with the next batch.
+   * The runs that item `id`'s kept signals finished, oldest first (the last SIGNALS_KEPT signals
+   * of each id are kept); for rebuilding a streak under other limits.
+   */
+  finishes(id: string): (Finish & { readonly seq: number })[]
+  /**
+   * Forgets, at once, the signals of ids not in `ids` (start and reload), including ones queued and
+   * not yet committed; their rows are deleted with the next batch.
    */
   keepOnlyItems(ids: ReadonlySet<string>): void
 
@@ -66,6 +73,18 @@ export interface Store {
   close(): void
 }
 
+export interface SignalRecord {
+  /** Its place in the order of all signals: later signals have larger ones. */
+  readonly seq: number
+  readonly runs: Runs
+  readonly finish?: Finish & { readonly seq: number }
+}
+
+/** Signals kept per item id: enough to rebuild streaks up to THRESHOLD_MAX (domain/run.ts). */
+export const SIGNALS_KEPT = 256
+/** Trimming waits for this many signals over SIGNALS_KEPT, so that it runs once per many writes. */
+const TRIM_SLACK = 64
+
 export interface StoreOptions {
   /** Told of a write that no caller awaits (the deletes of keepOnlyItems) when it fails. */
   onError?: (err: unknown, what: string) => void
@@ -83,6 +102,21 @@ interface ScriptRow {
   schedule: string | null
   tz: string | null
   grace: number | null
+  max_runtime: number | null
+  min_runtime: number | null
+  failure_threshold: number | null
+  recovery_threshold: number | null
+  run_state: string | null
+}
+
+interface SignalRow {
+  seq: number
+  id: string
+  at: number
+  kind: SignalKind
+  rid: string | null
+  exit_status: number | null
+  duration: number | null
 }
 
 const COLUMN: Record<ScriptField, string> = {
@@ -105,7 +139,30 @@ const fromRow = (r: ScriptRow): Script =>
     schedule: r.schedule,
     tz: r.tz,
     grace: r.grace,
+    ...runState(r),
+    maxRuntime: r.max_runtime,
+    minRuntime: r.min_runtime,
+    failureThreshold: r.failure_threshold,
+    recoveryThreshold: r.recovery_threshold,
   })
+
+/** A script's run state; for a row from before runs, what its last status says. */
+function runState(r: ScriptRow): { runs: Runs; streak: Streak } {
+  if (r.run_state === null) return runFieldsOf(r.status === 1, r.last_exec)
+  // JSON leaves out undefined: the keys come back from the empty values.
+  const { runs, streak } = JSON.parse(r.run_state) as { runs: Runs; streak: Streak }
+  const fullStreak = (s: Streak) => Object.freeze({ ...NO_STREAK, ...s })
+  return { runs: Object.freeze({ ...NO_RUNS, ...runs, streak: fullStreak(runs.streak) }), streak: fullStreak(streak) }
+}
+
+/** A signal as stored; a finish keeps the duration it was given, which may have come from a start no longer kept. */
+const signalOf = (r: SignalRow): Signal => ({
+  kind: r.kind,
+  at: r.at,
+  rid: r.rid ?? undefined,
+  exitStatus: r.exit_status ?? undefined,
+  duration: r.duration ?? undefined,
+})
 
 /** Named periods are words; anything else was written from a number (String(1e21) is "1e+21"). */
 const periodicityFromText = (text: string): Periodicity => (Number.isNaN(Number(text)) ? (text as Periodicity) : Number(text))
@@ -119,6 +176,12 @@ const toRow = (s: ScriptFields) => ({
   schedule: s.schedule,
   tz: s.tz,
   grace: s.grace,
+  max_runtime: s.maxRuntime,
+  min_runtime: s.minRuntime,
+  failure_threshold: s.failureThreshold,
+  recovery_threshold: s.recoveryThreshold,
+  // undefined is left out: a run that matched no start keeps no duration key.
+  run_state: JSON.stringify({ runs: s.runs, streak: s.streak }),
 })
 
 /**
@@ -150,64 +213,93 @@ export function openStore(path: string, { onError = () => {}, maxPages }: StoreO
   // Scripts written earlier in the batch under way, for the writes after them in the same batch.
   const DELETED = Symbol('deleted')
   const pendingScripts = new Map<number, Script | typeof DELETED>()
-  const batches = groupCommit(db, () => pendingScripts.clear())
+  // Runs and kept-signal counts written earlier in the batch under way, likewise.
+  const pendingRuns = new Map<string, { runs: Runs; kept: number }>()
+  const batches = groupCommit(db, () => (pendingScripts.clear(), pendingRuns.clear()))
   const { write } = batches
 
-  const upsertRefresh = db.prepare(
-    'INSERT INTO item_refresh (id, last_refresh) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET last_refresh = excluded.last_refresh',
+  const insertSignal = db.prepare(
+    'INSERT INTO item_signal (id, at, kind, rid, exit_status, duration) VALUES (@id, @at, @kind, @rid, @exit_status, @duration)',
   )
-  const deleteRefresh = db.prepare('DELETE FROM item_refresh WHERE id = ?')
+  const trimSignals = db.prepare(
+    'DELETE FROM item_signal WHERE id = @id AND seq <= (SELECT seq FROM item_signal WHERE id = @id ORDER BY seq DESC LIMIT 1 OFFSET @keep)',
+  )
+  const deleteSignals = db.prepare('DELETE FROM item_signal WHERE id = ?')
+  const finishesOf = db.prepare(`SELECT * FROM item_signal WHERE id = ? AND kind <> 'start' ORDER BY seq`)
   const insertScript = db.prepare(
-    'INSERT INTO script (name, server, status, last_exec, periodicity, schedule, tz, grace) VALUES (@name, @server, @status, @last_exec, @periodicity, @schedule, @tz, @grace) RETURNING *',
+    `INSERT INTO script (name, server, status, last_exec, periodicity, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, run_state)
+     VALUES (@name, @server, @status, @last_exec, @periodicity, @schedule, @tz, @grace, @max_runtime, @min_runtime, @failure_threshold, @recovery_threshold, @run_state) RETURNING *`,
   )
   const updateScriptRow = db.prepare(
-    'UPDATE script SET name = @name, server = @server, status = @status, last_exec = @last_exec, periodicity = @periodicity, schedule = @schedule, tz = @tz, grace = @grace WHERE id = @id',
+    `UPDATE script SET name = @name, server = @server, status = @status, last_exec = @last_exec, periodicity = @periodicity, schedule = @schedule, tz = @tz,
+       grace = @grace, max_runtime = @max_runtime, min_runtime = @min_runtime, failure_threshold = @failure_threshold,
+       recovery_threshold = @recovery_threshold, run_state = @run_state WHERE id = @id`,
   )
   const deleteScriptRow = db.prepare('DELETE FROM script WHERE id = ?')
 
-  const refreshes = new Map<string, number>()
-  for (const row of db.prepare('SELECT id, last_refresh FROM item_refresh').all() as { id: string; last_refresh: number }[]) {
-    refreshes.set(row.id, row.last_refresh)
+  // Each id's runs, folded from its kept signals in order; and how many signals it keeps.
+  const runs = new Map<string, Runs>()
+  const kept = new Map<string, number>()
+  for (const row of db.prepare('SELECT * FROM item_signal ORDER BY seq').iterate() as IterableIterator<SignalRow>) {
+    runs.set(row.id, applySignal(runs.get(row.id) ?? NO_RUNS, signalOf(row)).runs)
+    kept.set(row.id, (kept.get(row.id) ?? 0) + 1)
+  }
+  // Bumped when keepOnlyItems forgets an id: a signal queued before that is then not written.
+  const forgotten = new Map<string, number>()
+  // Signals queued and not yet run, per id.
+  const queued = new Map<string, number>()
+  const dequeue = (id: string) => {
+    const n = queued.get(id)! - 1
+    if (n === 0) queued.delete(id)
+    else queued.set(id, n)
   }
   const scripts = new Map<number, Script>()
   for (const row of db.prepare('SELECT * FROM script ORDER BY id').all() as ScriptRow[]) scripts.set(row.id, fromRow(row))
   let scriptList: readonly Script[] | undefined
 
-  // The refreshes queued since the last batch began are one write: one row per id, its latest time.
-  let refreshOp: { times: Map<string, number>; committed: Promise<ReadonlySet<string>> } | undefined
   const scriptsChanged = () => {
     scriptList = undefined
   }
 
   return {
-    refreshTimes: () => refreshes,
-    recordRefresh(ids, at) {
-      if (refreshOp === undefined) {
-        const times = new Map<string, number>()
-        const committed = write(() => {
-          // Refreshes from here on go to the next batch; this one's ids are final.
-          if (refreshOp?.times === times) refreshOp = undefined
-          for (const [id, time] of times) upsertRefresh.run(id, time)
-          return { result: new Set(times.keys()), apply: () => times.forEach((time, id) => refreshes.set(id, time)) }
-        })
-        refreshOp = { times, committed }
-      }
-      for (const id of ids) refreshOp.times.set(id, at)
-      return refreshOp.committed
+    runs: () => runs,
+    recordSignal(id, signal) {
+      const generation = forgotten.get(id)
+      queued.set(id, (queued.get(id) ?? 0) + 1)
+      return write(() => {
+        dequeue(id)
+        if (forgotten.get(id) !== generation) return { result: undefined }
+        const before = pendingRuns.get(id) ?? { runs: runs.get(id) ?? NO_RUNS, kept: kept.get(id) ?? 0 }
+        const after = applySignal(before.runs, signal)
+        const duration = after.finish?.duration ?? null
+        const seq = Number(
+          insertSignal.run({ id, at: signal.at, kind: signal.kind, rid: signal.rid ?? null, exit_status: signal.exitStatus ?? null, duration }).lastInsertRowid,
+        )
+        let count = before.kept + 1
+        if (count > SIGNALS_KEPT + TRIM_SLACK) count -= trimSignals.run({ id, keep: SIGNALS_KEPT }).changes
+        pendingRuns.set(id, { runs: after.runs, kept: count })
+        const record: SignalRecord = { seq, runs: after.runs, ...(after.finish && { finish: { ...after.finish, seq } }) }
+        return { result: record, apply: () => (runs.set(id, after.runs), kept.set(id, count)) }
+      })
     },
+    finishes: (id) =>
+      (finishesOf.all(id) as SignalRow[]).map((row) => {
+        const signal = signalOf(row)
+        return { seq: row.seq, at: row.at, succeeded: signal.kind === 'success', exitStatus: signal.exitStatus, duration: signal.duration }
+      }),
     keepOnlyItems(ids) {
-      const gone = [...refreshes.keys()].filter((id) => !ids.has(id))
-      for (const id of gone) refreshes.delete(id)
-      if (refreshOp !== undefined) {
-        for (const id of refreshOp.times.keys()) if (!ids.has(id)) refreshOp.times.delete(id)
-        // A refresh after this call must be written after the deletes below, not before them.
-        refreshOp = undefined
+      const gone = [...runs.keys()].filter((id) => !ids.has(id))
+      for (const id of gone) {
+        runs.delete(id)
+        kept.delete(id)
       }
+      // Signals queued and not yet written, of ids no longer kept, are dropped when their turn comes.
+      for (const id of queued.keys()) if (!ids.has(id)) forgotten.set(id, (forgotten.get(id) ?? 0) + 1)
       if (gone.length > 0) {
         write(() => {
-          for (const id of gone) deleteRefresh.run(id)
+          for (const id of gone) deleteSignals.run(id)
           return { result: undefined }
-        }).catch((err: unknown) => onError(err, `deleting the refresh times of ${gone.length} removed item(s)`))
+        }).catch((err: unknown) => onError(err, `deleting the signals of ${gone.length} removed item(s)`))
       }
     },
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { parseScriptoDate } from '../../src/domain/dates.js'
-import { periodSeconds } from '../../src/domain/script.js'
+import { periodSeconds, runFieldsOf } from '../../src/domain/script.js'
 import { scriptStatus } from '../../src/domain/snapshot.js'
 
 const now = Date.UTC(2026, 0, 15, 12, 30, 45, 500)
@@ -14,7 +14,7 @@ t.test('the named periods are Scripto\'s 1, 24, 168 and 730 hours; a number is s
 
 const DEFAULTS = { periodicity: 'daily', tz: 'UTC', grace: undefined } as const
 const status = (lastExec: number | null, ok: boolean, periodicity: 'daily' | 'hourly') =>
-  scriptStatus({ id: 1, name: 's', server: 'h', status: ok, lastExec, periodicity, schedule: null, tz: null, grace: null }, DEFAULTS, now).state
+  scriptStatus({ id: 1, name: 's', server: 'h', status: ok, lastExec, periodicity, schedule: null, tz: null, grace: null, ...runFieldsOf(ok, lastExec) }, DEFAULTS, now).state
 
 t.test('a script is late only once now is past last_exec + period', async (t) => {
   const day = 86_400_000

@@ -1,6 +1,7 @@
 // Another process's hold on the database, and waiting for a condition instead of for time.
 import Database from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
+import type { Store } from '../../src/store/store.js'
 import { TOKEN } from './app.js'
 
 /** Takes the write lock of the database at `path` on a second connection, as the sqlite3 shell or a backup would. */
@@ -45,4 +46,16 @@ export async function refreshHeldByLock(app: FastifyInstance, dbPath: string, id
   const answer = app.inject({ url: `/refresh/${id}`, headers: { 'x-token': TOKEN } })
   await waitUntil(() => app.monitor.store.lockRetries > 0, 'queued behind the lock')
   return { answer, release: lock.release }
+}
+
+/** Each item id's last signal on disk, as a table (id, last_refresh): what a restart sees. */
+export const LAST_REFRESH = '(SELECT id, max(at) AS last_refresh FROM item_signal GROUP BY id)'
+
+/** The last signal (ms) of every item id, as the store holds it. */
+export const lastSignals = (store: Store): Map<string, number> => new Map([...store.runs()].map(([id, runs]) => [id, runs.lastSignal!]))
+
+/** Plain refreshes (successes) of `ids` at `at`; resolves to the ids written. */
+export async function refreshIds(store: Store, ids: readonly string[], at: number): Promise<Set<string>> {
+  const records = await Promise.all(ids.map((id) => store.recordSignal(id, { kind: 'success', at })))
+  return new Set(ids.filter((_, i) => records[i] !== undefined))
 }

@@ -1,0 +1,155 @@
+// Runs: a job starts, runs for a while, and succeeds or fails. What a signal does to a check's
+// runs, and how finished runs count against its limits. Pure: every time is a parameter.
+import { formatDuration } from './duration.js'
+
+export type SignalKind = 'start' | 'success' | 'failure'
+
+export interface Signal {
+  readonly kind: SignalKind
+  /** ms since the epoch. */
+  readonly at: number
+  /** The run id the client gave (?rid=), to pair a finish with its start. */
+  readonly rid?: string | undefined
+  /** The job's exit status, when the signal carried one (/refresh/:id/<status>, exit_code). */
+  readonly exitStatus?: number | undefined
+  /** Seconds the client says the run took: it replaces the measured one, as Sentry's does. */
+  readonly duration?: number | undefined
+}
+
+export interface OpenRun {
+  readonly rid: string | undefined
+  /** ms since the epoch. */
+  readonly start: number
+}
+
+/**
+ * What a check's signals say, whatever limits it is judged by: the same for every item that
+ * shares an id.
+ */
+export interface Runs {
+  /** The last signal of any kind (ms): the check's last arrival, for its schedule. */
+  readonly lastSignal: number | undefined
+  /** Runs started and not finished, oldest first; at most MAX_OPEN_RUNS. */
+  readonly open: readonly OpenRun[]
+  readonly lastStart: number | undefined
+  /** Seconds of the last run that had a start (or a duration of its own). */
+  readonly lastDuration: number | undefined
+  /**
+   * The finished runs judged by the default limits. A check with those limits (most of them) reads
+   * its streak here; only one with its own thresholds or min_runtime recounts its history.
+   */
+  readonly streak: Streak
+}
+
+/** Overlapping runs tracked at once; a start beyond that forgets the oldest. */
+export const MAX_OPEN_RUNS = 16
+
+/** A run that has ended: what the thresholds count. */
+export interface Finish {
+  readonly at: number
+  /** What the signal said: success or failure. */
+  readonly succeeded: boolean
+  readonly exitStatus: number | undefined
+  /** Seconds; undefined when the finish matched no start and carried no duration. */
+  readonly duration: number | undefined
+}
+
+/**
+ * The runs after `signal`, and the run it finished (none for a start). A start replaces an open
+ * run with the same rid (or the open run without one, as Healthchecks does). A finish ends the run
+ * with its rid, else, without a rid, the latest open run; one that matches none is a check-in
+ * without a duration.
+ */
+export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: Finish } {
+  const { at, rid } = signal
+  if (signal.kind === 'start') {
+    const open = runs.open.filter((r) => r.rid !== rid)
+    open.push({ rid, start: at })
+    if (open.length > MAX_OPEN_RUNS) open.shift()
+    return { runs: { ...runs, lastSignal: at, open: Object.freeze(open), lastStart: at } }
+  }
+  const k = rid === undefined ? runs.open.length - 1 : runs.open.findIndex((r) => r.rid === rid)
+  const started = k >= 0 ? runs.open[k] : undefined
+  const duration = signal.duration ?? (started === undefined ? undefined : Math.max(0, at - started.start) / 1000)
+  const open = started === undefined ? runs.open : Object.freeze(runs.open.filter((_, i) => i !== k))
+  const finish: Finish = { at, succeeded: signal.kind === 'success', exitStatus: signal.exitStatus, duration }
+  return { runs: { lastSignal: at, open, lastStart: runs.lastStart, lastDuration: duration ?? runs.lastDuration, streak: countRun(runs.streak, finish, DEFAULT_LIMITS) }, finish }
+}
+
+/** A check's limits on its runs; seconds. Off (undefined) by default, thresholds 1. */
+export interface RunLimits {
+  /** A run still open this long after its start is a timeout. */
+  readonly maxRuntime: number | undefined
+  /** A successful run shorter than this counts as a failure: too fast. */
+  readonly minRuntime: number | undefined
+  /** Failures in a row before the check is failed (down). */
+  readonly failureThreshold: number
+  /** Successes in a row, once failed, before the check is up again. */
+  readonly recoveryThreshold: number
+}
+
+export const DEFAULT_LIMITS: RunLimits = Object.freeze({ maxRuntime: undefined, minRuntime: undefined, failureThreshold: 1, recoveryThreshold: 1 })
+
+/** The largest threshold: streaks are rebuilt from the last signals kept, which must hold them. */
+export const THRESHOLD_MAX = 100
+
+/** How finished runs have gone, judged by one check's limits. */
+export interface Streak {
+  /** Failed runs in a row, up to the last one. */
+  readonly failures: number
+  /** Successful runs in a row, up to the last one. */
+  readonly successes: number
+  /** The failure threshold was reached and the recovery threshold not yet since. */
+  readonly failing: boolean
+  /** ms of the last failed run. */
+  readonly lastFailure: number | undefined
+  /** Why that run failed: "exit status 3", "too fast: ran 0.1s, min_runtime 1s"... */
+  readonly lastFailureReason: string | undefined
+}
+
+export const NO_STREAK: Streak = Object.freeze({ failures: 0, successes: 0, failing: false, lastFailure: undefined, lastFailureReason: undefined })
+
+export const NO_RUNS: Runs = Object.freeze({ lastSignal: undefined, open: Object.freeze([]), lastStart: undefined, lastDuration: undefined, streak: NO_STREAK })
+
+/** Whether `limits` judge runs as the defaults do (max_runtime aside): then Runs.streak is the streak. */
+export const judgedByDefaults = (limits: RunLimits) =>
+  limits.minRuntime === undefined && limits.failureThreshold === 1 && limits.recoveryThreshold === 1
+
+/** A span of seconds for people: 0.1s, 9.5s, 42s, 1h30m. */
+export function humanSeconds(seconds: number): string {
+  return seconds < 10 ? `${Math.round(seconds * 10) / 10}s` : formatDuration(Math.round(seconds))
+}
+
+/** Why a finished run counts as a failure under `limits`; undefined when it counts as a success. */
+export function failureReason(finish: Finish, limits: RunLimits): string | undefined {
+  if (!finish.succeeded) return finish.exitStatus === undefined ? 'reported a failure' : `exit status ${finish.exitStatus}`
+  const { minRuntime } = limits
+  if (minRuntime !== undefined && finish.duration !== undefined && finish.duration < minRuntime) {
+    return `too fast: ran ${humanSeconds(finish.duration)}, min_runtime ${humanSeconds(minRuntime)}`
+  }
+  return undefined
+}
+
+/** The streak after one more finished run. */
+export function countRun(streak: Streak, finish: Finish, limits: RunLimits): Streak {
+  const reason = failureReason(finish, limits)
+  if (reason === undefined) {
+    const successes = streak.successes + 1
+    return { ...streak, failures: 0, successes, failing: streak.failing && successes < limits.recoveryThreshold }
+  }
+  const failures = streak.failures + 1
+  return {
+    failures,
+    successes: 0,
+    failing: streak.failing || failures >= limits.failureThreshold,
+    lastFailure: finish.at,
+    lastFailureReason: reason,
+  }
+}
+
+/** The streak of a history of finished runs, oldest first, counted from a check that was up. */
+export const countRuns = (finishes: Iterable<Finish>, limits: RunLimits): Streak => {
+  let streak = NO_STREAK
+  for (const finish of finishes) streak = countRun(streak, finish, limits)
+  return streak
+}

@@ -1,0 +1,51 @@
+// Healthchecks-compatible ping URLs: /ping/<ping_key>/<id>[/start|/fail|/<exit status>][?rid=], so
+// that Healthchecks' clients (curl lines, runitor, sidecars, libraries) work by changing their base
+// URL. They answer as Healthchecks does: 200 "OK", 404 "not found", any origin, never cached. The
+// key allows check-ins and nothing else; it is compared in constant time and kept out of the logs.
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import { acceptAnyBody, signalOf } from './signals.js'
+
+/** Ping URLs with the key replaced, for log lines. */
+export const redactPingKey = (url: string) => url.replace(/^\/ping\/[^/?]*/, '/ping/[redacted]')
+
+// The expected key's bytes, made once per config.
+const keys = new WeakMap<object, Buffer>()
+
+const pingRoutes: FastifyPluginAsync = async (app) => {
+  acceptAnyBody(app)
+  app.addHook('onSend', async (_request, reply) => {
+    // Healthchecks' never_cache and its CORS header: browsers and proxies may ping too.
+    reply.header('access-control-allow-origin', '*').header('cache-control', 'max-age=0, no-cache, no-store, must-revalidate, private')
+  })
+
+  const answer = (reply: FastifyReply, code: number, text: string) => reply.code(code).type('text/plain; charset=utf-8').send(text)
+
+  const keyIsRight = (presented: string): boolean => {
+    const { config } = app.monitor
+    if (config.pingKey === undefined) return false
+    let expected = keys.get(config)
+    if (expected === undefined) keys.set(config, (expected = Buffer.from(config.pingKey)))
+    const bytes = Buffer.from(presented)
+    return bytes.length === expected.length && timingSafeEqual(bytes, expected)
+  }
+
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/ping/:key/:id/:signal?',
+    handler: async (request, reply) => {
+      const { key, id, signal: word } = request.params as { key: string; id: string; signal?: string }
+      const { rid } = request.query as { rid?: string | string[] }
+      if (!keyIsRight(key) || !app.monitor.config.itemsById.has(id)) return answer(reply, 404, 'not found')
+      const signal = signalOf(word, Array.isArray(rid) ? rid.at(-1) : rid)
+      if (typeof signal === 'string') return answer(reply, 400, signal)
+      const items = await app.monitor.signal(id, signal)
+      // A reload removed the item while the signal waited for its commit.
+      if (items.length === 0) return answer(reply, 404, 'not found')
+      app.metrics.refreshed(items)
+      return answer(reply, 200, 'OK')
+    },
+  })
+}
+
+export default pingRoutes
