@@ -310,3 +310,83 @@ t.test('Scripto clients that send none of the new fields see the same behaviour'
   const res = await post(app, { last_exec: 'CURRENT_TIMESTAMP', name: 'old.sh', server: 'h', status: true, periodicity: 'weekly' })
   t.match(res.json(), { periodicity: 'weekly', schedule: null, tz: null, grace: 0, state: 'ok', next_due: '2026-01-22T12:00:00' })
 })
+
+t.test('a script run: start, then a report finishes it with its measured duration', async (t) => {
+  const { app, clock } = await testApp(t)
+  await post(app, { name: 'backup.sh', server: 'db1', status: true })
+  const started = await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: auth })
+  t.equal(started.statusCode, 200)
+  t.match(started.json(), { state: 'running', reason: 'running for 0s', last_start: '2026-01-15T12:00:00' })
+  clock.advance(90)
+  const done = await app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload: { status: true, last_exec: 'CURRENT_TIMESTAMP', exit_code: 0 } })
+  t.match(done.json(), { state: 'ok', last_duration: 90, reason: null })
+  const missing = await app.inject({ method: 'POST', url: '/api/v1/script/9/start', headers: auth })
+  t.same([missing.statusCode, missing.json().message], [404, 'no script with id 9'])
+})
+
+t.test('a start counts as the arrival for the script\'s schedule', async (t) => {
+  const { app, clock } = await testApp(t)
+  await post(app, { name: 'h.sh', server: 'h', status: true, last_exec: 'CURRENT_TIMESTAMP', periodicity: 'hourly' })
+  clock.advance(3500)
+  await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: json, payload: { rid: 'r1' } })
+  clock.advance(200)
+  t.match((await app.inject({ url: '/api/v1/script/1' })).json(), { state: 'running', next_due: '2026-01-15T13:58:20' }, 'not late: it started on time')
+})
+
+t.test('a report may carry rid, duration and exit_code; the reported duration wins over the measured one', async (t) => {
+  const { app, clock } = await testApp(t)
+  await post(app, { name: 'x.sh', server: 'h', status: true })
+  await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: json, payload: { rid: 'a' } })
+  clock.advance(10)
+  await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: json, payload: { rid: 'b' } })
+  clock.advance(10)
+  const a = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: json, payload: { status: false, rid: 'a', exit_code: 3 } })
+  t.match(a.json(), { state: 'failed', last_duration: 20, reason: 'exit status 3', consecutive_failures: 1 }, 'rid a ran 20 s and failed')
+  const b = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: json, payload: { status: true, rid: 'b', duration: 4.5 } })
+  t.match(b.json(), { state: 'ok', last_duration: 4.5, consecutive_failures: 0 }, 'rid b: the reported duration')
+})
+
+t.test('a script\'s limits are writable fields, with the duration syntax of grace; null turns them back', async (t) => {
+  const { app, clock } = await testApp(t)
+  const res = await post(app, { name: 'q.sh', server: 'h', status: true, min_runtime: '1s', max_runtime: '2m', failure_threshold: 2, recovery_threshold: 3 })
+  t.match(res.json(), { min_runtime: 1, max_runtime: 120, failure_threshold: 2, recovery_threshold: 3 })
+  await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: auth })
+  clock.advance(0.2)
+  const fast = await app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload: { status: true } })
+  t.match(fast.json(), { state: 'ok', consecutive_failures: 1, reason: 'too fast: ran 0.2s, min_runtime 1s; 1 of 2 failures in a row before down' })
+  await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: auth })
+  clock.advance(121)
+  t.match((await app.inject({ url: '/api/v1/script/1' })).json(), { state: 'timeout' })
+  const off = await app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload: { max_runtime: null, failure_threshold: null } })
+  t.match(off.json(), { state: 'running', max_runtime: null, failure_threshold: 1 }, 'a settings change is no report: the run stays open')
+})
+
+t.test('bad run fields are a 400 naming them, and change nothing', async (t) => {
+  const { app } = await testApp(t)
+  await post(app, { name: 'x.sh', server: 'h', status: true })
+  const before = app.monitor.store.getScript(1)
+  const cases: [string, unknown, string][] = [
+    ['PATCH', { status: true, exit_code: 256 }, 'body.exit_code: must be at most 255'],
+    ['PATCH', { status: true, duration: -1 }, 'body.duration: must be at least 0'],
+    ['PATCH', { status: true, rid: 'a b' }, 'body.rid: must match ^[A-Za-z0-9._-]{1,64}$'],
+    ['PATCH', { rid: 'a' }, 'body.rid, body.duration, body.exit_code: describe a finished run, so they come with a status'],
+    ['PATCH', { failure_threshold: 0 }, 'body.failure_threshold: must be at least 1'],
+    ['PATCH', { recovery_threshold: 101 }, 'body.recovery_threshold: must be at most 100'],
+    ['PATCH', { max_runtime: '0s' }, 'body.max_runtime: must be greater than 0, or null to turn it off'],
+    ['PATCH', { min_runtime: '1 hour' }, 'body.min_runtime: must be seconds or a duration such as 90s, 15m, 2h, 1d, 1w or 1h30m'],
+  ]
+  for (const [method, payload, message] of cases) {
+    const res = await app.inject({ method: method as 'PATCH', url: '/api/v1/script/1', headers: json, payload: payload as object })
+    t.equal(res.statusCode, 400, message)
+    t.equal(res.json().message, message)
+  }
+  const start = await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: json, payload: { rid: 'ok', extra: 1 } })
+  t.same([start.statusCode, start.json().message], [400, "body: unknown key 'extra' (allowed: rid)"])
+  t.same(app.monitor.store.getScript(1), before)
+})
+
+t.test('starting a script needs the token', async (t) => {
+  const { app } = await testApp(t)
+  await post(app, { name: 'x.sh', server: 'h', status: true })
+  t.equal((await app.inject({ method: 'POST', url: '/api/v1/script/1/start' })).statusCode, 403)
+})
