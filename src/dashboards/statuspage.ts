@@ -248,5 +248,55 @@ export const dashboard: Dashboard = {
       overrides: [override('Deadline', { unit: 'dateTimeAsIso' })],
       options: { showHeader: true, sortBy: [{ displayName: 'Due in', desc: false }] },
     }),
+    panel({
+      id: 10,
+      type: 'timeseries',
+      title: 'Run durations',
+      description:
+        'How long each run took, per item and script: the last duration, which changes once a run finishes. Its history is what StatuspageRunSlowerThanUsual compares with.',
+      unit: 's',
+      gridPos: [0, 40, 12, 9],
+      queries: [
+        { expr: `statuspage_item_last_duration_seconds{${items}}`, legend: '{{group}} / {{name}}' },
+        { expr: `statuspage_script_last_duration_seconds{${scripts}}`, legend: 'script {{name}} ({{server}})' },
+      ],
+      defaults: { custom: { drawStyle: 'line', lineInterpolation: 'stepAfter', showPoints: 'never' } },
+      options: { legend: { displayMode: 'table', placement: 'right', calcs: ['lastNotNull', 'max'] }, tooltip: { mode: 'multi' } },
+    }),
+    panel({
+      id: 11,
+      type: 'table',
+      title: 'Running now',
+      description: 'Items and scripts with a run open (a start and no finish yet): how long it has been running, and its max_runtime if set.',
+      unit: 's',
+      gridPos: [12, 40, 12, 9],
+      queries: [
+        {
+          expr: `(time() - statuspage_item_last_start_seconds{${items}}) and on (job, instance, group, id, name) (statuspage_item_running{${items}} == 1)`,
+          table: true,
+        },
+        {
+          expr: `(time() - statuspage_script_last_start_seconds{${scripts}}) and on (job, instance, id, name, server) (statuspage_script_running{${scripts}} == 1)`,
+          table: true,
+        },
+      ],
+      transformations: mergedTable(['group', 'name', 'id', 'server'], ['Item running for', 'Script running for']),
+      options: { showHeader: true },
+    }),
+    panel({
+      id: 12,
+      type: 'timeseries',
+      title: 'Failures in a row',
+      description:
+        'Failed runs in a row per item and script (a run shorter than min_runtime counts). The check is down once this reaches its failure_threshold.',
+      unit: 'short',
+      gridPos: [0, 49, 24, 8],
+      queries: [
+        { expr: `statuspage_item_consecutive_failures{${items}} > 0`, legend: '{{group}} / {{name}}' },
+        { expr: `statuspage_script_consecutive_failures{${scripts}} > 0`, legend: 'script {{name}} ({{server}})' },
+      ],
+      defaults: { custom: { drawStyle: 'bars', fillOpacity: 60 }, min: 0, decimals: 0 },
+      options: { legend: { displayMode: 'list', placement: 'bottom' }, tooltip: { mode: 'multi' } },
+    }),
   ],
 }
