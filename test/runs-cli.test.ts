@@ -1,0 +1,165 @@
+// Runs against the real CLI, with curl and with scripts/statuspage-run, as the README shows them.
+// These measure real durations, so they wait for real time; every other rule is tested on a fixed
+// clock (domain/run.test.ts, runs.test.ts).
+import { execFile } from 'node:child_process'
+import { createServer } from 'node:net'
+import { promisify } from 'node:util'
+import t, { type Test } from 'tap'
+import { TOKEN, yamlConfig } from './helpers/app.js'
+import { requireBinary } from './helpers/binaries.js'
+import { startService } from './helpers/cli.js'
+
+const KEY = 'ping-key-0123456789abcdef0123456789ab'
+const GROUPS = `
+    Jobs:
+      - {name: Backup, id: backup, interval: 1h}
+      - {name: Strict, id: strict, interval: 1h}
+      - {name: Lenient, id: lenient, interval: 1h, failure_threshold: 2}
+      - {name: Hangs, id: hangs, interval: 1h, max_runtime: 2s}
+      - {name: Quick, id: quick, interval: 1h, min_runtime: 1s}
+      - {name: Pinged, id: pinged, interval: 1h}
+      - {name: Refreshed, id: refreshed, interval: 1h}
+      - {name: "Odd id", id: "odd id/é", interval: 1h}
+`
+
+const run = promisify(execFile)
+async function exec(file: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    const { stdout, stderr } = await run(file, args, { env: { ...process.env, ...env } })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function service(t: Test) {
+  const svc = await startService(t, yamlConfig({ groups: GROUPS, extra: `  ping_key: ${KEY}\n` }))
+  const item = async (id: string) => {
+    const status = (await (await fetch(`${svc.url}/api/v1/status`)).json()) as { groups: { items: Record<string, unknown>[] }[] }
+    return status.groups[0]!.items.find((i) => i.id === id)!
+  }
+  return { ...svc, item }
+}
+
+t.test('curl against the real CLI: duration, exit status and thresholds, max and min run time', async (t) => {
+  const curl = requireBinary(t, 'curl', 'apt-get install curl')
+  if (!curl) return
+  const { url, item } = await service(t)
+  const signal = (path: string) => exec(curl, ['-fsS', '-m', '10', '-H', `X-Token: ${TOKEN}`, `${url}/refresh/${path}`])
+
+  t.equal((await signal('backup/start')).stdout, '{"refreshed": 1}')
+  await sleep(1200)
+  await signal('backup/0')
+  const done = await item('backup')
+  t.ok((done.last_duration as number) >= 1.2 && (done.last_duration as number) < 2.5, `last_duration ≈ 1.2 (${done.last_duration})`)
+  t.match(done, { status: 'up' })
+
+  await signal('strict/3')
+  await signal('lenient/3')
+  t.match(await item('strict'), { status: 'failed', state: 'down', reason: 'exit status 3' }, 'failure_threshold 1: failed')
+  t.match(await item('lenient'), { status: 'up', state: 'up', consecutive_failures: 1 }, 'failure_threshold 2: still up')
+
+  const started = Date.now()
+  await signal('hangs/start')
+  t.match(await item('hangs'), { status: 'running' })
+  // Polled, not slept: the first answer that says timeout must come after 2 s, and soon after.
+  while ((await item('hangs')).status !== 'timeout') {
+    if (Date.now() - started > 10_000) throw new Error('still not timeout after 10 s')
+    await sleep(50)
+  }
+  const after = Date.now() - started
+  t.ok(after >= 2000 && after < 5000, `timeout after 2 s (${after} ms)`)
+
+  await signal('quick/start')
+  await sleep(100)
+  await signal('quick')
+  t.match(await item('quick'), { status: 'failed', reason: /^too fast: ran 0\.\ds, min_runtime 1s$/ })
+})
+
+t.test('the ping URLs with curl give the same state as the /refresh signals', async (t) => {
+  const curl = requireBinary(t, 'curl', 'apt-get install curl')
+  if (!curl) return
+  const { url, item } = await service(t)
+  const viaPing = await exec(curl, ['-fsS', '-m', '10', '--retry', '5', `${url}/ping/${KEY}/pinged/start`])
+  t.same([viaPing.code, viaPing.stdout], [0, 'OK'])
+  await exec(curl, ['-fsS', '-m', '10', '-H', `X-Token: ${TOKEN}`, `${url}/refresh/refreshed/start`])
+  await sleep(300)
+  t.equal((await exec(curl, ['-fsS', '-m', '10', '--retry', '5', `${url}/ping/${KEY}/pinged/0`])).stdout, 'OK')
+  await exec(curl, ['-fsS', '-m', '10', '-H', `X-Token: ${TOKEN}`, `${url}/refresh/refreshed/0`])
+  const [a, b] = [await item('pinged'), await item('refreshed')]
+  const same = (i: Record<string, unknown>) => ({ state: i.state, status: i.status, reason: i.reason, consecutive_failures: i.consecutive_failures, ran: typeof i.last_duration })
+  t.same(same(a), same(b))
+  t.same(same(a), { state: 'up', status: 'up', reason: null, consecutive_failures: 0, ran: 'number' })
+  const wrong = await exec(curl, ['-sS', '-m', '10', '-w', '%{http_code}', `${url}/ping/${KEY}x/pinged`])
+  t.equal(wrong.stdout, 'not found404')
+})
+
+t.test('statuspage-run wraps a command for an item: start, exit status with the same rid, the exit status passed on', async (t) => {
+  if (!requireBinary(t, 'curl', 'apt-get install curl')) return
+  const { url, item, logs } = await service(t)
+  const wrap = (args: string[], env: NodeJS.ProcessEnv = { STATUSPAGE_TOKEN: TOKEN }) => exec('sh', ['scripts/statuspage-run', '--url', url, ...args], env)
+
+  const failed = await wrap(['--item', 'strict', '--', 'sh', '-c', 'sleep 0.3; echo out; echo err >&2; exit 3'])
+  t.same([failed.code, failed.stdout, failed.stderr], [3, 'out\n', 'err\n'], 'the exit status, stdout and stderr pass through')
+  const strict = await item('strict')
+  t.match(strict, { status: 'failed', reason: 'exit status 3' })
+  t.ok((strict.last_duration as number) >= 0.3, `the run was timed (${strict.last_duration})`)
+
+  const ok = await wrap(['--item', 'odd id/é', '--', 'true'])
+  t.equal(ok.code, 0)
+  t.match(await item('odd id/é'), { status: 'up', last_duration: Number }, 'an id with a space, a slash and é is escaped in the URL')
+
+  const pinged = await wrap(['--item', 'pinged', '--ping-key', KEY, '--', 'sh', '-c', 'exit 0'], {})
+  t.equal(pinged.code, 0)
+  t.match(await item('pinged'), { status: 'up', last_duration: Number }, 'with a ping key instead of the token')
+
+  const missing = await wrap(['--item', 'backup', '--', 'no-such-command-here'])
+  t.equal(missing.code, 127, 'a command that does not exist: 127, as the shell says')
+  t.match(await item('backup'), { status: 'failed', reason: 'exit status 127' })
+  t.notOk(JSON.stringify(logs).includes(TOKEN), 'the token is not in the service log')
+})
+
+t.test('statuspage-run wraps a command for a script, with its duration', async (t) => {
+  if (!requireBinary(t, 'curl', 'apt-get install curl')) return
+  const { url, report } = await service(t)
+  await report({ name: 'backup.sh', server: 'db1', status: 1 })
+  const res = await exec('sh', ['scripts/statuspage-run', '--url', url, '--script', '1', '--', 'sh', '-c', 'sleep 0.2; exit 4'], { STATUSPAGE_TOKEN: TOKEN })
+  t.equal(res.code, 4)
+  const script = (await (await fetch(`${url}/api/v1/script/1`)).json()) as Record<string, unknown>
+  t.match(script, { state: 'failed', status: false, reason: 'exit status 4', last_exec: String })
+  t.ok((script.last_duration as number) >= 0.2 && (script.last_duration as number) < 5, `the duration the wrapper measured (${script.last_duration})`)
+})
+
+t.test('a statuspage that is down neither blocks nor fails the job', async (t) => {
+  if (!requireBinary(t, 'curl', 'apt-get install curl')) return
+  // A port that nothing listens on: bound, then closed.
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  const started = Date.now()
+  const res = await exec('sh', ['scripts/statuspage-run', '--url', `http://127.0.0.1:${port}`, '--item', 'x', '--retries', '1', '--timeout', '2', '--', 'sh', '-c', 'exit 5'], {
+    STATUSPAGE_TOKEN: TOKEN,
+  })
+  t.equal(res.code, 5, 'the exit status of the job')
+  t.match(res.stderr, /^statuspage-run: could not send the start to statuspage \(curl exit 7\)/m)
+  t.match(res.stderr, /^statuspage-run: could not send the exit status 5 to statuspage \(curl exit 7\)/m)
+  t.ok(Date.now() - started < 15_000, `gave up in ${Date.now() - started} ms`)
+})
+
+t.test('statuspage-run refuses bad usage with exit 2 and a line saying what is wrong', async (t) => {
+  const cases: [string[], string][] = [
+    [['--url', 'http://x', '--item', 'a'], 'statuspage-run: give the command to run after --'],
+    [['--item', 'a', '--', 'true'], 'statuspage-run: --url (or STATUSPAGE_URL) is required'],
+    [['--url', 'http://x', '--', 'true'], 'statuspage-run: give --item ID or --script ID'],
+    [['--url', 'http://x', '--item', 'a', '--script', '1', '--', 'true'], 'statuspage-run: give --item or --script, not both'],
+    [['--url', 'http://x', '--script', 'one', '--', 'true'], "statuspage-run: --script must be a number, got 'one'"],
+    [['--url', 'http://x', '--item', 'a', '--retries', 'x', '--', 'true'], "statuspage-run: --retries must be a whole number, got 'x'"],
+  ]
+  for (const [args, message] of cases) {
+    const res = await exec('sh', ['scripts/statuspage-run', ...args], { STATUSPAGE_URL: '' })
+    t.same([res.code, res.stderr], [2, `${message}\n`], message)
+  }
+})
