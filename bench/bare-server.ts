@@ -2,7 +2,7 @@
 import Fastify from 'fastify'
 
 const app = Fastify({ logger: false })
-app.get('/refresh/:id', async (_req, reply) => reply.type('application/json; charset=utf-8').send('{"refreshed": 1}'))
+app.get('/refresh/:id/:signal?', async (_req, reply) => reply.type('application/json; charset=utf-8').send('{"refreshed": 1}'))
 app.put('/api/v1/script/:id', async (req) => ({ id: Number((req.params as { id: string }).id), ...(req.body as object) }))
 await app.listen({ host: '127.0.0.1', port: 0 })
 process.stdout.write(`${(app.server.address() as { port: number }).port}\n`)

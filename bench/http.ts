@@ -96,13 +96,19 @@ export async function memory(): Promise<Row> {
   await Promise.all(benchScripts(10_000, now).map(({ id: _id, ...fields }) => store.createScript(fields)))
   store.close()
   const sp = await startStatuspage(benchYaml(100_000), dbPath)
-  for (let i = 0; i < 100_000; i += 10) await fetch(`${sp.url}/refresh/item-${i}`, { headers }).then((r) => r.arrayBuffer())
+  // Every tenth id runs once (a start and its finish, a duration kept); one in three of those is
+  // left running, one in seven fails.
+  for (let i = 0; i < 100_000; i += 10) {
+    const get = (path: string) => fetch(`${sp.url}/refresh/item-${i}${path}`, { headers }).then((r) => r.arrayBuffer())
+    await get('/start')
+    if (i % 30 !== 0) await get(i % 70 === 0 ? '/2' : '/0')
+  }
   for (let i = 0; i < 3; i++) await (await fetch(`${sp.url}/metrics`)).arrayBuffer()
   await (await fetch(`${sp.url}/`)).arrayBuffer()
   const { rss, peak } = sp.memory()
   await sp.stop()
   return {
-    what: 'memory, 100,000 items + 10,000 scripts, after refreshes and 3 scrapes',
+    what: 'memory, 100,000 items + 10,000 scripts, after runs of every tenth item and 3 scrapes',
     statuspage: `${rss.toFixed(0)} MiB resident (peak ${peak.toFixed(0)} MiB)`,
     baseline: '',
     ratio: '',
@@ -148,10 +154,19 @@ async function nodeStart(): Promise<number> {
   return performance.now() - start
 }
 
+/**
+ * Requests that alternate a start and its finish (exit status 0), each pair with a run id of its
+ * own, so that every finish closes its run and measures a duration.
+ */
+function runPairs(id: string): autocannon.Request[] {
+  return Array.from({ length: 200 }, (_, i) => ({ method: 'GET' as const, path: `/refresh/${id}/${i % 2 === 0 ? 'start' : '0'}?rid=r${i >> 1}` }))
+}
+
 export async function httpBench(): Promise<Row[]> {
   return [
     await versus('GET /refresh/:id with token, persisted', '/refresh/item-0', {}, 0.8),
     await versus('GET /refresh/:id of a cron item, persisted', '/refresh/item-0', {}, 0.8, benchYaml(1000, { cron: true })),
+    await versus('start + finish pairs of one item, with rids, persisted', '/refresh/item-0', { requests: runPairs('item-0') }, 0.8),
     await versus('PUT /api/v1/script/:id (Scripto report)', '/api/v1/script/1', { method: 'PUT', body: putBody }, 0.5),
     await latencyUnderScrape(10_000),
     await latencyUnderScrape(100_000),

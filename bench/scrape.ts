@@ -48,6 +48,16 @@ export async function scrapeBench(sizes = [1_000, 10_000, 100_000]): Promise<Row
       ratio: `${(slow / fast).toFixed(1)}x faster`,
       goal: n === 10_000 ? '>= 5x' : '',
     })
+    if (n === 100_000) {
+      const perSeries = (fast * 1000) / series
+      rows.push({
+        what: `scrape per series, ${n.toLocaleString('en')} items + ${scripts.length.toLocaleString('en')} scripts with the run families`,
+        statuspage: `${perSeries.toFixed(3)} µs per series`,
+        baseline: '',
+        ratio: '',
+        goal: `<= 0.5 µs${perSeries <= 0.5 ? '' : '  MISSED'}`,
+      })
+    }
   }
   if (sizes.includes(100_000)) rows.push(await cronVersusInterval(100_000, now))
   if (ours[10_000] !== undefined && ours[100_000] !== undefined) {
@@ -70,8 +80,10 @@ async function cronVersusInterval(n: number, now: number): Promise<Row> {
     const counts: Counts = { refreshes: new Float64Array(config.items.length), reports: new Map() }
     return timeIt(5, () => renderFamilies(snapshot(config, dues, runs, [], now), counts, 'text'))
   }
-  const interval = await time(false)
-  const cron = await time(true)
+  // In turns, twice each: the first of a pair would otherwise pay for the heap the other left.
+  const [interval1, cron1, interval2, cron2] = [await time(false), await time(true), await time(false), await time(true)]
+  const interval = Math.min(interval1, interval2)
+  const cron = Math.min(cron1, cron2)
   const ratio = cron / interval
   return {
     what: `scrape, ${n.toLocaleString('en')} cron items against as many interval items`,

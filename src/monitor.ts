@@ -1,5 +1,5 @@
 // The running state of statuspage: the config in force, the store and the clock, joined in one
-// place. Routes and collectors ask it for a snapshot or tell it of a refresh; nothing else
+// place. Routes and collectors ask it for a snapshot or tell it of a signal; nothing else
 // combines the three.
 import type { Config, Item } from './config/load.js'
 import { dueAfter, type Due } from './domain/check.js'
@@ -60,7 +60,7 @@ export class Monitor {
       const same = kept.get(limitsKey(item))
       if (same !== undefined) {
         counted[item.index] = same.counted
-        return same.runs
+        return { runs, streak: same.runs.streak }
       }
       const finishes = this.store.finishes(item.id)
       counted[item.index] = finishes.at(-1)?.seq ?? 0
@@ -172,8 +172,8 @@ export class Monitor {
   }
 }
 
-/** Items with the same id and limits count the same streak. */
+/** Items with the same id and the same limits on what counts as a failure count the same streak. */
 const limitsKey = (item: Item) => {
-  const { maxRuntime, minRuntime, failureThreshold, recoveryThreshold } = item.check.limits
-  return `${item.id}\0${minRuntime}\0${failureThreshold}\0${recoveryThreshold}\0${maxRuntime}`
+  const { minRuntime, failureThreshold, recoveryThreshold } = item.check.limits
+  return `${item.id}\0${minRuntime}\0${failureThreshold}\0${recoveryThreshold}`
 }

@@ -152,16 +152,18 @@ t.test('each app has its own registry', async (t) => {
   t.same(await metricLines(b.app, 'statuspage_refresh_unknown_total'), ['statuspage_refresh_unknown_total 0'])
 })
 
-t.test('a large exposition is rendered in slices, with the same bytes as at once', async (t) => {
+t.test('a large exposition is rendered in slices and chunks, with the same bytes as at once', async (t) => {
   const groups = `\n    G:\n${Array.from({ length: 20_000 }, (_, i) => `      - {name: item ${i}, id: i${i}}\n`).join('')}`
   const big = config(yamlConfig({ groups }))
   const board = itemRuns(big, refreshed(new Map([['i7', T0]])))
   const s = snapshot(big, board.dues, board.runs, [], T0)
   const counts = { refreshes: new Float64Array(big.items.length), reports: new Map() }
   let pauses = 0
-  const sliced = await renderExposition('head\n', s, counts, 'text', '\ntail', async () => {
-    pauses++
-  })
+  const chunks: Buffer[] = []
+  for await (const chunk of renderExposition('head\n', s, counts, 'text', '\ntail', async () => void pauses++)) chunks.push(chunk)
+  const sliced = Buffer.concat(chunks)
+  t.ok(chunks.length > 1, `sent in ${chunks.length} chunks, none over 1 MiB`)
+  t.ok(chunks.every((c) => c.length <= 1 << 20))
   t.equal(pauses, Math.floor((20_000 * ITEM_FAMILIES.length) / 16_384), `one pause per 16k samples (${ITEM_FAMILIES.length} item families of 20k)`)
   t.equal(sliced.toString(), `head\n${renderFamilies(s, counts, 'text').toString()}\ntail`)
 })

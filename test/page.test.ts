@@ -175,3 +175,24 @@ t.test('a cron item shows its schedule in words with its zone, when it is next d
   clock.advance(3600 + 52 * 60)
   t.match(await li(), '<span class="due late">late by 12 min</span>', 'counted from the deadline: due time plus grace')
 })
+
+t.test('the page shows a running check and for how long, the last duration, and why a check is down', async (t) => {
+  const c = config(yamlConfig({ groups: '\n    Jobs:\n      - {name: Backup, id: backup, interval: 1h}\n      - {name: Sync, id: sync, interval: 1h, failure_threshold: 2}\n' }))
+  const { app, clock } = await testApp(t, { config: c })
+  const li = async (name: string) => new RegExp(`<li class="[^"]*" data-status="[^"]*"><span class="mark"[^>]*>.</span><span class="name">${name}</span>.*?</li>`).exec(await page(app))![0]
+  await app.inject({ url: '/refresh/backup/start', headers: auth })
+  clock.advance(1.2)
+  await app.inject({ url: '/refresh/backup/0', headers: auth })
+  await app.inject({ url: '/refresh/backup/start', headers: auth })
+  clock.advance(12)
+  t.match(await li('Backup'), /^<li class="up" data-status="running">.*<span class="why">running for 12s<\/span><span class="dur">last run 1\.2s<\/span>/)
+  await app.inject({ url: '/refresh/sync/3', headers: auth })
+  t.match(await li('Sync'), /^<li class="up" data-status="up">.*<span class="why">exit status 3; 1 of 2 failures in a row before down<\/span>/, 'up, with the failure short of the threshold')
+  await app.inject({ url: '/refresh/sync/fail', headers: auth })
+  t.match(await li('Sync'), /^<li class="down" data-status="failed">.*<span class="why">reported a failure; 2 failures in a row<\/span>/)
+
+  await app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload: { name: 'etl.sh', server: 'db1', status: true, max_runtime: 5 } })
+  await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: auth })
+  clock.advance(6)
+  t.match(text(await page(app)).find((l) => l.includes('etl.sh')), /^⧗ Timeout1etl\.shdb1.*running for 6s, longer than max_runtime 5s$/)
+})

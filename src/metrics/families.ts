@@ -26,7 +26,6 @@ const valueString = (v: number) => (Number.isNaN(v) ? 'Nan' : Number.isFinite(v)
 interface LabelBytes {
   /** Item i's labels: a view into one buffer that holds them all. */
   readonly views: readonly Uint8Array[]
-  readonly total: number
 }
 
 const itemLabelCache = new WeakMap<Board, LabelBytes>()
@@ -45,7 +44,7 @@ export function itemLabels(config: Board): LabelBytes {
       offset += Buffer.byteLength(str)
       return new Uint8Array(bytes.buffer, bytes.byteOffset + start, offset - start)
     })
-    labels = { views, total: bytes.length }
+    labels = { views }
     itemLabelCache.set(config, labels)
   }
   return labels
@@ -212,15 +211,41 @@ export const SCRIPT_FAMILIES: readonly FamilyDef[] = [
 
 // The longest sample value, "-1.7976931348623157e+308", and the space and newline around it.
 const MAX_VALUE = 26
+/**
+ * Bytes per chunk of the exposition. A scrape of 100k items writes about 100 MB; in chunks it is
+ * sent as it is written, and memory holds what the socket has not taken yet, not the whole body.
+ */
+const CHUNK_BYTES = 1 << 20
 
-/** Writes the families into one preallocated buffer: no string per sample, nothing for the GC. */
+/** Writes the families into preallocated chunks: no string per sample, little for the GC. */
 class Writer {
-  readonly buf: Buffer
+  buf: Buffer
   pos = 0
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size)
+  /** Chunks filled and not yet taken. */
+  #full: Buffer[] = []
+  constructor() {
+    this.buf = Buffer.allocUnsafe(CHUNK_BYTES)
+  }
+  /** Makes room for `n` more bytes: a new chunk when this one cannot hold them. */
+  room(n: number) {
+    if (this.pos + n <= this.buf.length) return
+    if (this.pos > 0) this.#full.push(this.buf.subarray(0, this.pos))
+    this.buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, n))
+    this.pos = 0
+  }
+  /** The chunks filled so far; with `all`, the one under way too. */
+  take(all = false): Buffer[] {
+    if (all && this.pos > 0) {
+      this.#full.push(this.buf.subarray(0, this.pos))
+      this.buf = this.buf.subarray(this.pos)
+      this.pos = 0
+    }
+    const taken = this.#full
+    this.#full = []
+    return taken
   }
   text(s: string) {
+    this.room(Buffer.byteLength(s))
     this.pos += this.buf.write(s, this.pos)
   }
   /** TypedArray#set: Buffer#copy makes a view object per call, which is most of the cost at 100k series. */
@@ -248,9 +273,8 @@ class Writer {
 
 interface Series {
   readonly count: number
-  /** Total bytes of all the label strings. */
-  readonly labelBytes: number
-  write(w: Writer, i: number): void
+  /** Series i's label bytes. */
+  labels(i: number): Uint8Array
 }
 
 /** Samples written between two yields of writeFamilies: a few milliseconds of work. */
@@ -259,20 +283,23 @@ const SLICE = 16_384
 /**
  * Writes every item and script family, joined as prom-client's registry joins them in `format`
  * (a blank line between families in text, none in OpenMetrics), without the final newline.
- * Yields after every SLICE samples, so that a caller can let other work run in between.
+ * Yields after every SLICE samples, so that a caller can send what is written and let other work
+ * run in between.
  */
-function* writeFamilies(w: Writer, plan: Plan, s: Snapshot, counts: Counts, format: Format): Generator<void, void, void> {
+function* writeFamilies(w: Writer, s: Snapshot, counts: Counts, format: Format): Generator<void, void, void> {
   const separator = format === 'text' ? '\n\n' : '\n'
   let budget = SLICE
-  for (const [k, { def, head, series }] of plan.families.entries()) {
+  for (const [k, { def, head, series }] of plan(s, format).entries()) {
     if (k > 0) w.text(separator)
     const name = Buffer.from(`\n${def.name}`)
     w.text(head)
     for (let i = 0; i < series.count; i++) {
       const v = def.value(s, counts, i)
       if (v !== undefined) {
+        const labels = series.labels(i)
+        w.room(name.length + labels.length + MAX_VALUE)
         w.bytes(name)
-        series.write(w, i)
+        w.bytes(labels)
         w.buf[w.pos++] = 32 // ' '
         w.value(v)
       }
@@ -284,54 +311,36 @@ function* writeFamilies(w: Writer, plan: Plan, s: Snapshot, counts: Counts, form
   }
 }
 
-interface Plan {
-  /** Each family with its HELP and TYPE lines and its series. */
-  readonly families: readonly { def: FamilyDef; head: string; series: Series }[]
-  /** An upper bound of the bytes the families take, so the buffer never grows. */
-  readonly size: number
-}
-
-function plan(s: Snapshot, format: Format): Plan {
+/** Each family with its HELP and TYPE lines and its series. */
+function plan(s: Snapshot, format: Format): { def: FamilyDef; head: string; series: Series }[] {
   const items = itemLabels(s.config)
   const scriptBytes = s.scripts.map(({ script }) => scriptLabels(script))
-  const itemSeries: Series = {
-    count: s.items.length,
-    labelBytes: items.total,
-    write: (w, i) => w.bytes(items.views[i]!),
-  }
-  const scriptSeries: Series = {
-    count: s.scripts.length,
-    labelBytes: scriptBytes.reduce((n, b) => n + b.length, 0),
-    write: (w, i) => w.bytes(scriptBytes[i]!),
-  }
-  const families = [
+  const itemSeries: Series = { count: s.items.length, labels: (i) => items.views[i]! }
+  const scriptSeries: Series = { count: s.scripts.length, labels: (i) => scriptBytes[i]! }
+  return [
     ...ITEM_FAMILIES.map((def) => ({ def, series: itemSeries })),
     ...SCRIPT_FAMILIES.map((def) => ({ def, series: scriptSeries })),
   ].map(({ def, series }) => ({ def, series, head: header(def.name, def.help, def.type, format) }))
-  const size = families.reduce(
-    (n, { def, head, series }) => n + 2 * Buffer.byteLength(head) + series.labelBytes + series.count * (def.name.length + 1 + MAX_VALUE),
-    0,
-  )
-  return { families, size }
 }
 
-/** The item and script families alone, at once (see writeFamilies). */
+/** The item and script families alone, at once, in one buffer (see writeFamilies). */
 export function renderFamilies(s: Snapshot, counts: Counts, format: Format): Buffer {
-  const p = plan(s, format)
-  const w = new Writer(p.size)
-  for (const _ of writeFamilies(w, p, s, counts, format));
-  return w.buf.subarray(0, w.pos)
+  const w = new Writer()
+  for (const _ of writeFamilies(w, s, counts, format));
+  return Buffer.concat(w.take(true))
 }
 
 /**
- * `head`, the families and `tail` in one buffer, awaiting `pause()` between slices of the
- * families: a scrape of 100k items does not hold the event loop for its whole length.
+ * `head`, the families and `tail`, in chunks, awaiting `pause()` between slices of the families: a
+ * scrape of 100k items neither holds the event loop for its whole length nor its whole body in memory.
  */
-export async function renderExposition(head: string, s: Snapshot, counts: Counts, format: Format, tail: string, pause: () => Promise<void>): Promise<Buffer> {
-  const p = plan(s, format)
-  const w = new Writer(Buffer.byteLength(head) + p.size + Buffer.byteLength(tail))
+export async function* renderExposition(head: string, s: Snapshot, counts: Counts, format: Format, tail: string, pause: () => Promise<void>): AsyncGenerator<Buffer> {
+  const w = new Writer()
   w.text(head)
-  for (const _ of writeFamilies(w, p, s, counts, format)) await pause()
+  for (const _ of writeFamilies(w, s, counts, format)) {
+    yield* w.take()
+    await pause()
+  }
   w.text(tail)
-  return w.buf.subarray(0, w.pos)
+  yield* w.take(true)
 }

@@ -103,13 +103,13 @@ export class Metrics {
     this.#reports.delete(id)
   }
 
-  /** The whole exposition in `format`, computed now. */
-  async render(format: Format): Promise<Buffer> {
+  /** The whole exposition in `format`, from a snapshot taken now, in chunks as they are written. */
+  async *render(format: Format): AsyncGenerator<Buffer> {
     const base = await this.#prom[format].registry.metrics()
     const counts = { refreshes: this.#refreshes, reports: this.#reports }
     // After the registry's own families, joined exactly as it joins them.
     const [head, tail] = format === 'text' ? [`${base}\n`, '\n'] : [base.slice(0, -'# EOF\n'.length), '\n# EOF\n']
-    return renderExposition(head, this.#monitor.snapshot(), counts, format, tail, yieldToEventLoop)
+    yield* renderExposition(head, this.#monitor.snapshot(), counts, format, tail, yieldToEventLoop)
   }
 }
 

@@ -1,4 +1,5 @@
 // GET /metrics: the Prometheus text format 0.0.4, or OpenMetrics when the scraper prefers it.
+import { Readable } from 'node:stream'
 import Negotiator from 'negotiator'
 import type { FastifyPluginAsync } from 'fastify'
 import { CONTENT_TYPE } from '../metrics/metrics.js'
@@ -23,7 +24,7 @@ const metricsRoutes: FastifyPluginAsync = async (app) => {
   app.get('/metrics', async (request, reply) => {
     const preferred = new Negotiator({ headers: { accept: typesOnly(request.headers.accept ?? '*/*') } }).mediaType(OFFERED)
     const format = preferred === 'application/openmetrics-text' ? 'openmetrics' : 'text'
-    return reply.type(CONTENT_TYPE[format]).send(await app.metrics.render(format))
+    return reply.type(CONTENT_TYPE[format]).send(Readable.from(app.metrics.render(format)))
   })
 }
 

@@ -37,7 +37,7 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
       const { key, id, signal: word } = request.params as { key: string; id: string; signal?: string }
       const { rid } = request.query as { rid?: string | string[] }
       if (!keyIsRight(key) || !app.monitor.config.itemsById.has(id)) return answer(reply, 404, 'not found')
-      const signal = signalOf(word, Array.isArray(rid) ? rid.at(-1) : rid)
+      const signal = signalOf(word, rid)
       if (typeof signal === 'string') return answer(reply, 400, signal)
       const items = await app.monitor.signal(id, signal)
       // A reload removed the item while the signal waited for its commit.

@@ -15,10 +15,6 @@ const schema = {
     },
     required: ['id'],
   },
-  querystring: {
-    type: 'object',
-    properties: { rid: { type: 'string', description: 'Run id: pairs a finish with its start.' } },
-  },
   response: {
     200: {
       type: 'object',
@@ -40,7 +36,7 @@ const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     serializerCompiler: () => (data) => `{"refreshed": ${(data as { refreshed: number }).refreshed}}`,
     handler: async (request) => {
       const { id, signal: word } = request.params
-      const signal = signalOf(word, request.query.rid)
+      const signal = signalOf(word, (request.query as { rid?: string | string[] }).rid)
       if (typeof signal === 'string') throw new BadRequestError(signal)
       const items = await app.monitor.signal(id, signal)
       if (items.length > 0) app.metrics.refreshed(items)

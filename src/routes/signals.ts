@@ -12,7 +12,8 @@ export type SignalRequest = Omit<Signal, 'at'>
  * The signal that the last URL segment names: none (success), start, fail, or an exit status
  * (0 success, 1-255 failure). A string says what is wrong with it.
  */
-export function signalOf(word: string | undefined, rid: string | undefined): SignalRequest | string {
+export function signalOf(word: string | undefined, rid: string | string[] | undefined): SignalRequest | string {
+  if (Array.isArray(rid)) return 'rid: must be given once'
   if (rid !== undefined && !RID.test(rid)) return `rid: must be 1 to 64 characters from A-Z a-z 0-9 . _ -, got ${JSON.stringify(rid.slice(0, 80))}`
   if (word === undefined) return { kind: 'success', rid }
   if (word === 'start') return { kind: 'start', rid }
