@@ -2,7 +2,7 @@
 // /api/v1/status and /metrics show, and what survives a restart or a reload. Fixed clock.
 import t from 'tap'
 import { TOKEN, auth, config, logSink, testApp, yamlConfig } from './helpers/app.js'
-import { onDisk } from './helpers/db.js'
+import { onDisk, SIGNALS } from './helpers/db.js'
 import { metricLines } from './helpers/metrics.js'
 
 /** The lines of /metrics that begin with `prefix`: one series, or one family with labels. */
@@ -175,9 +175,9 @@ t.test('a signal is logged in order on disk, with its duration, rid and exit sta
   await signal(app, 'backup/start?rid=r1')
   clock.advance(2)
   await signal(app, 'backup/7?rid=r1')
-  t.same(onDisk(dbPath, 'SELECT id, at, kind, rid, exit_status, duration FROM item_signal ORDER BY seq'), [
+  t.same(onDisk(dbPath, `SELECT id, at, kind, rid, exit_status, duration FROM ${SIGNALS} ORDER BY seq`), [
     { id: 'backup', at: clock.t - 2000, kind: 'start', rid: 'r1', exit_status: null, duration: null },
-    { id: 'backup', at: clock.t, kind: 'failure', rid: 'r1', exit_status: 7, duration: 2 },
+    { id: 'backup', at: clock.t, kind: 'fail', rid: 'r1', exit_status: 7, duration: 2 },
   ])
 })
 

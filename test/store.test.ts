@@ -2,8 +2,8 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { runFieldsOf } from '../src/domain/script.js'
-import { openStore, type ScriptFields } from '../src/store/store.js'
-import { holdWriteLock, LAST_REFRESH, lastSignals, onDisk, refreshIds, waitUntil } from './helpers/db.js'
+import { openStore, SIGNALS_KEPT, type ScriptFields } from '../src/store/store.js'
+import { holdWriteLock, LAST_REFRESH, lastSignals, onDisk, refreshIds, SIGNALS, waitUntil } from './helpers/db.js'
 
 const fields = (name: string): ScriptFields => ({ name, server: 'h', status: true, lastExec: null, periodicity: null, schedule: null, tz: null, grace: null, ...runFieldsOf(true, null) })
 
@@ -126,4 +126,50 @@ t.test('when SQLite rolls back the whole batch (disk full), memory, disk and eve
     const onFile = stored.some((s) => s.name === name)
     t.equal(r.status === 'fulfilled', onFile, `write ${i} was ${r.status === 'fulfilled' ? 'acknowledged' : 'refused'} and is ${onFile ? '' : 'not '}on disk`)
   }
+})
+
+t.test('a database from before runs keeps its refreshes: each becomes a success signal, in time order', async (t) => {
+  const path = join(t.testdir(), 'sp.db')
+  const old = new Database(path)
+  old.exec(`CREATE TABLE item_refresh (id TEXT PRIMARY KEY, last_refresh INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE script (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, server TEXT NOT NULL, status INTEGER NOT NULL, last_exec INTEGER, periodicity TEXT);
+    ALTER TABLE script ADD COLUMN schedule TEXT; ALTER TABLE script ADD COLUMN tz TEXT; ALTER TABLE script ADD COLUMN grace REAL;
+    INSERT INTO item_refresh VALUES ('b', 2000), ('a', 3000);
+    INSERT INTO script (name, server, status, last_exec) VALUES ('failed.sh', 'h', 0, 5000);
+    PRAGMA user_version = 3;`)
+  old.close()
+  const store = openStore(path)
+  t.same(lastSignals(store), new Map([['a', 3000], ['b', 2000]]))
+  t.same(store.runs().get('a')?.streak, { failures: 0, successes: 1, failing: false, lastFailure: undefined, lastFailureReason: undefined })
+  t.match(store.getScript(1), { status: false, streak: { failures: 1, failing: true, lastFailure: 5000 } }, 'a failed script stays failed')
+  const next = await store.recordSignal('a', { kind: 'start', at: 4000 })
+  store.close()
+  t.same(onDisk(path, `SELECT id, seq, kind FROM ${SIGNALS} ORDER BY seq`), [
+    { id: 'b', seq: 1, kind: 'ok' },
+    { id: 'a', seq: 2, kind: 'ok' },
+    { id: 'a', seq: 3, kind: 'start' },
+  ])
+  t.equal(next?.seq, 3, 'new signals come after the migrated ones')
+})
+
+t.test('each id keeps its last signals, and its runs read the same after a reopen', async (t) => {
+  const path = join(t.testdir(), 'sp.db')
+  const store = openStore(path)
+  // Batches of one to five signals: rows of different sizes, trimmed whole.
+  for (let i = 0; i < SIGNALS_KEPT + 100; ) {
+    const batch = []
+    for (let k = 0; k <= i % 5; k++, i++) {
+      batch.push(store.recordSignal('busy', { kind: i % 2 === 0 ? 'start' : i % 6 === 1 ? 'failure' : 'success', at: 1000 * i, rid: `r${i >> 1}` }))
+    }
+    await Promise.all(batch)
+  }
+  await store.recordSignal('quiet', { kind: 'success', at: 7 })
+  const runs = store.runs().get('busy')
+  store.close()
+  const kept = onDisk<{ n: number }>(path, `SELECT count(*) AS n FROM ${SIGNALS} WHERE id = 'busy'`)[0]!.n
+  t.ok(kept >= SIGNALS_KEPT && kept <= SIGNALS_KEPT + 64, `between ${SIGNALS_KEPT} and ${SIGNALS_KEPT + 64} kept (${kept})`)
+  t.equal(onDisk<{ n: number }>(path, `SELECT count(*) AS n FROM ${SIGNALS} WHERE id = 'quiet'`)[0]!.n, 1, 'other ids keep theirs')
+  const reopened = openStore(path)
+  t.same(reopened.runs().get('busy'), runs, 'open runs, last duration and streak as before')
+  reopened.close()
 })

@@ -61,19 +61,23 @@ export interface Finish {
  * without a duration.
  */
 export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: Finish } {
+  // Object literals of one shape, not spreads: this runs for every check-in.
   const { at, rid } = signal
   if (signal.kind === 'start') {
     const open = runs.open.filter((r) => r.rid !== rid)
     open.push({ rid, start: at })
     if (open.length > MAX_OPEN_RUNS) open.shift()
-    return { runs: { ...runs, lastSignal: at, open: Object.freeze(open), lastStart: at } }
+    return { runs: { lastSignal: at, open, lastStart: at, lastDuration: runs.lastDuration, streak: runs.streak } }
   }
   const k = rid === undefined ? runs.open.length - 1 : runs.open.findIndex((r) => r.rid === rid)
   const started = k >= 0 ? runs.open[k] : undefined
   const duration = signal.duration ?? (started === undefined ? undefined : Math.max(0, at - started.start) / 1000)
-  const open = started === undefined ? runs.open : Object.freeze(runs.open.filter((_, i) => i !== k))
+  const open = started === undefined ? runs.open : runs.open.filter((_, i) => i !== k)
   const finish: Finish = { at, succeeded: signal.kind === 'success', exitStatus: signal.exitStatus, duration }
-  return { runs: { lastSignal: at, open, lastStart: runs.lastStart, lastDuration: duration ?? runs.lastDuration, streak: countRun(runs.streak, finish, DEFAULT_LIMITS) }, finish }
+  return {
+    runs: { lastSignal: at, open, lastStart: runs.lastStart, lastDuration: duration ?? runs.lastDuration, streak: countRun(runs.streak, finish, DEFAULT_LIMITS) },
+    finish,
+  }
 }
 
 /** A check's limits on its runs; seconds. Off (undefined) by default, thresholds 1. */
@@ -97,7 +101,7 @@ export const THRESHOLD_MAX = 100
 export interface Streak {
   /** Failed runs in a row, up to the last one. */
   readonly failures: number
-  /** Successful runs in a row, up to the last one. */
+  /** Successful runs in a row, up to the last one; counted up to THRESHOLD_MAX. */
   readonly successes: number
   /** The failure threshold was reached and the recovery threshold not yet since. */
   readonly failing: boolean
@@ -134,8 +138,12 @@ export function failureReason(finish: Finish, limits: RunLimits): string | undef
 export function countRun(streak: Streak, finish: Finish, limits: RunLimits): Streak {
   const reason = failureReason(finish, limits)
   if (reason === undefined) {
-    const successes = streak.successes + 1
-    return { ...streak, failures: 0, successes, failing: streak.failing && successes < limits.recoveryThreshold }
+    // Counted up to THRESHOLD_MAX, the most any recovery needs: from there on a success changes
+    // nothing, and the streak is not copied again.
+    const successes = Math.min(streak.successes + 1, THRESHOLD_MAX)
+    const failing = streak.failing && successes < limits.recoveryThreshold
+    if (successes === streak.successes && failing === streak.failing && streak.failures === 0) return streak
+    return { failures: 0, successes, failing, lastFailure: streak.lastFailure, lastFailureReason: streak.lastFailureReason }
   }
   const failures = streak.failures + 1
   return {

@@ -15,9 +15,9 @@ export type SignalRequest = Omit<Signal, 'at'>
 export function signalOf(word: string | undefined, rid: string | string[] | undefined): SignalRequest | string {
   if (Array.isArray(rid)) return 'rid: must be given once'
   if (rid !== undefined && !RID.test(rid)) return `rid: must be 1 to 64 characters from A-Z a-z 0-9 . _ -, got ${JSON.stringify(rid.slice(0, 80))}`
-  if (word === undefined) return { kind: 'success', rid }
-  if (word === 'start') return { kind: 'start', rid }
-  if (word === 'fail') return { kind: 'failure', rid }
+  if (word === undefined) return { kind: 'success', rid, exitStatus: undefined }
+  if (word === 'start') return { kind: 'start', rid, exitStatus: undefined }
+  if (word === 'fail') return { kind: 'failure', rid, exitStatus: undefined }
   if (/^\d{1,10}$/.test(word)) {
     const exitStatus = Number(word)
     if (exitStatus > 255) return `exit status: must be 0 to 255, got ${word}`

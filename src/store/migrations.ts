@@ -22,20 +22,23 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE script ADD COLUMN schedule TEXT;
    ALTER TABLE script ADD COLUMN tz TEXT;
    ALTER TABLE script ADD COLUMN grace REAL;`,
-  // 4: runs. Item check-ins become an ordered log of signals (start, success, failure), the last
-  // ones of each id kept; each item's last refresh becomes its first success. Scripts gain limits
-  // on their runs (NULL: the defaults) and their run state as JSON (open runs, streak).
+  // 4: runs. Item check-ins become an ordered log of signals, the last ones of each id kept; each
+  // item's last refresh becomes its first success. A row holds up to 16 signals of one id written
+  // by one batch: `at` (ms) of the first, and JSON [[ms after it, kind, rid, exit status,
+  // duration], ...] with kind start, ok or fail and trailing nulls left out. Rows stay small enough
+  // to sit in their b-tree page: a row per signal, or one of over 1 KB, wrote three to four pages a
+  // commit instead of one. seq orders them over all ids (a row's signals are seq, seq + 1...).
+  // Scripts gain limits on their runs (NULL: the defaults) and their run state as JSON.
   `CREATE TABLE item_signal (
-     seq         INTEGER PRIMARY KEY,
-     id          TEXT NOT NULL,
-     at          INTEGER NOT NULL,
-     kind        TEXT NOT NULL CHECK (kind IN ('start', 'success', 'failure')),
-     rid         TEXT,
-     exit_status INTEGER,
-     duration    REAL
-   );
-   CREATE INDEX item_signal_by_id ON item_signal (id, seq);
-   INSERT INTO item_signal (id, at, kind) SELECT id, last_refresh, 'success' FROM item_refresh ORDER BY last_refresh, id;
+     id      TEXT NOT NULL,
+     seq     INTEGER NOT NULL,
+     at      INTEGER NOT NULL,
+     n       INTEGER NOT NULL,
+     signals TEXT NOT NULL,
+     PRIMARY KEY (id, seq)
+   ) WITHOUT ROWID;
+   INSERT INTO item_signal (id, seq, at, n, signals)
+     SELECT id, row_number() OVER (ORDER BY last_refresh, id), last_refresh, 1, '[[0,"ok"]]' FROM item_refresh;
    DROP TABLE item_refresh;
    ALTER TABLE script ADD COLUMN max_runtime REAL;
    ALTER TABLE script ADD COLUMN min_runtime REAL;

@@ -85,11 +85,13 @@ interface QueuedSignal {
   readonly signal: Signal
   /** forgotten.get(id) when it was queued: a change means keepOnlyItems dropped the id since. */
   readonly generation: number | undefined
+  readonly resolve: (record: SignalRecord | undefined) => void
+  readonly reject: (err: unknown) => void
 }
 
 /** Signals kept per item id: enough to rebuild streaks up to THRESHOLD_MAX (domain/run.ts). */
 export const SIGNALS_KEPT = 256
-/** Trimming waits for this many signals over SIGNALS_KEPT, so that it runs once per many writes. */
+/** Trimming waits for this many signals over SIGNALS_KEPT, so that it runs once per many writes; a row is dropped whole. */
 const TRIM_SLACK = 64
 
 export interface StoreOptions {
@@ -117,13 +119,28 @@ interface ScriptRow {
 }
 
 interface SignalRow {
-  seq: number
   id: string
+  seq: number
   at: number
-  kind: SignalKind
-  rid: string | null
-  exit_status: number | null
-  duration: number | null
+  n: number
+  signals: string
+}
+
+/**
+ * A signal as a row stores it: ms after the row's `at`, then what it carries, trailing nulls left
+ * out. A finish keeps the duration it was given, which may have come from a start no longer kept.
+ */
+type StoredSignal = [after: number, kind: StoredKind, rid?: string | null, exitStatus?: number | null, duration?: number | null]
+type StoredKind = 'start' | 'ok' | 'fail'
+const STORED_KIND = { start: 'start', success: 'ok', failure: 'fail' } as const satisfies Record<SignalKind, StoredKind>
+const SIGNAL_KIND = { start: 'start', ok: 'success', fail: 'failure' } as const satisfies Record<StoredKind, SignalKind>
+/** Signals per row at most: 16 with run ids stay well under the 1 KB a b-tree page holds locally. */
+const ROW_SIGNALS_MAX = 16
+
+function stored(signal: Signal, rowAt: number, duration: number | undefined): StoredSignal {
+  const entry: StoredSignal = [signal.at - rowAt, STORED_KIND[signal.kind], signal.rid ?? null, signal.exitStatus ?? null, duration ?? null]
+  while (entry.length > 2 && entry[entry.length - 1] === null) entry.pop()
+  return entry
 }
 
 const COLUMN: Record<ScriptField, string> = {
@@ -162,14 +179,12 @@ function runState(r: ScriptRow): { runs: Runs; streak: Streak } {
   return { runs: Object.freeze({ ...NO_RUNS, ...runs, streak: fullStreak(runs.streak) }), streak: fullStreak(streak) }
 }
 
-/** A signal as stored; a finish keeps the duration it was given, which may have come from a start no longer kept. */
-const signalOf = (r: SignalRow): Signal => ({
-  kind: r.kind,
-  at: r.at,
-  rid: r.rid ?? undefined,
-  exitStatus: r.exit_status ?? undefined,
-  duration: r.duration ?? undefined,
-})
+/** The signals of a row, each with its seq. */
+const signalsOf = (row: SignalRow) =>
+  (JSON.parse(row.signals) as StoredSignal[]).map(([after, kind, rid, exitStatus, duration], i) => ({
+    seq: row.seq + i,
+    signal: { kind: SIGNAL_KIND[kind], at: row.at + after, rid: rid ?? undefined, exitStatus: exitStatus ?? undefined, duration: duration ?? undefined } as Signal,
+  }))
 
 /** Named periods are words; anything else was written from a number (String(1e21) is "1e+21"). */
 const periodicityFromText = (text: string): Periodicity => (Number.isNaN(Number(text)) ? (text as Periodicity) : Number(text))
@@ -225,14 +240,15 @@ export function openStore(path: string, { onError = () => {}, maxPages }: StoreO
   const batches = groupCommit(db, () => (pendingScripts.clear(), pendingRuns.clear()))
   const { write } = batches
 
-  const insertSignal = db.prepare(
-    'INSERT INTO item_signal (id, at, kind, rid, exit_status, duration) VALUES (@id, @at, @kind, @rid, @exit_status, @duration)',
-  )
+  const insertSignals = db.prepare('INSERT INTO item_signal (id, seq, at, n, signals) VALUES (?, ?, ?, ?, ?)')
+  // Drops the rows of an id older than the newest ones that hold SIGNALS_KEPT signals; returns their n.
   const trimSignals = db.prepare(
-    'DELETE FROM item_signal WHERE id = @id AND seq <= (SELECT seq FROM item_signal WHERE id = @id ORDER BY seq DESC LIMIT 1 OFFSET @keep)',
+    `DELETE FROM item_signal WHERE id = @id AND seq < (
+       SELECT seq FROM (SELECT seq, sum(n) OVER (ORDER BY seq DESC) AS newer FROM item_signal WHERE id = @id) WHERE newer >= @keep ORDER BY seq DESC LIMIT 1
+     ) RETURNING n`,
   )
   const deleteSignals = db.prepare('DELETE FROM item_signal WHERE id = ?')
-  const finishesOf = db.prepare(`SELECT * FROM item_signal WHERE id = ? AND kind <> 'start' ORDER BY seq`)
+  const rowsOf = db.prepare('SELECT * FROM item_signal WHERE id = ? ORDER BY seq')
   const insertScript = db.prepare(
     `INSERT INTO script (name, server, status, last_exec, periodicity, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, run_state)
      VALUES (@name, @server, @status, @last_exec, @periodicity, @schedule, @tz, @grace, @max_runtime, @min_runtime, @failure_threshold, @recovery_threshold, @run_state) RETURNING *`,
@@ -247,9 +263,14 @@ export function openStore(path: string, { onError = () => {}, maxPages }: StoreO
   // Each id's runs, folded from its kept signals in order; and how many signals it keeps.
   const runs = new Map<string, Runs>()
   const kept = new Map<string, number>()
-  for (const row of db.prepare('SELECT * FROM item_signal ORDER BY seq').iterate() as IterableIterator<SignalRow>) {
-    runs.set(row.id, applySignal(runs.get(row.id) ?? NO_RUNS, signalOf(row)).runs)
-    kept.set(row.id, (kept.get(row.id) ?? 0) + 1)
+  // In key order (each id's signals in their order): no sort of the whole table.
+  let nextSeq = 1
+  for (const row of db.prepare('SELECT * FROM item_signal ORDER BY id, seq').iterate() as IterableIterator<SignalRow>) {
+    let r = runs.get(row.id) ?? NO_RUNS
+    for (const { signal } of signalsOf(row)) r = applySignal(r, signal).runs
+    runs.set(row.id, r)
+    kept.set(row.id, (kept.get(row.id) ?? 0) + row.n)
+    nextSeq = Math.max(nextSeq, row.seq + row.n)
   }
   // Bumped when keepOnlyItems forgets an id: a signal queued before that is then not written.
   const forgotten = new Map<string, number>()
@@ -266,7 +287,7 @@ export function openStore(path: string, { onError = () => {}, maxPages }: StoreO
 
   // The signals queued since the last batch began are one write, applied in order: one savepoint,
   // as many rows. (A savepoint per signal cost a fifth of a check-in.)
-  let signalOp: { queue: QueuedSignal[]; committed: Promise<(SignalRecord | undefined)[]> } | undefined
+  let signalOp: { queue: QueuedSignal[] } | undefined
   const scriptsChanged = () => {
     scriptList = undefined
   }
@@ -276,36 +297,61 @@ export function openStore(path: string, { onError = () => {}, maxPages }: StoreO
     recordSignal(id, signal) {
       if (signalOp === undefined) {
         const queue: QueuedSignal[] = []
-        const committed = write(() => {
+        write(() => {
           // Signals from here on go to the next write; this one's are final.
           if (signalOp?.queue === queue) signalOp = undefined
           for (const q of queue) dequeue(q.id)
-          const latest = new Map<string, { runs: Runs; kept: number }>()
-          const records = queue.map(({ id, signal, generation }) => {
+          // Each id's signals of this write, for its rows.
+          const latest = new Map<string, { runs: Runs; kept: number; signals: { seq: number; signal: Signal; duration: number | undefined }[] }>()
+          const records = queue.map(({ id, signal, generation }): SignalRecord | undefined => {
             if (forgotten.get(id) !== generation) return undefined
-            const before = latest.get(id) ?? pendingRuns.get(id) ?? { runs: runs.get(id) ?? NO_RUNS, kept: kept.get(id) ?? 0 }
-            const after = applySignal(before.runs, signal)
-            const row = { id, at: signal.at, kind: signal.kind, rid: signal.rid ?? null, exit_status: signal.exitStatus ?? null, duration: after.finish?.duration ?? null }
-            const seq = Number(insertSignal.run(row).lastInsertRowid)
-            let count = before.kept + 1
-            if (count > SIGNALS_KEPT + TRIM_SLACK) count -= trimSignals.run({ id, keep: SIGNALS_KEPT }).changes
-            latest.set(id, { runs: after.runs, kept: count })
-            return { seq, runs: after.runs, ...(after.finish && { finish: { ...after.finish, seq } }) }
+            let state = latest.get(id)
+            if (state === undefined) {
+              const before = pendingRuns.get(id) ?? { runs: runs.get(id) ?? NO_RUNS, kept: kept.get(id) ?? 0 }
+              state = { runs: before.runs, kept: before.kept, signals: [] }
+              latest.set(id, state)
+            }
+            const { runs: next, finish } = applySignal(state.runs, signal)
+            // A seq of a batch that rolls back is not handed out again: the order only needs to grow.
+            const seq = nextSeq++
+            state.signals.push({ seq, signal, duration: finish?.duration })
+            state.runs = next
+            if (finish === undefined) return { seq, runs: next }
+            return { seq, runs: next, finish: { at: finish.at, succeeded: finish.succeeded, exitStatus: finish.exitStatus, duration: finish.duration, seq } }
           })
+          for (const [id, state] of latest) {
+            for (let i = 0; i < state.signals.length; i += ROW_SIGNALS_MAX) {
+              const row = state.signals.slice(i, i + ROW_SIGNALS_MAX)
+              const { seq, signal: first } = row[0]!
+              insertSignals.run(id, seq, first.at, row.length, JSON.stringify(row.map((r) => stored(r.signal, first.at, r.duration))))
+            }
+            state.kept += state.signals.length
+            if (state.kept > SIGNALS_KEPT + TRIM_SLACK) {
+              for (const { n } of trimSignals.all({ id, keep: SIGNALS_KEPT }) as { n: number }[]) state.kept -= n
+            }
+          }
           for (const [id, state] of latest) pendingRuns.set(id, state)
-          return { result: records, apply: () => latest.forEach((state, id) => (runs.set(id, state.runs), kept.set(id, state.kept))) }
-        })
-        signalOp = { queue, committed }
+          return {
+            result: undefined,
+            apply: () => {
+              latest.forEach((state, id) => (runs.set(id, state.runs), kept.set(id, state.kept)))
+              queue.forEach((q, i) => q.resolve(records[i]))
+            },
+          }
+        }).catch((err: unknown) => queue.forEach((q) => q.reject(err)))
+        signalOp = { queue }
       }
-      const k = signalOp.queue.push({ id, signal, generation: forgotten.get(id) }) - 1
+      const { queue } = signalOp
       queued.set(id, (queued.get(id) ?? 0) + 1)
-      return signalOp.committed.then((records) => records[k])
+      // Each signal is answered by the write's apply, once committed: no promise chained per signal.
+      return new Promise((resolve, reject) => queue.push({ id, signal, generation: forgotten.get(id), resolve, reject }))
     },
     finishes: (id) =>
-      (finishesOf.all(id) as SignalRow[]).map((row) => {
-        const signal = signalOf(row)
-        return { seq: row.seq, at: row.at, succeeded: signal.kind === 'success', exitStatus: signal.exitStatus, duration: signal.duration }
-      }),
+      (rowsOf.all(id) as SignalRow[]).flatMap((row) =>
+        signalsOf(row)
+          .filter(({ signal }) => signal.kind !== 'start')
+          .map(({ seq, signal }) => ({ seq, at: signal.at, succeeded: signal.kind === 'success', exitStatus: signal.exitStatus, duration: signal.duration })),
+      ),
     keepOnlyItems(ids) {
       const gone = [...runs.keys()].filter((id) => !ids.has(id))
       for (const id of gone) {
