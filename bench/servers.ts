@@ -47,11 +47,16 @@ export function startBare(): Promise<Server> {
   return started(child, (line) => (/^\d+$/.test(line) ? `http://127.0.0.1:${line}` : undefined))
 }
 
-/** The real CLI on a config of its own and a fresh database (or `dbPath`). */
+/** The node flags of `npm start`, so that the benchmarks measure the service as it is run. */
+export const START_FLAGS = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start
+  .split(' ')
+  .filter((word) => word.startsWith('--'))
+
+/** The real CLI, with npm start's node flags, on a config of its own and a fresh database (or `dbPath`). */
 export function startStatuspage(configYaml: string, dbPath?: string): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'statuspage-bench-'))
   writeFileSync(join(dir, 'config.yml'), configYaml)
-  const child = spawn(process.execPath, ['dist/src/main.js', '--host', '127.0.0.1', '--port', '0', '--db', dbPath ?? join(dir, 'sp.db'), join(dir, 'config.yml')], {
+  const child = spawn(process.execPath, [...START_FLAGS, 'dist/src/main.js', '--host', '127.0.0.1', '--port', '0', '--db', dbPath ?? join(dir, 'sp.db'), join(dir, 'config.yml')], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   return started(child, (line) => /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(line)?.[1])

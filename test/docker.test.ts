@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import yaml from 'js-yaml'
 import t from 'tap'
+import { START_FLAGS } from '../bench/servers.js'
 import { requireBinary } from './helpers/binaries.js'
 
 interface Service {
@@ -64,6 +65,8 @@ t.test('the Dockerfile: multi-stage on a supported LTS, non-root, port 8080, hea
   t.match(dockerfile, /^EXPOSE 8080$/m)
   t.match(dockerfile, /^HEALTHCHECK .*\n?.*\/-\/healthy/m)
   t.match(dockerfile, /^CMD \[.*"dist\/src\/main\.js", "\/app\/config\.yml"\]$/m, "the seed README's `-v …:/app/config.yml:ro` works as written")
+  const cmd = JSON.parse(/^CMD (\[.*"dist\/src\/main\.js".*\])$/m.exec(dockerfile)![1]!) as string[]
+  t.same(cmd.filter((word) => word.startsWith('--')), START_FLAGS, 'the image runs node with the flags of npm start, which the benchmarks measure')
   t.match(dockerfile, /^VOLUME \["\/app\/data"\]$/m)
   for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
     for (const source of m[1]!.split(' ')) t.ok(existsSync(source), `COPY source ${source} exists`)

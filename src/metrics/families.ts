@@ -215,7 +215,7 @@ const MAX_VALUE = 26
  * Bytes per chunk of the exposition. A scrape of 100k items writes about 100 MB; in chunks it is
  * sent as it is written, and memory holds what the socket has not taken yet, not the whole body.
  */
-const CHUNK_BYTES = 1 << 20
+const CHUNK_BYTES = 1 << 18
 
 /** Writes the families into preallocated chunks: no string per sample, little for the GC. */
 class Writer {
