@@ -1,7 +1,7 @@
 import t from 'tap'
 import { itemRuns, refreshed } from '../bench/fixtures.js'
 import { snapshot } from '../src/domain/snapshot.js'
-import { ITEM_FAMILIES, renderExposition, renderFamilies } from '../src/metrics/families.js'
+import { ChunkPool, ITEM_FAMILIES, renderExposition, renderFamilies } from '../src/metrics/families.js'
 import { FakeClock, T0, auth, config, testApp, yamlConfig } from './helpers/app.js'
 import { metricLines } from './helpers/metrics.js'
 
@@ -160,7 +160,7 @@ t.test('a large exposition is rendered in slices and chunks, with the same bytes
   const counts = { refreshes: new Float64Array(big.items.length), reports: new Map() }
   let pauses = 0
   const chunks: Buffer[] = []
-  for await (const chunk of renderExposition('head\n', s, counts, 'text', '\ntail', async () => void pauses++)) chunks.push(chunk)
+  for await (const chunk of renderExposition('head\n', s, counts, 'text', '\ntail', new ChunkPool(), async () => void pauses++)) chunks.push(chunk)
   const sliced = Buffer.concat(chunks)
   t.ok(chunks.length > 1, `sent in ${chunks.length} chunks, none over 1 MiB`)
   t.ok(chunks.every((c) => c.length <= 1 << 20))

@@ -3,7 +3,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Config, Item } from '../config/load.js'
 import type { Monitor } from '../monitor.js'
-import { itemLabels, renderExposition, type Format } from './families.js'
+import { ChunkPool, itemLabels, renderExposition, type Format } from './families.js'
 
 export const CONTENT_TYPE: Record<Format, string> = {
   text: Registry.PROMETHEUS_CONTENT_TYPE,
@@ -63,6 +63,7 @@ export class Metrics {
   /** Refreshes per item, index-aligned with #config.items, as the families read them. */
   #refreshes: Float64Array
   readonly #reports = new Map<number, number>()
+  readonly #chunks = new ChunkPool()
 
   constructor(monitor: Monitor) {
     this.#monitor = monitor
@@ -85,6 +86,11 @@ export class Metrics {
     for (const item of items) if (this.#config.items[item.index] === item) this.#refreshes[item.index]!++
   }
 
+  /** A chunk of render()'s that has been written out: its memory serves the next scrape. */
+  sent(chunk: Buffer): void {
+    this.#chunks.give(chunk)
+  }
+
   refreshUnknown(): void {
     this.#prom.text.unknown.inc()
     this.#prom.openmetrics.unknown.inc()
@@ -103,13 +109,16 @@ export class Metrics {
     this.#reports.delete(id)
   }
 
-  /** The whole exposition in `format`, from a snapshot taken now, in chunks as they are written. */
+  /**
+   * The whole exposition in `format`, from a snapshot taken now, in chunks as they are written.
+   * Hand each to sent() once it has been written out.
+   */
   async *render(format: Format): AsyncGenerator<Buffer> {
     const base = await this.#prom[format].registry.metrics()
     const counts = { refreshes: this.#refreshes, reports: this.#reports }
     // After the registry's own families, joined exactly as it joins them.
     const [head, tail] = format === 'text' ? [`${base}\n`, '\n'] : [base.slice(0, -'# EOF\n'.length), '\n# EOF\n']
-    yield* renderExposition(head, this.#monitor.snapshot(), counts, format, tail, yieldToEventLoop)
+    yield* renderExposition(head, this.#monitor.snapshot(), counts, format, tail, this.#chunks, yieldToEventLoop)
   }
 }
 

@@ -1,5 +1,5 @@
 // GET /metrics: the Prometheus text format 0.0.4, or OpenMetrics when the scraper prefers it.
-import { Readable } from 'node:stream'
+import type { ServerResponse } from 'node:http'
 import Negotiator from 'negotiator'
 import type { FastifyPluginAsync } from 'fastify'
 import { CONTENT_TYPE } from '../metrics/metrics.js'
@@ -20,11 +20,36 @@ const typesOnly = (accept: string) =>
     })
     .join(',')
 
+const drainedOrClosed = (res: ServerResponse) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
+
 const metricsRoutes: FastifyPluginAsync = async (app) => {
   app.get('/metrics', async (request, reply) => {
     const preferred = new Negotiator({ headers: { accept: typesOnly(request.headers.accept ?? '*/*') } }).mediaType(OFFERED)
     const format = preferred === 'application/openmetrics-text' ? 'openmetrics' : 'text'
-    return reply.type(CONTENT_TYPE[format]).send(Readable.from(app.metrics.render(format)))
+    // Written out by hand rather than piped, to learn when each chunk has left: its memory then
+    // serves the next chunk (see ChunkPool).
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'content-type': CONTENT_TYPE[format] })
+    try {
+      for await (const chunk of app.metrics.render(format)) {
+        if (res.destroyed) break
+        if (!res.write(chunk, () => app.metrics.sent(chunk))) await drainedOrClosed(res)
+      }
+      res.end()
+    } catch (err) {
+      request.log.error({ err }, 'rendering /metrics failed')
+      res.destroy()
+    }
   })
 }
 
