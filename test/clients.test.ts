@@ -1,24 +1,12 @@
 // The clients that operators run: the seed READMEs' curl lines, scripts/scripto-send and the
 // README's Python example, each against the real CLI over HTTP.
-import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import t from 'tap'
 import { TOKEN, yamlConfig } from './helpers/app.js'
 import { requireBinary } from './helpers/binaries.js'
-import { MAIN, startService } from './helpers/cli.js'
+import { exec, MAIN, startService } from './helpers/cli.js'
 
-const run = promisify(execFile)
-const exec = async (file: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
-  try {
-    const { stdout, stderr } = await run(file, args, { env: { ...process.env, ...env } })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
 
 
 const getScript = async (url: string, id: number) => (await fetch(`${url}/api/v1/script/${id}`)).json() as Promise<Record<string, unknown>>

@@ -1,13 +1,11 @@
 // Runs against the real CLI, with curl and with scripts/statuspage-run, as the README shows them.
 // These measure real durations, so they wait for real time; every other rule is tested on a fixed
 // clock (domain/run.test.ts, runs.test.ts).
-import { execFile } from 'node:child_process'
 import { createServer } from 'node:net'
-import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 import { TOKEN, yamlConfig } from './helpers/app.js'
 import { requireBinary } from './helpers/binaries.js'
-import { startService } from './helpers/cli.js'
+import { exec, startService } from './helpers/cli.js'
 
 const KEY = 'ping-key-0123456789abcdef0123456789ab'
 const GROUPS = `
@@ -22,16 +20,6 @@ const GROUPS = `
       - {name: "Odd id", id: "odd id/é", interval: 1h}
 `
 
-const run = promisify(execFile)
-async function exec(file: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  try {
-    const { stdout, stderr } = await run(file, args, { env: { ...process.env, ...env } })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function service(t: Test) {

@@ -1,8 +1,9 @@
 // Starts the real CLI (the built dist/src/main.js) as a child process on a free loopback port.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import type { Test } from 'tap'
 import { TOKEN, yamlConfig } from './app.js'
 
@@ -87,4 +88,17 @@ export async function runCli(args: string[], { obeyFileModes = false } = {}): Pr
   child.stderr.on('data', (d) => (stderr += d))
   const [code] = (await once(child, 'exit')) as [number | null]
   return { code, stdout, stderr }
+}
+
+const run = promisify(execFile)
+
+/** Runs a client program (curl, sh, python3) to its exit: its exit code and what it printed. */
+export async function exec(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(file, args, { env: { ...process.env, ...env } })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
 }
