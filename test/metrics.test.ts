@@ -181,3 +181,16 @@ t.test('the deadline gauge is absent until the first check-in, then the due time
     `statuspage_item_deadline_seconds{group="G",id="web",name="Web"} ${clock.t / 1000 + 90}`,
   ])
 })
+
+t.test('HEAD /metrics answers the headers of GET, with no body rendered', async (t) => {
+  const { app } = await testApp(t)
+  const get = await app.inject({ url: '/metrics' })
+  const render = app.metrics.render.bind(app.metrics)
+  let renders = 0
+  app.metrics.render = (format) => (renders++, render(format))
+  const head = await app.inject({ method: 'HEAD', url: '/metrics' })
+  t.equal(head.statusCode, 200)
+  t.equal(head.headers['content-type'], get.headers['content-type'])
+  t.equal(head.body, '')
+  t.equal(renders, 0, 'a million series are not written for a HEAD')
+})

@@ -40,6 +40,7 @@ const metricsRoutes: FastifyPluginAsync = async (app) => {
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { 'content-type': CONTENT_TYPE[format] })
+    if (request.method === 'HEAD') return void res.end()
     try {
       for await (const chunk of app.metrics.render(format)) {
         if (res.destroyed) break
