@@ -1,6 +1,7 @@
 // npm run bench: every figure measured in this run, on this machine.
 import { cpus, totalmem } from 'node:os'
 import { httpBench } from './http.js'
+import { reloadBench } from './reload.js'
 import { scrapeBench } from './scrape.js'
 import { table } from './table.js'
 
@@ -8,5 +9,5 @@ const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() 
 process.stdout.write(`statuspage benchmarks on ${machine}\n\n`)
 // `npm run bench -- scrape` or `-- http` runs one part.
 const only = process.argv[2]
-const rows = [...(only !== 'http' ? await scrapeBench() : []), ...(only !== 'scrape' ? await httpBench() : [])]
+const rows = [...(only !== 'http' ? [...(await scrapeBench()), await reloadBench()] : []), ...(only !== 'scrape' ? await httpBench() : [])]
 process.stdout.write(`${table(rows)}\n`)

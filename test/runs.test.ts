@@ -1,7 +1,7 @@
 // Runs through HTTP: /refresh/:id/start|fail|<status>, ?rid=, the thresholds from config.yml, what
 // /api/v1/status and /metrics show, and what survives a restart or a reload. Fixed clock.
 import t from 'tap'
-import { TOKEN, auth, config, logSink, testApp, yamlConfig } from './helpers/app.js'
+import { FakeClock, TOKEN, auth, config, logSink, testApp, yamlConfig } from './helpers/app.js'
 import { onDisk, SIGNALS } from './helpers/db.js'
 import { metricLines } from './helpers/metrics.js'
 
@@ -187,4 +187,18 @@ t.test('the log of warnings never carries the token', async (t) => {
   await signal(app, 'nope/start')
   t.ok(sink.lines.some((l) => l.includes('refresh of an id that no item has')))
   t.notOk(sink.lines.some((l) => l.includes(TOKEN)))
+})
+
+t.test('a reload recomputes the due times of items whose schedule or grace changed, and only those are new', async (t) => {
+  const clock = new FakeClock(Date.parse('2026-01-15T12:10:00Z'))
+  const cron = (schedule: string, grace: string) => config(yamlConfig({ groups: `\n    Jobs:\n      - {name: A, id: a, schedule: '${schedule}', grace: ${grace}}\n      - {name: B, id: b, schedule: '0 * * * *', grace: 5m}\n` }))
+  const { app } = await testApp(t, { clock, config: cron('0 * * * *', '5m') })
+  await signal(app, 'a')
+  await signal(app, 'b')
+  const due = async (id: string) => (await item(app, id)).deadline
+  t.same([await due('a'), await due('b')], ['2026-01-15T13:05:00+00:00', '2026-01-15T13:05:00+00:00'])
+  app.monitor.reload(cron('30 * * * *', '5m'))
+  t.same([await due('a'), await due('b')], ['2026-01-15T12:35:00+00:00', '2026-01-15T13:05:00+00:00'], 'a new schedule')
+  app.monitor.reload(cron('30 * * * *', '1m'))
+  t.same([await due('a'), await due('b')], ['2026-01-15T12:31:00+00:00', '2026-01-15T13:05:00+00:00'], 'a new grace')
 })
