@@ -59,7 +59,7 @@ export interface Snapshot<B extends Board = Board> {
   /** Index-aligned with config.items. */
   readonly items: readonly ItemStatus[]
   readonly groups: readonly { readonly name: string; readonly items: readonly ItemStatus[] }[]
-  /** Failed, late and never-run first, then the oldest last_exec first. */
+  /** Those down (failed, timed out, late, never run) first, then the oldest last_exec first. */
   readonly scripts: readonly ScriptStatus[]
   readonly itemsDown: number
   readonly scriptsNotOk: number
