@@ -285,8 +285,8 @@ export function openStore(path: string, { onError = () => {}, maxPages }: StoreO
   for (const row of db.prepare('SELECT * FROM script ORDER BY id').all() as ScriptRow[]) scripts.set(row.id, fromRow(row))
   let scriptList: readonly Script[] | undefined
 
-  // The signals queued since the last batch began are one write, applied in order: one savepoint,
-  // as many rows. (A savepoint per signal cost a fifth of a check-in.)
+  // The signals queued since the last batch began are one write, applied in order, in one
+  // savepoint: a savepoint per signal cost a fifth of a check-in.
   let signalOp: { queue: QueuedSignal[] } | undefined
   const scriptsChanged = () => {
     scriptList = undefined
