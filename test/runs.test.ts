@@ -5,9 +5,6 @@ import { FakeClock, TOKEN, auth, config, logSink, testApp, yamlConfig } from './
 import { onDisk, SIGNALS } from './helpers/db.js'
 import { metricLines } from './helpers/metrics.js'
 
-/** The lines of /metrics that begin with `prefix`: one series, or one family with labels. */
-const samples = async (app: App, prefix: string) => (await app.inject({ url: '/metrics' })).body.split('\n').filter((l) => l.startsWith(prefix))
-
 type App = Awaited<ReturnType<typeof testApp>>['app']
 
 const GROUPS = `
@@ -77,12 +74,12 @@ t.test('max_runtime 2s: a start with no finish turns timeout after 2 s, and down
   await signal(app, 'hangs/start')
   clock.advance(2)
   t.match(await item(app, 'hangs'), { status: 'running', state: 'up' })
-  t.same(await samples(app, 'statuspage_item_running{group="Jobs",id="hangs"'), ['statuspage_item_running{group="Jobs",id="hangs",name="Hangs"} 1'])
+  t.same(await metricLines(app, 'statuspage_item_running{group="Jobs",id="hangs"'), ['statuspage_item_running{group="Jobs",id="hangs",name="Hangs"} 1'])
   clock.advance(0.5)
   t.match(await item(app, 'hangs'), { status: 'timeout', state: 'down', reason: 'running for 2.5s, longer than max_runtime 2s', max_runtime: 2 })
-  t.same(await samples(app, 'statuspage_item_timed_out{group="Jobs",id="hangs"'), ['statuspage_item_timed_out{group="Jobs",id="hangs",name="Hangs"} 1'])
-  t.same(await samples(app, 'statuspage_item_up{group="Jobs",id="hangs"'), ['statuspage_item_up{group="Jobs",id="hangs",name="Hangs"} 0'])
-  t.same(await samples(app, 'statuspage_item_running{group="Jobs",id="hangs"'), ['statuspage_item_running{group="Jobs",id="hangs",name="Hangs"} 0'])
+  t.same(await metricLines(app, 'statuspage_item_timed_out{group="Jobs",id="hangs"'), ['statuspage_item_timed_out{group="Jobs",id="hangs",name="Hangs"} 1'])
+  t.same(await metricLines(app, 'statuspage_item_up{group="Jobs",id="hangs"'), ['statuspage_item_up{group="Jobs",id="hangs",name="Hangs"} 0'])
+  t.same(await metricLines(app, 'statuspage_item_running{group="Jobs",id="hangs"'), ['statuspage_item_running{group="Jobs",id="hangs",name="Hangs"} 0'])
 })
 
 t.test('min_runtime 1s: a 0.1 s run is a failure, too fast', async (t) => {

@@ -100,9 +100,10 @@ export function scriptArrival(script: Script): number | undefined {
 export function scriptCheck(script: Script, defaults: ScriptDefaults): CheckSpec & { periodicity: Periodicity; period: number } {
   const periodicity = script.periodicity ?? defaults.periodicity
   const period = periodSeconds(periodicity)
+  const limits = scriptLimits(script)
   if (script.schedule !== null) {
     const schedule = cronSchedule(script.schedule, script.tz ?? defaults.tz)
-    if (!('error' in schedule)) return { schedule, grace: script.grace ?? defaults.grace ?? 3600, limits: scriptLimits(script), periodicity, period }
+    if (!('error' in schedule)) return { schedule, grace: script.grace ?? defaults.grace ?? 3600, limits, periodicity, period }
   }
-  return { schedule: { kind: 'interval', seconds: period }, grace: script.grace ?? defaults.grace ?? 0, limits: scriptLimits(script), periodicity, period }
+  return { schedule: { kind: 'interval', seconds: period }, grace: script.grace ?? defaults.grace ?? 0, limits, periodicity, period }
 }

@@ -3,7 +3,7 @@
 // go through the check model (check.ts).
 import { checkStatus, dueAfter, isUp, secondsToDeadline, type CheckSpec, type CheckStatus, type Due } from './check.js'
 import type { Group, Item } from './item.js'
-import { NO_RUNS, NO_STREAK, type Runs, type Streak } from './run.js'
+import type { Runs, Streak } from './run.js'
 import { scriptArrival, scriptCheck, type Periodicity, type Script, type ScriptDefaults, type ScriptState } from './script.js'
 
 export type ItemState = 'up' | 'down'
@@ -23,8 +23,6 @@ export interface ItemRuns {
   /** Its finished runs judged by its own limits. */
   readonly streak: Streak
 }
-
-export const NO_ITEM_RUNS: ItemRuns = Object.freeze({ runs: NO_RUNS, streak: NO_STREAK })
 
 export interface ItemStatus extends ItemRuns {
   readonly item: Item

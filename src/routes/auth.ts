@@ -8,10 +8,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { TokenMissingError, TokenWrongError } from '../errors.js'
 import { FAILED_AUTH_PER_MINUTE } from '../plugins/token-failures.js'
 
-// Constant time for a given length, as Go's subtle.ConstantTimeCompare: a token of another length
-// is refused at once. The length is no secret (the README's recipe makes 64 hex characters);
-// hashing both sides to hide it cost a tenth of a check-in.
-function sameToken(presented: string, expected: Buffer): boolean {
+// The secrets' bytes (the token, the ping key), made once per secret rather than on every check-in.
+const secretBytes = new Map<string, Buffer>()
+
+/**
+ * Whether `presented` is `secret`, compared in constant time for a given length, as Go's
+ * subtle.ConstantTimeCompare: one of another length is refused at once. The length is no secret
+ * (the README's recipe makes 64 hex characters); hashing both sides to hide it cost a tenth of a
+ * check-in.
+ */
+export function isSecret(presented: string, secret: string): boolean {
+  let expected = secretBytes.get(secret)
+  if (expected === undefined) secretBytes.set(secret, (expected = Buffer.from(secret)))
   const bytes = Buffer.from(presented)
   return bytes.length === expected.length && timingSafeEqual(bytes, expected)
 }
@@ -24,15 +32,9 @@ function presentedToken(request: FastifyRequest): string | undefined {
   return undefined
 }
 
-// The expected token's bytes, made once per config rather than on every check-in.
-const configured = new WeakMap<object, Buffer>()
-
 function tokenIsRight(app: FastifyInstance, request: FastifyRequest): boolean {
-  const { config } = app.monitor
-  let expected = configured.get(config)
-  if (expected === undefined) configured.set(config, (expected = Buffer.from(config.token)))
   const token = presentedToken(request)
-  return token !== undefined && token !== '' && sameToken(token, expected)
+  return token !== undefined && token !== '' && isSecret(token, app.monitor.config.token)
 }
 
 const TooManyFailuresError = createError(

@@ -2,15 +2,12 @@
 // that Healthchecks' clients (curl lines, runitor, sidecars, libraries) work by changing their base
 // URL. They answer as Healthchecks does: 200 "OK", 404 "not found", any origin, never cached. The
 // key allows check-ins and nothing else; it is compared in constant time and kept out of the logs.
-import { timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import { isSecret } from './auth.js'
 import { acceptAnyBody, signalOf } from './signals.js'
 
 /** Ping URLs with the key replaced, for log lines. */
 export const redactPingKey = (url: string) => url.replace(/^\/ping\/[^/?]*/, '/ping/[redacted]')
-
-// The expected key's bytes, made once per config.
-const keys = new WeakMap<object, Buffer>()
 
 const pingRoutes: FastifyPluginAsync = async (app) => {
   acceptAnyBody(app)
@@ -22,12 +19,8 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
   const answer = (reply: FastifyReply, code: number, text: string) => reply.code(code).type('text/plain; charset=utf-8').send(text)
 
   const keyIsRight = (presented: string): boolean => {
-    const { config } = app.monitor
-    if (config.pingKey === undefined) return false
-    let expected = keys.get(config)
-    if (expected === undefined) keys.set(config, (expected = Buffer.from(config.pingKey)))
-    const bytes = Buffer.from(presented)
-    return bytes.length === expected.length && timingSafeEqual(bytes, expected)
+    const { pingKey } = app.monitor.config
+    return pingKey !== undefined && isSecret(presented, pingKey)
   }
 
   app.route({
