@@ -91,10 +91,10 @@ export async function latencyUnderScrape(items: number): Promise<Row> {
 
 export async function memory(): Promise<Row> {
   const dbPath = join(mkdtempSync(join(tmpdir(), 'statuspage-bench-')), 'sp.db')
-  const store = openStore(dbPath)
+  const store = await openStore(dbPath)
   const now = Date.now()
   await Promise.all(benchScripts(10_000, now).map(({ id: _id, ...fields }) => store.createScript(fields)))
-  store.close()
+  await store.close()
   const sp = await startStatuspage(benchYaml(100_000), dbPath)
   // Every tenth id runs once (a start and its finish, a duration kept); one in three of those is
   // left running, one in seven fails.
@@ -121,11 +121,11 @@ async function startup(what: string, yaml: string, checkedIn: boolean): Promise<
   let dbPath: string | undefined
   if (checkedIn) {
     dbPath = join(mkdtempSync(join(tmpdir(), 'statuspage-bench-')), 'sp.db')
-    const store = openStore(dbPath)
+    const store = await openStore(dbPath)
     const ids = [...yaml.matchAll(/id: (item-\d+)/g)].map((m) => m[1]!)
     const at = Date.now()
     await Promise.all(ids.map((id) => store.recordSignal(id, { kind: 'success', at })))
-    store.close()
+    await store.close()
   }
   const times: number[] = []
   for (let run = 0; run < 3; run++) {

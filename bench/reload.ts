@@ -9,19 +9,19 @@ import { benchConfig } from './fixtures.js'
 import { median, type Row } from './table.js'
 
 export async function reloadBench(items = 100_000): Promise<Row> {
-  const store = openStore(join(mkdtempSync(join(tmpdir(), 'statuspage-bench-')), 'sp.db'))
+  const store = await openStore(join(mkdtempSync(join(tmpdir(), 'statuspage-bench-')), 'sp.db'))
   const config = benchConfig(items, { cron: true })
   const at = Date.now()
   await Promise.all([...config.itemsById.keys()].map((id) => store.recordSignal(id, { kind: 'success', at })))
-  const monitor = new Monitor(config, store, Date.now)
+  const monitor = await Monitor.open(config, store, Date.now)
   const times: number[] = []
   for (let i = 0; i < 3; i++) {
     const next = benchConfig(items, { cron: true })
     const start = performance.now()
-    monitor.reload(next)
+    await monitor.reload(next)
     times.push(performance.now() - start)
   }
-  store.close()
+  await store.close()
   const ms = median(times)
   return {
     what: `reload (SIGHUP) of ${items.toLocaleString('en')} cron items, each checked in, config unchanged`,

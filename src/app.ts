@@ -18,8 +18,8 @@ import status from './routes/status.js'
 
 export interface AppOptions {
   config: Config
-  /** SQLite file; created with its folder when missing. */
-  dbPath: string
+  /** A SQLite file (created with its folder when missing), or a postgres:// URL. */
+  database: string
   now?: Clock
   logger?: FastifyServerOptions['logger']
   /** Log every request and response (Fastify's access log); off by default, see README. */
@@ -43,7 +43,7 @@ const requestForLog = (req: FastifyRequest) => ({
   remotePort: req.socket?.remotePort,
 })
 
-export async function buildApp({ config, dbPath, now = Date.now, logger = false, logRequests = false, trustProxy = false }: AppOptions) {
+export async function buildApp({ config, database, now = Date.now, logger = false, logRequests = false, trustProxy = false }: AppOptions) {
   const app = Fastify({
     logger: logger === false ? false : { redact: REDACT, serializers: { req: requestForLog }, ...(logger === true ? {} : logger) },
     // Every job in a fleet checks in: two access-log lines per check-in cost more than the check-in
@@ -62,7 +62,7 @@ export async function buildApp({ config, dbPath, now = Date.now, logger = false,
   })
   await app.register(errors)
   await app.register(validation)
-  await app.register(monitor, { config, dbPath, now })
+  await app.register(monitor, { config, database, now })
   await app.register(metricsPlugin)
   await app.register(tokenFailures)
   await app.register(health)

@@ -17,6 +17,12 @@ export const TokenMissingError = createError(
 export const TokenWrongError = createError('SP_ERR_TOKEN_WRONG', 'token is wrong', 403)
 export const NotFoundError = createError('SP_ERR_NOT_FOUND', '%s', 404)
 export const BadRequestError = createError('SP_ERR_BAD_REQUEST', '%s', 400)
+/** The database does not answer: nothing was recorded, and the client should try again. */
+export const StoreUnavailableError = createError(
+  'SP_ERR_STORE_UNAVAILABLE',
+  'the database is unreachable: nothing was recorded; try again',
+  503,
+)
 
 const IDENTIFIER = /^[A-Za-z_$][\w$-]*$/
 

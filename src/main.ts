@@ -4,6 +4,7 @@ import { BlockList, isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { buildApp } from './app.js'
 import { loadConfig } from './config/load.js'
+import { isPostgresUrl, redactPassword } from './store/store.js'
 
 const USAGE = `Usage: statuspage [options] [config.yml]
 
@@ -12,7 +13,9 @@ Heartbeat monitor: token-protected refreshes, Scripto script reports, /metrics a
 Options:
   --host <addr>   address to listen on   (env HOST, default 0.0.0.0)
   --port <n>      port to listen on      (env PORT, default 8080)
-  --db <path>     SQLite database file   (env STATUSPAGE_DB, default ./data/statuspage.db)
+  --db <path|url> a SQLite file, or a postgres://user:password@host:port/db URL for
+                  replicas sharing PostgreSQL (env STATUSPAGE_DB, then DATABASE_URL;
+                  default ./data/statuspage.db)
   --trust-proxy <proxies>
                   believe X-Forwarded-For from these proxies (env TRUST_PROXY, default off):
                   addresses and CIDRs, comma separated (also loopback, linklocal,
@@ -59,9 +62,22 @@ function parseCli(argv: string[]) {
     configPath: positionals[0] ?? 'config.yml',
     host: values.host ?? process.env.HOST ?? '0.0.0.0',
     port,
-    dbPath: values.db ?? process.env.STATUSPAGE_DB ?? './data/statuspage.db',
+    database: databaseOf(values.db),
     trustProxy: parseTrustProxy(values['trust-proxy'] ?? process.env.TRUST_PROXY ?? 'false'),
   }
+}
+
+/**
+ * The database: --db, else STATUSPAGE_DB, else DATABASE_URL (which platforms set for
+ * PostgreSQL, and which must then be one), else the default file.
+ */
+function databaseOf(flag: string | undefined): string {
+  const explicit = flag ?? process.env.STATUSPAGE_DB
+  if (explicit !== undefined && explicit !== '') return explicit
+  const url = process.env.DATABASE_URL
+  if (url === undefined || url === '') return './data/statuspage.db'
+  if (!isPostgresUrl(url)) fail(2, [`statuspage: DATABASE_URL: must be a postgres:// URL, got '${redactPassword(url)}' (give a SQLite file with --db)`])
+  return url
 }
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
@@ -95,21 +111,26 @@ async function main() {
   try {
     app = await buildApp({
       config: loaded.config,
-      dbPath: cli.dbPath,
+      database: cli.database,
       logger: { level: process.env.LOG_LEVEL ?? 'info' },
       logRequests: /^(1|true|yes)$/i.test(process.env.LOG_REQUESTS ?? ''),
       trustProxy: cli.trustProxy,
     })
   } catch (err) {
-    fail(1, [`statuspage: cannot open the database ${cli.dbPath}: ${(err as Error).message}`])
+    fail(1, [`statuspage: cannot open the database ${redactPassword(cli.database)}: ${(err as Error).message}`])
   }
   const { log } = app
 
   process.on('SIGHUP', () => {
     const next = loadConfig(cli.configPath)
     if (next.ok) {
-      app.monitor.reload(next.config)
-      log.info({ file: cli.configPath, items: next.config.items.length }, 'config reloaded')
+      app.monitor.reload(next.config).then(
+        () => log.info({ file: cli.configPath, items: next.config.items.length }, 'config reloaded'),
+        (err: unknown) => {
+          app.monitor.reloadFailed()
+          log.error({ file: cli.configPath, err }, 'config reload failed reading the database; the previous config stays in force')
+        },
+      )
     } else {
       app.monitor.reloadFailed()
       log.error({ file: cli.configPath, errors: next.errors }, 'config reload refused; the previous config stays in force')
@@ -136,7 +157,7 @@ async function main() {
   } catch (err) {
     fail(1, [`statuspage: cannot listen on ${cli.host}:${cli.port}: ${(err as Error).message}`])
   }
-  log.info({ config: cli.configPath, db: cli.dbPath, items: loaded.config.items.length }, 'statuspage started')
+  log.info({ config: cli.configPath, db: redactPassword(cli.database), items: loaded.config.items.length }, 'statuspage started')
 }
 
 await main()

@@ -3,7 +3,7 @@
 // combines the three.
 import type { Config, Item } from './config/load.js'
 import { dueAfter, type Due } from './domain/check.js'
-import { countRun, countRuns, judgedByDefaults, NO_RUNS, type Signal } from './domain/run.js'
+import { countRun, countRuns, judgedByDefaults, NO_RUNS, type Finish, type Signal } from './domain/run.js'
 import { itemStatus, scriptStatus, snapshot, type ItemRuns, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import type { Script, ScriptFields } from './domain/script.js'
 import type { ScriptQuery, SignalRecord, Store } from './store/store.js'
@@ -25,17 +25,29 @@ export class Monitor {
   /** The seq of the last finish counted in each item's streak, when its limits are its own. */
   #counted: Float64Array = new Float64Array(0)
   #reload: ReloadStatus
+  /** The reload under way, if any: reloads apply in the order they were asked for. */
+  #reloading: Promise<void> | undefined
   readonly #listeners: ((config: Config) => void)[] = []
 
-  constructor(
+  private constructor(
     config: Config,
     readonly store: Store,
     readonly now: Clock,
+    histories: Histories,
   ) {
     this.#config = config
     this.#reload = { successful: true, lastSuccess: now() }
     store.keepOnlyItems(new Set(config.itemsById.keys()))
-    this.#derive(config)
+    this.#derive(config, histories)
+    // Another replica's signals count as this one's own.
+    store.onSignals((id, record) => {
+      for (const item of this.#config.itemsById.get(id) ?? []) this.#count(item, record)
+    })
+  }
+
+  /** A monitor of `config` on `store`: reads the history that items with their own limits recount. */
+  static async open(config: Config, store: Store, now: Clock): Promise<Monitor> {
+    return new Monitor(config, store, now, await histories(store, recounted(config)))
   }
 
   /**
@@ -44,7 +56,7 @@ export class Monitor {
    * by its own limits recounts its id's kept history, unless the config before had it with the
    * same limits.
    */
-  #derive(config: Config, before?: { config: Config; runs: readonly ItemRuns[]; counted: Float64Array }): void {
+  #derive(config: Config, histories: Histories, before?: { config: Config; runs: readonly ItemRuns[]; counted: Float64Array }): void {
     const kept = new Map<string, { runs: ItemRuns; counted: number }>()
     if (before !== undefined) {
       for (const item of before.config.items) {
@@ -62,7 +74,7 @@ export class Monitor {
         counted[item.index] = same.counted
         return { runs, streak: same.runs.streak }
       }
-      const finishes = this.store.finishes(item.id)
+      const finishes = histories.get(item.id) ?? []
       counted[item.index] = finishes.at(-1)?.seq ?? 0
       return { runs, streak: countRuns(finishes, limits) }
     })
@@ -111,7 +123,7 @@ export class Monitor {
     return this.store.getScript(id)
   }
 
-  queryScripts(query: ScriptQuery): { total: number; scripts: Script[] } {
+  queryScripts(query: ScriptQuery): Promise<{ total: number; scripts: Script[] }> {
     return this.store.queryScripts(query)
   }
 
@@ -166,12 +178,31 @@ export class Monitor {
     this.#dues[i] = dueAfter(item.check, runs.lastSignal, this.#dues[i])
   }
 
-  /** Puts a new config in force. Items it still has keep their state; removed ones are forgotten. */
-  reload(config: Config): void {
+  /**
+   * Puts a new config in force. Items it still has keep their state; removed ones are forgotten.
+   * It applies at once, unless items with their own limits must recount their history from the
+   * database first; it rejects, leaving the config in force, when that read fails.
+   */
+  reload(config: Config): Promise<void> {
+    const run = (): Promise<void> | undefined => {
+      const ids = recounted(config, this.#config)
+      if (ids.length === 0) return void this.#apply(config, new Map())
+      return histories(this.store, ids).then((found) => this.#apply(config, found))
+    }
+    const pending = this.#reloading === undefined ? run() : this.#reloading.then(run)
+    if (pending === undefined) return Promise.resolve()
+    const settled = pending.finally(() => {
+      if (this.#reloading === settled) this.#reloading = undefined
+    })
+    this.#reloading = settled.catch(() => {})
+    return settled
+  }
+
+  #apply(config: Config, histories: Histories): void {
     this.store.keepOnlyItems(new Set(config.itemsById.keys()))
     const before = { config: this.#config, runs: this.#runs, counted: this.#counted }
     this.#config = config
-    this.#derive(config, before)
+    this.#derive(config, histories, before)
     this.#reload = { successful: true, lastSuccess: this.now() }
     for (const listener of this.#listeners) listener(config)
   }
@@ -183,6 +214,29 @@ export class Monitor {
 
   onReload(listener: (config: Config) => void): void {
     this.#listeners.push(listener)
+  }
+}
+
+type Histories = ReadonlyMap<string, readonly (Finish & { readonly seq: number })[]>
+
+/**
+ * The ids whose streak `config` recounts from history: those of items with their own limits that
+ * `before` did not have with the same limits.
+ */
+function recounted(config: Config, before?: Config): string[] {
+  const same = new Set(before?.items.filter((item) => !judgedByDefaults(item.check.limits)).map(limitsKey))
+  return [...new Set(config.items.filter((item) => !judgedByDefaults(item.check.limits) && !same.has(limitsKey(item))).map((item) => item.id))]
+}
+
+/**
+ * The finished runs of `ids`, read again while a signal of one of them commits during the read
+ * (its finish would be counted neither in the history nor by the config it arrived under).
+ */
+async function histories(store: Store, ids: readonly string[]): Promise<Histories> {
+  for (let attempt = 0; ; attempt++) {
+    const before = ids.map((id) => store.runs().get(id))
+    const found = await Promise.all(ids.map((id) => store.finishes(id)))
+    if (attempt === 4 || ids.every((id, i) => store.runs().get(id) === before[i])) return new Map(ids.map((id, i) => [id, found[i]!]))
   }
 }
 

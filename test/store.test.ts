@@ -1,175 +1,193 @@
-import { join } from 'node:path'
-import Database from 'better-sqlite3'
-import t from 'tap'
+// The store contract, on both backends: what any Store must do, whatever keeps it.
+import t, { type Test } from 'tap'
 import { runFieldsOf } from '../src/domain/script.js'
-import { openStore, SIGNALS_KEPT, type ScriptFields } from '../src/store/store.js'
-import { holdWriteLock, LAST_REFRESH, lastSignals, onDisk, refreshIds, SIGNALS, waitUntil } from './helpers/db.js'
+import { openStore, SIGNALS_KEPT, type ScriptFields, type ScriptQuery } from '../src/store/store.js'
+import { backends } from './helpers/backends.js'
+import { lastSignals, refreshIds } from './helpers/db.js'
 
-const fields = (name: string): ScriptFields => ({ name, server: 'h', status: true, lastExec: null, periodicity: null, schedule: null, tz: null, grace: null, ...runFieldsOf(true, null) })
-
-t.test('writes of one turn commit together, and each resolves once committed', async (t) => {
-  const path = join(t.testdir(), 'sp.db')
-  const store = openStore(path)
-  t.teardown(() => store.close())
-  const writes = [refreshIds(store, ['a'], 1), refreshIds(store, ['b'], 2), store.createScript(fields('x.sh'))]
-  t.equal(lastSignals(store).size, 0, 'not visible before the commit')
-  const other = new Database(path, { readonly: true })
-  t.equal((other.prepare(`SELECT count(*) AS n FROM ${LAST_REFRESH}`).get() as { n: number }).n, 0, 'not on disk before the commit')
-  const [, , script] = await Promise.all(writes)
-  t.same([...lastSignals(store)], [['a', 1], ['b', 2]])
-  t.equal((other.prepare(`SELECT count(*) AS n FROM ${LAST_REFRESH}`).get() as { n: number }).n, 2, 'on disk once resolved')
-  t.same(script, { id: 1, ...fields('x.sh') })
-  other.close()
+const fields = (name: string, more: Partial<ScriptFields> = {}): ScriptFields => ({
+  name,
+  server: 'h',
+  status: true,
+  lastExec: null,
+  periodicity: null,
+  schedule: null,
+  tz: null,
+  grace: null,
+  ...runFieldsOf(true, null),
+  ...more,
 })
 
-t.test('a write that fails fails alone; the others of its batch commit', async (t) => {
-  const store = openStore(join(t.testdir(), 'sp.db'))
-  t.teardown(() => store.close())
-  const results = await Promise.allSettled([
-    store.createScript(fields('ok-1.sh')),
-    store.createScript({ ...fields('bad'), name: null as unknown as string }),
-    store.createScript(fields('ok-2.sh')),
-  ])
-  t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled'])
-  t.match((results[1] as PromiseRejectedResult).reason, /NOT NULL constraint failed: script\.name/)
-  t.same(store.scripts().map((s) => s.name), ['ok-1.sh', 'ok-2.sh'])
-})
-
-t.test('updates and deletes queued together apply in order', async (t) => {
-  const store = openStore(join(t.testdir(), 'sp.db'))
-  t.teardown(() => store.close())
-  const { id } = await store.createScript(fields('a.sh'))
-  const [first, second, deleted, afterDelete] = await Promise.all([
-    store.updateScript(id, () => ({ status: false })),
-    store.updateScript(id, () => ({ name: 'b.sh' })),
-    store.deleteScript(id),
-    store.updateScript(id, () => ({ status: true })),
-  ])
-  t.match(first, { name: 'a.sh', status: false })
-  t.match(second, { name: 'b.sh', status: false }, 'sees the update before it')
-  t.equal(deleted, true)
-  t.equal(afterDelete, undefined, 'a deleted script cannot be updated')
-  t.same(store.scripts(), [])
-})
-
-t.test('close commits what is queued', async (t) => {
-  const path = join(t.testdir(), 'sp.db')
-  const store = openStore(path)
-  const pending = refreshIds(store, ['late'], 42)
-  store.close()
-  await pending
-  const reopened = openStore(path)
-  t.same([...lastSignals(reopened)], [['late', 42]])
-  reopened.close()
-})
-
-t.test('a numeric periodicity reads back as a number, however it is written', async (t) => {
-  const path = join(t.testdir(), 'sp.db')
-  const store = openStore(path)
-  for (const periodicity of [90, 0.5, 1e21, 'weekly'] as const) await store.createScript({ ...fields('p.sh'), periodicity })
-  store.close()
-  const reopened = openStore(path)
-  t.same(reopened.scripts().map((s) => s.periodicity), [90, 0.5, 1e21, 'weekly'])
-  reopened.close()
-})
-
-t.test('while another connection holds the write lock, writes wait without blocking the event loop, then commit', async (t) => {
-  const path = join(t.testdir(), 'sp.db')
-  const store = openStore(path)
-  t.teardown(() => store.close())
-  const lock = holdWriteLock(path)
-  let settled = false
-  const pending = Promise.all([refreshIds(store, ['a'], 1), store.createScript(fields('held.sh'))]).finally(() => (settled = true))
-  await waitUntil(() => store.lockRetries >= 3, 'retried three times')
-  // The event loop turns freely meanwhile: a timer of 1 ms fires in far less than the old 5 s busy wait.
-  const started = performance.now()
-  await new Promise((resolve) => setTimeout(resolve, 1))
-  t.ok(performance.now() - started < 100, 'a timer fires while the lock is held')
-  t.equal(settled, false, 'nothing is acknowledged while the lock is held')
-  t.equal(lock.count(`SELECT count(*) AS n FROM ${LAST_REFRESH}`), 0, 'nothing is on disk')
-  lock.release()
-  const [written, script] = await pending
-  t.same([...written], ['a'])
-  t.same(onDisk(path, `SELECT id, last_refresh FROM ${LAST_REFRESH}`), [{ id: 'a', last_refresh: 1 }], 'the refresh is on disk once acknowledged')
-  t.same(onDisk(path, 'SELECT id, name FROM script'), [{ id: script.id, name: 'held.sh' }])
-})
-
-t.test('a refresh queued before keepOnlyItems forgets its id is not written, even when the id comes back', async (t) => {
-  const path = join(t.testdir(), 'sp.db')
-  const store = openStore(path)
-  const queued = refreshIds(store, ['a', 'b'], 5)
-  store.keepOnlyItems(new Set(['a']))
-  store.keepOnlyItems(new Set(['a', 'b']))
-  const later = refreshIds(store, ['b'], 7)
-  t.same([...(await queued)], ['a'], 'the first batch wrote a only')
-  t.same([...(await later)], ['b'], 'a refresh after the id came back is written')
-  store.close()
-  t.same(onDisk(path, `SELECT id, last_refresh FROM ${LAST_REFRESH} ORDER BY id`), [{ id: 'a', last_refresh: 5 }, { id: 'b', last_refresh: 7 }])
-})
-
-t.test('when SQLite rolls back the whole batch (disk full), memory, disk and every answer agree', async (t) => {
-  const path = join(t.testdir(), 'sp.db')
-  openStore(path).close()
-  const pages = onDisk<{ page_count: number }>(path, 'PRAGMA page_count')[0]!.page_count
-  // Room for a little more than the empty schema, as on a disk that is nearly full.
-  const store = openStore(path, { maxPages: pages + 1 })
-  t.teardown(() => store.close())
-  const writes = [fields('small-1.sh'), { ...fields('x'.repeat(200)), server: 'y'.repeat(40_000) }, fields('small-2.sh'), fields('small-3.sh')].map((f) =>
-    store.createScript(f),
-  )
-  const results = await Promise.allSettled(writes)
-  t.match((results[1] as PromiseRejectedResult).reason, { code: 'SQLITE_FULL' }, 'the big write hit the page limit')
-  const stored = onDisk<{ id: number; name: string }>(path, 'SELECT id, name FROM script ORDER BY id')
-  t.same(store.scripts().map((s) => ({ id: s.id, name: s.name })), stored, 'memory shows what a fresh open of the file shows')
-  for (const [i, r] of results.entries()) {
-    const name = i === 1 ? 'x'.repeat(200) : `small-${i === 0 ? 1 : i}.sh`
-    const onFile = stored.some((s) => s.name === name)
-    t.equal(r.status === 'fulfilled', onFile, `write ${i} was ${r.status === 'fulfilled' ? 'acknowledged' : 'refused'} and is ${onFile ? '' : 'not '}on disk`)
+for (const backend of backends(t)) {
+  const open = async (t: Test, location?: string) => {
+    const at = location ?? (await backend.fresh(t))
+    const store = await openStore(at)
+    return { store, location: at }
   }
-})
 
-t.test('a database from before runs keeps its refreshes: each becomes a success signal, in time order', async (t) => {
-  const path = join(t.testdir(), 'sp.db')
-  const old = new Database(path)
-  old.exec(`CREATE TABLE item_refresh (id TEXT PRIMARY KEY, last_refresh INTEGER NOT NULL) WITHOUT ROWID;
-    CREATE TABLE script (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, server TEXT NOT NULL, status INTEGER NOT NULL, last_exec INTEGER, periodicity TEXT);
-    ALTER TABLE script ADD COLUMN schedule TEXT; ALTER TABLE script ADD COLUMN tz TEXT; ALTER TABLE script ADD COLUMN grace REAL;
-    INSERT INTO item_refresh VALUES ('b', 2000), ('a', 3000);
-    INSERT INTO script (name, server, status, last_exec) VALUES ('failed.sh', 'h', 0, 5000);
-    PRAGMA user_version = 3;`)
-  old.close()
-  const store = openStore(path)
-  t.same(lastSignals(store), new Map([['a', 3000], ['b', 2000]]))
-  t.same(store.runs().get('a')?.streak, { failures: 0, successes: 1, failing: false, lastFailure: undefined, lastFailureReason: undefined })
-  t.match(store.getScript(1), { status: false, streak: { failures: 1, failing: true, lastFailure: 5000 } }, 'a failed script stays failed')
-  const next = await store.recordSignal('a', { kind: 'start', at: 4000 })
-  store.close()
-  t.same(onDisk(path, `SELECT id, seq, kind FROM ${SIGNALS} ORDER BY seq`), [
-    { id: 'b', seq: 1, kind: 'ok' },
-    { id: 'a', seq: 2, kind: 'ok' },
-    { id: 'a', seq: 3, kind: 'start' },
-  ])
-  t.equal(next?.seq, 3, 'new signals come after the migrated ones')
-})
+  t.test(`${backend.name}: writes queued together resolve once committed, and a fresh open reads them`, async (t) => {
+    const { store, location } = await open(t)
+    const writes = [refreshIds(store, ['a'], 1), refreshIds(store, ['b'], 2), store.createScript(fields('x.sh'))]
+    t.equal(lastSignals(store).size, 0, 'not in memory before the commit')
+    const [, , script] = await Promise.all(writes)
+    t.same([...lastSignals(store)], [['a', 1], ['b', 2]])
+    t.same(script, { id: 1, ...fields('x.sh') })
+    t.same(await backend.rows(location, 'SELECT id, at FROM item_signal ORDER BY id'), [{ id: 'a', at: 1 }, { id: 'b', at: 2 }], 'on disk once resolved')
+    await store.close()
+    const reopened = (await open(t, location)).store
+    t.same([...lastSignals(reopened)], [['a', 1], ['b', 2]])
+    t.same(reopened.scripts(), [script])
+    await reopened.close()
+  })
 
-t.test('each id keeps its last signals, and its runs read the same after a reopen', async (t) => {
-  const path = join(t.testdir(), 'sp.db')
-  const store = openStore(path)
-  // Batches of one to five signals: rows of different sizes, trimmed whole.
-  for (let i = 0; i < SIGNALS_KEPT + 100; ) {
-    const batch = []
-    for (let k = 0; k <= i % 5; k++, i++) {
-      batch.push(store.recordSignal('busy', { kind: i % 2 === 0 ? 'start' : i % 6 === 1 ? 'failure' : 'success', at: 1000 * i, rid: `r${i >> 1}` }))
+  t.test(`${backend.name}: a write that fails fails alone; the others queued with it commit`, async (t) => {
+    const { store, location } = await open(t)
+    t.teardown(() => store.close())
+    const results = await Promise.allSettled([
+      store.createScript(fields('ok-1.sh')),
+      store.createScript({ ...fields('bad'), name: null as unknown as string }),
+      refreshIds(store, ['a'], 5),
+      store.updateScript(1, () => {
+        throw new Error('refused by its patch')
+      }),
+      store.createScript(fields('ok-2.sh')),
+    ])
+    t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'])
+    t.match((results[1] as PromiseRejectedResult).reason, /name/)
+    t.match((results[3] as PromiseRejectedResult).reason, /refused by its patch/)
+    t.same(store.scripts().map((s) => s.name), ['ok-1.sh', 'ok-2.sh'])
+    t.same(await backend.rows(location, 'SELECT name FROM script ORDER BY id'), [{ name: 'ok-1.sh' }, { name: 'ok-2.sh' }])
+    t.same([...lastSignals(store)], [['a', 5]])
+  })
+
+  t.test(`${backend.name}: updates and deletes queued together apply in order`, async (t) => {
+    const { store } = await open(t)
+    t.teardown(() => store.close())
+    const { id } = await store.createScript(fields('a.sh'))
+    const [first, second, deleted, afterDelete] = await Promise.all([
+      store.updateScript(id, () => ({ status: false })),
+      store.updateScript(id, (current) => ({ name: `${current.name}.b` })),
+      store.deleteScript(id),
+      store.updateScript(id, () => ({ status: true })),
+    ])
+    t.match(first, { name: 'a.sh', status: false })
+    t.match(second, { name: 'a.sh.b', status: false }, 'sees the update before it')
+    t.equal(deleted, true)
+    t.equal(afterDelete, undefined, 'a deleted script cannot be updated')
+    t.equal(await store.deleteScript(id), false, 'nor deleted twice')
+    t.same(store.scripts(), [])
+    const next = await store.createScript(fields('c.sh'))
+    t.ok(next.id > id, 'the id of a deleted script is not handed out again')
+  })
+
+  t.test(`${backend.name}: close commits what is queued`, async (t) => {
+    const { store, location } = await open(t)
+    const pending = refreshIds(store, ['late'], 42)
+    await store.close()
+    t.same([...(await pending)], ['late'])
+    const reopened = (await open(t, location)).store
+    t.same([...lastSignals(reopened)], [['late', 42]])
+    await reopened.close()
+  })
+
+  t.test(`${backend.name}: a numeric periodicity reads back as a number, however it is written`, async (t) => {
+    const { store, location } = await open(t)
+    for (const periodicity of [90, 0.5, 1e21, 'weekly'] as const) await store.createScript({ ...fields('p.sh'), periodicity })
+    await store.close()
+    const reopened = (await open(t, location)).store
+    t.same(reopened.scripts().map((s) => s.periodicity), [90, 0.5, 1e21, 'weekly'])
+    await reopened.close()
+  })
+
+  t.test(`${backend.name}: a signal queued before keepOnlyItems forgets its id is not written, even when the id comes back`, async (t) => {
+    const { store, location } = await open(t)
+    const queued = refreshIds(store, ['a', 'b'], 5)
+    store.keepOnlyItems(new Set(['a']))
+    store.keepOnlyItems(new Set(['a', 'b']))
+    const later = refreshIds(store, ['b'], 7)
+    t.same([...(await queued)], ['a'], 'the first batch wrote a only')
+    t.same([...(await later)], ['b'], 'a signal after the id came back is written')
+    await store.close()
+    t.same(await backend.rows(location, 'SELECT id, at FROM item_signal ORDER BY id'), [{ id: 'a', at: 5 }, { id: 'b', at: 7 }])
+  })
+
+  t.test(`${backend.name}: keepOnlyItems deletes the stored signals of the ids it drops`, async (t) => {
+    const { store, location } = await open(t)
+    await refreshIds(store, ['a', 'b'], 5)
+    store.keepOnlyItems(new Set(['b']))
+    t.same([...lastSignals(store)], [['b', 5]], 'forgotten in memory at once')
+    await refreshIds(store, ['b'], 6)
+    await store.close()
+    t.same(await backend.rows(location, 'SELECT DISTINCT id FROM item_signal'), [{ id: 'b' }])
+    const reopened = (await open(t, location)).store
+    t.same([...lastSignals(reopened)], [['b', 6]])
+    await reopened.close()
+  })
+
+  t.test(`${backend.name}: the last signal never goes back, even when a signal says an earlier time`, async (t) => {
+    const { store, location } = await open(t)
+    await store.recordSignal('a', { kind: 'start', at: 5000 })
+    const record = await store.recordSignal('a', { kind: 'success', at: 3000 })
+    t.equal(record?.runs.lastSignal, 5000)
+    t.equal(record?.finish?.duration, 0, 'a run cannot last less than nothing')
+    await store.close()
+    const reopened = (await open(t, location)).store
+    t.equal(reopened.runs().get('a')?.lastSignal, 5000)
+    t.same(
+      (await reopened.finishes('a')).map(({ at, succeeded, duration }) => ({ at, succeeded, duration })),
+      [{ at: 5000, succeeded: true, duration: 0 }],
+    )
+    await reopened.close()
+  })
+
+  t.test(`${backend.name}: each id keeps its last signals, and its runs and finishes read the same after a reopen`, async (t) => {
+    const { store, location } = await open(t)
+    // Batches of one to five signals: rows of different sizes, trimmed whole.
+    for (let i = 0; i < SIGNALS_KEPT + 100; ) {
+      const batch = []
+      for (let k = 0; k <= i % 5; k++, i++) {
+        batch.push(store.recordSignal('busy', { kind: i % 2 === 0 ? 'start' : i % 6 === 1 ? 'failure' : 'success', at: 1000 * i, rid: `r${i >> 1}` }))
+      }
+      await Promise.all(batch)
     }
-    await Promise.all(batch)
-  }
-  await store.recordSignal('quiet', { kind: 'success', at: 7 })
-  const runs = store.runs().get('busy')
-  store.close()
-  const kept = onDisk<{ n: number }>(path, `SELECT count(*) AS n FROM ${SIGNALS} WHERE id = 'busy'`)[0]!.n
-  t.ok(kept >= SIGNALS_KEPT && kept <= SIGNALS_KEPT + 64, `between ${SIGNALS_KEPT} and ${SIGNALS_KEPT + 64} kept (${kept})`)
-  t.equal(onDisk<{ n: number }>(path, `SELECT count(*) AS n FROM ${SIGNALS} WHERE id = 'quiet'`)[0]!.n, 1, 'other ids keep theirs')
-  const reopened = openStore(path)
-  t.same(reopened.runs().get('busy'), runs, 'open runs, last duration and streak as before')
-  reopened.close()
-})
+    await store.recordSignal('quiet', { kind: 'success', at: 7 })
+    const runs = store.runs().get('busy')
+    const finishes = await store.finishes('busy')
+    t.ok(finishes.length >= 100, `the kept finishes are read (${finishes.length})`)
+    t.ok(finishes.every((f, i) => i === 0 || f.seq > finishes[i - 1]!.seq), 'finishes come oldest first')
+    await store.close()
+    const kept = (await backend.rows<{ n: number }>(location, "SELECT sum(n) AS n FROM item_signal WHERE id = 'busy'"))[0]!.n
+    t.ok(kept >= SIGNALS_KEPT && kept <= SIGNALS_KEPT + 64, `between ${SIGNALS_KEPT} and ${SIGNALS_KEPT + 64} kept (${kept})`)
+    t.same(await backend.rows(location, "SELECT sum(n) AS n FROM item_signal WHERE id = 'quiet'"), [{ n: 1 }], 'other ids keep theirs')
+    const reopened = (await open(t, location)).store
+    t.same(reopened.runs().get('busy'), runs, 'open runs, last duration and streak as before')
+    t.same(await reopened.finishes('busy'), finishes)
+    await reopened.close()
+  })
+
+  t.test(`${backend.name}: a script query filters, orders and pages as on every store`, async (t) => {
+    const { store } = await open(t)
+    t.teardown(() => store.close())
+    await store.createScript(fields('Backup.sh', { lastExec: 3000, periodicity: 'daily' }))
+    await store.createScript(fields('backup-db.sh', { lastExec: null, status: false }))
+    await store.createScript(fields('zeta.sh', { lastExec: 1000, server: 'other', periodicity: 90 }))
+    await store.createScript(fields('a_b.sh', { lastExec: 2000 }))
+    const names = async (query: Partial<ScriptQuery>) => {
+      const { total, scripts } = await store.queryScripts({ filters: [], orderBy: [], limit: 100, offset: 0, ...query })
+      return { total, names: scripts.map((s) => s.name) }
+    }
+    t.same(await names({ filters: [{ field: 'name', op: 'like', value: 'backup%' }] }), { total: 2, names: ['Backup.sh', 'backup-db.sh'] }, 'like ignores case')
+    t.same(await names({ filters: [{ field: 'name', op: 'like', value: 'a\\_%' }] }), { total: 0, names: [] }, 'like has no escape character')
+    t.same(await names({ orderBy: [{ field: 'last_exec', direction: 'asc' }] }), { total: 4, names: ['backup-db.sh', 'zeta.sh', 'a_b.sh', 'Backup.sh'] }, 'nulls first going up')
+    t.same(await names({ orderBy: [{ field: 'last_exec', direction: 'desc' }] }), { total: 4, names: ['Backup.sh', 'a_b.sh', 'zeta.sh', 'backup-db.sh'] }, 'nulls last going down')
+    t.same(await names({ orderBy: [{ field: 'name', direction: 'asc' }] }), { total: 4, names: ['Backup.sh', 'a_b.sh', 'backup-db.sh', 'zeta.sh'] }, 'names in byte order')
+    t.same(await names({ filters: [{ field: 'last_exec', op: '==', value: null }] }), { total: 1, names: ['backup-db.sh'] }, '== null matches null')
+    t.same(await names({ filters: [{ field: 'last_exec', op: '!=', value: 1000 }] }), { total: 3, names: ['Backup.sh', 'backup-db.sh', 'a_b.sh'] }, '!= keeps nulls')
+    t.same(await names({ filters: [{ field: 'periodicity', op: 'in', value: ['90', 'daily'] }] }), { total: 2, names: ['Backup.sh', 'zeta.sh'] })
+    t.same(await names({ filters: [{ field: 'id', op: 'in', value: [] }] }), { total: 0, names: [] })
+    t.same(await names({ filters: [{ field: 'status', op: '==', value: 0 }, { field: 'server', op: '==', value: 'h' }] }), { total: 1, names: ['backup-db.sh'] })
+    t.same(await names({ filters: [{ field: 'last_exec', op: '>=', value: 2000 }] }), { total: 2, names: ['Backup.sh', 'a_b.sh'] })
+    t.same(await names({ limit: 2, offset: 1 }), { total: 4, names: ['backup-db.sh', 'zeta.sh'] }, 'total counts without limit and offset')
+    t.same(await names({ filters: [{ field: 'id', op: '>', value: Number.MAX_SAFE_INTEGER }] }), { total: 0, names: [] }, 'the largest id a client can send')
+  })
+}

@@ -25,11 +25,14 @@ function messageOf(err: FastifyError, request: FastifyRequest): string {
 export default fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((err: FastifyError, request, reply) => {
-      const statusCode = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+      // 4xx, and the 503 of a database that does not answer, say what happened; any other is a 500.
+      const statusCode = err.statusCode !== undefined && ((err.statusCode >= 400 && err.statusCode < 500) || err.code === 'SP_ERR_STORE_UNAVAILABLE') ? err.statusCode : 500
       if (statusCode === 500) {
         request.log.error({ err }, 'request failed')
         return reply.code(500).send(errorBody(500, 'SP_ERR_INTERNAL', 'Internal Server Error'))
       }
+      // The database may be back in a moment: a client should retry, not give up.
+      if (statusCode === 503) reply.header('retry-after', '1')
       const code = err.validation ? 'SP_ERR_VALIDATION' : (err.code ?? 'SP_ERR_BAD_REQUEST')
       return reply.code(statusCode).send(errorBody(statusCode, code, messageOf(err, request)))
     })

@@ -12,14 +12,23 @@ declare module 'fastify' {
 
 export interface MonitorOptions {
   config: Config
-  dbPath: string
+  /** A SQLite file or a postgres:// URL. */
+  database: string
   now: Clock
 }
 
 export default fp<MonitorOptions>(
-  async (app, { config, dbPath, now }) => {
-    const store = openStore(dbPath, { onError: (err, what) => app.log.error({ err }, `database write failed: ${what}`) })
-    app.decorate('monitor', new Monitor(config, store, now))
+  async (app, { config, database, now }) => {
+    const store = await openStore(database, {
+      onError: (err, what) => app.log.error({ err }, `database: ${what}`),
+      onAvailability: (up) => (up ? app.log.info('database: answering again; writes are accepted') : app.log.error('database: unreachable; writes answer 503')),
+    })
+    try {
+      app.decorate('monitor', await Monitor.open(config, store, now))
+    } catch (err) {
+      await store.close()
+      throw err
+    }
     app.addHook('onClose', async () => store.close())
   },
   { name: 'monitor' },

@@ -76,7 +76,7 @@ export async function testApp(t: Test, opts: TestAppOptions = {}) {
   const dbPath = opts.dbPath ?? join(t.testdir(), 'statuspage.db')
   const app = await buildApp({
     config: opts.config ?? config(),
-    dbPath,
+    database: dbPath,
     now: clock.now,
     logger: opts.logger ?? false,
     logRequests: opts.logRequests ?? false,

@@ -1,0 +1,745 @@
+// The PostgreSQL store (node-postgres): the same contract as SQLite's, for replicas that share one
+// database. Each replica keeps the whole state in memory for /metrics and the page, as SQLite's
+// store does, and learns of the other replicas' writes by LISTEN/NOTIFY: each batch notifies the
+// range of change_seq it took, and the others read the rows in that range (see pg-migrations.ts).
+//
+// Written here rather than taken from a library: the group commit, the per-id fold and the
+// catch-up are this service's own rules; pg gives the connections, the pool and the notifications.
+import { randomUUID } from 'node:crypto'
+import pg, { type Notification, type PoolClient, type PoolConfig } from 'pg'
+import { NO_RUNS, type Runs, type Signal } from '../domain/run.js'
+import type { Script } from '../domain/script.js'
+import { StoreUnavailableError } from '../errors.js'
+import { migratePostgres } from './pg-migrations.js'
+import {
+  applyInOrder,
+  finishesOf,
+  fromRow,
+  ROW_SIGNALS_MAX,
+  runsFromText,
+  runsText,
+  SCRIPT_COLUMNS,
+  signalsOf,
+  signalsText,
+  toRow,
+  type ScriptRow,
+  type Sequenced,
+  type SignalRow,
+} from './rows.js'
+import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type ScriptField, type ScriptFilter, type SignalRecord, type Store, type StoreOptions } from './store.js'
+
+/** The channel every replica listens on; a payload is a Note. */
+const CHANNEL = 'statuspage_changes'
+/** NOTIFY payloads must stay under 8000 bytes; a batch that would say more asks for a resync. */
+const NOTE_MAX = 7000
+/** Between attempts to reach a database that stopped answering. */
+const PROBE_MS = 500
+/** The listening connection is checked this often: a silent one would miss notifications. */
+const HEARTBEAT_MS = 5000
+
+/** What a batch tells the other replicas: the seq range it took, and the scripts it deleted. */
+interface Note {
+  /** The replica that wrote it. */
+  r: string
+  lo?: number
+  hi?: number
+  /** Deleted script ids. */
+  d?: number[]
+  /** Too much to say: read everything again. */
+  all?: true
+}
+
+type SignalStateRow = { id: string; seq: number; kept: number; runs: string }
+type LinkedRow = SignalRow & { prev: number }
+
+interface SignalOp {
+  readonly kind: 'signal'
+  readonly id: string
+  readonly signal: Signal
+  /** forgotten.get(id) when it was queued: a change means keepOnlyItems dropped the id since. */
+  readonly generation: number | undefined
+  readonly resolve: (record: SignalRecord | undefined) => void
+  readonly reject: (err: unknown) => void
+}
+
+interface Tx {
+  readonly client: PoolClient
+  /** The scripts that this batch's updates and deletes name, as locked, then as written. */
+  readonly scripts: Map<number, Script | undefined>
+  /** change_seq values the batch's script writes took. */
+  readonly seqs: number[]
+  readonly deleted: number[]
+}
+
+interface Done {
+  result: unknown
+  apply?: () => void
+}
+
+interface ScriptOp {
+  readonly kind: 'script'
+  /** The script the write reads, locked first (in id order) so that replicas apply in one order. */
+  readonly lock?: number
+  readonly run: (tx: Tx) => Promise<Done>
+  readonly resolve: (value: unknown) => void
+  readonly reject: (err: unknown) => void
+}
+
+interface ForgetOp {
+  readonly kind: 'forget'
+  readonly ids: readonly string[]
+}
+
+type Op = SignalOp | ScriptOp | ForgetOp
+
+/** An error the database server raised (it has a SQLSTATE), as opposed to one on the way to it. */
+const sqlState = (err: unknown): string | undefined => {
+  const code = (err as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
+}
+
+/**
+ * Whether `err` says the database cannot be reached: a refused or lost connection, a timeout, or
+ * a server that is shutting down or out of resources (SQLSTATE classes 08, 53, 57, 58).
+ */
+export function isUnavailable(err: unknown): boolean {
+  const state = sqlState(err)
+  if (state !== undefined) return /^(08|53|57|58)/.test(state)
+  if (!(err instanceof Error)) return false
+  const code = (err as { code?: unknown }).code
+  return (typeof code === 'string' && code.startsWith('E')) || /connection|terminated|timeout|timed out|not queryable/i.test(err.message)
+}
+
+/** A deadlock or a serialization failure: the batch may simply run again. */
+const isRetryable = (err: unknown) => sqlState(err) === '40P01' || sqlState(err) === '40001'
+
+/** Signals of several ids and batches, grouped by id in their order. */
+function byId<R extends { id: string }>(rows: readonly R[]): Map<string, R[]> {
+  const out = new Map<string, R[]>()
+  for (const row of rows) {
+    const list = out.get(row.id)
+    if (list === undefined) out.set(row.id, [row])
+    else list.push(row)
+  }
+  return out
+}
+
+/** Queries for the catch-up, on a pool or on a batch's connection. */
+type Queryable = Pick<pg.Pool, 'query'>
+
+export async function openPostgresStore(url: string, { onError = () => {}, onAvailability = () => {} }: StoreOptions = {}): Promise<Store> {
+  const config: PoolConfig = {
+    connectionString: url,
+    application_name: 'statuspage',
+    max: 4,
+    connectionTimeoutMillis: 2000,
+    query_timeout: 10_000,
+    keepAlive: true,
+    // ms since the epoch and seqs are bigint: read as numbers (exact below 2^53).
+    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+  }
+  const pool = new pg.Pool(config)
+  // An idle connection that the server ends emits here; unhandled, it would end the process.
+  pool.on('error', (err) => markDown(err))
+  const replica = randomUUID()
+
+  const runs = new Map<string, Runs>()
+  /** The seq of the last signal of each id that runs() has folded. */
+  const known = new Map<string, number>()
+  const scripts = new Map<number, Script>()
+  /** The change_seq of each script's last write that `scripts` has. */
+  const scriptSeq = new Map<number, number>()
+  let scriptList: readonly Script[] | undefined
+  const listeners: ((id: string, record: SignalRecord) => void)[] = []
+  const forgotten = new Map<string, number>()
+
+  let up = true
+  let closing = false
+  let lockRetries = 0
+  let queue: Op[] = []
+  /** The item ids of the batch under way. */
+  let inFlight: ReadonlySet<string> = new Set()
+  let listener: pg.Client | undefined
+  let probe: NodeJS.Timeout | undefined
+  let heartbeat: NodeJS.Timeout | undefined
+  // Other replicas' changes not yet read: a seq range and deleted scripts, or everything.
+  let range: { lo: number; hi: number } | undefined
+  const deletedElsewhere = new Set<number>()
+  let resyncWanted = false
+  let pumping: Promise<void> | undefined
+
+  const unavailable = () => new StoreUnavailableError()
+
+  function setScript(script: Script, seq: number) {
+    scripts.set(script.id, script)
+    scriptSeq.set(script.id, seq)
+    scriptList = undefined
+  }
+  function dropScript(id: number) {
+    scripts.delete(id)
+    scriptSeq.delete(id)
+    scriptList = undefined
+  }
+
+  /** Folds what another replica wrote into runs(), and tells the listeners. */
+  function applyRemote(id: string, next: Runs, seq: number, records: readonly SignalRecord[]) {
+    runs.set(id, next)
+    known.set(id, seq)
+    for (const record of records) for (const listener of listeners) listener(id, record)
+  }
+
+  /**
+   * Reads what other replicas appended to the ids of `states` (item_state rows whose seq this
+   * replica has not folded) and folds it on the copy in memory. When the rows no longer link up
+   * to what this replica knows (trimmed meanwhile), the stored runs are taken as they are.
+   */
+  async function catchUp(db: Queryable, states: readonly SignalStateRow[]): Promise<Map<string, { runs: Runs; seq: number; records: SignalRecord[] }>> {
+    const out = new Map<string, { runs: Runs; seq: number; records: SignalRecord[] }>()
+    if (states.length === 0) return out
+    const { rows } = await db.query<LinkedRow>(
+      `SELECT s.id, s.seq, s.prev, s.at, s.n, s.signals FROM item_signal s
+         JOIN unnest($1::text[], $2::bigint[]) AS k(id, known) ON s.id = k.id AND s.seq > k.known ORDER BY s.id, s.seq`,
+      [states.map((s) => s.id), states.map((s) => known.get(s.id) ?? 0)],
+    )
+    const rowsOf = byId(rows)
+    for (const state of states) {
+      const folded = fold(state.id, rowsOf.get(state.id) ?? [])
+      out.set(
+        state.id,
+        folded !== undefined && folded.seq === state.seq ? folded : { runs: runsFromText(state.runs), seq: state.seq, records: [{ seq: state.seq, runs: runsFromText(state.runs) }] },
+      )
+    }
+    return out
+  }
+
+  /** `rows` of `id` (seq order) folded on its copy; undefined when they do not link up to it. */
+  function fold(id: string, rows: readonly LinkedRow[]) {
+    let next = runs.get(id) ?? NO_RUNS
+    let seq = known.get(id) ?? 0
+    const records: SignalRecord[] = []
+    for (const row of rows) {
+      if (row.prev !== seq) return undefined
+      for (const { seq: s, signal } of signalsOf(row)) {
+        const { runs: after, finish } = applyInOrder(next, signal)
+        next = after
+        records.push(finish === undefined ? { seq: s, runs: after } : { seq: s, runs: after, finish: finishRecord(finish, s) })
+        seq = s
+      }
+    }
+    return { runs: next, seq, records }
+  }
+
+  /** Reads the changes that other replicas notified. */
+  async function syncRange(lo: number, hi: number): Promise<void> {
+    const { rows } = await pool.query<LinkedRow>('SELECT id, seq, prev, at, n, signals FROM item_signal WHERE seq BETWEEN $1 AND $2 ORDER BY id, seq', [lo, hi])
+    const gaps: string[] = []
+    for (const [id, list] of byId(rows)) {
+      const mine = known.get(id) ?? 0
+      const fresh = list.filter((row) => row.seq > mine)
+      if (fresh.length === 0) continue
+      const folded = fold(id, fresh)
+      if (folded === undefined) gaps.push(id)
+      else applyRemote(id, folded.runs, folded.seq, folded.records)
+    }
+    if (gaps.length > 0) {
+      const { rows: states } = await pool.query<SignalStateRow>('SELECT id, seq, kept, runs FROM item_state WHERE id = ANY($1::text[])', [gaps])
+      for (const [id, c] of await catchUp(pool, states)) applyRemote(id, c.runs, c.seq, c.records)
+    }
+    const { rows: scriptRows } = await pool.query<ScriptRow & { seq: number }>('SELECT * FROM script WHERE seq BETWEEN $1 AND $2', [lo, hi])
+    for (const row of scriptRows) if (row.seq > (scriptSeq.get(row.id) ?? 0)) setScript(fromRow(row), row.seq)
+  }
+
+  /** Reads everything again: after the database or the notifications were lost for a while. */
+  async function resync(): Promise<void> {
+    const { rows: states } = await pool.query<SignalStateRow>('SELECT id, seq, kept, runs FROM item_state')
+    const stale = states.filter((s) => s.seq !== (known.get(s.id) ?? 0))
+    for (const [id, c] of await catchUp(pool, stale)) applyRemote(id, c.runs, c.seq, c.records)
+    const stored = new Set(states.map((s) => s.id))
+    for (const id of [...runs.keys()]) if (!stored.has(id)) applyRemote(id, NO_RUNS, 0, [{ seq: 0, runs: NO_RUNS }])
+    const { rows } = await pool.query<ScriptRow & { seq: number }>('SELECT * FROM script ORDER BY id')
+    scripts.clear()
+    scriptSeq.clear()
+    for (const row of rows) setScript(fromRow(row), row.seq)
+  }
+
+  function onNotification(msg: Notification) {
+    if (msg.channel !== CHANNEL || msg.payload === undefined) return
+    let note: Note
+    try {
+      note = JSON.parse(msg.payload) as Note
+    } catch {
+      return
+    }
+    if (note.r === replica) return
+    if (note.all) resyncWanted = true
+    if (note.lo !== undefined && note.hi !== undefined) range = range === undefined ? { lo: note.lo, hi: note.hi } : { lo: Math.min(range.lo, note.lo), hi: Math.max(range.hi, note.hi) }
+    for (const id of note.d ?? []) deletedElsewhere.add(id)
+    void pump()
+  }
+
+  async function listen(): Promise<void> {
+    const client = new pg.Client(config)
+    const lost = (err: unknown) => {
+      if (listener === client) markDown(err)
+    }
+    client.on('error', lost)
+    client.on('end', () => lost(new Error('the listening connection ended')))
+    client.on('notification', onNotification)
+    try {
+      await client.connect()
+      await client.query(`LISTEN ${CHANNEL}`)
+    } catch (err) {
+      client.end().catch(() => {})
+      throw err
+    }
+    listener = client
+    heartbeat = setInterval(() => void client.query('SELECT 1').catch(lost), HEARTBEAT_MS).unref()
+  }
+
+  function stopListening() {
+    clearInterval(heartbeat)
+    const client = listener
+    listener = undefined
+    client?.end().catch(() => {})
+  }
+
+  /** The database stopped answering: fail what waits, and try to reach it again until it does. */
+  function markDown(err: unknown) {
+    if (closing || !up) return
+    up = false
+    onError(err, 'the database stopped answering; writes fail with 503 until it is back')
+    onAvailability(false)
+    stopListening()
+    for (const op of queue.splice(0)) if (op.kind !== 'forget') op.reject(unavailable())
+    probe = setTimeout(tryToRecover, PROBE_MS)
+  }
+
+  async function tryToRecover() {
+    probe = undefined
+    if (closing) return
+    try {
+      await listen()
+      await pool.query('SELECT 1')
+    } catch {
+      stopListening()
+      probe = setTimeout(tryToRecover, PROBE_MS)
+      return
+    }
+    up = true
+    // Whatever was missed meanwhile, including a commit whose answer was lost, is read again
+    // before the next batch; a batch folds what it finds newer in any case.
+    resyncWanted = true
+    onAvailability(true)
+    void pump()
+  }
+
+  /** Runs queued batches and reads of other replicas' changes, one at a time, while up. */
+  function pump(): Promise<void> {
+    pumping ??= (async () => {
+      try {
+        while (up && !closingDone()) {
+          if (resyncWanted) {
+            resyncWanted = false
+            range = undefined
+            deletedElsewhere.clear()
+            await guarded(resync, 'reading the database again')
+          } else if (range !== undefined || deletedElsewhere.size > 0) {
+            const r = range
+            range = undefined
+            for (const id of deletedElsewhere) dropScript(id)
+            deletedElsewhere.clear()
+            if (r !== undefined) await guarded(() => syncRange(r.lo, r.hi), 'reading the changes of other replicas')
+          } else if (queue.length > 0) {
+            const ops = queue
+            queue = []
+            inFlight = new Set(ops.flatMap((op) => (op.kind === 'signal' ? [op.id] : [])))
+            try {
+              await runBatch(ops)
+            } finally {
+              inFlight = new Set()
+            }
+          } else break
+        }
+      } finally {
+        pumping = undefined
+      }
+    })()
+    return pumping
+  }
+  // Once close() has begun, the pump only drains the queue.
+  const closingDone = () => closing && queue.length === 0
+
+  async function guarded(read: () => Promise<void>, what: string) {
+    try {
+      await read()
+    } catch (err) {
+      if (isUnavailable(err)) markDown(err)
+      else onError(err, what)
+    }
+  }
+
+  async function runBatch(ops: Op[]): Promise<void> {
+    for (;;) {
+      const outcome = await tryBatch(ops)
+      if (outcome.kind === 'done') return
+      if (outcome.kind === 'retry') {
+        lockRetries++
+        continue
+      }
+      if (outcome.kind === 'without' && outcome.op.kind !== 'forget') {
+        // A write the database refused (a constraint): it fails alone, and the others run again.
+        outcome.op.reject(outcome.err)
+        ops = ops.filter((op) => op !== outcome.op)
+        if (ops.length === 0) return
+        continue
+      }
+      const err = outcome.err
+      if (isUnavailable(err)) markDown(err)
+      for (const op of ops) {
+        if (op.kind === 'forget') onError(err, `deleting the signals of ${op.ids.length} removed item(s)`)
+        else op.reject(isUnavailable(err) ? unavailable() : err)
+      }
+      return
+    }
+  }
+
+  type Outcome = { kind: 'done' } | { kind: 'retry' } | { kind: 'without'; op: Op; err: unknown } | { kind: 'failed'; err: unknown }
+
+  async function tryBatch(ops: readonly Op[]): Promise<Outcome> {
+    let client: PoolClient
+    try {
+      client = await pool.connect()
+    } catch (err) {
+      return { kind: 'failed', err }
+    }
+    let current: Op | undefined
+    try {
+      await client.query('BEGIN')
+      // Locks are taken in one order by every replica (scripts by id, then item ids sorted), so
+      // two batches can wait for each other but never deadlock.
+      const lockIds = [...new Set(ops.flatMap((op) => (op.kind === 'script' && op.lock !== undefined ? [op.lock] : [])))].sort((a, b) => a - b)
+      const tx: Tx = { client, scripts: new Map(), seqs: [], deleted: [] }
+      if (lockIds.length > 0) {
+        const { rows } = await client.query<ScriptRow>('SELECT * FROM script WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [lockIds])
+        for (const id of lockIds) tx.scripts.set(id, undefined)
+        for (const row of rows) tx.scripts.set(row.id, fromRow(row))
+      }
+      const signals = ops.filter((op): op is SignalOp => op.kind === 'signal' && forgotten.get(op.id) === op.generation)
+      const ids = [...new Set(signals.map((op) => op.id))].sort()
+      const base = new Map<string, { runs: Runs; seq: number; kept: number }>()
+      const caught = new Map<string, { runs: Runs; seq: number; records: SignalRecord[] }>()
+      if (ids.length > 0) {
+        // Creates the rows of new ids and locks every row; DO UPDATE (of nothing) returns them all.
+        const { rows } = await client.query<SignalStateRow>(
+          `INSERT INTO item_state (id, seq, kept, runs) SELECT id, 0, 0, '{}' FROM unnest($1::text[]) WITH ORDINALITY AS u(id, i) ORDER BY i
+             ON CONFLICT (id) DO UPDATE SET id = excluded.id RETURNING id, seq, kept, runs`,
+          [ids],
+        )
+        const stale = rows.filter((row) => row.seq !== (known.get(row.id) ?? 0))
+        for (const [id, c] of await catchUp(client, stale)) caught.set(id, c)
+        for (const row of rows) base.set(row.id, { runs: caught.get(row.id)?.runs ?? runs.get(row.id) ?? NO_RUNS, seq: row.seq, kept: row.kept })
+      }
+      const seqs =
+        signals.length === 0
+          ? []
+          : (await client.query<{ seq: number }>("SELECT nextval('change_seq') AS seq FROM generate_series(1, $1)", [signals.length])).rows.map((r) => r.seq).sort((a, b) => a - b)
+
+      const done = new Map<Op, Done>()
+      const failed = new Map<Op, unknown>()
+      const latest = new Map<string, { runs: Runs; prev: number; kept: number; signals: Sequenced[] }>()
+      let k = 0
+      for (const op of ops) {
+        current = op
+        if (op.kind === 'signal') {
+          if (forgotten.get(op.id) !== op.generation) {
+            done.set(op, { result: undefined })
+            continue
+          }
+          let state = latest.get(op.id)
+          if (state === undefined) {
+            const b = base.get(op.id)!
+            state = { runs: b.runs, prev: b.seq, kept: b.kept, signals: [] }
+            latest.set(op.id, state)
+          }
+          const { runs: next, finish, signal } = applyInOrder(state.runs, op.signal)
+          const seq = seqs[k++]!
+          state.signals.push({ seq, signal, duration: finish?.duration })
+          state.runs = next
+          done.set(op, { result: finish === undefined ? { seq, runs: next } : { seq, runs: next, finish: finishRecord(finish, seq) } })
+        } else if (op.kind === 'script') {
+          try {
+            done.set(op, await op.run(tx))
+          } catch (err) {
+            // The database's refusals end the transaction; a patch that throws ran no SQL.
+            if (sqlState(err) !== undefined || isUnavailable(err)) throw err
+            failed.set(op, err)
+          }
+        } else {
+          await client.query('DELETE FROM item_signal WHERE id = ANY($1::text[])', [op.ids])
+          await client.query('DELETE FROM item_state WHERE id = ANY($1::text[])', [op.ids])
+        }
+      }
+      current = undefined
+      if (latest.size > 0) await writeSignals(client, latest)
+      const taken = [...seqs, ...tx.seqs]
+      if (taken.length > 0 || tx.deleted.length > 0) {
+        let note: Note = { r: replica, ...(taken.length > 0 ? { lo: Math.min(...taken), hi: Math.max(...taken) } : {}), ...(tx.deleted.length > 0 ? { d: tx.deleted } : {}) }
+        if (JSON.stringify(note).length > NOTE_MAX) note = { r: replica, all: true }
+        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(note)])
+      }
+      await client.query('COMMIT')
+      client.release()
+
+      // keepOnlyItems may have forgotten an id while the batch ran: its signals are then not
+      // kept in memory (a forget op queued behind this batch deletes their rows).
+      const stale = new Set(signals.filter((op) => forgotten.get(op.id) !== op.generation).map((op) => op.id))
+      for (const [id, c] of caught) if (!stale.has(id)) applyRemote(id, c.runs, c.seq, c.records)
+      for (const [id, state] of latest) {
+        if (stale.has(id)) continue
+        runs.set(id, state.runs)
+        known.set(id, state.signals.at(-1)!.seq)
+      }
+      for (const op of ops) {
+        if (op.kind === 'forget') continue
+        if (op.kind === 'signal' && stale.has(op.id)) {
+          op.resolve(undefined)
+          continue
+        }
+        const outcome = done.get(op)
+        if (outcome !== undefined) {
+          outcome.apply?.()
+          op.resolve(outcome.result as SignalRecord & Script)
+        } else op.reject(failed.get(op))
+      }
+      return { kind: 'done' }
+    } catch (err) {
+      const broken = isUnavailable(err)
+      if (!broken) await client.query('ROLLBACK').catch(() => {})
+      // A connection in an unknown state is not given back to the pool.
+      client.release(broken ? (err as Error) : undefined)
+      if (isRetryable(err)) return { kind: 'retry' }
+      if (current !== undefined && current.kind === 'script' && !broken) return { kind: 'without', op: current, err }
+      return { kind: 'failed', err }
+    }
+  }
+
+  /** One statement for every row of the batch, then the trims an id has grown into. */
+  async function writeSignals(client: PoolClient, latest: Map<string, { runs: Runs; prev: number; kept: number; signals: Sequenced[] }>) {
+    const rows: { id: string; seq: number; prev: number; at: number; n: number; text: string }[] = []
+    for (const [id, state] of latest) {
+      let prev = state.prev
+      for (let i = 0; i < state.signals.length; i += ROW_SIGNALS_MAX) {
+        const chunk = state.signals.slice(i, i + ROW_SIGNALS_MAX)
+        rows.push({ id, seq: chunk[0]!.seq, prev, at: chunk[0]!.signal.at, n: chunk.length, text: signalsText(chunk) })
+        prev = chunk.at(-1)!.seq
+      }
+      state.kept += state.signals.length
+    }
+    const states = [...latest]
+    await client.query(
+      `WITH added AS (
+         INSERT INTO item_signal (id, seq, prev, at, n, signals)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::integer[], $6::text[])
+       )
+       UPDATE item_state s SET seq = u.seq, kept = u.kept, runs = u.runs
+         FROM unnest($7::text[], $8::bigint[], $9::integer[], $10::text[]) AS u(id, seq, kept, runs) WHERE s.id = u.id`,
+      [
+        rows.map((r) => r.id),
+        rows.map((r) => r.seq),
+        rows.map((r) => r.prev),
+        rows.map((r) => r.at),
+        rows.map((r) => r.n),
+        rows.map((r) => r.text),
+        states.map(([id]) => id),
+        states.map(([, s]) => s.signals.at(-1)!.seq),
+        states.map(([, s]) => s.kept),
+        states.map(([, s]) => runsText(s.runs)),
+      ],
+    )
+    for (const [id, state] of states) {
+      if (state.kept <= SIGNALS_KEPT + TRIM_SLACK) continue
+      // Drops the rows of the id older than the newest ones that hold SIGNALS_KEPT signals.
+      const { rows: dropped } = await client.query<{ n: number }>(
+        `DELETE FROM item_signal WHERE id = $1 AND seq < (
+           SELECT seq FROM (SELECT seq, sum(n) OVER (ORDER BY seq DESC) AS newer FROM item_signal WHERE id = $1) t WHERE newer >= $2 ORDER BY seq DESC LIMIT 1
+         ) RETURNING n`,
+        [id, SIGNALS_KEPT],
+      )
+      for (const { n } of dropped) state.kept -= n
+      await client.query('UPDATE item_state SET kept = $2 WHERE id = $1', [id, state.kept])
+    }
+  }
+
+  function enqueue(op: Op) {
+    queue.push(op)
+    void pump()
+  }
+
+  /** A script write, or a StoreUnavailableError at once while the database does not answer. */
+  const scriptWrite = <T>(lock: number | undefined, run: (tx: Tx) => Promise<Done>) =>
+    up
+      ? new Promise<T>((resolve, reject) => enqueue({ kind: 'script', lock, run, resolve: resolve as (value: unknown) => void, reject }))
+      : Promise.reject<T>(unavailable())
+
+  const scriptValues = (script: Parameters<typeof toRow>[0]) => {
+    const row = toRow(script)
+    return SCRIPT_COLUMNS.map((c) => row[c])
+  }
+  const placeholders = SCRIPT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')
+  const assignments = SCRIPT_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(', ')
+
+  // Start-up: the schema, then the listening connection (before the state is read, so that no
+  // change falls between the two), then the state.
+  try {
+    const client = await pool.connect()
+    try {
+      await migratePostgres(client)
+    } finally {
+      client.release()
+    }
+    await listen()
+    const { rows: states } = await pool.query<SignalStateRow>('SELECT id, seq, kept, runs FROM item_state')
+    for (const s of states) {
+      runs.set(s.id, runsFromText(s.runs))
+      known.set(s.id, s.seq)
+    }
+    const { rows } = await pool.query<ScriptRow & { seq: number }>('SELECT * FROM script ORDER BY id')
+    for (const row of rows) setScript(fromRow(row), row.seq)
+  } catch (err) {
+    stopListening()
+    await pool.end()
+    throw err
+  }
+
+  return {
+    runs: () => runs,
+    recordSignal(id, signal) {
+      if (!up) return Promise.reject(unavailable())
+      return new Promise((resolve, reject) => enqueue({ kind: 'signal', id, signal, generation: forgotten.get(id), resolve, reject }))
+    },
+    onSignals: (listener) => void listeners.push(listener),
+    async finishes(id) {
+      if (!up) throw unavailable()
+      try {
+        const { rows } = await pool.query<SignalRow>('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 ORDER BY seq', [id])
+        return finishesOf(rows)
+      } catch (err) {
+        if (isUnavailable(err)) (markDown(err), (err = unavailable()))
+        throw err
+      }
+    },
+    keepOnlyItems(ids) {
+      const gone = [...runs.keys()].filter((id) => !ids.has(id))
+      for (const id of gone) {
+        runs.delete(id)
+        known.delete(id)
+      }
+      // Signals queued and not yet written, of ids no longer kept, are dropped when their turn comes.
+      const pending = new Set([...inFlight, ...queue.flatMap((op) => (op.kind === 'signal' ? [op.id] : []))])
+      for (const id of pending) if (!ids.has(id)) forgotten.set(id, (forgotten.get(id) ?? 0) + 1)
+      if (gone.length > 0 && up) enqueue({ kind: 'forget', ids: gone })
+    },
+
+    scripts: () => (scriptList ??= Object.freeze([...scripts.values()].sort((a, b) => a.id - b.id))),
+    getScript: (id) => scripts.get(id),
+    createScript: (fields) =>
+      scriptWrite(undefined, async (tx) => {
+        const { rows } = await tx.client.query<ScriptRow & { seq: number }>(
+          `INSERT INTO script (${SCRIPT_COLUMNS.join(', ')}, seq) VALUES (${placeholders}, nextval('change_seq')) RETURNING *`,
+          scriptValues(fields),
+        )
+        const script = fromRow(rows[0]!)
+        const { seq } = rows[0]!
+        tx.seqs.push(seq)
+        tx.scripts.set(script.id, script)
+        return { result: script, apply: () => setScript(script, seq) }
+      }),
+    updateScript: (id, patch) =>
+      scriptWrite(id, async (tx) => {
+        // The row as locked (another replica's write included), after this batch's writes before it.
+        const current = tx.scripts.get(id)
+        if (current === undefined) return { result: undefined }
+        const next: Script = Object.freeze({ ...current, ...patch(current), id })
+        const { rows } = await tx.client.query<{ seq: number }>(
+          `UPDATE script SET ${assignments}, seq = nextval('change_seq') WHERE id = $${SCRIPT_COLUMNS.length + 1} RETURNING seq`,
+          [...scriptValues(next), id],
+        )
+        const { seq } = rows[0]!
+        tx.seqs.push(seq)
+        tx.scripts.set(id, next)
+        return { result: next, apply: () => setScript(next, seq) }
+      }),
+    deleteScript: (id) =>
+      scriptWrite(id, async (tx) => {
+        if (tx.scripts.get(id) === undefined) return { result: false }
+        await tx.client.query('DELETE FROM script WHERE id = $1', [id])
+        tx.scripts.set(id, undefined)
+        tx.deleted.push(id)
+        return { result: true, apply: () => dropScript(id) }
+      }),
+    async queryScripts(query) {
+      if (!up) throw unavailable()
+      const { where, params } = whereClause(query.filters)
+      const order = [...query.orderBy.map((o) => `${orderColumn(o.field)} ${o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`), 'id ASC'].join(', ')
+      try {
+        const [{ rows: counted }, { rows }] = await Promise.all([
+          pool.query<{ n: number }>(`SELECT count(*) AS n FROM script ${where}`, params),
+          pool.query<ScriptRow>(`SELECT * FROM script ${where} ORDER BY ${order} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, query.limit, query.offset]),
+        ])
+        return { total: counted[0]!.n, scripts: rows.map(fromRow) }
+      } catch (err) {
+        if (isUnavailable(err)) (markDown(err), (err = unavailable()))
+        throw err
+      }
+    },
+
+    get up() {
+      return up
+    },
+    get lockRetries() {
+      return lockRetries
+    },
+    async close() {
+      closing = true
+      clearTimeout(probe)
+      if (up && queue.length > 0) await pump()
+      while (pumping !== undefined) await pumping
+      for (const op of queue.splice(0)) if (op.kind !== 'forget') op.reject(unavailable())
+      stopListening()
+      await pool.end()
+    },
+  }
+}
+
+/** Text compares as SQLite compares it (bytes, not the database's collation). */
+const orderColumn = (field: ScriptField) => (field === 'name' || field === 'server' || field === 'periodicity' ? `${field} COLLATE "C"` : field)
+
+// Field names come from a fixed list and values are bound parameters: nothing from the request is
+// spliced into the SQL text. Each operator means what it means on SQLite: = and != match NULL as
+// IS and IS NOT do, LIKE ignores case and has no escape character.
+function whereClause(filters: readonly ScriptFilter[]): { where: string; params: unknown[] } {
+  const params: unknown[] = []
+  const param = (value: unknown) => (params.push(value), `$${params.length}`)
+  const terms = filters.map(({ field, op, value }) => {
+    const col = orderColumn(field)
+    switch (op) {
+      case 'is_null':
+        return `${field} IS NULL`
+      case 'is_not_null':
+        return `${field} IS NOT NULL`
+      case 'in': {
+        const values = value as unknown[]
+        return values.length === 0 ? 'FALSE' : `${col} IN (${values.map(param).join(', ')})`
+      }
+      case 'like':
+        return `${field} ILIKE ${param(value)} ESCAPE ''`
+      case '==':
+        return `${col} IS NOT DISTINCT FROM ${param(value)}`
+      case '!=':
+        return `${col} IS DISTINCT FROM ${param(value)}`
+      default:
+        return `${col} ${op} ${param(value)}`
+    }
+  })
+  return { where: terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`, params }
+}

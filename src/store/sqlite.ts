@@ -1,0 +1,267 @@
+// The SQLite store (better-sqlite3, WAL): item signals and script reports in one file. Reads that
+// run on every scrape come from an in-memory copy kept in step with each write.
+import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { NO_RUNS, type Runs, type Signal } from '../domain/run.js'
+import type { Script } from '../domain/script.js'
+import { groupCommit } from './group-commit.js'
+import { migrate } from './migrations.js'
+import { applyInOrder, finishesOf, fromRow, ROW_SIGNALS_MAX, signalsOf, signalsText, toRow, type ScriptRow, type Sequenced, type SignalRow } from './rows.js'
+import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type ScriptField, type ScriptFilter, type SignalRecord, type Store, type StoreOptions } from './store.js'
+
+interface QueuedSignal {
+  readonly id: string
+  readonly signal: Signal
+  /** forgotten.get(id) when it was queued: a change means keepOnlyItems dropped the id since. */
+  readonly generation: number | undefined
+  readonly resolve: (record: SignalRecord | undefined) => void
+  readonly reject: (err: unknown) => void
+}
+
+const COLUMN: Record<ScriptField, string> = {
+  id: 'id',
+  last_exec: 'last_exec',
+  name: 'name',
+  server: 'server',
+  status: 'status',
+  periodicity: 'periodicity',
+}
+
+/**
+ * Creates the missing folders of `dir`, outermost first. Not mkdirSync's `recursive` option: on
+ * some filesystems (/proc) it loops forever instead of failing, and start-up would hang.
+ */
+function makeFolders(dir: string): void {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`)
+    return
+  }
+  const parent = dirname(dir)
+  if (parent !== dir) makeFolders(parent)
+  mkdirSync(dir)
+}
+
+/** Opens (creating the file and its folder if needed) and migrates the database at `path`. */
+export function openSqliteStore(path: string, { onError = () => {}, maxPages }: StoreOptions = {}): Store {
+  if (path !== ':memory:') makeFolders(dirname(path))
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  // NORMAL in WAL mode: a commit survives a crash of this process (kill -9); only a power loss
+  // can take back the last commits.
+  db.pragma('synchronous = NORMAL')
+  // Migrations run once, at start-up, before anything is served: they may wait for the lock.
+  db.pragma('busy_timeout = 5000')
+  migrate(db)
+  if (maxPages !== undefined) db.pragma(`max_page_count = ${maxPages}`)
+  // Scripts written earlier in the batch under way, for the writes after them in the same batch.
+  const DELETED = Symbol('deleted')
+  const pendingScripts = new Map<number, Script | typeof DELETED>()
+  // Runs and kept-signal counts written earlier in the batch under way, likewise.
+  const pendingRuns = new Map<string, { runs: Runs; kept: number }>()
+  const batches = groupCommit(db, () => (pendingScripts.clear(), pendingRuns.clear()))
+  const { write } = batches
+
+  const insertSignals = db.prepare('INSERT INTO item_signal (id, seq, at, n, signals) VALUES (?, ?, ?, ?, ?)')
+  // Drops the rows of an id older than the newest ones that hold SIGNALS_KEPT signals; returns their n.
+  const trimSignals = db.prepare(
+    `DELETE FROM item_signal WHERE id = @id AND seq < (
+       SELECT seq FROM (SELECT seq, sum(n) OVER (ORDER BY seq DESC) AS newer FROM item_signal WHERE id = @id) WHERE newer >= @keep ORDER BY seq DESC LIMIT 1
+     ) RETURNING n`,
+  )
+  const deleteSignals = db.prepare('DELETE FROM item_signal WHERE id = ?')
+  const rowsOf = db.prepare('SELECT * FROM item_signal WHERE id = ? ORDER BY seq')
+  const insertScript = db.prepare(
+    `INSERT INTO script (name, server, status, last_exec, periodicity, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, run_state)
+     VALUES (@name, @server, @status, @last_exec, @periodicity, @schedule, @tz, @grace, @max_runtime, @min_runtime, @failure_threshold, @recovery_threshold, @run_state) RETURNING *`,
+  )
+  const updateScriptRow = db.prepare(
+    `UPDATE script SET name = @name, server = @server, status = @status, last_exec = @last_exec, periodicity = @periodicity, schedule = @schedule, tz = @tz,
+       grace = @grace, max_runtime = @max_runtime, min_runtime = @min_runtime, failure_threshold = @failure_threshold,
+       recovery_threshold = @recovery_threshold, run_state = @run_state WHERE id = @id`,
+  )
+  const deleteScriptRow = db.prepare('DELETE FROM script WHERE id = ?')
+
+  // Each id's runs, folded from its kept signals in order; and how many signals it keeps.
+  const runs = new Map<string, Runs>()
+  const kept = new Map<string, number>()
+  // In key order (each id's signals in their order): no sort of the whole table.
+  let nextSeq = 1
+  for (const row of db.prepare('SELECT * FROM item_signal ORDER BY id, seq').iterate() as IterableIterator<SignalRow>) {
+    let r = runs.get(row.id) ?? NO_RUNS
+    for (const { signal } of signalsOf(row)) r = applyInOrder(r, signal).runs
+    runs.set(row.id, r)
+    kept.set(row.id, (kept.get(row.id) ?? 0) + row.n)
+    nextSeq = Math.max(nextSeq, row.seq + row.n)
+  }
+  // Bumped when keepOnlyItems forgets an id: a signal queued before that is then not written.
+  const forgotten = new Map<string, number>()
+  // Signals queued and not yet run, per id.
+  const queued = new Map<string, number>()
+  const dequeue = (id: string) => {
+    const n = queued.get(id)! - 1
+    if (n === 0) queued.delete(id)
+    else queued.set(id, n)
+  }
+  const scripts = new Map<number, Script>()
+  for (const row of db.prepare('SELECT * FROM script ORDER BY id').all() as ScriptRow[]) scripts.set(row.id, fromRow(row))
+  let scriptList: readonly Script[] | undefined
+
+  // The signals queued since the last batch began are one write, applied in order, in one
+  // savepoint: a savepoint per signal cost a fifth of a check-in.
+  let signalOp: { queue: QueuedSignal[] } | undefined
+  const scriptsChanged = () => {
+    scriptList = undefined
+  }
+
+  return {
+    runs: () => runs,
+    recordSignal(id, signal) {
+      if (signalOp === undefined) {
+        const queue: QueuedSignal[] = []
+        write(() => {
+          // Signals from here on go to the next write; this one's are final.
+          if (signalOp?.queue === queue) signalOp = undefined
+          for (const q of queue) dequeue(q.id)
+          // Each id's signals of this write, for its rows.
+          const latest = new Map<string, { runs: Runs; kept: number; signals: Sequenced[] }>()
+          const records = queue.map(({ id, signal, generation }): SignalRecord | undefined => {
+            if (forgotten.get(id) !== generation) return undefined
+            let state = latest.get(id)
+            if (state === undefined) {
+              const before = pendingRuns.get(id) ?? { runs: runs.get(id) ?? NO_RUNS, kept: kept.get(id) ?? 0 }
+              state = { runs: before.runs, kept: before.kept, signals: [] }
+              latest.set(id, state)
+            }
+            const { runs: next, finish, signal: inOrder } = applyInOrder(state.runs, signal)
+            // A seq of a batch that rolls back is not handed out again: the order only needs to grow.
+            const seq = nextSeq++
+            state.signals.push({ seq, signal: inOrder, duration: finish?.duration })
+            state.runs = next
+            if (finish === undefined) return { seq, runs: next }
+            return { seq, runs: next, finish: finishRecord(finish, seq) }
+          })
+          for (const [id, state] of latest) {
+            for (let i = 0; i < state.signals.length; i += ROW_SIGNALS_MAX) {
+              const row = state.signals.slice(i, i + ROW_SIGNALS_MAX)
+              insertSignals.run(id, row[0]!.seq, row[0]!.signal.at, row.length, signalsText(row))
+            }
+            state.kept += state.signals.length
+            if (state.kept > SIGNALS_KEPT + TRIM_SLACK) {
+              for (const { n } of trimSignals.all({ id, keep: SIGNALS_KEPT }) as { n: number }[]) state.kept -= n
+            }
+          }
+          for (const [id, state] of latest) pendingRuns.set(id, state)
+          return {
+            result: undefined,
+            apply: () => {
+              latest.forEach((state, id) => (runs.set(id, state.runs), kept.set(id, state.kept)))
+              queue.forEach((q, i) => q.resolve(records[i]))
+            },
+          }
+        }).catch((err: unknown) => queue.forEach((q) => q.reject(err)))
+        signalOp = { queue }
+      }
+      const { queue } = signalOp
+      queued.set(id, (queued.get(id) ?? 0) + 1)
+      // Each signal is answered by the write's apply, once committed: no promise chained per signal.
+      return new Promise((resolve, reject) => queue.push({ id, signal, generation: forgotten.get(id), resolve, reject }))
+    },
+    // SQLite has no other writer.
+    onSignals: () => {},
+    finishes: async (id) => finishesOf(rowsOf.all(id) as SignalRow[]),
+    keepOnlyItems(ids) {
+      const gone = [...runs.keys()].filter((id) => !ids.has(id))
+      for (const id of gone) {
+        runs.delete(id)
+        kept.delete(id)
+      }
+      // Signals queued and not yet written, of ids no longer kept, are dropped when their turn comes;
+      // a signal after this call must be written after the deletes below, not before them.
+      for (const id of queued.keys()) if (!ids.has(id)) forgotten.set(id, (forgotten.get(id) ?? 0) + 1)
+      signalOp = undefined
+      if (gone.length > 0) {
+        write(() => {
+          for (const id of gone) deleteSignals.run(id)
+          return { result: undefined }
+        }).catch((err: unknown) => onError(err, `deleting the signals of ${gone.length} removed item(s)`))
+      }
+    },
+
+    scripts: () => (scriptList ??= Object.freeze([...scripts.values()])),
+    getScript: (id) => scripts.get(id),
+    createScript: (fields) =>
+      write(() => {
+        const script = fromRow(insertScript.get(toRow(fields)) as ScriptRow)
+        pendingScripts.set(script.id, script)
+        return { result: script, apply: () => (scripts.set(script.id, script), scriptsChanged()) }
+      }),
+    // The current row is read when the batch runs, so updates queued together apply in order.
+    updateScript: (id, patch) =>
+      write(() => {
+        const current = pendingScripts.get(id) ?? scripts.get(id)
+        if (current === undefined || current === DELETED) return { result: undefined }
+        const next: Script = Object.freeze({ ...current, ...patch(current), id })
+        updateScriptRow.run({ ...toRow(next), id })
+        pendingScripts.set(id, next)
+        return { result: next, apply: () => (scripts.set(id, next), scriptsChanged()) }
+      }),
+    deleteScript: (id) =>
+      write(() => {
+        if (deleteScriptRow.run(id).changes === 0) return { result: false }
+        pendingScripts.set(id, DELETED)
+        return { result: true, apply: () => (scripts.delete(id), scriptsChanged()) }
+      }),
+    async queryScripts(query) {
+      const { where, params } = whereClause(query.filters)
+      const total = (db.prepare(`SELECT count(*) AS n FROM script ${where}`).get(params) as { n: number }).n
+      const order = [...query.orderBy.map((o) => `${COLUMN[o.field]} ${o.direction === 'desc' ? 'DESC' : 'ASC'}`), 'id ASC'].join(', ')
+      const rows = db
+        .prepare(`SELECT * FROM script ${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
+        .all(...params, query.limit, query.offset) as ScriptRow[]
+      return { total, scripts: rows.map(fromRow) }
+    },
+
+    up: true,
+    get lockRetries() {
+      return batches.lockRetries
+    },
+    async close() {
+      batches.drain()
+      db.close()
+    },
+  }
+}
+
+// Field names come from a fixed list and values are bound parameters: nothing from the
+// request is spliced into the SQL text.
+function whereClause(filters: readonly ScriptFilter[]): { where: string; params: unknown[] } {
+  const params: unknown[] = []
+  const terms = filters.map(({ field, op, value }) => {
+    const col = COLUMN[field]
+    switch (op) {
+      case 'is_null':
+        return `${col} IS NULL`
+      case 'is_not_null':
+        return `${col} IS NOT NULL`
+      case 'in': {
+        const values = value as unknown[]
+        params.push(...values)
+        return values.length === 0 ? '0' : `${col} IN (${values.map(() => '?').join(', ')})`
+      }
+      case 'like':
+        params.push(value)
+        return `${col} LIKE ?`
+      case '==':
+        params.push(value)
+        return `${col} IS ?`
+      case '!=':
+        params.push(value)
+        return `${col} IS NOT ?`
+      default:
+        params.push(value)
+        return `${col} ${op} ?`
+    }
+  })
+  return { where: terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`, params }
+}
