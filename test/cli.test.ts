@@ -95,7 +95,7 @@ t.test('--help prints the usage and exits 0', async (t) => {
   const res = await runCli(['--help'])
   t.equal(res.code, 0)
   t.match(res.stdout, /^Usage: statuspage \[options\] \[config\.yml\]/)
-  t.match(res.stdout, /--db <path>/)
+  t.match(res.stdout, /--db <path|url>/)
   t.match(res.stdout, /--trust-proxy <proxies>/)
 })
 

@@ -100,7 +100,7 @@ t.test('removed items and deleted scripts disappear at the next scrape; kept ite
   await app.inject({ url: '/refresh/mail', headers: auth })
   await app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload: { name: 'a.sh', server: 'h', status: 1 } })
   await app.inject({ method: 'DELETE', url: '/api/v1/script/1', headers: auth })
-  app.monitor.reload(config(yamlConfig({ groups: '\n    New:\n      - {name: Fresh, id: fresh}\n    SomeGroup:\n      - {name: DNS, id: dns}\n' })))
+  await app.monitor.reload(config(yamlConfig({ groups: '\n    New:\n      - {name: Fresh, id: fresh}\n    SomeGroup:\n      - {name: DNS, id: dns}\n' })))
   const body = (await app.inject({ url: '/metrics' })).body
   t.notMatch(body, /id="mail"/, 'the removed item is gone')
   t.notMatch(body, /statuspage_script_up\{/, 'the deleted script is gone')
@@ -118,7 +118,7 @@ t.test('config reload gauges follow the reloads', async (t) => {
   app.monitor.reloadFailed()
   t.same(await gauges(), ['statuspage_config_last_reload_successful 0', 'statuspage_config_last_reload_success_timestamp_seconds 1768478400'])
   clock.advance(5)
-  app.monitor.reload(config())
+  await app.monitor.reload(config())
   t.same(await gauges(), ['statuspage_config_last_reload_successful 1', 'statuspage_config_last_reload_success_timestamp_seconds 1768478415'])
 })
 

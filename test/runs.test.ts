@@ -161,9 +161,9 @@ t.test('a reload that changes an item\'s thresholds recounts its history; one th
   const { app } = await testApp(t, { config: runsConfig() })
   await signal(app, 'flaky/fail')
   t.match(await item(app, 'flaky'), { status: 'up' })
-  app.monitor.reload(config(yamlConfig({ groups: GROUPS.replace('failure_threshold: 2, recovery_threshold: 2', 'failure_threshold: 1, recovery_threshold: 2') })))
+  await app.monitor.reload(config(yamlConfig({ groups: GROUPS.replace('failure_threshold: 2, recovery_threshold: 2', 'failure_threshold: 1, recovery_threshold: 2') })))
   t.match(await item(app, 'flaky'), { status: 'failed', reason: 'reported a failure', failure_threshold: 1 }, 'one failure is enough now')
-  app.monitor.reload(config(yamlConfig({ groups: GROUPS })))
+  await app.monitor.reload(config(yamlConfig({ groups: GROUPS })))
   t.match(await item(app, 'flaky'), { status: 'up', consecutive_failures: 1 }, 'and two again')
 })
 
@@ -194,8 +194,8 @@ t.test('a reload recomputes the due times of items whose schedule or grace chang
   await signal(app, 'b')
   const due = async (id: string) => (await item(app, id)).deadline
   t.same([await due('a'), await due('b')], ['2026-01-15T13:05:00+00:00', '2026-01-15T13:05:00+00:00'])
-  app.monitor.reload(cron('30 * * * *', '5m'))
+  await app.monitor.reload(cron('30 * * * *', '5m'))
   t.same([await due('a'), await due('b')], ['2026-01-15T12:35:00+00:00', '2026-01-15T13:05:00+00:00'], 'a new schedule')
-  app.monitor.reload(cron('30 * * * *', '1m'))
+  await app.monitor.reload(cron('30 * * * *', '1m'))
   t.same([await due('a'), await due('b')], ['2026-01-15T12:31:00+00:00', '2026-01-15T13:05:00+00:00'], 'a new grace')
 })

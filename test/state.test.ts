@@ -47,7 +47,7 @@ t.test('a reload keeps the state of the items the new config still has', async (
   const { app, clock } = await testApp(t)
   await app.inject({ url: '/refresh/dns', headers: auth })
   await app.inject({ url: '/refresh/mail', headers: auth })
-  app.monitor.reload(config(yamlConfig({ groups: '\n    Only:\n      - {name: DNS, id: dns, interval: 5}\n' })))
+  await app.monitor.reload(config(yamlConfig({ groups: '\n    Only:\n      - {name: DNS, id: dns, interval: 5}\n' })))
   t.same([...lastSignals(app.monitor.store)], [['dns', clock.t]])
   clock.advance(6)
   t.same(
@@ -73,8 +73,8 @@ const ABC = config(yamlConfig({ groups: '\n    G:\n      - {name: A, id: a}\n   
 t.test('a refresh in flight when a reload removes and re-adds its item is not written: the item shows never', async (t) => {
   const { app, dbPath } = await testApp(t, { config: ABC })
   const { answer, release } = await refreshHeldByLock(app, dbPath, 'b')
-  app.monitor.reload(config(yamlConfig({ groups: '\n    G:\n      - {name: A, id: a}\n      - {name: C, id: c}\n' })))
-  app.monitor.reload(ABC)
+  await app.monitor.reload(config(yamlConfig({ groups: '\n    G:\n      - {name: A, id: a}\n      - {name: C, id: c}\n' })))
+  await app.monitor.reload(ABC)
   release()
   const res = await answer
   t.equal(res.body, '{"refreshed": 0}', 'the client is told nothing was refreshed')
@@ -94,7 +94,7 @@ t.test('a refresh in flight across a reload that reorders the items is counted f
   const { app, dbPath } = await testApp(t, { config: ABC })
   const { answer, release } = await refreshHeldByLock(app, dbPath, 'b')
   // b moves from position 1 to 2; position 1 is now a.
-  app.monitor.reload(config(yamlConfig({ groups: '\n    G:\n      - {name: C, id: c}\n      - {name: A, id: a}\n      - {name: B, id: b}\n' })))
+  await app.monitor.reload(config(yamlConfig({ groups: '\n    G:\n      - {name: C, id: c}\n      - {name: A, id: a}\n      - {name: B, id: b}\n' })))
   release()
   t.equal((await answer).body, '{"refreshed": 1}')
   t.same(await metricLines(app, 'statuspage_refreshes_total'), [
@@ -129,7 +129,7 @@ t.test('while another process holds the write lock, the service answers at once 
 t.test('a reload that puts an item on a schedule keeps its last check-in and computes its new due time from it', async (t) => {
   const { app, clock } = await testApp(t, { clock: new FakeClock(Date.parse('2026-01-15T10:20:00Z')) })
   await app.inject({ url: '/refresh/dns', headers: auth })
-  app.monitor.reload(config(yamlConfig({ groups: "\n    G:\n      - {name: DNS, id: dns, schedule: '0 */6 * * *', grace: 5m}\n" })))
+  await app.monitor.reload(config(yamlConfig({ groups: "\n    G:\n      - {name: DNS, id: dns, schedule: '0 */6 * * *', grace: 5m}\n" })))
   const [dns] = app.monitor.snapshot().items
   t.equal(dns!.lastRefresh, clock.t)
   t.same([dns!.due!.nextDue, dns!.due!.deadline], [Date.parse('2026-01-15T12:00:00Z'), Date.parse('2026-01-15T12:05:00Z')])

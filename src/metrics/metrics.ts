@@ -38,9 +38,17 @@ function promRegistry(format: Format, monitor: Monitor, lockRetries: () => numbe
       this.set(monitor.reloadStatus.lastSuccess / 1000)
     },
   })
+  new Gauge({
+    name: 'statuspage_store_up',
+    help: 'Whether the database answers (1) or not (0); while it does not, check-ins and script writes answer 503.',
+    registers,
+    collect() {
+      this.set(monitor.store.up ? 1 : 0)
+    },
+  })
   new Counter({
     name: 'statuspage_store_lock_retries_total',
-    help: 'Write batches that found the database locked by another process and were tried again later.',
+    help: 'Write batches that found the database locked (SQLite) or deadlocked (PostgreSQL) and were tried again.',
     registers,
     collect() {
       this.reset()

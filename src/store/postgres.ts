@@ -333,41 +333,46 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     void pump()
   }
 
-  /** Runs queued batches and reads of other replicas' changes, one at a time, while up. */
+  const hasWork = () => resyncWanted || range !== undefined || deletedElsewhere.size > 0 || queue.length > 0
+
+  /**
+   * Runs queued batches and reads of other replicas' changes, one at a time, while up. The
+   * promise of the run under way; a new run starts if work arrived as the last one ended.
+   */
   function pump(): Promise<void> {
-    pumping ??= (async () => {
-      try {
-        while (up && !closingDone()) {
-          if (resyncWanted) {
-            resyncWanted = false
-            range = undefined
-            deletedElsewhere.clear()
-            await guarded(resync, 'reading the database again')
-          } else if (range !== undefined || deletedElsewhere.size > 0) {
-            const r = range
-            range = undefined
-            for (const id of deletedElsewhere) dropScript(id)
-            deletedElsewhere.clear()
-            if (r !== undefined) await guarded(() => syncRange(r.lo, r.hi), 'reading the changes of other replicas')
-          } else if (queue.length > 0) {
-            const ops = queue
-            queue = []
-            inFlight = new Set(ops.flatMap((op) => (op.kind === 'signal' ? [op.id] : [])))
-            try {
-              await runBatch(ops)
-            } finally {
-              inFlight = new Set()
-            }
-          } else break
-        }
-      } finally {
-        pumping = undefined
-      }
-    })()
+    pumping ??= drain().finally(() => {
+      pumping = undefined
+      if (up && hasWork()) void pump()
+    })
     return pumping
   }
-  // Once close() has begun, the pump only drains the queue.
-  const closingDone = () => closing && queue.length === 0
+
+  async function drain(): Promise<void> {
+    // Once close() has begun, only the queue is drained.
+    while (up && (closing ? queue.length > 0 : hasWork())) {
+      if (resyncWanted && !closing) {
+        resyncWanted = false
+        range = undefined
+        deletedElsewhere.clear()
+        await guarded(resync, 'reading the database again')
+      } else if ((range !== undefined || deletedElsewhere.size > 0) && !closing) {
+        const r = range
+        range = undefined
+        for (const id of deletedElsewhere) dropScript(id)
+        deletedElsewhere.clear()
+        if (r !== undefined) await guarded(() => syncRange(r.lo, r.hi), 'reading the changes of other replicas')
+      } else {
+        const ops = queue
+        queue = []
+        inFlight = new Set(ops.flatMap((op) => (op.kind === 'signal' ? [op.id] : [])))
+        try {
+          await runBatch(ops)
+        } finally {
+          inFlight = new Set()
+        }
+      }
+    }
+  }
 
   async function guarded(read: () => Promise<void>, what: string) {
     try {
@@ -411,6 +416,14 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       client = await pool.connect()
     } catch (err) {
       return { kind: 'failed', err }
+    }
+    // A connection lost between two queries errs here (unhandled, it would end the process);
+    // the next query fails with it all the same.
+    const lost = () => {}
+    client.on('error', lost)
+    const release = (err?: Error) => {
+      client.off('error', lost)
+      client.release(err)
     }
     let current: Op | undefined
     try {
@@ -488,7 +501,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         await client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(note)])
       }
       await client.query('COMMIT')
-      client.release()
+      release()
 
       // keepOnlyItems may have forgotten an id while the batch ran: its signals are then not
       // kept in memory (a forget op queued behind this batch deletes their rows).
@@ -516,7 +529,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       const broken = isUnavailable(err)
       if (!broken) await client.query('ROLLBACK').catch(() => {})
       // A connection in an unknown state is not given back to the pool.
-      client.release(broken ? (err as Error) : undefined)
+      release(broken ? (err as Error) : undefined)
       if (isRetryable(err)) return { kind: 'retry' }
       if (current !== undefined && current.kind === 'script' && !broken) return { kind: 'without', op: current, err }
       return { kind: 'failed', err }
@@ -702,8 +715,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     async close() {
       closing = true
       clearTimeout(probe)
-      if (up && queue.length > 0) await pump()
-      while (pumping !== undefined) await pumping
+      while (pumping !== undefined || (up && queue.length > 0)) await pump()
       for (const op of queue.splice(0)) if (op.kind !== 'forget') op.reject(unavailable())
       stopListening()
       await pool.end()

@@ -1,0 +1,229 @@
+// Replicas on one real PostgreSQL: they agree, never collide or mix, and ride out the database
+// stopping and starting again. Each test has a cluster of its own, since some stop it.
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { runFieldsOf } from '../src/domain/script.js'
+import { openStore, type SignalRecord, type Store } from '../src/store/store.js'
+import { auth, config, FakeClock, testApp, TOKEN, yamlConfig } from './helpers/app.js'
+import { startCli } from './helpers/cli.js'
+import { waitUntil } from './helpers/db.js'
+import { pgRows, startCluster, type Cluster } from './helpers/postgres.js'
+
+const fields = (name: string) => ({ name, server: name, status: true, lastExec: null, periodicity: null, schedule: null, tz: null, grace: null, ...runFieldsOf(true, null) })
+
+/** Two stores (replicas) on a fresh database of a fresh cluster; undefined when skipped. */
+async function twoReplicas(t: Test): Promise<{ a: Store; b: Store; url: string; cluster: Cluster } | undefined> {
+  const cluster = startCluster(t)
+  if (cluster === undefined) return undefined
+  const url = await cluster.createDatabase()
+  const a = await openStore(url)
+  const b = await openStore(url)
+  t.teardown(async () => {
+    await a.close()
+    await b.close()
+  })
+  return { a, b, url, cluster }
+}
+
+/** The signals another replica told `store` of, as they come. */
+function heard(store: Store): { id: string; record: SignalRecord }[] {
+  const seen: { id: string; record: SignalRecord }[] = []
+  store.onSignals((id, record) => seen.push({ id, record }))
+  return seen
+}
+
+t.test('a signal acknowledged by one replica reaches the other within 2 s, with what it did', async (t) => {
+  const r = await twoReplicas(t)
+  if (r === undefined) return
+  const { a, b } = r
+  const onB = heard(b)
+  const started = Date.now()
+  await a.recordSignal('backup', { kind: 'start', at: 1000, rid: 'r1' })
+  // The run's finish goes to the other replica: it pairs it with the start it learned of.
+  await waitUntil(() => b.runs().get('backup')?.open.length === 1, 'B knows of the start', 2000)
+  const finish = await b.recordSignal('backup', { kind: 'failure', at: 4500, rid: 'r1', exitStatus: 3 })
+  t.equal(finish?.finish?.duration, 3.5, 'the duration spans the two replicas')
+  await waitUntil(() => a.runs().get('backup')?.lastDuration === 3.5, 'A knows of the finish', 2000)
+  t.ok(Date.now() - started < 4000, 'both ways within 2 s each')
+  t.same(a.runs().get('backup'), b.runs().get('backup'), 'both replicas hold the same runs')
+  t.same(onB.map(({ id, record }) => [id, record.runs.open.length]), [['backup', 1]], "B was told of A's start")
+  t.match(a.runs().get('backup')?.streak, { failures: 1, failing: true })
+})
+
+t.test('batches of both replicas to the same ids, in any order, all commit and agree', async (t) => {
+  const r = await twoReplicas(t)
+  if (r === undefined) return
+  const { a, b, url } = r
+  const ids = Array.from({ length: 20 }, (_, i) => `item-${i}`)
+  // Each replica writes its ids in its own order: without one order of locks they would deadlock.
+  const write = (store: Store, order: string[], at: number) => Promise.all(order.flatMap((id) => [store.recordSignal(id, { kind: 'start', at }), store.recordSignal(id, { kind: 'success', at: at + 1 })]))
+  for (let round = 0; round < 10; round++) {
+    const results = await Promise.all([write(a, ids, 1000 * round), write(b, [...ids].reverse(), 1000 * round + 500)])
+    t.ok(results.flat().every((record) => record !== undefined))
+  }
+  await waitUntil(() => ids.every((id) => JSON.stringify(a.runs().get(id)) === JSON.stringify(b.runs().get(id))), 'the replicas agree', 2000)
+  t.same(await pgRows(url, 'SELECT sum(n)::integer AS n FROM item_signal'), [{ n: 20 * 2 * 2 * 10 }], 'every signal is stored once')
+  t.equal(a.lockRetries + b.lockRetries, 0, 'no batch deadlocked and ran again')
+  const fresh = await openStore(url)
+  t.teardown(() => fresh.close())
+  for (const id of ids) t.same(fresh.runs().get(id), a.runs().get(id), `${id}: a fresh open folds the same runs`)
+})
+
+t.test('script ids from two replicas never collide, and each sees every script', async (t) => {
+  const r = await twoReplicas(t)
+  if (r === undefined) return
+  const { a, b } = r
+  const created = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).createScript(fields(`s${i}.sh`))))
+  const ids = created.map((s) => s.id)
+  t.equal(new Set(ids).size, 40, 'forty distinct ids')
+  await waitUntil(() => a.scripts().length === 40 && b.scripts().length === 40, 'both see all forty', 2000)
+  t.same(a.scripts(), b.scripts())
+  await b.deleteScript(ids[0]!)
+  await waitUntil(() => a.getScript(ids[0]!) === undefined, 'A sees the delete', 2000)
+})
+
+t.test('concurrent reports to one script from two replicas apply one after the other, never mixed', async (t) => {
+  const r = await twoReplicas(t)
+  if (r === undefined) return
+  const { a, b, url } = r
+  const { id } = await a.createScript(fields('shared.sh'))
+  await waitUntil(() => b.getScript(id) !== undefined, 'B knows the script', 2000)
+  // Each report reads the script as it stands and writes two fields together.
+  const report = (store: Store, who: string, i: number) =>
+    store.updateScript(id, (current) => ({ name: `${who}-${i}`, server: `${who}-${i}`, grace: (current.grace ?? 0) + 1 }))
+  await Promise.all(Array.from({ length: 30 }, (_, i) => [report(a, 'a', i), report(b, 'b', i)]).flat())
+  const [stored] = await pgRows<{ name: string; server: string; grace: number }>(url, `SELECT name, server, grace FROM script WHERE id = ${id}`)
+  t.equal(stored!.grace, 60, 'no report was lost: each read the one before it')
+  t.equal(stored!.name, stored!.server, 'the fields of one report, never a mix')
+  await waitUntil(() => a.getScript(id)?.grace === 60 && b.getScript(id)?.grace === 60, 'both replicas hold the last report', 2000)
+  t.same(a.getScript(id), b.getScript(id))
+})
+
+t.test('while PostgreSQL is down writes fail at once and nothing is acknowledged; both replicas recover by themselves', async (t) => {
+  const r = await twoReplicas(t)
+  if (r === undefined) return
+  const { a, b, url, cluster } = r
+  const onB = heard(b)
+  // A stream of check-ins, cut by the stop: every one acknowledged must be stored.
+  const acknowledged: number[] = []
+  const refused: unknown[] = []
+  let n = 0
+  let streaming = true
+  const stream = (async () => {
+    while (streaming) {
+      const at = ++n
+      await a.recordSignal('stream', { kind: 'success', at }).then(
+        () => acknowledged.push(at),
+        // Refused at once while down: a client waits before it tries again.
+        (err: unknown) => (refused.push(err), new Promise((resolve) => setTimeout(resolve, 5))),
+      )
+    }
+  })()
+  await waitUntil(() => acknowledged.length >= 20, 'some check-ins acknowledged')
+  cluster.stop('fast')
+  await waitUntil(() => !a.up && !b.up, 'both replicas see the database gone')
+  const failed = await a.recordSignal('x', { kind: 'success', at: 1 }).catch((err: unknown) => err)
+  t.match(failed, { code: 'SP_ERR_STORE_UNAVAILABLE', statusCode: 503 }, 'a write while down fails with the 503 error')
+  await t.rejects(a.createScript(fields('down.sh')), { code: 'SP_ERR_STORE_UNAVAILABLE' })
+  await t.rejects(b.queryScripts({ filters: [], orderBy: [], limit: 10, offset: 0 }), { code: 'SP_ERR_STORE_UNAVAILABLE' })
+  t.ok(refused.length > 0, 'the stream was refused while down')
+  cluster.start()
+  await waitUntil(() => a.up && b.up, 'both replicas answer again', 10_000)
+  streaming = false
+  await stream
+  const stored = new Set((await pgRows<{ at: number }>(url, "SELECT at FROM item_signal WHERE id = 'stream'")).map((row) => row.at))
+  const lost = acknowledged.filter((at) => !stored.has(at))
+  t.same(lost, [], `all ${acknowledged.length} acknowledged check-ins are stored`)
+  await a.recordSignal('after', { kind: 'success', at: 77 })
+  await waitUntil(() => b.runs().get('after')?.lastSignal === 77, 'B hears of writes after the recovery', 2000)
+  await waitUntil(() => b.runs().get('stream')?.lastSignal === a.runs().get('stream')?.lastSignal, 'B caught up with the stream', 2000)
+  t.ok(onB.some(({ id }) => id === 'after'))
+})
+
+t.test('an app on a database that stops: 503 with the error shape, not ready, store_up 0; then back without a restart', async (t) => {
+  const cluster = startCluster(t)
+  if (cluster === undefined) return
+  const dbPath = await cluster.createDatabase()
+  const { app } = await testApp(t, { dbPath, clock: new FakeClock() })
+  const store = () => app.inject({ url: '/metrics' }).then((res) => /^statuspage_store_up (\d)$/m.exec(res.body)?.[1])
+  t.equal(await store(), '1')
+  t.equal((await app.inject({ url: '/refresh/dns', headers: auth })).statusCode, 200)
+  cluster.stop('fast')
+  await waitUntil(() => !app.monitor.store.up, 'the app sees the database gone')
+  const refused = await app.inject({ url: '/refresh/http', headers: auth })
+  t.equal(refused.statusCode, 503)
+  t.equal(refused.headers['retry-after'], '1')
+  t.same(refused.json(), { statusCode: 503, code: 'SP_ERR_STORE_UNAVAILABLE', error: 'Service Unavailable', message: 'the database is unreachable: nothing was recorded; try again' })
+  const report = await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: { name: 'a.sh', server: 'h', status: true } })
+  t.equal(report.statusCode, 503)
+  const ready = await app.inject({ url: '/-/ready' })
+  t.equal(ready.statusCode, 503)
+  t.equal(ready.json().code, 'SP_ERR_STORE_UNAVAILABLE')
+  t.equal((await app.inject({ url: '/-/healthy' })).statusCode, 200, 'alive all the same')
+  t.equal(await store(), '0', '/metrics still serves, and says so')
+  t.equal((await app.inject({ url: '/' })).statusCode, 200, 'the page still serves')
+  cluster.start()
+  await waitUntil(() => app.monitor.store.up, 'the app sees the database back', 10_000)
+  t.equal((await app.inject({ url: '/-/ready' })).statusCode, 200)
+  t.equal(await store(), '1')
+  t.equal((await app.inject({ url: '/refresh/http', headers: auth })).statusCode, 200)
+  const status = (await app.inject({ url: '/api/v1/status' })).json() as { groups: { items: { id: string; status: string }[] }[] }
+  t.same(status.groups.flatMap((g) => g.items.filter((i) => i.status === 'up').map((i) => i.id)).sort(), ['dns', 'http', 'http'], 'both check-ins kept, none from the outage')
+})
+
+t.test('thresholds count finishes from both replicas', async (t) => {
+  const cluster = startCluster(t)
+  if (cluster === undefined) return
+  const dbPath = await cluster.createDatabase()
+  const cfg = config(yamlConfig({ groups: '\n    G:\n      - {name: Backup, id: backup, interval: 3600, failure_threshold: 2}\n' }))
+  const clock = new FakeClock()
+  const a = (await testApp(t, { dbPath, clock, config: cfg })).app
+  const b = (await testApp(t, { dbPath, clock, config: cfg })).app
+  const state = (app: typeof a) => app.inject({ url: '/api/v1/status' }).then((res) => (res.json() as { groups: { items: { status: string; consecutive_failures: number }[] }[] }).groups[0]!.items[0]!)
+  t.equal((await a.inject({ url: '/refresh/backup/1', headers: auth })).statusCode, 200)
+  t.match(await state(a), { status: 'up', consecutive_failures: 1 }, 'one failure is under the threshold')
+  await waitUntil(() => b.monitor.store.runs().get('backup') !== undefined, 'B heard of the failure', 2000)
+  t.equal((await b.inject({ url: '/refresh/backup/1', headers: auth })).statusCode, 200)
+  t.match(await state(b), { status: 'failed', consecutive_failures: 2 }, "B counts A's failure and its own")
+  await waitUntil(() => a.monitor.store.runs().get('backup')?.streak.failures === 2, 'A heard of the second', 2000)
+  t.match(await state(a), { status: 'failed', consecutive_failures: 2 }, 'A agrees')
+})
+
+t.test('two real replicas: a check-in sent to one shows on the other within 2 s; kill -9 loses nothing acknowledged', async (t) => {
+  const cluster = startCluster(t)
+  if (cluster === undefined) return
+  const url = await cluster.createDatabase()
+  const dir = t.testdir({ 'config.yml': yamlConfig() })
+  const args = ['--db', url, join(dir, 'config.yml')]
+  const a = await startCli(t, args)
+  // The other replica finds its database as platforms give it, in DATABASE_URL.
+  const b = await startCli(t, [join(dir, 'config.yml')], { DATABASE_URL: url, STATUSPAGE_DB: '' })
+  const headers = { 'x-token': TOKEN }
+  const lastRefresh = async (base: string, id: string) => {
+    const status = (await (await fetch(`${base}/api/v1/status`)).json()) as { groups: { items: { id: string; last_refresh: string | null }[] }[] }
+    return status.groups.flatMap((g) => g.items).find((i) => i.id === id)?.last_refresh ?? null
+  }
+  const sent = Date.now()
+  t.equal((await fetch(`${a.url}/refresh/dns`, { headers })).status, 200)
+  let seen: string | null = null
+  while (seen === null && Date.now() - sent < 2000) seen = await lastRefresh(b.url, 'dns')
+  t.not(seen, null, `B shows A's check-in after ${Date.now() - sent} ms`)
+  t.match(await (await fetch(`${b.url}/metrics`)).text(), /^statuspage_item_up\{[^}]*id="dns"[^}]*\} 1$/m, "and in B's /metrics")
+
+  // A stream of refreshes to A, one at a time, killed mid-stream: at most the one in flight may be
+  // stored without its answer.
+  let acknowledged = 0
+  const stream = (async () => {
+    for (let i = 0; ; i++) {
+      const res = await fetch(`${a.url}/refresh/${['http', 'mail', 'dns-internal'][i % 3]}`, { headers }).catch(() => undefined)
+      if (res === undefined) return
+      t.equal(res.status, 200)
+      acknowledged++
+    }
+  })()
+  await waitUntil(() => acknowledged >= 50, 'refreshes acknowledged')
+  a.child.kill('SIGKILL')
+  await stream
+  const [{ n }] = await pgRows<{ n: number }>(url, "SELECT coalesce(sum(n), 0)::integer AS n FROM item_signal WHERE id <> 'dns'") as [{ n: number }]
+  t.ok(n >= acknowledged && n <= acknowledged + 1, `every acknowledged refresh is stored (${acknowledged} acknowledged, ${n} stored)`)
+})
