@@ -29,6 +29,8 @@ export interface AppOptions {
    * addresses and CIDRs, or true for any peer. Off by default: the peer is the client.
    */
   trustProxy?: FastifyServerOptions['trustProxy']
+  /** How long a /metrics body serves further scrapes (ms); 0 renders one per scrape. */
+  metricsCacheMs?: number
 }
 
 /** Secrets that must never reach a log line. */
@@ -43,7 +45,7 @@ const requestForLog = (req: FastifyRequest) => ({
   remotePort: req.socket?.remotePort,
 })
 
-export async function buildApp({ config, database, now = Date.now, logger = false, logRequests = false, trustProxy = false }: AppOptions) {
+export async function buildApp({ config, database, now = Date.now, logger = false, logRequests = false, trustProxy = false, metricsCacheMs }: AppOptions) {
   const app = Fastify({
     logger: logger === false ? false : { redact: REDACT, serializers: { req: requestForLog }, ...(logger === true ? {} : logger) },
     // Every job in a fleet checks in: two access-log lines per check-in cost more than the check-in
@@ -63,7 +65,7 @@ export async function buildApp({ config, database, now = Date.now, logger = fals
   await app.register(errors)
   await app.register(validation)
   await app.register(monitor, { config, database, now })
-  await app.register(metricsPlugin)
+  await app.register(metricsPlugin, { cacheMs: metricsCacheMs })
   await app.register(tokenFailures)
   await app.register(health)
   await app.register(refresh)

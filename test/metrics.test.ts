@@ -3,6 +3,7 @@ import { itemRuns, refreshed } from '../bench/fixtures.js'
 import { snapshot } from '../src/domain/snapshot.js'
 import { ChunkPool, ITEM_FAMILIES, renderExposition, renderFamilies } from '../src/metrics/families.js'
 import { FakeClock, T0, auth, config, testApp, yamlConfig } from './helpers/app.js'
+import { waitUntil } from './helpers/db.js'
 import { metricLines } from './helpers/metrics.js'
 
 const json = { ...auth, 'content-type': 'application/json' }
@@ -193,4 +194,25 @@ t.test('HEAD /metrics answers the headers of GET, with no body rendered', async 
   t.equal(head.headers['content-type'], get.headers['content-type'])
   t.equal(head.body, '')
   t.equal(renders, 0, 'a million series are not written for a HEAD')
+})
+
+t.test('a /metrics body serves the scrapes of the next second, then a new one is rendered', async (t) => {
+  const { app } = await testApp(t, { metricsCacheMs: 300 })
+  const render = app.metrics.render.bind(app.metrics)
+  let renders = 0
+  app.metrics.render = (format) => (renders++, render(format))
+  const scrape = () => app.inject({ url: '/metrics' }).then((res) => res.body)
+  await scrape()
+  const kept = await scrape()
+  t.equal(renders, 2, 'the first body is measured, the second kept')
+  await app.inject({ url: '/refresh/dns', headers: auth })
+  const [again, concurrent] = await Promise.all([scrape(), scrape()])
+  t.equal(renders, 2, 'scrapes within the second render nothing')
+  t.equal(again, kept, 'and get the kept body, byte for byte')
+  t.equal(concurrent, kept)
+  t.notMatch(kept, /statuspage_item_up\{[^}]*id="dns"[^}]*\} 1/, 'the check-in since is not in it yet')
+  const openmetrics = await app.inject({ url: '/metrics', headers: { accept: 'application/openmetrics-text' } })
+  t.match(openmetrics.body, /# EOF\n$/, 'each format has its own body')
+  await waitUntil(async () => /statuspage_item_up\{[^}]*id="dns"[^}]*\} 1/.test(await scrape()), 'a new body after the second', 3000)
+  t.ok(renders >= 3)
 })

@@ -64,6 +64,30 @@ function promRegistry(format: Format, monitor: Monitor, lockRetries: () => numbe
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
+/** How long a rendered body serves the scrapes after it: HA Prometheus pairs scrape the same state twice. */
+export const METRICS_CACHE_MS = 1000
+/**
+ * A body larger than this (about 170k series) is not kept: it would hold its whole size in memory
+ * for the second, where a streamed one holds a few chunks. Such a body is rendered per scrape.
+ */
+export const METRICS_CACHE_MAX_BYTES = 16 * 1024 * 1024
+
+/** A body being written to one scraper: its chunks, and what to call as they leave and at the end. */
+export interface Body {
+  readonly chunks: AsyncIterable<Buffer> | Iterable<Buffer>
+  /** A chunk has been written out. */
+  sent(chunk: Buffer): void
+  /** The response has ended or was closed: nothing of this body is written any more. */
+  done(): void
+}
+
+interface Cached {
+  readonly chunks: Buffer[]
+  /** Scrapes writing it now. */
+  readers: number
+  expired: boolean
+}
+
 export class Metrics {
   readonly #monitor: Monitor
   readonly #prom: Record<Format, ReturnType<typeof promRegistry>>
@@ -72,8 +96,13 @@ export class Metrics {
   #refreshes: Float64Array
   readonly #reports = new Map<number, number>()
   readonly #chunks = new ChunkPool()
+  readonly #cacheMs: number
+  readonly #cache: Partial<Record<Format, Cached>> = {}
+  /** The size of the last body of each format: whether the next one will be kept. */
+  readonly #lastSize: Partial<Record<Format, number>> = {}
 
-  constructor(monitor: Monitor) {
+  constructor(monitor: Monitor, { cacheMs = METRICS_CACHE_MS } = {}) {
+    this.#cacheMs = cacheMs
     this.#monitor = monitor
     this.#prom = { text: promRegistry('text', monitor, () => monitor.store.lockRetries), openmetrics: promRegistry('openmetrics', monitor, () => monitor.store.lockRetries) }
     this.#config = monitor.config
@@ -118,6 +147,65 @@ export class Metrics {
   }
 
   /**
+   * The body of a scrape in `format`: the one rendered in the last METRICS_CACHE_MS, or a new
+   * one. Chunks of a kept body go back to the pool once it has expired and its last reader is done;
+   * those of a body too large to keep, as each is sent.
+   */
+  body(format: Format): Body {
+    const hit = this.#cache[format]
+    if (hit !== undefined) {
+      hit.readers++
+      return { chunks: hit.chunks, sent: () => {}, done: once(() => this.#leave(hit)) }
+    }
+    const size = this.#lastSize[format]
+    if (this.#cacheMs <= 0 || size === undefined || size > METRICS_CACHE_MAX_BYTES) {
+      // Streamed, each chunk back to the pool as it leaves; its size decides for the next body.
+      let total = 0
+      const render = this.render(format)
+      const chunks = (async function* (lastSize: Partial<Record<Format, number>>) {
+        for await (const chunk of render) {
+          total += chunk.length
+          yield chunk
+        }
+        lastSize[format] = total
+      })(this.#lastSize)
+      return { chunks, sent: (chunk) => this.sent(chunk), done: () => {} }
+    }
+    const entry: Cached = { chunks: [], readers: 1, expired: false }
+    const render = this.render(format)
+    const chunks = async function* (self: Metrics) {
+      for await (const chunk of render) {
+        entry.chunks.push(chunk)
+        yield chunk
+      }
+      self.#lastSize[format] = entry.chunks.reduce((sum, c) => sum + c.length, 0)
+      // Served to others only once whole; a new render meanwhile replaces it.
+      self.#expire(format)
+      self.#cache[format] = entry
+      setTimeout(() => self.#cache[format] === entry && self.#expire(format), self.#cacheMs).unref()
+    }
+    return { chunks: chunks(this), sent: () => {}, done: once(() => this.#leave(entry)) }
+  }
+
+  #expire(format: Format): void {
+    const entry = this.#cache[format]
+    if (entry === undefined) return
+    delete this.#cache[format]
+    entry.expired = true
+    if (entry.readers === 0) this.#giveBack(entry)
+  }
+
+  #leave(entry: Cached): void {
+    entry.readers--
+    // A body that never became the cached one (its scraper left mid-way) is expired already.
+    if (entry.readers === 0 && (entry.expired || !Object.values(this.#cache).includes(entry))) this.#giveBack(entry)
+  }
+
+  #giveBack(entry: Cached): void {
+    for (const chunk of entry.chunks.splice(0)) this.#chunks.give(chunk)
+  }
+
+  /**
    * The whole exposition in `format`, from a snapshot taken now, in chunks as they are written.
    * Hand each to sent() once it has been written out.
    */
@@ -136,4 +224,14 @@ const itemKey = (i: Item) => `${i.group}\0${i.id}\0${i.name}`
 function carryOver(from: Config, to: Config, counts: Float64Array): Float64Array {
   const old = new Map(from.items.map((i) => [itemKey(i), counts[i.index]!]))
   return Float64Array.from(to.items, (i) => old.get(itemKey(i)) ?? 0)
+}
+
+/** `fn`, run the first time only. */
+function once(fn: () => void): () => void {
+  let ran = false
+  return () => {
+    if (ran) return
+    ran = true
+    fn()
+  }
 }

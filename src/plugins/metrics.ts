@@ -8,9 +8,9 @@ declare module 'fastify' {
   }
 }
 
-export default fp(
-  async (app) => {
-    app.decorate('metrics', new Metrics(app.monitor))
+export default fp<{ cacheMs?: number | undefined }>(
+  async (app, { cacheMs }) => {
+    app.decorate('metrics', new Metrics(app.monitor, { cacheMs }))
   },
   { name: 'metrics', dependencies: ['monitor'] },
 )

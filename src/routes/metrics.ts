@@ -41,10 +41,13 @@ const metricsRoutes: FastifyPluginAsync = async (app) => {
     const res = reply.raw
     res.writeHead(200, { 'content-type': CONTENT_TYPE[format] })
     if (request.method === 'HEAD') return void res.end()
+    const body = app.metrics.body(format)
+    // Ended or cut off, the response writes nothing more of the body: a kept one may go back.
+    res.once('close', body.done)
     try {
-      for await (const chunk of app.metrics.render(format)) {
+      for await (const chunk of body.chunks) {
         if (res.destroyed) break
-        if (!res.write(chunk, () => app.metrics.sent(chunk))) await drainedOrClosed(res)
+        if (!res.write(chunk, () => body.sent(chunk))) await drainedOrClosed(res)
       }
       res.end()
     } catch (err) {

@@ -68,6 +68,8 @@ export interface TestAppOptions {
   logger?: ReturnType<typeof logSink>['logger']
   logRequests?: boolean
   trustProxy?: AppOptions['trustProxy']
+  /** Off unless asked for: most tests scrape right after the change they check. */
+  metricsCacheMs?: number
 }
 
 /** A fresh app on a temporary database, closed when the test ends. */
@@ -81,6 +83,7 @@ export async function testApp(t: Test, opts: TestAppOptions = {}) {
     logger: opts.logger ?? false,
     logRequests: opts.logRequests ?? false,
     trustProxy: opts.trustProxy ?? false,
+    metricsCacheMs: opts.metricsCacheMs ?? 0,
   })
   t.teardown(() => app.close())
   return { app, clock, dbPath }

@@ -18,9 +18,9 @@ export function holdWriteLock(path: string): { release: () => void; count: (sql:
 }
 
 /** Resolves once `condition()` holds, checking every few milliseconds; rejects after `timeoutMs`. */
-export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > until) throw new Error(`still not ${what} after ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 2))
   }

@@ -120,9 +120,9 @@ export function sharedCluster(t: Test): Pick<Cluster, 'createDatabase'> | undefi
     async createDatabase() {
       const name = `sp_${process.pid}_${++databases}`
       await pgRows(admin, `CREATE DATABASE ${name}`)
-      const url = new URL(admin)
-      url.pathname = `/${name}`
-      return url.toString()
+      // The same URL with another database (a URL without a host, as socket URLs are, is no WHATWG URL).
+      const [base = '', query] = admin.split('?')
+      return `${base.replace(/\/[^/]*$/, `/${name}`)}${query === undefined ? '' : `?${query}`}`
     },
   }
 }
