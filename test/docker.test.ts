@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import yaml from 'js-yaml'
 import t from 'tap'
 import { START_FLAGS } from '../bench/servers.js'
+import { auth, testApp } from './helpers/app.js'
 import { requireBinary } from './helpers/binaries.js'
 
 interface Service {
@@ -71,4 +72,64 @@ t.test('the Dockerfile: multi-stage on a supported LTS, non-root, port 8080, hea
   for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
     for (const source of m[1]!.split(' ')) t.ok(existsSync(source), `COPY source ${source} exists`)
   }
+})
+
+const ha = yaml.load(readFileSync('docker-compose.ha.yml', 'utf8')) as { services: Record<string, Service & { depends_on?: unknown }>; volumes: Record<string, unknown> }
+
+t.test('docker-compose accepts the replicated compose file', async (t) => {
+  const bin = requireBinary(t, 'docker-compose', 'apt-get install docker-compose')
+  if (!bin) return
+  const res = spawnSync(bin, ['-f', 'docker-compose.ha.yml', 'config', '-q'], { encoding: 'utf8' })
+  t.equal(res.status, 0, res.stderr)
+})
+
+t.test('the replicated stack: PostgreSQL, two replicas on it behind nginx, Prometheus and Grafana', async (t) => {
+  t.same(Object.keys(ha.services), ['postgres', 'statuspage-a', 'statuspage-b', 'loadbalancer', 'prometheus', 'grafana'])
+  const { postgres, loadbalancer } = ha.services
+  const replicas = [ha.services['statuspage-a']!, ha.services['statuspage-b']!]
+  for (const [name, service] of Object.entries(ha.services)) {
+    // PostgreSQL's releases are major.minor.
+    if (service.image && !service.build) t.match(service.image, /:v?\d+\.\d+(\.\d+)?$/, `${name}: a pinned image version`)
+    for (const volume of service.volumes ?? []) {
+      const [source, target] = volume.split(':') as [string, string]
+      if (source.startsWith('.')) t.ok(existsSync(source), `${name}: ${source} exists (mounted at ${target})`)
+      else t.ok(source in ha.volumes, `${name}: named volume ${source} is declared`)
+    }
+  }
+  const env = postgres!.environment!
+  for (const replica of replicas) {
+    t.equal(replica.build, '.')
+    t.equal(replica.ports, undefined, 'a replica is reached through the load balancer only')
+    t.ok(replica.volumes?.includes('./config.yml:/app/config.yml:ro'), 'the same config on every replica')
+    const url = new URL(replica.environment!.DATABASE_URL!.replaceAll('${POSTGRES_PASSWORD:-statuspage}', 'pw'))
+    t.same([url.protocol, url.hostname, url.port, url.username, url.pathname], ['postgres:', 'postgres', '5432', env.POSTGRES_USER, `/${env.POSTGRES_DB}`], 'DATABASE_URL names the postgres service')
+    t.match(replica.depends_on, { postgres: { condition: 'service_healthy' } })
+  }
+  t.same(loadbalancer!.ports, ['8080:80'])
+  const conf = readFileSync('dashboards/nginx-ha.conf', 'utf8')
+  t.same([...conf.matchAll(/^\s*server (\S+:\d+)/gm)].map((m) => m[1]), ['statuspage-a:8080', 'statuspage-b:8080'], 'nginx balances over both replicas')
+  t.match(conf, /proxy_next_upstream [^;]*http_503/, "a replica's 503 goes to the other one")
+  t.match(conf, /X-Forwarded-For/)
+})
+
+t.test('Prometheus with replicas: the state once through the load balancer, the rest from each replica', async (t) => {
+  const config = yaml.load(readFileSync('dashboards/prometheus-ha.yml', 'utf8')) as {
+    scrape_configs: { job_name: string; static_configs: { targets: string[] }[]; metric_relabel_configs: { regex?: string; action?: string; target_label?: string; replacement?: string }[] }[]
+  }
+  const [lb, each] = config.scrape_configs
+  t.same([lb!.job_name, lb!.static_configs[0]!.targets], ['statuspage', ['loadbalancer:80']])
+  t.same([each!.job_name, each!.static_configs[0]!.targets], ['statuspage-replicas', ['statuspage-a:8080', 'statuspage-b:8080']])
+  // Every family a real statuspage exports lands in exactly one of the two jobs.
+  const { app } = await testApp(t)
+  await app.inject({ url: '/refresh/dns', headers: auth })
+  const names = [...new Set([...(await app.inject({ url: '/metrics' })).body.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!))]
+  const matches = (rule: { regex?: string }, name: string) => new RegExp(`^(?:${rule.regex})$`).test(name)
+  const dropped = lb!.metric_relabel_configs.find((r) => r.action === 'drop')!
+  const kept = each!.metric_relabel_configs.find((r) => r.action === 'keep')!
+  const viaLb = names.filter((n) => !matches(dropped, n))
+  const viaReplicas = names.filter((n) => matches(kept, n))
+  t.same(names.filter((n) => viaLb.includes(n) === viaReplicas.includes(n)), [], 'no family from both, none from neither')
+  t.ok(viaLb.includes('statuspage_item_up') && viaLb.includes('statuspage_item_deadline_seconds'), 'the state through the load balancer')
+  t.ok(['statuspage_store_up', 'statuspage_refreshes_total', 'process_resident_memory_bytes'].every((n) => viaReplicas.includes(n)), 'per-replica families from each replica')
+  t.match(each!.metric_relabel_configs.at(-1), { target_label: 'job', replacement: 'statuspage' }, "under the state's job, for the dashboard")
 })
