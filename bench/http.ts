@@ -9,15 +9,15 @@ import { BENCH_TOKEN, benchScripts, benchYaml } from './fixtures.js'
 import { startBare, startStatuspage, type Server } from './servers.js'
 import { median, type Row } from './table.js'
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
-const headers = { 'x-token': BENCH_TOKEN, 'content-type': 'application/json' }
+export const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
+export const headers = { 'x-token': BENCH_TOKEN, 'content-type': 'application/json' }
 const putBody = JSON.stringify({ last_exec: 'CURRENT_TIMESTAMP', name: 'bench.sh', server: 'bench', status: 1 })
 
 type Options = Omit<autocannon.Options, 'url'>
 
 const ROUNDS = 3
 
-async function load(server: Server, path: string, options: Options) {
+export async function load(server: Server, path: string, options: Options) {
   const result = await autocannon({ url: `${server.url}${path}`, connections: 32, duration: SECONDS, headers, ...options })
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${path}: ${result.non2xx} non-2xx, ${result.errors} errors`)
   return result
@@ -28,9 +28,9 @@ async function load(server: Server, path: string, options: Options) {
  * load generator, so single runs vary by about 10%: the two take turns for ROUNDS rounds, after a
  * warm-up, and the medians are compared.
  */
-async function versus(what: string, path: string, options: Options, goal: number, yaml = benchYaml(1000)): Promise<Row> {
+export async function versus(what: string, path: string, options: Options, goal: number, yaml = benchYaml(1000), database?: string): Promise<Row> {
   const bare = await startBare()
-  const sp = await startStatuspage(yaml)
+  const sp = await startStatuspage(yaml, database)
   if (options.method === 'PUT') await fetch(`${sp.url}/api/v1/script`, { method: 'POST', headers, body: putBody })
   for (const server of [bare, sp]) await autocannon({ url: `${server.url}${path}`, connections: 32, duration: 1, headers, ...options })
   const bareRuns: number[] = []

@@ -1,13 +1,19 @@
 // npm run bench: every figure measured in this run, on this machine.
 import { cpus, totalmem } from 'node:os'
 import { httpBench } from './http.js'
+import { postgresBench } from './postgres.js'
 import { reloadBench } from './reload.js'
 import { scrapeBench } from './scrape.js'
 import { table } from './table.js'
 
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
 process.stdout.write(`statuspage benchmarks on ${machine}\n\n`)
-// `npm run bench -- scrape` or `-- http` runs one part.
+// `npm run bench -- scrape`, `-- http` or `-- postgres` runs one part.
 const only = process.argv[2]
-const rows = [...(only !== 'http' ? [...(await scrapeBench()), await reloadBench()] : []), ...(only !== 'scrape' ? await httpBench() : [])]
+const part = (name: string) => only === undefined || only === name
+const rows = [
+  ...(part('scrape') ? [...(await scrapeBench()), await reloadBench()] : []),
+  ...(part('http') ? await httpBench() : []),
+  ...(part('postgres') ? await postgresBench() : []),
+]
 process.stdout.write(`${table(rows)}\n`)

@@ -50,6 +50,24 @@ t.test('a signal acknowledged by one replica reaches the other within 2 s, with 
   t.match(a.runs().get('backup')?.streak, { failures: 1, failing: true })
 })
 
+t.test('a replica closes promptly while changes of another are still to be read', async (t) => {
+  const cluster = startCluster(t)
+  if (cluster === undefined) return
+  const url = await cluster.createDatabase()
+  const a = await openStore(url)
+  t.teardown(() => a.close())
+  for (let round = 0; round < 20; round++) {
+    const b = await openStore(url)
+    // A's notifications reach B while it closes: some arrive before, some during the close.
+    const writes = Promise.all(Array.from({ length: 20 }, (_, i) => a.recordSignal(`item-${i}`, { kind: 'success', at: round * 100 + i })))
+    await new Promise((resolve) => setTimeout(resolve, round % 5))
+    const closed = await Promise.race([b.close().then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 3000))])
+    t.equal(closed, true, `round ${round}: closed`)
+    await writes
+    if (!closed) break
+  }
+})
+
 t.test('batches of both replicas to the same ids, in any order, all commit and agree', async (t) => {
   const r = await twoReplicas(t)
   if (r === undefined) return

@@ -13,6 +13,8 @@ const MIGRATIONS: readonly string[] = [
   //   with prev, the seq of the id's signal before the row: a replica that knows prev can fold the
   //   row on its copy; one that does not has missed some and reads the id again.
   // - script ids come from an identity column: never reused, never the same from two replicas.
+  // - statuspage_append writes a batch's signals in one call: a batch that finds every id as it
+  //   left it (the usual case) is one round trip; one that does not locks, catches up, folds again.
   `CREATE SEQUENCE change_seq;
    CREATE TABLE item_state (
      id   text PRIMARY KEY,
@@ -47,7 +49,54 @@ const MIGRATIONS: readonly string[] = [
      run_state          text,
      seq                bigint NOT NULL
    );
-   CREATE INDEX script_seq ON script (seq);`,
+   CREATE INDEX script_seq ON script (seq);
+   CREATE FUNCTION statuspage_append(
+     p_ids text[], p_expect bigint[], p_runs text[], p_added integer[],
+     r_ids text[], r_at bigint[], r_n integer[], r_signals text[],
+     p_keep integer, p_slack integer, p_from text
+   ) RETURNS bigint[] LANGUAGE plpgsql AS $$
+   -- Appends a batch's signal rows (r_*: each id's rows in order) and sets each id's runs (p_*),
+   -- provided every id's stored seq is still the one the caller folded on (p_expect, 0 for a new
+   -- id); else raises SP001 with the stale ids as JSON, and writes nothing. Rows are locked in one
+   -- order. A row's seq is a change_seq value times 16: its signals are seq, seq + 1... Returns the
+   -- rows' seqs, ascending (each id's rows in order); notifies the range unless p_from is null.
+   DECLARE
+     stale text[];
+     seqs bigint[];
+     trimmed text;
+   BEGIN
+     INSERT INTO item_state (id, seq, kept, runs)
+       SELECT id, 0, 0, '{}' FROM unnest(p_ids) AS u(id) ORDER BY id COLLATE "C" ON CONFLICT (id) DO NOTHING;
+     SELECT array_agg(l.id) INTO stale FROM (
+       SELECT s.id, s.seq, k.expect FROM item_state s JOIN unnest(p_ids, p_expect) AS k(id, expect) ON s.id = k.id
+       ORDER BY s.id COLLATE "C" FOR UPDATE OF s
+     ) l WHERE l.seq <> l.expect;
+     IF stale IS NOT NULL THEN
+       RAISE EXCEPTION 'stale item state' USING ERRCODE = 'SP001', DETAIL = to_json(stale)::text;
+     END IF;
+     SELECT array_agg(v ORDER BY v) INTO seqs FROM (SELECT nextval('change_seq') * 16 AS v FROM generate_series(1, cardinality(r_ids))) t;
+     INSERT INTO item_signal (id, seq, prev, at, n, signals)
+       SELECT r.id, r.seq, coalesce(lag(r.seq + r.n - 1) OVER (PARTITION BY r.id ORDER BY r.seq), k.expect), r.at, r.n, r.signals
+       FROM unnest(r_ids, seqs, r_at, r_n, r_signals) AS r(id, seq, at, n, signals) JOIN unnest(p_ids, p_expect) AS k(id, expect) ON k.id = r.id;
+     UPDATE item_state s SET seq = l.last, kept = s.kept + k.added, runs = k.runs
+       FROM unnest(p_ids, p_runs, p_added) AS k(id, runs, added),
+            (SELECT id, max(seq + n - 1) AS last FROM unnest(r_ids, seqs, r_n) AS r(id, seq, n) GROUP BY id) l
+       WHERE s.id = k.id AND l.id = k.id;
+     -- Drops the rows of an id older than the newest ones that hold p_keep signals, once it has
+     -- p_slack more: a trim runs once per many writes.
+     FOR trimmed IN SELECT id FROM item_state WHERE id = ANY(p_ids) AND kept > p_keep + p_slack LOOP
+       WITH dropped AS (
+         DELETE FROM item_signal WHERE id = trimmed AND seq < (
+           SELECT seq FROM (SELECT seq, sum(n) OVER (ORDER BY seq DESC) AS newer FROM item_signal WHERE id = trimmed) t
+           WHERE newer >= p_keep ORDER BY seq DESC LIMIT 1)
+         RETURNING n)
+       UPDATE item_state SET kept = kept - (SELECT coalesce(sum(n), 0) FROM dropped) WHERE id = trimmed;
+     END LOOP;
+     IF p_from IS NOT NULL THEN
+       PERFORM pg_notify('statuspage_changes', json_build_object('r', p_from, 'lo', seqs[1], 'hi', seqs[cardinality(seqs)] + 15)::text);
+     END IF;
+     RETURN seqs;
+   END $$;`,
 ]
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length

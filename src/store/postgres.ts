@@ -7,7 +7,7 @@
 // catch-up are this service's own rules; pg gives the connections, the pool and the notifications.
 import { randomUUID } from 'node:crypto'
 import pg, { type Notification, type PoolClient, type PoolConfig } from 'pg'
-import { NO_RUNS, type Runs, type Signal } from '../domain/run.js'
+import { NO_RUNS, type Finish, type Runs, type Signal } from '../domain/run.js'
 import type { Script } from '../domain/script.js'
 import { StoreUnavailableError } from '../errors.js'
 import { migratePostgres } from './pg-migrations.js'
@@ -23,7 +23,6 @@ import {
   signalsText,
   toRow,
   type ScriptRow,
-  type Sequenced,
   type SignalRow,
 } from './rows.js'
 import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type ScriptField, type ScriptFilter, type SignalRecord, type Store, type StoreOptions } from './store.js'
@@ -333,7 +332,9 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     void pump()
   }
 
-  const hasWork = () => resyncWanted || range !== undefined || deletedElsewhere.size > 0 || queue.length > 0
+  // Once close() has begun, only the queue is drained: reads of other replicas' changes would
+  // start a run that does nothing, again and again.
+  const hasWork = () => (closing ? queue.length > 0 : resyncWanted || range !== undefined || deletedElsewhere.size > 0 || queue.length > 0)
 
   /**
    * Runs queued batches and reads of other replicas' changes, one at a time, while up. The
@@ -348,8 +349,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   }
 
   async function drain(): Promise<void> {
-    // Once close() has begun, only the queue is drained.
-    while (up && (closing ? queue.length > 0 : hasWork())) {
+    while (up && hasWork()) {
       if (resyncWanted && !closing) {
         resyncWanted = false
         range = undefined
@@ -410,7 +410,123 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
 
   type Outcome = { kind: 'done' } | { kind: 'retry' } | { kind: 'without'; op: Op; err: unknown } | { kind: 'failed'; err: unknown }
 
+  /** Each id's signals of a batch, folded on what the id was at (its runs, and their seq). */
+  interface Folded {
+    readonly latest: Map<string, { runs: Runs; expect: number; signals: { signal: Signal; duration: number | undefined }[]; seqs: number[] }>
+    /** Where each signal went: its id's list, at `index`, and what it did. */
+    readonly placed: Map<SignalOp, { index: number; runs: Runs; finish: Finish | undefined }>
+  }
+
+  function foldBatch(signals: readonly SignalOp[], base: (id: string) => { runs: Runs; seq: number }): Folded {
+    const latest: Folded['latest'] = new Map()
+    const placed: Folded['placed'] = new Map()
+    for (const op of signals) {
+      let state = latest.get(op.id)
+      if (state === undefined) {
+        const b = base(op.id)
+        state = { runs: b.runs, expect: b.seq, signals: [], seqs: [] }
+        latest.set(op.id, state)
+      }
+      const { runs: next, finish, signal } = applyInOrder(state.runs, op.signal)
+      placed.set(op, { index: state.signals.length, runs: next, finish })
+      state.signals.push({ signal, duration: finish?.duration })
+      state.runs = next
+    }
+    return { latest, placed }
+  }
+
+  /**
+   * Writes the folded signals with statuspage_append, which refuses (SP001) when an id has moved
+   * on since `expect`; gives each signal its seq. Returns the seq range the rows took.
+   */
+  async function append(db: Queryable, { latest }: Folded, notify: boolean): Promise<{ lo: number; hi: number }> {
+    const r: { ids: string[]; at: number[]; n: number[]; text: string[] } = { ids: [], at: [], n: [], text: [] }
+    for (const [id, state] of latest) {
+      for (let i = 0; i < state.signals.length; i += ROW_SIGNALS_MAX) {
+        const chunk = state.signals.slice(i, i + ROW_SIGNALS_MAX)
+        r.ids.push(id)
+        r.at.push(chunk[0]!.signal.at)
+        r.n.push(chunk.length)
+        r.text.push(signalsText(chunk))
+      }
+    }
+    const states = [...latest]
+    const { rows } = await db.query<{ seqs: string[] }>(
+      'SELECT statuspage_append($1::text[], $2::bigint[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::integer[], $8::text[], $9, $10, $11) AS seqs',
+      [
+        states.map(([id]) => id),
+        states.map(([, state]) => state.expect),
+        states.map(([, state]) => runsText(state.runs)),
+        states.map(([, state]) => state.signals.length),
+        r.ids,
+        r.at,
+        r.n,
+        r.text,
+        SIGNALS_KEPT,
+        TRIM_SLACK,
+        notify ? replica : null,
+      ],
+    )
+    // Ascending, as the rows were given: each id's rows in order.
+    const seqs = rows[0]!.seqs.map(Number)
+    let k = 0
+    for (const [, state] of states) {
+      for (let i = 0; i < state.signals.length; i += ROW_SIGNALS_MAX, k++) {
+        for (let j = 0; j < Math.min(ROW_SIGNALS_MAX, state.signals.length - i); j++) state.seqs.push(seqs[k]! + j)
+      }
+    }
+    return { lo: seqs[0]!, hi: seqs.at(-1)! + ROW_SIGNALS_MAX - 1 }
+  }
+
+  /**
+   * The ids that keepOnlyItems forgot while the batch ran: their signals are not kept in memory
+   * (a forget op queued behind the batch deletes their rows).
+   */
+  const forgottenSince = (signals: readonly SignalOp[]) => new Set(signals.filter((op) => forgotten.get(op.id) !== op.generation).map((op) => op.id))
+
+  /** After the commit: the batch's signals in memory, and each answered. */
+  function settleSignals(signals: readonly SignalOp[], { latest, placed }: Folded, stale: ReadonlySet<string>) {
+    for (const [id, state] of latest) {
+      if (stale.has(id)) continue
+      runs.set(id, state.runs)
+      known.set(id, state.seqs.at(-1)!)
+    }
+    for (const op of signals) {
+      if (stale.has(op.id)) {
+        op.resolve(undefined)
+        continue
+      }
+      const { index, runs: after, finish } = placed.get(op)!
+      const seq = latest.get(op.id)!.seqs[index]!
+      op.resolve(finish === undefined ? { seq, runs: after } : { seq, runs: after, finish: finishRecord(finish, seq) })
+    }
+  }
+
+  const live = (op: Op): op is SignalOp => op.kind === 'signal' && forgotten.get(op.id) === op.generation
+
   async function tryBatch(ops: readonly Op[]): Promise<Outcome> {
+    // Signals only, folded on the copy in memory: one call, unless another replica wrote to one
+    // of the ids since this one last heard.
+    if (ops.every((op) => op.kind === 'signal')) {
+      const signals = ops.filter(live)
+      if (signals.length < ops.length) for (const op of ops) if (!live(op)) (op as SignalOp).resolve(undefined)
+      if (signals.length === 0) return { kind: 'done' }
+      const folded = foldBatch(signals, (id) => ({ runs: runs.get(id) ?? NO_RUNS, seq: known.get(id) ?? 0 }))
+      try {
+        await append(pool, folded, true)
+        settleSignals(signals, folded, forgottenSince(signals))
+        return { kind: 'done' }
+      } catch (err) {
+        if (isRetryable(err)) return { kind: 'retry' }
+        if (sqlState(err) !== 'SP001') return { kind: 'failed', err }
+      }
+      return lockedBatch(signals)
+    }
+    return lockedBatch(ops)
+  }
+
+  /** The batch in a transaction that locks what it reads: scripts, and item ids caught up first. */
+  async function lockedBatch(ops: readonly Op[]): Promise<Outcome> {
     let client: PoolClient
     try {
       client = await pool.connect()
@@ -428,8 +544,8 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     let current: Op | undefined
     try {
       await client.query('BEGIN')
-      // Locks are taken in one order by every replica (scripts by id, then item ids sorted), so
-      // two batches can wait for each other but never deadlock.
+      // Locks are taken in one order by every replica (scripts by id, then item ids in byte
+      // order), so two batches can wait for each other but never deadlock.
       const lockIds = [...new Set(ops.flatMap((op) => (op.kind === 'script' && op.lock !== undefined ? [op.lock] : [])))].sort((a, b) => a - b)
       const tx: Tx = { client, scripts: new Map(), seqs: [], deleted: [] }
       if (lockIds.length > 0) {
@@ -437,49 +553,29 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         for (const id of lockIds) tx.scripts.set(id, undefined)
         for (const row of rows) tx.scripts.set(row.id, fromRow(row))
       }
-      const signals = ops.filter((op): op is SignalOp => op.kind === 'signal' && forgotten.get(op.id) === op.generation)
-      const ids = [...new Set(signals.map((op) => op.id))].sort()
-      const base = new Map<string, { runs: Runs; seq: number; kept: number }>()
+      const signals = ops.filter(live)
+      const ids = [...new Set(signals.map((op) => op.id))]
+      const base = new Map<string, { runs: Runs; seq: number }>()
       const caught = new Map<string, { runs: Runs; seq: number; records: SignalRecord[] }>()
       if (ids.length > 0) {
         // Creates the rows of new ids and locks every row; DO UPDATE (of nothing) returns them all.
         const { rows } = await client.query<SignalStateRow>(
-          `INSERT INTO item_state (id, seq, kept, runs) SELECT id, 0, 0, '{}' FROM unnest($1::text[]) WITH ORDINALITY AS u(id, i) ORDER BY i
+          `INSERT INTO item_state (id, seq, kept, runs) SELECT id, 0, 0, '{}' FROM unnest($1::text[]) AS u(id) ORDER BY id COLLATE "C"
              ON CONFLICT (id) DO UPDATE SET id = excluded.id RETURNING id, seq, kept, runs`,
           [ids],
         )
         const stale = rows.filter((row) => row.seq !== (known.get(row.id) ?? 0))
         for (const [id, c] of await catchUp(client, stale)) caught.set(id, c)
-        for (const row of rows) base.set(row.id, { runs: caught.get(row.id)?.runs ?? runs.get(row.id) ?? NO_RUNS, seq: row.seq, kept: row.kept })
+        for (const row of rows) base.set(row.id, { runs: caught.get(row.id)?.runs ?? runs.get(row.id) ?? NO_RUNS, seq: row.seq })
       }
-      const seqs =
-        signals.length === 0
-          ? []
-          : (await client.query<{ seq: number }>("SELECT nextval('change_seq') AS seq FROM generate_series(1, $1)", [signals.length])).rows.map((r) => r.seq).sort((a, b) => a - b)
+      const folded = foldBatch(signals, (id) => base.get(id)!)
+      const range = signals.length > 0 ? await append(client, folded, false) : undefined
 
       const done = new Map<Op, Done>()
       const failed = new Map<Op, unknown>()
-      const latest = new Map<string, { runs: Runs; prev: number; kept: number; signals: Sequenced[] }>()
-      let k = 0
       for (const op of ops) {
         current = op
-        if (op.kind === 'signal') {
-          if (forgotten.get(op.id) !== op.generation) {
-            done.set(op, { result: undefined })
-            continue
-          }
-          let state = latest.get(op.id)
-          if (state === undefined) {
-            const b = base.get(op.id)!
-            state = { runs: b.runs, prev: b.seq, kept: b.kept, signals: [] }
-            latest.set(op.id, state)
-          }
-          const { runs: next, finish, signal } = applyInOrder(state.runs, op.signal)
-          const seq = seqs[k++]!
-          state.signals.push({ seq, signal, duration: finish?.duration })
-          state.runs = next
-          done.set(op, { result: finish === undefined ? { seq, runs: next } : { seq, runs: next, finish: finishRecord(finish, seq) } })
-        } else if (op.kind === 'script') {
+        if (op.kind === 'script') {
           try {
             done.set(op, await op.run(tx))
           } catch (err) {
@@ -487,14 +583,13 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
             if (sqlState(err) !== undefined || isUnavailable(err)) throw err
             failed.set(op, err)
           }
-        } else {
+        } else if (op.kind === 'forget') {
           await client.query('DELETE FROM item_signal WHERE id = ANY($1::text[])', [op.ids])
           await client.query('DELETE FROM item_state WHERE id = ANY($1::text[])', [op.ids])
         }
       }
       current = undefined
-      if (latest.size > 0) await writeSignals(client, latest)
-      const taken = [...seqs, ...tx.seqs]
+      const taken = [...(range === undefined ? [] : [range.lo, range.hi]), ...tx.seqs]
       if (taken.length > 0 || tx.deleted.length > 0) {
         let note: Note = { r: replica, ...(taken.length > 0 ? { lo: Math.min(...taken), hi: Math.max(...taken) } : {}), ...(tx.deleted.length > 0 ? { d: tx.deleted } : {}) }
         if (JSON.stringify(note).length > NOTE_MAX) note = { r: replica, all: true }
@@ -503,25 +598,20 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       await client.query('COMMIT')
       release()
 
-      // keepOnlyItems may have forgotten an id while the batch ran: its signals are then not
-      // kept in memory (a forget op queued behind this batch deletes their rows).
-      const stale = new Set(signals.filter((op) => forgotten.get(op.id) !== op.generation).map((op) => op.id))
+      const stale = forgottenSince(signals)
       for (const [id, c] of caught) if (!stale.has(id)) applyRemote(id, c.runs, c.seq, c.records)
-      for (const [id, state] of latest) {
-        if (stale.has(id)) continue
-        runs.set(id, state.runs)
-        known.set(id, state.signals.at(-1)!.seq)
-      }
+      settleSignals(signals, folded, stale)
+      const written = new Set(signals)
       for (const op of ops) {
-        if (op.kind === 'forget') continue
-        if (op.kind === 'signal' && stale.has(op.id)) {
-          op.resolve(undefined)
+        if (op.kind === 'signal') {
+          if (!written.has(op)) op.resolve(undefined)
           continue
         }
+        if (op.kind === 'forget') continue
         const outcome = done.get(op)
         if (outcome !== undefined) {
           outcome.apply?.()
-          op.resolve(outcome.result as SignalRecord & Script)
+          op.resolve(outcome.result)
         } else op.reject(failed.get(op))
       }
       return { kind: 'done' }
@@ -533,53 +623,6 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       if (isRetryable(err)) return { kind: 'retry' }
       if (current !== undefined && current.kind === 'script' && !broken) return { kind: 'without', op: current, err }
       return { kind: 'failed', err }
-    }
-  }
-
-  /** One statement for every row of the batch, then the trims an id has grown into. */
-  async function writeSignals(client: PoolClient, latest: Map<string, { runs: Runs; prev: number; kept: number; signals: Sequenced[] }>) {
-    const rows: { id: string; seq: number; prev: number; at: number; n: number; text: string }[] = []
-    for (const [id, state] of latest) {
-      let prev = state.prev
-      for (let i = 0; i < state.signals.length; i += ROW_SIGNALS_MAX) {
-        const chunk = state.signals.slice(i, i + ROW_SIGNALS_MAX)
-        rows.push({ id, seq: chunk[0]!.seq, prev, at: chunk[0]!.signal.at, n: chunk.length, text: signalsText(chunk) })
-        prev = chunk.at(-1)!.seq
-      }
-      state.kept += state.signals.length
-    }
-    const states = [...latest]
-    await client.query(
-      `WITH added AS (
-         INSERT INTO item_signal (id, seq, prev, at, n, signals)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::integer[], $6::text[])
-       )
-       UPDATE item_state s SET seq = u.seq, kept = u.kept, runs = u.runs
-         FROM unnest($7::text[], $8::bigint[], $9::integer[], $10::text[]) AS u(id, seq, kept, runs) WHERE s.id = u.id`,
-      [
-        rows.map((r) => r.id),
-        rows.map((r) => r.seq),
-        rows.map((r) => r.prev),
-        rows.map((r) => r.at),
-        rows.map((r) => r.n),
-        rows.map((r) => r.text),
-        states.map(([id]) => id),
-        states.map(([, s]) => s.signals.at(-1)!.seq),
-        states.map(([, s]) => s.kept),
-        states.map(([, s]) => runsText(s.runs)),
-      ],
-    )
-    for (const [id, state] of states) {
-      if (state.kept <= SIGNALS_KEPT + TRIM_SLACK) continue
-      // Drops the rows of the id older than the newest ones that hold SIGNALS_KEPT signals.
-      const { rows: dropped } = await client.query<{ n: number }>(
-        `DELETE FROM item_signal WHERE id = $1 AND seq < (
-           SELECT seq FROM (SELECT seq, sum(n) OVER (ORDER BY seq DESC) AS newer FROM item_signal WHERE id = $1) t WHERE newer >= $2 ORDER BY seq DESC LIMIT 1
-         ) RETURNING n`,
-        [id, SIGNALS_KEPT],
-      )
-      for (const { n } of dropped) state.kept -= n
-      await client.query('UPDATE item_state SET kept = $2 WHERE id = $1', [id, state.kept])
     }
   }
 
@@ -658,7 +701,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     createScript: (fields) =>
       scriptWrite(undefined, async (tx) => {
         const { rows } = await tx.client.query<ScriptRow & { seq: number }>(
-          `INSERT INTO script (${SCRIPT_COLUMNS.join(', ')}, seq) VALUES (${placeholders}, nextval('change_seq')) RETURNING *`,
+          `INSERT INTO script (${SCRIPT_COLUMNS.join(', ')}, seq) VALUES (${placeholders}, nextval('change_seq') * 16) RETURNING *`,
           scriptValues(fields),
         )
         const script = fromRow(rows[0]!)
@@ -674,7 +717,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         if (current === undefined) return { result: undefined }
         const next: Script = Object.freeze({ ...current, ...patch(current), id })
         const { rows } = await tx.client.query<{ seq: number }>(
-          `UPDATE script SET ${assignments}, seq = nextval('change_seq') WHERE id = $${SCRIPT_COLUMNS.length + 1} RETURNING seq`,
+          `UPDATE script SET ${assignments}, seq = nextval('change_seq') * 16 WHERE id = $${SCRIPT_COLUMNS.length + 1} RETURNING seq`,
           [...scriptValues(next), id],
         )
         const { seq } = rows[0]!

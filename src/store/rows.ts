@@ -47,7 +47,7 @@ export interface Sequenced {
 }
 
 /** The `signals` text of a row holding `row` (at most ROW_SIGNALS_MAX), whose `at` is the first's. */
-export function signalsText(row: readonly Sequenced[]): string {
+export function signalsText(row: readonly Pick<Sequenced, 'signal' | 'duration'>[]): string {
   const rowAt = row[0]!.signal.at
   return JSON.stringify(
     row.map(({ signal, duration }) => {
