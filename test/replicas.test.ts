@@ -87,6 +87,53 @@ t.test('batches of both replicas to the same ids, in any order, all commit and a
   for (const id of ids) t.same(fresh.runs().get(id), a.runs().get(id), `${id}: a fresh open folds the same runs`)
 })
 
+t.test('batches written back to back by both replicas, each while the one before is under way, lose nothing and agree', async (t) => {
+  const r = await twoReplicas(t)
+  if (r === undefined) return
+  const { a, b, url } = r
+  // A signal per event-loop turn: each replica keeps batches under way one behind the other, and
+  // the other replica's writes make some of them find their ids moved on.
+  const stream = async (store: Store, who: number) => {
+    const records = []
+    for (let i = 0; i < 300; i++) {
+      records.push(store.recordSignal(`item-${i % 5}`, { kind: i % 3 === 0 ? 'start' : 'success', at: 10 * i + who, rid: `r${i % 7}` }))
+      if (i % 3 === 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+    return Promise.all(records)
+  }
+  const [fromA, fromB] = await Promise.all([stream(a, 0), stream(b, 1)])
+  t.ok([...fromA, ...fromB].every((record) => record !== undefined), 'all 600 acknowledged')
+  for (const [who, records] of [['A', fromA], ['B', fromB]] as const) {
+    for (let k = 0; k < 5; k++) {
+      const seqs = records.filter((_, i) => i % 5 === k).map((record) => record!.seq)
+      t.same(seqs, [...seqs].sort((x, y) => x - y), `${who}: item-${k}'s signals in the order they were sent`)
+    }
+  }
+  const stored = await pgRows<{ seq: number; n: number }>(url, 'SELECT seq, n FROM item_signal')
+  const have = new Set(stored.flatMap((row) => Array.from({ length: row.n }, (_, k) => row.seq + k)))
+  t.same([...fromA, ...fromB].filter((record) => !have.has(record!.seq)), [], 'every acknowledged signal is stored under its seq')
+  t.same(await pgRows(url, 'SELECT sum(n)::integer AS n FROM item_signal'), [{ n: 600 }], 'every signal is stored once')
+  const fresh = await openStore(url)
+  t.teardown(() => fresh.close())
+  await waitUntil(() => [0, 1, 2, 3, 4].every((i) => JSON.stringify(a.runs().get(`item-${i}`)) === JSON.stringify(b.runs().get(`item-${i}`))), 'the replicas agree', 2000)
+  for (let i = 0; i < 5; i++) t.same(a.runs().get(`item-${i}`), fresh.runs().get(`item-${i}`), `item-${i}: as a fresh open folds it`)
+})
+
+t.test("a signal for an id whose rows another replica deleted is stored, not lost", async (t) => {
+  const r = await twoReplicas(t)
+  if (r === undefined) return
+  const { a, b, url } = r
+  await a.recordSignal('x', { kind: 'success', at: 1 })
+  await waitUntil(() => b.runs().get('x') !== undefined, 'B knows x', 2000)
+  // A's config no longer has x: its rows go. B still has it, and folds on what it knew.
+  a.keepOnlyItems(new Set())
+  await a.recordSignal('other', { kind: 'success', at: 2 }).catch(() => undefined)
+  await waitUntil(async () => (await pgRows(url, "SELECT id FROM item_state WHERE id = 'x'")).length === 0, 'x deleted', 2000)
+  const record = await b.recordSignal('x', { kind: 'success', at: 3 })
+  t.same(await pgRows(url, "SELECT sum(n)::integer AS n FROM item_signal WHERE id = 'x'"), [{ n: 1 }], 'the acknowledged signal is stored')
+  t.equal(record?.runs.lastSignal, 3)
+})
+
 t.test('script ids from two replicas never collide, and each sees every script', async (t) => {
   const r = await twoReplicas(t)
   if (r === undefined) return

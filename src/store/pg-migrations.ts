@@ -8,7 +8,8 @@ const MIGRATIONS: readonly string[] = [
   //   took, and other replicas read the rows in it.
   // - item_state is each item id's runs after its last signal (seq): the row a batch locks, so
   //   that replicas append an id's signals one at a time and fold them in one order. kept counts
-  //   the id's signals in item_signal.
+  //   the id's signals in item_signal. token names the write that left it so (unique to it, chosen
+  //   by the writer): a write says which state it folded on, and is refused if that is gone.
   // - item_signal rows are SQLite's (up to 16 signals of one id from one batch, as compact JSON),
   //   with prev, the seq of the id's signal before the row: a replica that knows prev can fold the
   //   row on its copy; one that does not has missed some and reads the id again.
@@ -20,12 +21,14 @@ const MIGRATIONS: readonly string[] = [
      id   text PRIMARY KEY,
      seq  bigint NOT NULL,
      kept integer NOT NULL,
+     token text NOT NULL,
      runs text NOT NULL
    );
    CREATE TABLE item_signal (
      id      text NOT NULL,
      seq     bigint NOT NULL,
      prev    bigint NOT NULL,
+     token   text NOT NULL,
      at      bigint NOT NULL,
      n       integer NOT NULL,
      signals text NOT NULL,
@@ -51,34 +54,36 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX script_seq ON script (seq);
    CREATE FUNCTION statuspage_append(
-     p_ids text[], p_expect bigint[], p_runs text[], p_added integer[],
+     p_ids text[], p_expect text[], p_runs text[], p_added integer[],
      r_ids text[], r_at bigint[], r_n integer[], r_signals text[],
-     p_keep integer, p_slack integer, p_from text
+     p_token text, p_keep integer, p_slack integer, p_from text
    ) RETURNS bigint[] LANGUAGE plpgsql AS $$
    -- Appends a batch's signal rows (r_*: each id's rows in order) and sets each id's runs (p_*),
-   -- provided every id's stored seq is still the one the caller folded on (p_expect, 0 for a new
-   -- id); else raises SP001 with the stale ids as JSON, and writes nothing. Rows are locked in one
-   -- order. A row's seq is a change_seq value times 16: its signals are seq, seq + 1... Returns the
-   -- rows' seqs, ascending (each id's rows in order); notifies the range unless p_from is null.
+   -- provided every id is still in the state the caller folded on (the token in p_expect, '' for
+   -- a new id); else raises SP001 with the stale ids as JSON, and writes nothing. Rows are locked
+   -- in one order. A row's seq is a change_seq value times 16: its signals are seq, seq + 1...
+   -- Returns the rows' seqs, ascending (each id's rows in order); notifies the range unless p_from
+   -- is null.
    DECLARE
      stale text[];
      seqs bigint[];
      trimmed text;
    BEGIN
-     INSERT INTO item_state (id, seq, kept, runs)
-       SELECT id, 0, 0, '{}' FROM unnest(p_ids) AS u(id) ORDER BY id COLLATE "C" ON CONFLICT (id) DO NOTHING;
-     SELECT array_agg(l.id) INTO stale FROM (
-       SELECT s.id, s.seq, k.expect FROM item_state s JOIN unnest(p_ids, p_expect) AS k(id, expect) ON s.id = k.id
-       ORDER BY s.id COLLATE "C" FOR UPDATE OF s
-     ) l WHERE l.seq <> l.expect;
+     INSERT INTO item_state (id, seq, kept, token, runs)
+       SELECT id, 0, 0, '', '{}' FROM unnest(p_ids, p_expect) AS u(id, expect) WHERE expect = '' ORDER BY id COLLATE "C" ON CONFLICT (id) DO NOTHING;
+     -- An id whose row is gone (deleted by a replica whose config dropped it, or never committed)
+     -- is stale as well, unless the caller expected a new one.
+     SELECT array_agg(k.id) INTO stale FROM unnest(p_ids, p_expect) AS k(id, expect)
+       LEFT JOIN (SELECT s.id, s.token FROM item_state s WHERE s.id = ANY(p_ids) ORDER BY s.id COLLATE "C" FOR UPDATE) l ON l.id = k.id
+       WHERE l.token IS DISTINCT FROM k.expect;
      IF stale IS NOT NULL THEN
        RAISE EXCEPTION 'stale item state' USING ERRCODE = 'SP001', DETAIL = to_json(stale)::text;
      END IF;
      SELECT array_agg(v ORDER BY v) INTO seqs FROM (SELECT nextval('change_seq') * 16 AS v FROM generate_series(1, cardinality(r_ids))) t;
-     INSERT INTO item_signal (id, seq, prev, at, n, signals)
-       SELECT r.id, r.seq, coalesce(lag(r.seq + r.n - 1) OVER (PARTITION BY r.id ORDER BY r.seq), k.expect), r.at, r.n, r.signals
-       FROM unnest(r_ids, seqs, r_at, r_n, r_signals) AS r(id, seq, at, n, signals) JOIN unnest(p_ids, p_expect) AS k(id, expect) ON k.id = r.id;
-     UPDATE item_state s SET seq = l.last, kept = s.kept + k.added, runs = k.runs
+     INSERT INTO item_signal (id, seq, prev, token, at, n, signals)
+       SELECT r.id, r.seq, coalesce(lag(r.seq + r.n - 1) OVER (PARTITION BY r.id ORDER BY r.seq), s.seq), p_token, r.at, r.n, r.signals
+       FROM unnest(r_ids, seqs, r_at, r_n, r_signals) AS r(id, seq, at, n, signals) JOIN item_state s ON s.id = r.id;
+     UPDATE item_state s SET seq = l.last, kept = s.kept + k.added, token = p_token, runs = k.runs
        FROM unnest(p_ids, p_runs, p_added) AS k(id, runs, added),
             (SELECT id, max(seq + n - 1) AS last FROM unnest(r_ids, seqs, r_n) AS r(id, seq, n) GROUP BY id) l
        WHERE s.id = k.id AND l.id = k.id;

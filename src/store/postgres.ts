@@ -48,8 +48,8 @@ interface Note {
   all?: true
 }
 
-type SignalStateRow = { id: string; seq: number; kept: number; runs: string }
-type LinkedRow = SignalRow & { prev: number }
+type SignalStateRow = { id: string; seq: number; token: string; runs: string }
+type LinkedRow = SignalRow & { prev: number; token: string }
 
 interface SignalOp {
   readonly kind: 'signal'
@@ -123,6 +123,14 @@ function byId<R extends { id: string }>(rows: readonly R[]): Map<string, R[]> {
   return out
 }
 
+/** An id caught up with what other replicas wrote: its runs, last seq and token, and what each signal did. */
+interface Caught {
+  readonly runs: Runs
+  readonly seq: number
+  readonly token: string
+  readonly records: SignalRecord[]
+}
+
 /** Queries for the catch-up, on a pool or on a batch's connection. */
 type Queryable = Pick<pg.Pool, 'query'>
 
@@ -143,8 +151,17 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   const replica = randomUUID()
 
   const runs = new Map<string, Runs>()
-  /** The seq of the last signal of each id that runs() has folded. */
+  /** The seq of the last signal of each id that runs() has folded, and the token of its write. */
   const known = new Map<string, number>()
+  const tokens = new Map<string, string>()
+  /**
+   * Each id as the batches under way will leave it, when they commit: the next batch folds on it
+   * and expects its token, so that it need not wait for them.
+   */
+  const ahead = new Map<string, { runs: Runs; token: string }>()
+  let writes = 0
+  /** A token no other write has: this replica's id and a count. */
+  const nextToken = () => `${replica.slice(0, 13)}${(++writes).toString(36)}`
   const scripts = new Map<number, Script>()
   /** The change_seq of each script's last write that `scripts` has. */
   const scriptSeq = new Map<number, number>()
@@ -156,8 +173,13 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   let closing = false
   let lockRetries = 0
   let queue: Op[] = []
-  /** The item ids of the batch under way. */
-  let inFlight: ReadonlySet<string> = new Set()
+  /** The item ids of the batches under way, with their number of signals. */
+  const inFlight = new Map<string, number>()
+  const busy = (id: string, n: number) => {
+    const left = (inFlight.get(id) ?? 0) + n
+    if (left === 0) inFlight.delete(id)
+    else inFlight.set(id, left)
+  }
   let listener: pg.Client | undefined
   let probe: NodeJS.Timeout | undefined
   let heartbeat: NodeJS.Timeout | undefined
@@ -181,9 +203,10 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   }
 
   /** Folds what another replica wrote into runs(), and tells the listeners. */
-  function applyRemote(id: string, next: Runs, seq: number, records: readonly SignalRecord[]) {
+  function applyRemote(id: string, next: Runs, seq: number, token: string, records: readonly SignalRecord[]) {
     runs.set(id, next)
     known.set(id, seq)
+    tokens.set(id, token)
     for (const record of records) for (const listener of listeners) listener(id, record)
   }
 
@@ -192,11 +215,11 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
    * replica has not folded) and folds it on the copy in memory. When the rows no longer link up
    * to what this replica knows (trimmed meanwhile), the stored runs are taken as they are.
    */
-  async function catchUp(db: Queryable, states: readonly SignalStateRow[]): Promise<Map<string, { runs: Runs; seq: number; records: SignalRecord[] }>> {
-    const out = new Map<string, { runs: Runs; seq: number; records: SignalRecord[] }>()
+  async function catchUp(db: Queryable, states: readonly SignalStateRow[]): Promise<Map<string, Caught>> {
+    const out = new Map<string, Caught>()
     if (states.length === 0) return out
     const { rows } = await db.query<LinkedRow>(
-      `SELECT s.id, s.seq, s.prev, s.at, s.n, s.signals FROM item_signal s
+      `SELECT s.id, s.seq, s.prev, s.token, s.at, s.n, s.signals FROM item_signal s
          JOIN unnest($1::text[], $2::bigint[]) AS k(id, known) ON s.id = k.id AND s.seq > k.known ORDER BY s.id, s.seq`,
       [states.map((s) => s.id), states.map((s) => known.get(s.id) ?? 0)],
     )
@@ -205,16 +228,19 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       const folded = fold(state.id, rowsOf.get(state.id) ?? [])
       out.set(
         state.id,
-        folded !== undefined && folded.seq === state.seq ? folded : { runs: runsFromText(state.runs), seq: state.seq, records: [{ seq: state.seq, runs: runsFromText(state.runs) }] },
+        folded !== undefined && folded.seq === state.seq
+          ? folded
+          : { runs: runsFromText(state.runs), seq: state.seq, token: state.token, records: [{ seq: state.seq, runs: runsFromText(state.runs) }] },
       )
     }
     return out
   }
 
   /** `rows` of `id` (seq order) folded on its copy; undefined when they do not link up to it. */
-  function fold(id: string, rows: readonly LinkedRow[]) {
+  function fold(id: string, rows: readonly LinkedRow[]): Caught | undefined {
     let next = runs.get(id) ?? NO_RUNS
     let seq = known.get(id) ?? 0
+    let token = tokens.get(id) ?? ''
     const records: SignalRecord[] = []
     for (const row of rows) {
       if (row.prev !== seq) return undefined
@@ -224,13 +250,14 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         records.push(finish === undefined ? { seq: s, runs: after } : { seq: s, runs: after, finish: finishRecord(finish, s) })
         seq = s
       }
+      token = row.token
     }
-    return { runs: next, seq, records }
+    return { runs: next, seq, token, records }
   }
 
   /** Reads the changes that other replicas notified. */
   async function syncRange(lo: number, hi: number): Promise<void> {
-    const { rows } = await pool.query<LinkedRow>('SELECT id, seq, prev, at, n, signals FROM item_signal WHERE seq BETWEEN $1 AND $2 ORDER BY id, seq', [lo, hi])
+    const { rows } = await pool.query<LinkedRow>('SELECT id, seq, prev, token, at, n, signals FROM item_signal WHERE seq BETWEEN $1 AND $2 ORDER BY id, seq', [lo, hi])
     const gaps: string[] = []
     for (const [id, list] of byId(rows)) {
       const mine = known.get(id) ?? 0
@@ -238,11 +265,11 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       if (fresh.length === 0) continue
       const folded = fold(id, fresh)
       if (folded === undefined) gaps.push(id)
-      else applyRemote(id, folded.runs, folded.seq, folded.records)
+      else applyRemote(id, folded.runs, folded.seq, folded.token, folded.records)
     }
     if (gaps.length > 0) {
-      const { rows: states } = await pool.query<SignalStateRow>('SELECT id, seq, kept, runs FROM item_state WHERE id = ANY($1::text[])', [gaps])
-      for (const [id, c] of await catchUp(pool, states)) applyRemote(id, c.runs, c.seq, c.records)
+      const { rows: states } = await pool.query<SignalStateRow>('SELECT id, seq, token, runs FROM item_state WHERE id = ANY($1::text[])', [gaps])
+      for (const [id, c] of await catchUp(pool, states)) applyRemote(id, c.runs, c.seq, c.token, c.records)
     }
     const { rows: scriptRows } = await pool.query<ScriptRow & { seq: number }>('SELECT * FROM script WHERE seq BETWEEN $1 AND $2', [lo, hi])
     for (const row of scriptRows) if (row.seq > (scriptSeq.get(row.id) ?? 0)) setScript(fromRow(row), row.seq)
@@ -250,11 +277,11 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
 
   /** Reads everything again: after the database or the notifications were lost for a while. */
   async function resync(): Promise<void> {
-    const { rows: states } = await pool.query<SignalStateRow>('SELECT id, seq, kept, runs FROM item_state')
+    const { rows: states } = await pool.query<SignalStateRow>('SELECT id, seq, token, runs FROM item_state')
     const stale = states.filter((s) => s.seq !== (known.get(s.id) ?? 0))
-    for (const [id, c] of await catchUp(pool, stale)) applyRemote(id, c.runs, c.seq, c.records)
+    for (const [id, c] of await catchUp(pool, stale)) applyRemote(id, c.runs, c.seq, c.token, c.records)
     const stored = new Set(states.map((s) => s.id))
-    for (const id of [...runs.keys()]) if (!stored.has(id)) applyRemote(id, NO_RUNS, 0, [{ seq: 0, runs: NO_RUNS }])
+    for (const id of [...runs.keys()]) if (!stored.has(id)) applyRemote(id, NO_RUNS, 0, '', [{ seq: 0, runs: NO_RUNS }])
     const { rows } = await pool.query<ScriptRow & { seq: number }>('SELECT * FROM script ORDER BY id')
     scripts.clear()
     scriptSeq.clear()
@@ -348,30 +375,93 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     return pumping
   }
 
+  /** Signal batches written at once at most: one more starts while one waits for the database. */
+  const PIPELINE = 2
+  const underWay = new Set<Promise<void>>()
+  /** Settles when the last batch started has answered its callers: batches answer in order. */
+  let answered: Promise<void> = Promise.resolve()
+  let nudge: (() => void) | undefined
+
   async function drain(): Promise<void> {
-    while (up && hasWork()) {
-      if (resyncWanted && !closing) {
-        resyncWanted = false
-        range = undefined
-        deletedElsewhere.clear()
-        await guarded(resync, 'reading the database again')
-      } else if ((range !== undefined || deletedElsewhere.size > 0) && !closing) {
-        const r = range
-        range = undefined
-        for (const id of deletedElsewhere) dropScript(id)
-        deletedElsewhere.clear()
-        if (r !== undefined) await guarded(() => syncRange(r.lo, r.hi), 'reading the changes of other replicas')
-      } else {
-        const ops = queue
-        queue = []
-        inFlight = new Set(ops.flatMap((op) => (op.kind === 'signal' ? [op.id] : [])))
-        try {
-          await runBatch(ops)
-        } finally {
-          inFlight = new Set()
+    for (;;) {
+      if (!up) break
+      if (!closing && (resyncWanted || range !== undefined || deletedElsewhere.size > 0)) {
+        // Reads of other replicas' changes fold on what this one has committed: after its batches.
+        await Promise.all(underWay)
+        if (resyncWanted) {
+          resyncWanted = false
+          range = undefined
+          deletedElsewhere.clear()
+          await guarded(resync, 'reading the database again')
+        } else {
+          const r = range
+          range = undefined
+          for (const id of deletedElsewhere) dropScript(id)
+          deletedElsewhere.clear()
+          if (r !== undefined) await guarded(() => syncRange(r.lo, r.hi), 'reading the changes of other replicas')
+        }
+        continue
+      }
+      if (queue.length > 0) {
+        const signalsOnly = queue.every((op) => op.kind === 'signal')
+        if (signalsOnly && underWay.size < PIPELINE) {
+          startSignals(queue.splice(0) as SignalOp[])
+          continue
+        }
+        if (!signalsOnly && underWay.size === 0) {
+          const ops = queue.splice(0)
+          for (const op of ops) if (op.kind === 'signal') busy(op.id, 1)
+          try {
+            await runBatch(ops)
+          } finally {
+            for (const op of ops) if (op.kind === 'signal') busy(op.id, -1)
+          }
+          continue
         }
       }
+      if (underWay.size === 0) break
+      await Promise.race([...underWay, new Promise<void>((resolve) => (nudge = resolve))])
+      nudge = undefined
     }
+  }
+
+  /**
+   * Writes a batch of signals folded on `ahead` (or what is committed) in one call, while an
+   * earlier batch may still be under way; answers its callers after the earlier batches. When an
+   * id has moved on meanwhile (another replica, or an earlier batch that failed), the batch runs
+   * again in the locked path.
+   */
+  function startSignals(ops: SignalOp[]): void {
+    const signals = ops.filter(live)
+    for (const op of ops) if (forgotten.get(op.id) !== op.generation) op.resolve(undefined)
+    if (signals.length === 0) return
+    for (const op of signals) busy(op.id, 1)
+    const folded = foldBatch(signals, (id) => ahead.get(id) ?? { runs: runs.get(id) ?? NO_RUNS, token: tokens.get(id) ?? '' })
+    const token = nextToken()
+    for (const [id, state] of folded.latest) ahead.set(id, { runs: state.runs, token })
+    const written = append(pool, folded, token, true).then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+    const before = answered
+    const done = (async () => {
+      const err = await written
+      await before
+      for (const [id] of folded.latest) if (ahead.get(id)?.token === token) ahead.delete(id)
+      try {
+        if (err === undefined) settleSignals(signals, folded, token, forgottenSince(signals))
+        else if (sqlState(err) === 'SP001' || isRetryable(err)) await runBatch(signals)
+        else {
+          if (isUnavailable(err)) markDown(err)
+          for (const op of signals) op.reject(isUnavailable(err) ? unavailable() : err)
+        }
+      } finally {
+        for (const op of signals) busy(op.id, -1)
+      }
+    })()
+    answered = done
+    underWay.add(done)
+    void done.finally(() => underWay.delete(done))
   }
 
   async function guarded(read: () => Promise<void>, what: string) {
@@ -385,7 +475,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
 
   async function runBatch(ops: Op[]): Promise<void> {
     for (;;) {
-      const outcome = await tryBatch(ops)
+      const outcome = await lockedBatch(ops)
       if (outcome.kind === 'done') return
       if (outcome.kind === 'retry') {
         lockRetries++
@@ -410,21 +500,21 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
 
   type Outcome = { kind: 'done' } | { kind: 'retry' } | { kind: 'without'; op: Op; err: unknown } | { kind: 'failed'; err: unknown }
 
-  /** Each id's signals of a batch, folded on what the id was at (its runs, and their seq). */
+  /** Each id's signals of a batch, folded on what the id was at (its runs, and the token of that state). */
   interface Folded {
-    readonly latest: Map<string, { runs: Runs; expect: number; signals: { signal: Signal; duration: number | undefined }[]; seqs: number[] }>
+    readonly latest: Map<string, { runs: Runs; expect: string; signals: { signal: Signal; duration: number | undefined }[]; seqs: number[] }>
     /** Where each signal went: its id's list, at `index`, and what it did. */
     readonly placed: Map<SignalOp, { index: number; runs: Runs; finish: Finish | undefined }>
   }
 
-  function foldBatch(signals: readonly SignalOp[], base: (id: string) => { runs: Runs; seq: number }): Folded {
+  function foldBatch(signals: readonly SignalOp[], base: (id: string) => { runs: Runs; token: string }): Folded {
     const latest: Folded['latest'] = new Map()
     const placed: Folded['placed'] = new Map()
     for (const op of signals) {
       let state = latest.get(op.id)
       if (state === undefined) {
         const b = base(op.id)
-        state = { runs: b.runs, expect: b.seq, signals: [], seqs: [] }
+        state = { runs: b.runs, expect: b.token, signals: [], seqs: [] }
         latest.set(op.id, state)
       }
       const { runs: next, finish, signal } = applyInOrder(state.runs, op.signal)
@@ -439,7 +529,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
    * Writes the folded signals with statuspage_append, which refuses (SP001) when an id has moved
    * on since `expect`; gives each signal its seq. Returns the seq range the rows took.
    */
-  async function append(db: Queryable, { latest }: Folded, notify: boolean): Promise<{ lo: number; hi: number }> {
+  async function append(db: Queryable, { latest }: Folded, token: string, notify: boolean): Promise<{ lo: number; hi: number }> {
     const r: { ids: string[]; at: number[]; n: number[]; text: string[] } = { ids: [], at: [], n: [], text: [] }
     for (const [id, state] of latest) {
       for (let i = 0; i < state.signals.length; i += ROW_SIGNALS_MAX) {
@@ -451,9 +541,11 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       }
     }
     const states = [...latest]
-    const { rows } = await db.query<{ seqs: string[] }>(
-      'SELECT statuspage_append($1::text[], $2::bigint[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::integer[], $8::text[], $9, $10, $11) AS seqs',
-      [
+    const { rows } = await db.query<{ seqs: string[] }>({
+      // Prepared once per connection: this runs for every batch.
+      name: 'statuspage_append',
+      text: 'SELECT statuspage_append($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::integer[], $8::text[], $9, $10, $11, $12) AS seqs',
+      values: [
         states.map(([id]) => id),
         states.map(([, state]) => state.expect),
         states.map(([, state]) => runsText(state.runs)),
@@ -462,11 +554,12 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         r.at,
         r.n,
         r.text,
+        token,
         SIGNALS_KEPT,
         TRIM_SLACK,
         notify ? replica : null,
       ],
-    )
+    })
     // Ascending, as the rows were given: each id's rows in order.
     const seqs = rows[0]!.seqs.map(Number)
     let k = 0
@@ -485,11 +578,12 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   const forgottenSince = (signals: readonly SignalOp[]) => new Set(signals.filter((op) => forgotten.get(op.id) !== op.generation).map((op) => op.id))
 
   /** After the commit: the batch's signals in memory, and each answered. */
-  function settleSignals(signals: readonly SignalOp[], { latest, placed }: Folded, stale: ReadonlySet<string>) {
+  function settleSignals(signals: readonly SignalOp[], { latest, placed }: Folded, token: string, stale: ReadonlySet<string>) {
     for (const [id, state] of latest) {
       if (stale.has(id)) continue
       runs.set(id, state.runs)
       known.set(id, state.seqs.at(-1)!)
+      tokens.set(id, token)
     }
     for (const op of signals) {
       if (stale.has(op.id)) {
@@ -503,27 +597,6 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   }
 
   const live = (op: Op): op is SignalOp => op.kind === 'signal' && forgotten.get(op.id) === op.generation
-
-  async function tryBatch(ops: readonly Op[]): Promise<Outcome> {
-    // Signals only, folded on the copy in memory: one call, unless another replica wrote to one
-    // of the ids since this one last heard.
-    if (ops.every((op) => op.kind === 'signal')) {
-      const signals = ops.filter(live)
-      if (signals.length < ops.length) for (const op of ops) if (!live(op)) (op as SignalOp).resolve(undefined)
-      if (signals.length === 0) return { kind: 'done' }
-      const folded = foldBatch(signals, (id) => ({ runs: runs.get(id) ?? NO_RUNS, seq: known.get(id) ?? 0 }))
-      try {
-        await append(pool, folded, true)
-        settleSignals(signals, folded, forgottenSince(signals))
-        return { kind: 'done' }
-      } catch (err) {
-        if (isRetryable(err)) return { kind: 'retry' }
-        if (sqlState(err) !== 'SP001') return { kind: 'failed', err }
-      }
-      return lockedBatch(signals)
-    }
-    return lockedBatch(ops)
-  }
 
   /** The batch in a transaction that locks what it reads: scripts, and item ids caught up first. */
   async function lockedBatch(ops: readonly Op[]): Promise<Outcome> {
@@ -555,21 +628,22 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       }
       const signals = ops.filter(live)
       const ids = [...new Set(signals.map((op) => op.id))]
-      const base = new Map<string, { runs: Runs; seq: number }>()
-      const caught = new Map<string, { runs: Runs; seq: number; records: SignalRecord[] }>()
+      const base = new Map<string, { runs: Runs; token: string }>()
+      const caught = new Map<string, Caught>()
       if (ids.length > 0) {
         // Creates the rows of new ids and locks every row; DO UPDATE (of nothing) returns them all.
         const { rows } = await client.query<SignalStateRow>(
-          `INSERT INTO item_state (id, seq, kept, runs) SELECT id, 0, 0, '{}' FROM unnest($1::text[]) AS u(id) ORDER BY id COLLATE "C"
-             ON CONFLICT (id) DO UPDATE SET id = excluded.id RETURNING id, seq, kept, runs`,
+          `INSERT INTO item_state (id, seq, kept, token, runs) SELECT id, 0, 0, '', '{}' FROM unnest($1::text[]) AS u(id) ORDER BY id COLLATE "C"
+             ON CONFLICT (id) DO UPDATE SET id = excluded.id RETURNING id, seq, token, runs`,
           [ids],
         )
         const stale = rows.filter((row) => row.seq !== (known.get(row.id) ?? 0))
         for (const [id, c] of await catchUp(client, stale)) caught.set(id, c)
-        for (const row of rows) base.set(row.id, { runs: caught.get(row.id)?.runs ?? runs.get(row.id) ?? NO_RUNS, seq: row.seq })
+        for (const row of rows) base.set(row.id, { runs: caught.get(row.id)?.runs ?? runs.get(row.id) ?? NO_RUNS, token: row.token })
       }
       const folded = foldBatch(signals, (id) => base.get(id)!)
-      const range = signals.length > 0 ? await append(client, folded, false) : undefined
+      const token = nextToken()
+      const range = signals.length > 0 ? await append(client, folded, token, false) : undefined
 
       const done = new Map<Op, Done>()
       const failed = new Map<Op, unknown>()
@@ -599,8 +673,8 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       release()
 
       const stale = forgottenSince(signals)
-      for (const [id, c] of caught) if (!stale.has(id)) applyRemote(id, c.runs, c.seq, c.records)
-      settleSignals(signals, folded, stale)
+      for (const [id, c] of caught) if (!stale.has(id)) applyRemote(id, c.runs, c.seq, c.token, c.records)
+      settleSignals(signals, folded, token, stale)
       const written = new Set(signals)
       for (const op of ops) {
         if (op.kind === 'signal') {
@@ -628,6 +702,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
 
   function enqueue(op: Op) {
     queue.push(op)
+    nudge?.()
     void pump()
   }
 
@@ -654,10 +729,11 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       client.release()
     }
     await listen()
-    const { rows: states } = await pool.query<SignalStateRow>('SELECT id, seq, kept, runs FROM item_state')
+    const { rows: states } = await pool.query<SignalStateRow>('SELECT id, seq, token, runs FROM item_state')
     for (const s of states) {
       runs.set(s.id, runsFromText(s.runs))
       known.set(s.id, s.seq)
+      tokens.set(s.id, s.token)
     }
     const { rows } = await pool.query<ScriptRow & { seq: number }>('SELECT * FROM script ORDER BY id')
     for (const row of rows) setScript(fromRow(row), row.seq)
@@ -689,9 +765,10 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       for (const id of gone) {
         runs.delete(id)
         known.delete(id)
+        tokens.delete(id)
       }
       // Signals queued and not yet written, of ids no longer kept, are dropped when their turn comes.
-      const pending = new Set([...inFlight, ...queue.flatMap((op) => (op.kind === 'signal' ? [op.id] : []))])
+      const pending = new Set([...inFlight.keys(), ...queue.flatMap((op) => (op.kind === 'signal' ? [op.id] : []))])
       for (const id of pending) if (!ids.has(id)) forgotten.set(id, (forgotten.get(id) ?? 0) + 1)
       if (gone.length > 0 && up) enqueue({ kind: 'forget', ids: gone })
     },
