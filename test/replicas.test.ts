@@ -2,14 +2,14 @@
 // stopping and starting again. Each test has a cluster of its own, since some stop it.
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { runFieldsOf } from '../src/domain/script.js'
+import { NEW_SCRIPT } from '../src/domain/script.js'
 import { openStore, type SignalRecord, type Store } from '../src/store/store.js'
 import { auth, config, FakeClock, testApp, TOKEN, yamlConfig } from './helpers/app.js'
 import { startCli } from './helpers/cli.js'
 import { waitUntil } from './helpers/db.js'
 import { pgRows, startCluster, type Cluster } from './helpers/postgres.js'
 
-const fields = (name: string) => ({ name, server: name, status: true, lastExec: null, periodicity: null, schedule: null, tz: null, grace: null, ...runFieldsOf(true, null) })
+const fields = (name: string) => ({ ...NEW_SCRIPT, name, server: name })
 
 /** Two stores (replicas) on a fresh database of a fresh cluster; undefined when skipped. */
 async function twoReplicas(t: Test): Promise<{ a: Store; b: Store; url: string; cluster: Cluster } | undefined> {

@@ -3,12 +3,12 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { runFieldsOf } from '../src/domain/script.js'
+import { NEW_SCRIPT } from '../src/domain/script.js'
 import { openSqliteStore as openStore } from '../src/store/sqlite.js'
 import type { ScriptFields } from '../src/store/store.js'
 import { holdWriteLock, LAST_REFRESH, lastSignals, onDisk, refreshIds, SIGNALS, waitUntil } from './helpers/db.js'
 
-const fields = (name: string): ScriptFields => ({ name, server: 'h', status: true, lastExec: null, periodicity: null, schedule: null, tz: null, grace: null, ...runFieldsOf(true, null) })
+const fields = (name: string): ScriptFields => ({ ...NEW_SCRIPT, name, server: 'h' })
 
 t.test('writes of one turn commit together: nothing is on disk before the commit, all of it after', async (t) => {
   const path = join(t.testdir(), 'sp.db')

@@ -1,22 +1,11 @@
 // The store contract, on both backends: what any Store must do, whatever keeps it.
 import t, { type Test } from 'tap'
-import { runFieldsOf } from '../src/domain/script.js'
+import { NEW_SCRIPT } from '../src/domain/script.js'
 import { openStore, SIGNALS_KEPT, type ScriptFields, type ScriptQuery } from '../src/store/store.js'
 import { backends } from './helpers/backends.js'
 import { lastSignals, refreshIds } from './helpers/db.js'
 
-const fields = (name: string, more: Partial<ScriptFields> = {}): ScriptFields => ({
-  name,
-  server: 'h',
-  status: true,
-  lastExec: null,
-  periodicity: null,
-  schedule: null,
-  tz: null,
-  grace: null,
-  ...runFieldsOf(true, null),
-  ...more,
-})
+const fields = (name: string, more: Partial<ScriptFields> = {}): ScriptFields => ({ ...NEW_SCRIPT, name, server: 'h', ...more })
 
 for (const backend of backends(t)) {
   const open = async (t: Test, location?: string) => {

@@ -49,6 +49,19 @@ export function periodSeconds(periodicity: Periodicity): number {
   return typeof periodicity === 'number' ? periodicity : HOURS[periodicity]! * 3600
 }
 
+/** A script before anything is reported of it: what a created script has before its body applies. */
+export const NEW_SCRIPT: ScriptFields = Object.freeze({
+  name: '',
+  server: '',
+  status: true,
+  lastExec: null,
+  periodicity: null,
+  schedule: null,
+  tz: null,
+  grace: null,
+  ...runFieldsOf(true, null),
+})
+
 /**
  * The run fields of a script that has not had a start, whose last report said `status`: a failed
  * report is one failure. (Scripts stored before runs, and scripts in tests.)

@@ -81,11 +81,11 @@ export interface Body {
   done(): void
 }
 
+/** A body kept for others while it is in the cache; its chunks go back once out of it and unread. */
 interface Cached {
   readonly chunks: Buffer[]
   /** Scrapes writing it now. */
   readers: number
-  expired: boolean
 }
 
 export class Metrics {
@@ -171,7 +171,7 @@ export class Metrics {
       })(this.#lastSize)
       return { chunks, sent: (chunk) => this.sent(chunk), done: () => {} }
     }
-    const entry: Cached = { chunks: [], readers: 1, expired: false }
+    const entry: Cached = { chunks: [], readers: 1 }
     const render = this.render(format)
     const chunks = async function* (self: Metrics) {
       for await (const chunk of render) {
@@ -191,14 +191,13 @@ export class Metrics {
     const entry = this.#cache[format]
     if (entry === undefined) return
     delete this.#cache[format]
-    entry.expired = true
     if (entry.readers === 0) this.#giveBack(entry)
   }
 
   #leave(entry: Cached): void {
     entry.readers--
-    // A body that never became the cached one (its scraper left mid-way) is expired already.
-    if (entry.readers === 0 && (entry.expired || !Object.values(this.#cache).includes(entry))) this.#giveBack(entry)
+    // Out of the cache: expired, or never put there (its scraper left mid-way).
+    if (entry.readers === 0 && !Object.values(this.#cache).includes(entry)) this.#giveBack(entry)
   }
 
   #giveBack(entry: Cached): void {

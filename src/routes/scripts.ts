@@ -6,7 +6,7 @@ import { parseScriptoDate } from '../domain/dates.js'
 import { DURATION_PATTERN, parseDuration } from '../domain/duration.js'
 import { cronSchedule, isTimeZone, unknownZone } from '../domain/schedule.js'
 import type { Signal } from '../domain/run.js'
-import { runFieldsOf, scriptSignal, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
+import { NEW_SCRIPT, scriptSignal, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
 import { guardWithToken } from './auth.js'
 import { parseScriptQuery } from './script-query.js'
@@ -86,19 +86,6 @@ const listQuery = {
     q: { type: 'string', maxLength: 16 * 1024 },
   },
 } as const
-
-/** What a created script has before its body applies (name, server and status are required there). */
-const NEW_SCRIPT: ScriptFields = Object.freeze({
-  name: '',
-  server: '',
-  status: true,
-  lastExec: null,
-  periodicity: null,
-  schedule: null,
-  tz: null,
-  grace: null,
-  ...runFieldsOf(true, null),
-})
 
 type Body = {
   name?: string

@@ -11,6 +11,7 @@ import { NO_RUNS, type Finish, type Runs, type Signal } from '../domain/run.js'
 import type { Script } from '../domain/script.js'
 import { StoreUnavailableError } from '../errors.js'
 import { migratePostgres } from './pg-migrations.js'
+import { whereClause, type Dialect } from './script-filters.js'
 import {
   applyInOrder,
   finishesOf,
@@ -25,7 +26,7 @@ import {
   type ScriptRow,
   type SignalRow,
 } from './rows.js'
-import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type ScriptField, type ScriptFilter, type SignalRecord, type Store, type StoreOptions } from './store.js'
+import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from './store.js'
 
 /** The channel every replica listens on; a payload is a Note. */
 const CHANNEL = 'statuspage_changes'
@@ -168,13 +169,8 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   let closing = false
   let lockRetries = 0
   let queue: Op[] = []
-  /** The item ids of the batches under way, with their number of signals. */
-  const inFlight = new Map<string, number>()
-  const busy = (id: string, n: number) => {
-    const left = (inFlight.get(id) ?? 0) + n
-    if (left === 0) inFlight.delete(id)
-    else inFlight.set(id, left)
-  }
+  /** The item ids of the batch under way. */
+  let inFlight: ReadonlySet<string> = new Set()
   let listener: pg.Client | undefined
   let probe: NodeJS.Timeout | undefined
   let heartbeat: NodeJS.Timeout | undefined
@@ -385,12 +381,12 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         if (r !== undefined) await guarded(() => syncRange(r.lo, r.hi), 'reading the changes of other replicas')
       } else {
         const ops = queue.splice(0)
-        for (const op of ops) if (op.kind === 'signal') busy(op.id, 1)
+        inFlight = new Set(ops.flatMap((op) => (op.kind === 'signal' ? [op.id] : [])))
         try {
           if (ops.every((op) => op.kind === 'signal')) await signalBatch(ops as SignalOp[])
           else await runBatch(ops)
         } finally {
-          for (const op of ops) if (op.kind === 'signal') busy(op.id, -1)
+          inFlight = new Set()
         }
       }
     }
@@ -722,7 +718,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         tokens.delete(id)
       }
       // Signals queued and not yet written, of ids no longer kept, are dropped when their turn comes.
-      const pending = new Set([...inFlight.keys(), ...queue.flatMap((op) => (op.kind === 'signal' ? [op.id] : []))])
+      const pending = new Set([...inFlight, ...queue.flatMap((op) => (op.kind === 'signal' ? [op.id] : []))])
       for (const id of pending) if (!ids.has(id)) forgotten.set(id, (forgotten.get(id) ?? 0) + 1)
       if (gone.length > 0 && up) enqueue({ kind: 'forget', ids: gone })
     },
@@ -766,8 +762,8 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       }),
     async queryScripts(query) {
       if (!up) throw unavailable()
-      const { where, params } = whereClause(query.filters)
-      const order = [...query.orderBy.map((o) => `${orderColumn(o.field)} ${o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`), 'id ASC'].join(', ')
+      const { where, params } = whereClause(query.filters, POSTGRES)
+      const order = [...query.orderBy.map((o) => `${POSTGRES.column(o.field)} ${o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`), 'id ASC'].join(', ')
       try {
         const [{ rows: counted }, { rows }] = await Promise.all([
           pool.query<{ n: number }>(`SELECT count(*) AS n FROM script ${where}`, params),
@@ -797,35 +793,12 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   }
 }
 
-/** Text compares as SQLite compares it (bytes, not the database's collation). */
-const orderColumn = (field: ScriptField) => (field === 'name' || field === 'server' || field === 'periodicity' ? `${field} COLLATE "C"` : field)
-
-// Field names come from a fixed list and values are bound parameters: nothing from the request is
-// spliced into the SQL text. Each operator means what it means on SQLite: = and != match NULL as
-// IS and IS NOT do, LIKE ignores case and has no escape character.
-function whereClause(filters: readonly ScriptFilter[]): { where: string; params: unknown[] } {
-  const params: unknown[] = []
-  const param = (value: unknown) => (params.push(value), `$${params.length}`)
-  const terms = filters.map(({ field, op, value }) => {
-    const col = orderColumn(field)
-    switch (op) {
-      case 'is_null':
-        return `${field} IS NULL`
-      case 'is_not_null':
-        return `${field} IS NOT NULL`
-      case 'in': {
-        const values = value as unknown[]
-        return values.length === 0 ? 'FALSE' : `${col} IN (${values.map(param).join(', ')})`
-      }
-      case 'like':
-        return `${field} ILIKE ${param(value)} ESCAPE ''`
-      case '==':
-        return `${col} IS NOT DISTINCT FROM ${param(value)}`
-      case '!=':
-        return `${col} IS DISTINCT FROM ${param(value)}`
-      default:
-        return `${col} ${op} ${param(value)}`
-    }
-  })
-  return { where: terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`, params }
+/** What SQLite's operators mean, in PostgreSQL: text compares and orders in byte order, as there. */
+const POSTGRES: Dialect = {
+  param: (n) => `$${n}`,
+  column: (field) => (field === 'name' || field === 'server' || field === 'periodicity' ? `${field} COLLATE "C"` : field),
+  never: 'FALSE',
+  is: 'IS NOT DISTINCT FROM',
+  isNot: 'IS DISTINCT FROM',
+  like: (field, param) => `${field} ILIKE ${param} ESCAPE ''`,
 }

@@ -7,8 +7,9 @@ import { NO_RUNS, type Runs, type Signal } from '../domain/run.js'
 import type { Script } from '../domain/script.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
+import { whereClause, type Dialect } from './script-filters.js'
 import { applyInOrder, finishesOf, fromRow, ROW_SIGNALS_MAX, signalsOf, signalsText, toRow, type ScriptRow, type Sequenced, type SignalRow } from './rows.js'
-import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type ScriptField, type ScriptFilter, type SignalRecord, type Store, type StoreOptions } from './store.js'
+import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from './store.js'
 
 interface QueuedSignal {
   readonly id: string
@@ -19,13 +20,14 @@ interface QueuedSignal {
   readonly reject: (err: unknown) => void
 }
 
-const COLUMN: Record<ScriptField, string> = {
-  id: 'id',
-  last_exec: 'last_exec',
-  name: 'name',
-  server: 'server',
-  status: 'status',
-  periodicity: 'periodicity',
+/** SQLite's own operators: LIKE already ignores (ASCII) case and has no escape character. */
+const SQLITE: Dialect = {
+  param: () => '?',
+  column: (field) => field,
+  never: '0',
+  is: 'IS',
+  isNot: 'IS NOT',
+  like: (field, param) => `${field} LIKE ${param}`,
 }
 
 /**
@@ -213,9 +215,9 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
         return { result: true, apply: () => (scripts.delete(id), scriptsChanged()) }
       }),
     async queryScripts(query) {
-      const { where, params } = whereClause(query.filters)
+      const { where, params } = whereClause(query.filters, SQLITE)
       const total = (db.prepare(`SELECT count(*) AS n FROM script ${where}`).get(params) as { n: number }).n
-      const order = [...query.orderBy.map((o) => `${COLUMN[o.field]} ${o.direction === 'desc' ? 'DESC' : 'ASC'}`), 'id ASC'].join(', ')
+      const order = [...query.orderBy.map((o) => `${SQLITE.column(o.field)} ${o.direction === 'desc' ? 'DESC' : 'ASC'}`), 'id ASC'].join(', ')
       const rows = db
         .prepare(`SELECT * FROM script ${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
         .all(...params, query.limit, query.offset) as ScriptRow[]
@@ -231,37 +233,4 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
       db.close()
     },
   }
-}
-
-// Field names come from a fixed list and values are bound parameters: nothing from the
-// request is spliced into the SQL text.
-function whereClause(filters: readonly ScriptFilter[]): { where: string; params: unknown[] } {
-  const params: unknown[] = []
-  const terms = filters.map(({ field, op, value }) => {
-    const col = COLUMN[field]
-    switch (op) {
-      case 'is_null':
-        return `${col} IS NULL`
-      case 'is_not_null':
-        return `${col} IS NOT NULL`
-      case 'in': {
-        const values = value as unknown[]
-        params.push(...values)
-        return values.length === 0 ? '0' : `${col} IN (${values.map(() => '?').join(', ')})`
-      }
-      case 'like':
-        params.push(value)
-        return `${col} LIKE ?`
-      case '==':
-        params.push(value)
-        return `${col} IS ?`
-      case '!=':
-        params.push(value)
-        return `${col} IS NOT ?`
-      default:
-        params.push(value)
-        return `${col} ${op} ?`
-    }
-  })
-  return { where: terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`, params }
 }
