@@ -1,7 +1,7 @@
 // The store contract, on both backends: what any Store must do, whatever keeps it.
 import t, { type Test } from 'tap'
 import { NEW_SCRIPT } from '../src/domain/script.js'
-import { openStore, SIGNALS_KEPT, type ScriptFields, type ScriptQuery } from '../src/store/store.js'
+import { openStore, SIGNALS_KEPT, type ScriptFields, type ScriptQuery, type Store } from '../src/store/store.js'
 import { backends } from './helpers/backends.js'
 import { lastSignals, refreshIds } from './helpers/db.js'
 
@@ -178,5 +178,106 @@ for (const backend of backends(t)) {
     t.same(await names({ filters: [{ field: 'last_exec', op: '>=', value: 2000 }] }), { total: 2, names: ['Backup.sh', 'a_b.sh'] })
     t.same(await names({ limit: 2, offset: 1 }), { total: 4, names: ['backup-db.sh', 'zeta.sh'] }, 'total counts without limit and offset')
     t.same(await names({ filters: [{ field: 'id', op: '>', value: Number.MAX_SAFE_INTEGER }] }), { total: 0, names: [] }, 'the largest id a client can send')
+  })
+}
+
+for (const backend of backends(t)) {
+  const open = async (t: Test, location?: string) => {
+    const at = location ?? (await backend.fresh(t))
+    return { store: await openStore(at), location: at }
+  }
+  const curl = { address: '10.0.0.7', userAgent: 'curl/8.5.0' }
+  const cron = { address: '10.0.0.8', userAgent: '' }
+  const output = (text: string, bytes = Buffer.byteLength(text)) => ({ text, bytes })
+  /** The log as a client would read it: kind, time, source and output. */
+  const shown = (entries: Awaited<ReturnType<Store['runLog']>>) =>
+    entries.map(({ signal, output }) => ({ kind: signal.kind, at: signal.at, source: signal.source, output }))
+
+  t.test(`${backend.name}: the run log gives each signal newest first, with its source and output, and survives a restart`, async (t) => {
+    const { store, location } = await open(t)
+    await Promise.all([
+      store.recordSignal('job', { kind: 'start', at: 1000, source: curl }),
+      store.recordSignal('job', { kind: 'log', at: 1500, source: curl, output: output('step 1 done\n') }),
+      store.recordSignal('job', { kind: 'failure', at: 2000, exitStatus: 3, source: cron, output: output('disk <full> & "quoted"', 20_000) }),
+    ])
+    const expected = [
+      { kind: 'failure', at: 2000, source: cron, output: { text: 'disk <full> & "quoted"', bytes: 20_000 } },
+      { kind: 'log', at: 1500, source: curl, output: { text: 'step 1 done\n', bytes: 12 } },
+      { kind: 'start', at: 1000, source: curl, output: undefined },
+    ]
+    t.same(shown(await store.runLog('job', { before: undefined, limit: 10 })), expected)
+    t.same(store.runs().get('job')!.lastSignal, 2000, 'a log signal changes nothing: the failure is the last signal')
+    t.same(shown(await store.runLog('other', { before: undefined, limit: 10 })), [], 'an id without signals has an empty log')
+    await store.close()
+    const reopened = (await open(t, location)).store
+    t.teardown(() => reopened.close())
+    t.same(shown(await reopened.runLog('job', { before: undefined, limit: 10 })), expected)
+  })
+
+  t.test(`${backend.name}: a signal has the same seq when answered, in the run log and after a restart`, async (t) => {
+    const { store, location } = await open(t)
+    // Two ids interleaved in one batch: each id's row must give back the seqs its signals were answered with.
+    const records = await Promise.all(['a', 'b', 'a', 'b', 'a'].map((id, i) => store.recordSignal(id, { kind: 'success', at: i + 1, output: output(`${id}${i}`) })))
+    const answered = records.filter((_, i) => i % 2 === 0).map((r) => r!.seq)
+    const logged = async (s: Store) => (await s.runLog('a', { before: undefined, limit: 10 })).map((e) => [e.seq, e.output?.text])
+    t.same(await logged(store), answered.map((seq, k) => [seq, `a${k * 2}`]).reverse())
+    await store.close()
+    const reopened = (await open(t, location)).store
+    t.teardown(() => reopened.close())
+    t.same(await logged(reopened), answered.map((seq, k) => [seq, `a${k * 2}`]).reverse())
+  })
+
+  t.test(`${backend.name}: the run log pages by seq, across rows and batches`, async (t) => {
+    const { store } = await open(t)
+    t.teardown(() => store.close())
+    // 40 signals in batches of 20: rows of 16 and 4 in each.
+    for (let batch = 0; batch < 2; batch++) {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.recordSignal('job', { kind: 'success', at: 1000 * (batch * 20 + i + 1), source: curl })))
+    }
+    const times: number[] = []
+    let before: number | undefined
+    for (;;) {
+      const page = await store.runLog('job', { before, limit: 7 })
+      if (page.length === 0) break
+      t.ok(page.length <= 7)
+      times.push(...page.map((e) => e.signal.at))
+      before = page.at(-1)!.seq
+    }
+    t.same(times, Array.from({ length: 40 }, (_, i) => 1000 * (40 - i)), 'every signal once, newest first')
+  })
+
+  t.test(`${backend.name}: outputs go with their signals when the signals are trimmed or the item is dropped`, async (t) => {
+    const { store, location } = await open(t)
+    t.teardown(() => store.close())
+    for (let i = 0; i < SIGNALS_KEPT + 100; i += 20) {
+      await Promise.all(Array.from({ length: 20 }, (_, j) => store.recordSignal('busy', { kind: 'success', at: i + j + 1, output: output(`run ${i + j}`) })))
+    }
+    const [bodies] = await backend.rows<{ n: number }>(location, 'SELECT count(*) AS n FROM signal_body')
+    const [signals] = await backend.rows<{ n: number }>(location, 'SELECT sum(n) AS n FROM item_signal')
+    t.equal(Number(bodies!.n), Number(signals!.n), 'an output per kept signal, no more')
+    t.ok(Number(signals!.n) < SIGNALS_KEPT + 100, 'some were trimmed')
+    const log = await store.runLog('busy', { before: undefined, limit: 1000 })
+    t.ok(log.every((e) => e.output?.text === `run ${e.signal.at - 1}`), 'each kept signal still has its own output')
+    store.keepOnlyItems(new Set())
+    await store.recordSignal('other', { kind: 'success', at: 1 })
+    t.same(await backend.rows(location, 'SELECT id FROM signal_body'), [], 'none left of a dropped item')
+  })
+
+  t.test(`${backend.name}: retention drops outputs by age, then the oldest beyond a total size, step by step`, async (t) => {
+    const { store, location } = await open(t)
+    t.teardown(() => store.close())
+    const kib = 'x'.repeat(1024)
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.recordSignal(`job-${i % 2}`, { kind: 'success', at: (i + 1) * 1000, output: output(kib) })))
+    const left = async () => (await backend.rows<{ at: number }>(location, 'SELECT at FROM signal_body ORDER BY at')).map((r) => Number(r.at))
+    t.equal(await store.pruneOutputs({ before: 3500, maxBytes: 1e9, limit: 2 }), 2, 'a step deletes at most its limit')
+    t.equal(await store.pruneOutputs({ before: 3500, maxBytes: 1e9, limit: 2 }), 1)
+    t.equal(await store.pruneOutputs({ before: 3500, maxBytes: 1e9, limit: 2 }), 0, 'none older, and under the size')
+    t.same(await left(), [4000, 5000, 6000, 7000, 8000, 9000, 10_000])
+    let steps = 0
+    while ((await store.pruneOutputs({ before: 0, maxBytes: 3 * 1024, limit: 1 })) > 0) steps++
+    t.equal(steps, 4)
+    t.same(await left(), [8000, 9000, 10_000], 'the newest that fit in the size')
+    const log = await store.runLog('job-1', { before: undefined, limit: 10 })
+    t.same(log.map((e) => [e.signal.at, e.output?.text.length]), [[10_000, 1024], [8000, 1024], [6000, undefined], [4000, undefined], [2000, undefined]], 'signals stay; their outputs go')
   })
 }

@@ -2,7 +2,25 @@
 // runs, and how finished runs count against its limits. Pure: every time is a parameter.
 import { formatDuration } from './duration.js'
 
-export type SignalKind = 'start' | 'success' | 'failure'
+/** `log` records what a client sent and changes nothing (Healthchecks' /log). */
+export type SignalKind = 'start' | 'success' | 'failure' | 'log'
+
+/** Where a signal came from, for the run log. */
+export interface Source {
+  readonly address: string
+  /** '' when the client sent none. */
+  readonly userAgent: string
+}
+
+/** What a client sent with a signal: its job's output, kept up to OUTPUT_MAX bytes. */
+export interface Output {
+  readonly text: string
+  /** The bytes the client sent: more than `text` holds when it was cut. */
+  readonly bytes: number
+}
+
+/** The bytes of a signal's body that are kept (Healthchecks keeps 10,000; its clients read the limit from a header). */
+export const OUTPUT_MAX = 10_240
 
 export interface Signal {
   readonly kind: SignalKind
@@ -14,6 +32,8 @@ export interface Signal {
   readonly exitStatus?: number | undefined
   /** Seconds the client says the run took: it replaces the measured one, as Sentry's does. */
   readonly duration?: number | undefined
+  readonly source?: Source | undefined
+  readonly output?: Output | undefined
 }
 
 export interface OpenRun {
@@ -58,11 +78,12 @@ export interface Finish {
  * The runs after `signal`, and the run it finished (none for a start). A start replaces an open
  * run with the same rid (or the open run without one, as Healthchecks does). A finish ends the run
  * with its rid, else, without a rid, the latest open run; one that matches none is a check-in
- * without a duration.
+ * without a duration. A log signal changes nothing.
  */
 export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: Finish } {
   // Object literals of one shape, not spreads: this runs for every check-in.
   const { at, rid } = signal
+  if (signal.kind === 'log') return { runs }
   if (signal.kind === 'start') {
     const open = runs.open.filter((r) => r.rid !== rid)
     open.push({ rid, start: at })

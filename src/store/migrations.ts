@@ -45,6 +45,18 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE script ADD COLUMN failure_threshold INTEGER;
    ALTER TABLE script ADD COLUMN recovery_threshold INTEGER;
    ALTER TABLE script ADD COLUMN run_state TEXT;`,
+  // 5: the run log. A signal's entry in item_signal gains its source and the size of the body it
+  // carried; the body's first bytes (OUTPUT_MAX) are a signal_body row, deleted with the signal or
+  // by retention (by age, then oldest first beyond a total size). kept is the stored text's bytes.
+  `CREATE TABLE signal_body (
+     id    TEXT NOT NULL,
+     seq   INTEGER NOT NULL,
+     at    INTEGER NOT NULL,
+     kept  INTEGER NOT NULL,
+     body  TEXT NOT NULL
+   );
+   CREATE UNIQUE INDEX signal_body_key ON signal_body (id, seq);
+   CREATE INDEX signal_body_age ON signal_body (at, kept);`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -20,9 +20,12 @@ import {
   runsFromText,
   runsText,
   SCRIPT_COLUMNS,
+  logEntries,
+  outputRange,
   signalsOf,
   signalsText,
   toRow,
+  type BodyRow,
   type ScriptRow,
   type SignalRow,
 } from './rows.js'
@@ -519,6 +522,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
    */
   async function append(db: Queryable, { latest }: Folded, token: string, notify: boolean): Promise<{ lo: number; hi: number }> {
     const r: { ids: string[]; at: number[]; n: number[]; text: string[] } = { ids: [], at: [], n: [], text: [] }
+    const b: { row: number[]; off: number[]; at: number[]; body: string[] } = { row: [], off: [], at: [], body: [] }
     for (const [id, state] of latest) {
       for (let i = 0; i < state.signals.length; i += ROW_SIGNALS_MAX) {
         const chunk = state.signals.slice(i, i + ROW_SIGNALS_MAX)
@@ -526,13 +530,21 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         r.at.push(chunk[0]!.signal.at)
         r.n.push(chunk.length)
         r.text.push(signalsText(chunk))
+        chunk.forEach(({ signal }, off) => {
+          if (signal.output === undefined) return
+          b.row.push(r.ids.length)
+          b.off.push(off)
+          b.at.push(signal.at)
+          b.body.push(signal.output.text)
+        })
       }
     }
     const states = [...latest]
     const { rows } = await db.query<{ seqs: string[] }>({
       // Prepared once per connection: this runs for every batch.
       name: 'statuspage_append',
-      text: 'SELECT statuspage_append($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::integer[], $8::text[], $9, $10, $11, $12) AS seqs',
+      text: `SELECT statuspage_append($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::integer[], $8::text[],
+               $9::integer[], $10::integer[], $11::bigint[], $12::text[], $13, $14, $15, $16) AS seqs`,
       values: [
         states.map(([id]) => id),
         states.map(([, state]) => state.expect),
@@ -542,6 +554,10 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         r.at,
         r.n,
         r.text,
+        b.row,
+        b.off,
+        b.at,
+        b.body,
         token,
         SIGNALS_KEPT,
         TRIM_SLACK,
@@ -649,6 +665,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
           }
         } else if (op.kind === 'forget') {
           await client.query('DELETE FROM item_signal WHERE id = ANY($1::text[])', [op.ids])
+          await client.query('DELETE FROM signal_body WHERE id = ANY($1::text[])', [op.ids])
           await client.query('DELETE FROM item_state WHERE id = ANY($1::text[])', [op.ids])
         }
       }
@@ -701,6 +718,20 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       ? new Promise<T>((resolve, reject) => enqueue({ kind: 'script', lock, run, resolve: resolve as (value: unknown) => void, reject }))
       : Promise.reject<T>(unavailable())
 
+  /** A query on the pool: a StoreUnavailableError at once while the database does not answer, or when it stops. */
+  async function reading<T>(query: () => Promise<T>): Promise<T> {
+    if (!up) throw unavailable()
+    try {
+      return await query()
+    } catch (err) {
+      if (isUnavailable(err)) {
+        markDown(err)
+        throw unavailable()
+      }
+      throw err
+    }
+  }
+
   const scriptValues = (script: Parameters<typeof toRow>[0]) => {
     const row = toRow(script)
     return SCRIPT_COLUMNS.map((c) => row[c])
@@ -739,16 +770,8 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       return new Promise((resolve, reject) => enqueue({ kind: 'signal', id, signal, generation: forgotten.get(id), resolve, reject }))
     },
     onSignals: (listener) => void listeners.push(listener),
-    async finishes(id) {
-      if (!up) throw unavailable()
-      try {
-        const { rows } = await pool.query<SignalRow>('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 ORDER BY seq', [id])
-        return finishesOf(rows)
-      } catch (err) {
-        if (isUnavailable(err)) (markDown(err), (err = unavailable()))
-        throw err
-      }
-    },
+    finishes: (id) =>
+      reading(async () => finishesOf((await pool.query<SignalRow>('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 ORDER BY seq', [id])).rows)),
     keepOnlyItems(ids) {
       const gone = [...runs.keys()].filter((id) => !ids.has(id))
       for (const id of gone) {
@@ -761,6 +784,32 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       for (const id of pending) if (!ids.has(id)) forgotten.set(id, (forgotten.get(id) ?? 0) + 1)
       if (gone.length > 0 && up) enqueue({ kind: 'forget', ids: gone })
     },
+
+    runLog: (id, { before, limit }) =>
+      reading(async () => {
+        // A row holds up to ROW_SIGNALS_MAX signals: enough rows for `limit` of them.
+        const { rows } = await pool.query<SignalRow>('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3', [
+          id,
+          before ?? Number.MAX_SAFE_INTEGER,
+          limit,
+        ])
+        const page = rows
+          .flatMap((row) => signalsOf(row).reverse())
+          .filter((s) => before === undefined || s.seq < before)
+          .slice(0, limit)
+        const range = outputRange(page)
+        const bodies = range === undefined ? [] : (await pool.query<BodyRow>('SELECT seq, body FROM signal_body WHERE id = $1 AND seq BETWEEN $2 AND $3', [id, ...range])).rows
+        return logEntries(page, bodies)
+      }),
+    pruneOutputs: ({ before, maxBytes, limit }) =>
+      reading(async () => {
+        // Outputs are written by statuspage_append and read by id: deleting them locks no row a check-in waits for.
+        const old = await pool.query('DELETE FROM signal_body WHERE ctid = ANY(ARRAY(SELECT ctid FROM signal_body WHERE at < $1 ORDER BY at LIMIT $2))', [before, limit])
+        if (old.rowCount! > 0) return old.rowCount!
+        const { rows } = await pool.query<{ bytes: number }>('SELECT coalesce(sum(kept), 0)::bigint AS bytes FROM signal_body')
+        if (rows[0]!.bytes <= maxBytes) return 0
+        return (await pool.query('DELETE FROM signal_body WHERE ctid = ANY(ARRAY(SELECT ctid FROM signal_body ORDER BY at LIMIT $1))', [limit])).rowCount!
+      }),
 
     scripts: () => (scriptList ??= Object.freeze([...scripts.values()].sort((a, b) => a.id - b.id))),
     getScript: (id) => scripts.get(id),
@@ -799,20 +848,16 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         tx.deleted.push(id)
         return { result: true, apply: () => dropScript(id) }
       }),
-    async queryScripts(query) {
-      if (!up) throw unavailable()
+    queryScripts(query) {
       const { where, params } = whereClause(query.filters, POSTGRES)
       const order = [...query.orderBy.map((o) => `${POSTGRES.column(o.field)} ${o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`), 'id ASC'].join(', ')
-      try {
+      return reading(async () => {
         const [{ rows: counted }, { rows }] = await Promise.all([
           pool.query<{ n: number }>(`SELECT count(*) AS n FROM script ${where}`, params),
           pool.query<ScriptRow>(`SELECT * FROM script ${where} ORDER BY ${order} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, query.limit, query.offset]),
         ])
         return { total: counted[0]!.n, scripts: rows.map(fromRow) }
-      } catch (err) {
-        if (isUnavailable(err)) (markDown(err), (err = unavailable()))
-        throw err
-      }
+      })
     },
 
     get up() {

@@ -1,6 +1,7 @@
 // How both stores write what they keep: a script as a row, runs as JSON, and item signals as
 // compact JSON rows. One codec, so that SQLite and PostgreSQL read each other's rows alike.
-import { applySignal, NO_RUNS, NO_STREAK, type Finish, type Runs, type Signal, type SignalKind, type Streak } from '../domain/run.js'
+import type { LogEntry } from './store.js'
+import { applySignal, NO_RUNS, NO_STREAK, type Finish, type Runs, type Signal, type SignalKind, type Source, type Streak } from '../domain/run.js'
 import { runFieldsOf, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 
 export interface ScriptRow {
@@ -31,11 +32,23 @@ export interface SignalRow {
 /**
  * A signal as a row stores it: ms after the row's `at`, then what it carries, trailing nulls left
  * out. A finish keeps the duration it was given, which may have come from a start no longer kept.
+ * Its source is left out (null) when it is the one of the signal before it in the row, as it
+ * mostly is, so that rows stay under a page; '' is no source. `bytes` is the size of the body the
+ * client sent, whose kept part is a signal_body row.
  */
-type StoredSignal = [after: number, kind: StoredKind, rid?: string | null, exitStatus?: number | null, duration?: number | null]
-type StoredKind = 'start' | 'ok' | 'fail'
-const STORED_KIND = { start: 'start', success: 'ok', failure: 'fail' } as const satisfies Record<SignalKind, StoredKind>
-const SIGNAL_KIND = { start: 'start', ok: 'success', fail: 'failure' } as const satisfies Record<StoredKind, SignalKind>
+type StoredSignal = [
+  after: number,
+  kind: StoredKind,
+  rid?: string | null,
+  exitStatus?: number | null,
+  duration?: number | null,
+  address?: string | null,
+  userAgent?: string | null,
+  bytes?: number | null,
+]
+type StoredKind = 'start' | 'ok' | 'fail' | 'log'
+const STORED_KIND = { start: 'start', success: 'ok', failure: 'fail', log: 'log' } as const satisfies Record<SignalKind, StoredKind>
+const SIGNAL_KIND = { start: 'start', ok: 'success', fail: 'failure', log: 'log' } as const satisfies Record<StoredKind, SignalKind>
 /** Signals per row at most: 16 with run ids stay well under the 1 KB a b-tree page holds locally. */
 export const ROW_SIGNALS_MAX = 16
 
@@ -49,27 +62,82 @@ export interface Sequenced {
 /** The `signals` text of a row holding `row` (at most ROW_SIGNALS_MAX), whose `at` is the first's. */
 export function signalsText(row: readonly Pick<Sequenced, 'signal' | 'duration'>[]): string {
   const rowAt = row[0]!.signal.at
+  let address = ''
+  let userAgent = ''
   return JSON.stringify(
     row.map(({ signal, duration }) => {
-      const entry: StoredSignal = [signal.at - rowAt, STORED_KIND[signal.kind], signal.rid ?? null, signal.exitStatus ?? null, duration ?? null]
+      const source = signal.source ?? NO_SOURCE
+      const entry: StoredSignal = [
+        signal.at - rowAt,
+        STORED_KIND[signal.kind],
+        signal.rid ?? null,
+        signal.exitStatus ?? null,
+        duration ?? null,
+        source.address === address ? null : source.address,
+        source.userAgent === userAgent ? null : source.userAgent,
+        signal.output?.bytes ?? null,
+      ]
+      address = source.address
+      userAgent = source.userAgent
       while (entry.length > 2 && entry[entry.length - 1] === null) entry.pop()
       return entry
     }),
   )
 }
 
+const NO_SOURCE: Source = Object.freeze({ address: '', userAgent: '' })
+
+/** A signal as read back: its body's size, without the body (a signal_body row). */
+export type StoredSignalOf = Signal & { readonly bytes: number | undefined }
+
 /** The signals of a row, each with its seq. */
-export const signalsOf = (row: SignalRow) =>
-  (JSON.parse(row.signals) as StoredSignal[]).map(([after, kind, rid, exitStatus, duration], i) => ({
-    seq: row.seq + i,
-    signal: { kind: SIGNAL_KIND[kind], at: row.at + after, rid: rid ?? undefined, exitStatus: exitStatus ?? undefined, duration: duration ?? undefined } as Signal,
-  }))
+export function signalsOf(row: SignalRow): { seq: number; signal: StoredSignalOf }[] {
+  let address = ''
+  let userAgent = ''
+  return (JSON.parse(row.signals) as StoredSignal[]).map(([after, kind, rid, exitStatus, duration, a, u, bytes], i) => {
+    address = a ?? address
+    userAgent = u ?? userAgent
+    return {
+      seq: row.seq + i,
+      signal: {
+        kind: SIGNAL_KIND[kind],
+        at: row.at + after,
+        rid: rid ?? undefined,
+        exitStatus: exitStatus ?? undefined,
+        duration: duration ?? undefined,
+        source: address === '' && userAgent === '' ? undefined : { address, userAgent },
+        bytes: bytes ?? undefined,
+      },
+    }
+  })
+}
+
+/** A signal_body row, as the run log reads it. */
+export interface BodyRow {
+  seq: number
+  body: string
+}
+
+/** The seqs that the outputs of `signals` lie between: [lo, hi], or undefined when none carried one. */
+export function outputRange(signals: readonly { seq: number; signal: StoredSignalOf }[]): [number, number] | undefined {
+  const seqs = signals.filter((s) => s.signal.bytes !== undefined).map((s) => s.seq)
+  return seqs.length === 0 ? undefined : [Math.min(...seqs), Math.max(...seqs)]
+}
+
+/** Run log entries: `signals` with the outputs in `bodies` (those of outputRange). */
+export function logEntries(signals: readonly { seq: number; signal: StoredSignalOf }[], bodies: readonly BodyRow[]): LogEntry[] {
+  const text = new Map(bodies.map((b) => [Number(b.seq), b.body]))
+  return signals.map(({ seq, signal }) => {
+    const kept = text.get(seq)
+    return { seq, signal, output: kept === undefined || signal.bytes === undefined ? undefined : { text: kept, bytes: signal.bytes } }
+  })
+}
 
 /** The finished runs of some rows, in their order. */
 export const finishesOf = (rows: readonly SignalRow[]): (Finish & { readonly seq: number })[] =>
   rows.flatMap((row) =>
     signalsOf(row)
-      .filter(({ signal }) => signal.kind !== 'start')
+      .filter(({ signal }) => signal.kind === 'success' || signal.kind === 'failure')
       .map(({ seq, signal }) => ({ seq, at: signal.at, succeeded: signal.kind === 'success', exitStatus: signal.exitStatus, duration: signal.duration })),
   )
 
@@ -141,6 +209,9 @@ export const SCRIPT_COLUMNS = [
  */
 export function applyInOrder(runs: Runs, signal: Signal) {
   const last = runs.lastSignal
-  const inOrder = last !== undefined && signal.at < last ? { kind: signal.kind, at: last, rid: signal.rid, exitStatus: signal.exitStatus, duration: signal.duration } : signal
+  const inOrder: Signal =
+    last !== undefined && signal.at < last
+      ? { kind: signal.kind, at: last, rid: signal.rid, exitStatus: signal.exitStatus, duration: signal.duration, source: signal.source, output: signal.output }
+      : signal
   return { signal: inOrder, ...applySignal(runs, inOrder) }
 }

@@ -8,7 +8,7 @@ import type { Script } from '../domain/script.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 import { whereClause, type Dialect } from './script-filters.js'
-import { applyInOrder, finishesOf, fromRow, ROW_SIGNALS_MAX, signalsOf, signalsText, toRow, type ScriptRow, type Sequenced, type SignalRow } from './rows.js'
+import { applyInOrder, finishesOf, fromRow, logEntries, outputRange, ROW_SIGNALS_MAX, signalsOf, signalsText, toRow, type BodyRow, type ScriptRow, type SignalRow, type StoredSignalOf } from './rows.js'
 import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from './store.js'
 
 interface QueuedSignal {
@@ -73,6 +73,14 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
   )
   const deleteSignals = db.prepare('DELETE FROM item_signal WHERE id = ?')
   const rowsOf = db.prepare('SELECT * FROM item_signal WHERE id = ? ORDER BY seq')
+  const insertBody = db.prepare('INSERT INTO signal_body (id, seq, at, kept, body) VALUES (?, ?, ?, ?, ?)')
+  const trimBodies = db.prepare('DELETE FROM signal_body WHERE id = @id AND seq < (SELECT min(seq) FROM item_signal WHERE id = @id)')
+  const deleteBodies = db.prepare('DELETE FROM signal_body WHERE id = ?')
+  const newestRows = db.prepare('SELECT * FROM item_signal WHERE id = ? AND seq < ? ORDER BY seq DESC')
+  const bodiesOf = db.prepare('SELECT seq, body FROM signal_body WHERE id = ? AND seq BETWEEN ? AND ?')
+  const pruneOld = db.prepare('DELETE FROM signal_body WHERE rowid IN (SELECT rowid FROM signal_body WHERE at < ? ORDER BY at LIMIT ?)')
+  const outputBytes = db.prepare('SELECT coalesce(sum(kept), 0) AS bytes FROM signal_body')
+  const pruneOldest = db.prepare('DELETE FROM signal_body WHERE rowid IN (SELECT rowid FROM signal_body ORDER BY at LIMIT ?)')
   const insertScript = db.prepare(
     `INSERT INTO script (name, server, status, last_exec, periodicity, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, run_state)
      VALUES (@name, @server, @status, @last_exec, @periodicity, @schedule, @tz, @grace, @max_runtime, @min_runtime, @failure_threshold, @recovery_threshold, @run_state) RETURNING *`,
@@ -126,8 +134,8 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
           if (signalOp?.queue === queue) signalOp = undefined
           for (const q of queue) dequeue(q.id)
           // Each id's signals of this write, for its rows.
-          const latest = new Map<string, { runs: Runs; kept: number; signals: Sequenced[] }>()
-          const records = queue.map(({ id, signal, generation }): SignalRecord | undefined => {
+          const latest = new Map<string, { runs: Runs; kept: number; signals: { seq: number; signal: Signal; duration: number | undefined }[] }>()
+          const placed = queue.map(({ id, signal, generation }) => {
             if (forgotten.get(id) !== generation) return undefined
             let state = latest.get(id)
             if (state === undefined) {
@@ -136,21 +144,31 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
               latest.set(id, state)
             }
             const { runs: next, finish, signal: inOrder } = applyInOrder(state.runs, signal)
-            // A seq of a batch that rolls back is not handed out again: the order only needs to grow.
-            const seq = nextSeq++
-            state.signals.push({ seq, signal: inOrder, duration: finish?.duration })
+            state.signals.push({ seq: 0, signal: inOrder, duration: finish?.duration })
             state.runs = next
-            if (finish === undefined) return { seq, runs: next }
-            return { seq, runs: next, finish: finishRecord(finish, seq) }
+            return { state, index: state.signals.length - 1, runs: next, finish }
+          })
+          // Each id's signals of the write take seqs in a row, as its rows store them (a row's
+          // signals are seq, seq + 1...). A seq of a batch that rolls back is not handed out
+          // again: the order only needs to grow.
+          for (const state of latest.values()) state.signals.forEach((s) => (s.seq = nextSeq++))
+          const records = placed.map((p): SignalRecord | undefined => {
+            if (p === undefined) return undefined
+            const seq = p.state.signals[p.index]!.seq
+            return p.finish === undefined ? { seq, runs: p.runs } : { seq, runs: p.runs, finish: finishRecord(p.finish, seq) }
           })
           for (const [id, state] of latest) {
             for (let i = 0; i < state.signals.length; i += ROW_SIGNALS_MAX) {
               const row = state.signals.slice(i, i + ROW_SIGNALS_MAX)
               insertSignals.run(id, row[0]!.seq, row[0]!.signal.at, row.length, signalsText(row))
             }
+            for (const { seq, signal } of state.signals) {
+              if (signal.output !== undefined) insertBody.run(id, seq, signal.at, Buffer.byteLength(signal.output.text), signal.output.text)
+            }
             state.kept += state.signals.length
             if (state.kept > SIGNALS_KEPT + TRIM_SLACK) {
               for (const { n } of trimSignals.all({ id, keep: SIGNALS_KEPT }) as { n: number }[]) state.kept -= n
+              trimBodies.run({ id })
             }
           }
           for (const [id, state] of latest) pendingRuns.set(id, state)
@@ -184,10 +202,33 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
       signalOp = undefined
       if (gone.length > 0) {
         write(() => {
-          for (const id of gone) deleteSignals.run(id)
+          for (const id of gone) {
+            deleteSignals.run(id)
+            deleteBodies.run(id)
+          }
           return { result: undefined }
         }).catch((err: unknown) => onError(err, `deleting the signals of ${gone.length} removed item(s)`))
       }
+    },
+
+    async runLog(id, { before, limit }) {
+      const signals: { seq: number; signal: StoredSignalOf }[] = []
+      for (const row of newestRows.iterate(id, before ?? Number.MAX_SAFE_INTEGER) as IterableIterator<SignalRow>) {
+        signals.push(...signalsOf(row).reverse().filter((s) => before === undefined || s.seq < before))
+        if (signals.length >= limit) break
+      }
+      const page = signals.slice(0, limit)
+      const range = outputRange(page)
+      return logEntries(page, range === undefined ? [] : (bodiesOf.all(id, ...range) as BodyRow[]))
+    },
+    async pruneOutputs({ before, maxBytes, limit }) {
+      // Each step its own write, queued behind the check-ins like any other.
+      return write(() => {
+        const old = pruneOld.run(before, limit).changes
+        if (old > 0) return { result: old }
+        const { bytes } = outputBytes.get() as { bytes: number }
+        return { result: bytes > maxBytes ? pruneOldest.run(limit).changes : 0 }
+      })
     },
 
     scripts: () => (scriptList ??= Object.freeze([...scripts.values()])),

@@ -1,9 +1,10 @@
 // The one seam between the service and its database. Two backends keep the same contract:
 // SQLite (a file; the default, needs nothing) and PostgreSQL (shared by replicas). Nothing above
 // this file knows which one runs.
-import type { Finish, Runs, Signal } from '../domain/run.js'
+import type { Finish, Output, Runs, Signal } from '../domain/run.js'
 import type { Script, ScriptFields } from '../domain/script.js'
 import { openPostgresStore } from './postgres.js'
+import type { StoredSignalOf } from './rows.js'
 import { openSqliteStore } from './sqlite.js'
 
 export type { Script, ScriptFields } from '../domain/script.js'
@@ -58,6 +59,17 @@ export interface Store {
    * not yet committed; their rows are deleted with the next batch.
    */
   keepOnlyItems(ids: ReadonlySet<string>): void
+  /**
+   * Item `id`'s run log: its kept signals, newest first, those with a seq below `before` (all when
+   * undefined), at most `limit`; each with the output it carried, while that is kept.
+   */
+  runLog(id: string, page: { before: number | undefined; limit: number }): Promise<LogEntry[]>
+  /**
+   * One step of output retention, which check-ins never wait for: deletes up to `limit` outputs
+   * received before `before` (ms), else up to `limit` of the oldest while all of them hold more
+   * than `maxBytes`. Resolves to how many it deleted: the caller steps again while that is `limit`.
+   */
+  pruneOutputs(rule: { before: number; maxBytes: number; limit: number }): Promise<number>
 
   /** Every script, in id order. */
   scripts(): readonly Script[]
@@ -82,6 +94,13 @@ export interface Store {
   readonly lockRetries: number
   /** Commits what is queued, then closes the database. */
   close(): Promise<void>
+}
+
+/** A signal in the run log, with its output while that is kept. */
+export interface LogEntry {
+  readonly seq: number
+  readonly signal: StoredSignalOf
+  readonly output: Output | undefined
 }
 
 export interface SignalRecord {
