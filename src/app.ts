@@ -6,6 +6,7 @@ import type { Clock } from './monitor.js'
 import errors from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import monitor from './plugins/monitor.js'
+import retention from './plugins/retention.js'
 import tokenFailures from './plugins/token-failures.js'
 import validation from './plugins/validation.js'
 import health from './routes/health.js'
@@ -13,6 +14,7 @@ import metrics from './routes/metrics.js'
 import page from './routes/page.js'
 import ping, { redactPingKey } from './routes/ping.js'
 import refresh from './routes/refresh.js'
+import runLog from './routes/run-log.js'
 import scripts from './routes/scripts.js'
 import status from './routes/status.js'
 
@@ -31,6 +33,8 @@ export interface AppOptions {
   trustProxy?: FastifyServerOptions['trustProxy']
   /** How long a /metrics body serves further scrapes (ms); 0 renders one per scrape. */
   metricsCacheMs?: number
+  /** Between sweeps of old outputs (ms). */
+  retentionMs?: number
 }
 
 /** Secrets that must never reach a log line. */
@@ -45,7 +49,7 @@ const requestForLog = (req: FastifyRequest) => ({
   remotePort: req.socket?.remotePort,
 })
 
-export async function buildApp({ config, database, now = Date.now, logger = false, logRequests = false, trustProxy = false, metricsCacheMs }: AppOptions) {
+export async function buildApp({ config, database, now = Date.now, logger = false, logRequests = false, trustProxy = false, metricsCacheMs, retentionMs }: AppOptions) {
   const app = Fastify({
     logger: logger === false ? false : { redact: REDACT, serializers: { req: requestForLog }, ...(logger === true ? {} : logger) },
     // Every job in a fleet checks in: two access-log lines per check-in cost more than the check-in
@@ -65,12 +69,14 @@ export async function buildApp({ config, database, now = Date.now, logger = fals
   await app.register(errors)
   await app.register(validation)
   await app.register(monitor, { config, database, now })
+  await app.register(retention, { everyMs: retentionMs })
   await app.register(metricsPlugin, { cacheMs: metricsCacheMs })
   await app.register(tokenFailures)
   await app.register(health)
   await app.register(refresh)
   await app.register(ping)
   await app.register(status)
+  await app.register(runLog)
   await app.register(scripts)
   await app.register(metrics)
   await app.register(page)

@@ -153,7 +153,15 @@ export class Monitor {
   async signal(id: string, signal: Omit<Signal, 'at'>): Promise<readonly Item[]> {
     if (!this.#config.itemsById.has(id)) return []
     // One object shape for every signal: this runs for every check-in.
-    const record = await this.store.recordSignal(id, { kind: signal.kind, at: this.now(), rid: signal.rid, exitStatus: signal.exitStatus, duration: signal.duration })
+    const record = await this.store.recordSignal(id, {
+      kind: signal.kind,
+      at: this.now(),
+      rid: signal.rid,
+      exitStatus: signal.exitStatus,
+      duration: signal.duration,
+      source: signal.source,
+      output: signal.output,
+    })
     const items = (record !== undefined && this.#config.itemsById.get(id)) || []
     for (const item of items) this.#count(item, record!)
     return items

@@ -21,6 +21,7 @@ function assertPingHeaders(t: Test, res: Awaited<ReturnType<typeof ping>>, what:
   t.equal(res.headers['access-control-allow-origin'], '*', `${what}: any origin`)
   t.equal(res.headers['cache-control'], 'max-age=0, no-cache, no-store, must-revalidate, private', `${what}: never cached`)
   t.equal(res.headers['content-type'], 'text/plain; charset=utf-8', `${what}: text`)
+  t.equal(res.headers['ping-body-limit'], '10240', `${what}: where a body is cut`)
 }
 
 t.test('a ping answers 200 "OK" with CORS and no caching, by GET, POST and HEAD', async (t) => {
@@ -69,8 +70,8 @@ t.test('an exit status over 255 or a bad rid is 400, naming it', async (t) => {
   t.same([big.statusCode, big.body], [400, 'exit status: must be 0 to 255, got 256'])
   const rid = await ping(app, `${KEY}/backup/start?rid=a/b`)
   t.same([rid.statusCode, rid.body], [400, 'rid: must be 1 to 64 characters from A-Z a-z 0-9 . _ -, got "a/b"'])
-  const word = await ping(app, `${KEY}/backup/log`)
-  t.same([word.statusCode, word.body], [400, 'signal: must be start, fail or an exit status 0 to 255, got "log"'])
+  const word = await ping(app, `${KEY}/backup/finish`)
+  t.same([word.statusCode, word.body], [400, 'signal: must be start, fail, log or an exit status 0 to 255, got "finish"'])
   t.equal(app.monitor.store.runs().size, 0)
 })
 

@@ -94,6 +94,17 @@ t.test('statuspage-run wraps a command for an item: start, exit status with the 
   const strict = await item('strict')
   t.match(strict, { status: 'failed', reason: 'exit status 3' })
   t.ok((strict.last_duration as number) >= 0.3, `the run was timed (${strict.last_duration})`)
+  const runLog = async (id: string) =>
+    ((await (await fetch(`${url}/api/v1/items/${encodeURIComponent(id)}/runs`, { headers: { 'x-token': TOKEN } })).json()) as { runs: Record<string, unknown>[] }).runs
+  const [finish, start] = await runLog('strict')
+  t.match(finish, { kind: 'failure', exit_status: 3, user_agent: /^curl\//, output_cut: false })
+  t.same(String(finish!.output).split('\n').sort(), ['', 'err', 'out'], "the command's stdout and stderr go with its exit status")
+  t.equal(finish!.rid, start!.rid, 'the start and the finish share the run id')
+
+  const long = await wrap(['--item', 'lenient', '--', 'seq', '1', '5000'])
+  t.equal(long.stdout.length, 23_893, 'all of it passes through')
+  const [tail] = await runLog('lenient')
+  t.equal(String(tail!.output), long.stdout.slice(-10_240), 'the last 10 KiB go, where the job says how it ended')
 
   const ok = await wrap(['--item', 'odd id/é', '--', 'true'])
   t.equal(ok.code, 0)

@@ -107,9 +107,9 @@ t.test('bad signals and run ids are a 400 naming them, and store nothing', async
   const { app, dbPath } = await testApp(t, { config: runsConfig() })
   const cases: [string, string][] = [
     ['backup/256', 'exit status: must be 0 to 255, got 256'],
-    ['backup/99999999999', 'signal: must be start, fail or an exit status 0 to 255, got "99999999999"'],
-    ['backup/-1', 'signal: must be start, fail or an exit status 0 to 255, got "-1"'],
-    ['backup/finish', 'signal: must be start, fail or an exit status 0 to 255, got "finish"'],
+    ['backup/99999999999', 'signal: must be start, fail, log or an exit status 0 to 255, got "99999999999"'],
+    ['backup/-1', 'signal: must be start, fail, log or an exit status 0 to 255, got "-1"'],
+    ['backup/finish', 'signal: must be start, fail, log or an exit status 0 to 255, got "finish"'],
     ['backup/start?rid=has%20space', 'rid: must be 1 to 64 characters from A-Z a-z 0-9 . _ -, got "has space"'],
     [`backup?rid=${'r'.repeat(65)}`, `rid: must be 1 to 64 characters from A-Z a-z 0-9 . _ -, got "${'r'.repeat(65)}"`],
     ['backup?rid=', 'rid: must be 1 to 64 characters from A-Z a-z 0-9 . _ -, got ""'],

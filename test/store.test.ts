@@ -205,13 +205,13 @@ for (const backend of backends(t)) {
       { kind: 'log', at: 1500, source: curl, output: { text: 'step 1 done\n', bytes: 12 } },
       { kind: 'start', at: 1000, source: curl, output: undefined },
     ]
-    t.same(shown(await store.runLog('job', { before: undefined, limit: 10 })), expected)
+    t.same(shown(await store.runLog('job', { keep: 100, before: undefined, limit: 10 })), expected)
     t.same(store.runs().get('job')!.lastSignal, 2000, 'a log signal changes nothing: the failure is the last signal')
-    t.same(shown(await store.runLog('other', { before: undefined, limit: 10 })), [], 'an id without signals has an empty log')
+    t.same(shown(await store.runLog('other', { keep: 100, before: undefined, limit: 10 })), [], 'an id without signals has an empty log')
     await store.close()
     const reopened = (await open(t, location)).store
     t.teardown(() => reopened.close())
-    t.same(shown(await reopened.runLog('job', { before: undefined, limit: 10 })), expected)
+    t.same(shown(await reopened.runLog('job', { keep: 100, before: undefined, limit: 10 })), expected)
   })
 
   t.test(`${backend.name}: a signal has the same seq when answered, in the run log and after a restart`, async (t) => {
@@ -219,7 +219,7 @@ for (const backend of backends(t)) {
     // Two ids interleaved in one batch: each id's row must give back the seqs its signals were answered with.
     const records = await Promise.all(['a', 'b', 'a', 'b', 'a'].map((id, i) => store.recordSignal(id, { kind: 'success', at: i + 1, output: output(`${id}${i}`) })))
     const answered = records.filter((_, i) => i % 2 === 0).map((r) => r!.seq)
-    const logged = async (s: Store) => (await s.runLog('a', { before: undefined, limit: 10 })).map((e) => [e.seq, e.output?.text])
+    const logged = async (s: Store) => (await s.runLog('a', { keep: 100, before: undefined, limit: 10 })).map((e) => [e.seq, e.output?.text])
     t.same(await logged(store), answered.map((seq, k) => [seq, `a${k * 2}`]).reverse())
     await store.close()
     const reopened = (await open(t, location)).store
@@ -237,13 +237,16 @@ for (const backend of backends(t)) {
     const times: number[] = []
     let before: number | undefined
     for (;;) {
-      const page = await store.runLog('job', { before, limit: 7 })
+      const page = await store.runLog('job', { keep: 100, before, limit: 7 })
       if (page.length === 0) break
       t.ok(page.length <= 7)
       times.push(...page.map((e) => e.signal.at))
       before = page.at(-1)!.seq
     }
     t.same(times, Array.from({ length: 40 }, (_, i) => 1000 * (40 - i)), 'every signal once, newest first')
+    const newest = await store.runLog('job', { keep: 25, before: undefined, limit: 100 })
+    t.same(newest.map((e) => e.signal.at), times.slice(0, 25), 'keep bounds the log')
+    t.same(await store.runLog('job', { keep: 25, before: newest[20]!.seq, limit: 100 }), newest.slice(21), 'and every page of it')
   })
 
   t.test(`${backend.name}: outputs go with their signals when the signals are trimmed or the item is dropped`, async (t) => {
@@ -256,7 +259,7 @@ for (const backend of backends(t)) {
     const [signals] = await backend.rows<{ n: number }>(location, 'SELECT sum(n) AS n FROM item_signal')
     t.equal(Number(bodies!.n), Number(signals!.n), 'an output per kept signal, no more')
     t.ok(Number(signals!.n) < SIGNALS_KEPT + 100, 'some were trimmed')
-    const log = await store.runLog('busy', { before: undefined, limit: 1000 })
+    const log = await store.runLog('busy', { keep: 1000, before: undefined, limit: 1000 })
     t.ok(log.every((e) => e.output?.text === `run ${e.signal.at - 1}`), 'each kept signal still has its own output')
     store.keepOnlyItems(new Set())
     await store.recordSignal('other', { kind: 'success', at: 1 })
@@ -277,7 +280,7 @@ for (const backend of backends(t)) {
     while ((await store.pruneOutputs({ before: 0, maxBytes: 3 * 1024, limit: 1 })) > 0) steps++
     t.equal(steps, 4)
     t.same(await left(), [8000, 9000, 10_000], 'the newest that fit in the size')
-    const log = await store.runLog('job-1', { before: undefined, limit: 10 })
+    const log = await store.runLog('job-1', { keep: 100, before: undefined, limit: 10 })
     t.same(log.map((e) => [e.signal.at, e.output?.text.length]), [[10_000, 1024], [8000, 1024], [6000, undefined], [4000, undefined], [2000, undefined]], 'signals stay; their outputs go')
   })
 }

@@ -33,6 +33,14 @@ export interface Config {
   }
   /** What a script that says nothing itself is checked by: default_periodicity, tz and grace. */
   readonly scriptDefaults: ScriptDefaults
+  readonly runLog: {
+    /** Entries shown per check. */
+    readonly keep: number
+    /** Seconds an output is kept. */
+    readonly maxAge: number
+    /** Bytes all outputs together are kept under. */
+    readonly maxBytes: number
+  }
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] }
@@ -153,6 +161,7 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
   }
   // The schema's defaults have filled every optional key by now.
   const scripto = raw.scripto as Required<NonNullable<RawConfig['scripto']>>
+  const runLog = raw.run_log as Required<NonNullable<RawConfig['run_log']>>
   return Object.freeze({
     title: s.title as string,
     token: s.token,
@@ -168,5 +177,10 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
       requireToken: scripto.require_token,
     }),
     scriptDefaults: Object.freeze({ periodicity: scripto.default_periodicity as Periodicity, tz, grace: globalGrace }),
+    runLog: Object.freeze({
+      keep: runLog.keep,
+      maxAge: seconds(runLog.max_age, pointer('run_log', 'max_age'), true) ?? 0,
+      maxBytes: Math.round(runLog.max_output_mib * 1024 * 1024),
+    }),
   })
 }

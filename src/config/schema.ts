@@ -2,7 +2,7 @@
 // `npm run schema` writes it to config.schema.json for editors; a test keeps the two in sync.
 import type { FromSchema } from 'json-schema-to-ts'
 import { DURATION_PATTERN } from '../domain/duration.js'
-import { THRESHOLD_MAX } from '../domain/run.js'
+import { SIGNALS_KEPT, THRESHOLD_MAX } from '../domain/run.js'
 
 export const NAME_MAX = 200
 /** Ten years: a longer period is a typo, and would never make a script late. */
@@ -135,6 +135,28 @@ export const configSchema = {
           default: true,
         },
         default_periodicity: { ...periodicitySchema, default: 'daily' },
+      },
+    },
+    run_log: {
+      description: "Each check's run log: its signals, with their source and output (the first 10 KiB of the body).",
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        keep: {
+          description: `Entries shown per check, newest first (statuspage keeps the last ${SIGNALS_KEPT} signals of an item to count its thresholds).`,
+          type: 'integer',
+          minimum: 1,
+          maximum: SIGNALS_KEPT,
+          default: 100,
+        },
+        max_age: { ...positiveDuration('Outputs older than this are deleted; their entries stay.'), default: '30d' },
+        max_output_mib: {
+          description: 'Outputs of all checks together are kept under this many MiB, the oldest deleted first.',
+          type: 'number',
+          exclusiveMinimum: 0,
+          default: 256,
+        },
       },
     },
   },

@@ -117,6 +117,8 @@ export const DEFAULT_LIMITS: RunLimits = Object.freeze({ maxRuntime: undefined, 
 
 /** The largest threshold: streaks are rebuilt from the last signals kept, which must hold them. */
 export const THRESHOLD_MAX = 100
+/** Signals kept per item id: enough to rebuild streaks up to THRESHOLD_MAX, and the longest run log. */
+export const SIGNALS_KEPT = 256
 
 /** How finished runs have gone, judged by one check's limits. */
 export interface Streak {

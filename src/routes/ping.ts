@@ -1,10 +1,10 @@
-// Healthchecks-compatible ping URLs: /ping/<ping_key>/<id>[/start|/fail|/<exit status>][?rid=], so
+// Healthchecks-compatible ping URLs: /ping/<ping_key>/<id>[/start|/fail|/log|/<exit status>][?rid=], so
 // that Healthchecks' clients (curl lines, runitor, sidecars, libraries) work by changing their base
 // URL. They answer as Healthchecks does: 200 "OK", 404 "not found", any origin, never cached. The
 // key allows check-ins and nothing else; it is compared in constant time and kept out of the logs.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { isSecret } from './auth.js'
-import { acceptAnyBody, signalOf } from './signals.js'
+import { acceptAnyBody, logged, signalOf, tellBodyLimit } from './signals.js'
 
 /** Ping URLs with the key replaced, for log lines. */
 export const redactPingKey = (url: string) => url.replace(/^\/ping\/[^/?]*/, '/ping/[redacted]')
@@ -14,6 +14,7 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
   app.addHook('onSend', async (_request, reply) => {
     // Healthchecks' never_cache and its CORS header: browsers and proxies may ping too.
     reply.header('access-control-allow-origin', '*').header('cache-control', 'max-age=0, no-cache, no-store, must-revalidate, private')
+    tellBodyLimit(reply)
   })
 
   const answer = (reply: FastifyReply, code: number, text: string) => reply.code(code).type('text/plain; charset=utf-8').send(text)
@@ -32,10 +33,10 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
       if (!keyIsRight(key) || !app.monitor.config.itemsById.has(id)) return answer(reply, 404, 'not found')
       const signal = signalOf(word, rid)
       if (typeof signal === 'string') return answer(reply, 400, signal)
-      const items = await app.monitor.signal(id, signal)
+      const items = await app.monitor.signal(id, { ...signal, ...logged(request) })
       // A reload removed the item while the signal waited for its commit.
       if (items.length === 0) return answer(reply, 404, 'not found')
-      app.metrics.refreshed(items)
+      if (signal.kind !== 'log') app.metrics.refreshed(items)
       return answer(reply, 200, 'OK')
     },
   })

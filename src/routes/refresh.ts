@@ -1,17 +1,18 @@
-// GET|POST|HEAD /refresh/:id[/start|/fail|/<exit status>][?rid=] with the token: a signal for every
-// item with that id, in every group. /refresh/:id alone is the original statuspage's refresh.
+// GET|POST|HEAD /refresh/:id[/start|/fail|/log|/<exit status>][?rid=] with the token: a signal for
+// every item with that id, in every group, with the body as its output. /refresh/:id alone is the
+// original statuspage's refresh; /log only adds to the run log.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import { NAME_MAX } from '../config/schema.js'
 import { BadRequestError } from '../errors.js'
 import { guardWithToken } from './auth.js'
-import { acceptAnyBody, signalOf } from './signals.js'
+import { acceptAnyBody, logged, signalOf, tellBodyLimit } from './signals.js'
 
 const schema = {
   params: {
     type: 'object',
     properties: {
       id: { type: 'string', minLength: 1, maxLength: NAME_MAX },
-      signal: { type: 'string', description: 'start, fail, or the exit status 0-255; none: success.' },
+      signal: { type: 'string', description: 'start, fail, log, or the exit status 0-255; none: success.' },
     },
     required: ['id'],
   },
@@ -34,13 +35,15 @@ const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     schema,
     // Byte for byte what the original sent: Python's json.dumps puts a space after the colon.
     serializerCompiler: () => (data) => `{"refreshed": ${(data as { refreshed: number }).refreshed}}`,
-    handler: async (request) => {
+    handler: async (request, reply) => {
+      tellBodyLimit(reply)
       const { id, signal: word } = request.params
       const signal = signalOf(word, (request.query as { rid?: string | string[] }).rid)
       if (typeof signal === 'string') throw new BadRequestError(signal)
-      const items = await app.monitor.signal(id, signal)
-      if (items.length > 0) app.metrics.refreshed(items)
-      else {
+      const items = await app.monitor.signal(id, { ...signal, ...logged(request) })
+      if (items.length > 0) {
+        if (signal.kind !== 'log') app.metrics.refreshed(items)
+      } else {
         app.metrics.refreshUnknown()
         request.log.warn({ id }, 'refresh of an id that no item has')
       }

@@ -21,6 +21,7 @@ import {
   runsText,
   SCRIPT_COLUMNS,
   logEntries,
+  logPage,
   outputRange,
   signalsOf,
   signalsText,
@@ -785,21 +786,14 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       if (gone.length > 0 && up) enqueue({ kind: 'forget', ids: gone })
     },
 
-    runLog: (id, { before, limit }) =>
+    runLog: (id, page) =>
       reading(async () => {
-        // A row holds up to ROW_SIGNALS_MAX signals: enough rows for `limit` of them.
-        const { rows } = await pool.query<SignalRow>('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3', [
-          id,
-          before ?? Number.MAX_SAFE_INTEGER,
-          limit,
-        ])
-        const page = rows
-          .flatMap((row) => signalsOf(row).reverse())
-          .filter((s) => before === undefined || s.seq < before)
-          .slice(0, limit)
-        const range = outputRange(page)
+        // A row holds one signal at least: `keep` rows hold the newest `keep` signals.
+        const { rows } = await pool.query<SignalRow>('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 ORDER BY seq DESC LIMIT $2', [id, page.keep])
+        const signals = logPage(rows, page)
+        const range = outputRange(signals)
         const bodies = range === undefined ? [] : (await pool.query<BodyRow>('SELECT seq, body FROM signal_body WHERE id = $1 AND seq BETWEEN $2 AND $3', [id, ...range])).rows
-        return logEntries(page, bodies)
+        return logEntries(signals, bodies)
       }),
     pruneOutputs: ({ before, maxBytes, limit }) =>
       reading(async () => {

@@ -118,6 +118,15 @@ export interface BodyRow {
   body: string
 }
 
+/** A page of the run log from `rows` (newest first, at least the newest `keep` signals): see Store.runLog. */
+export function logPage(rows: readonly SignalRow[], { keep, before, limit }: { keep: number; before: number | undefined; limit: number }) {
+  return rows
+    .flatMap((row) => signalsOf(row).reverse())
+    .slice(0, keep)
+    .filter((s) => before === undefined || s.seq < before)
+    .slice(0, limit)
+}
+
 /** The seqs that the outputs of `signals` lie between: [lo, hi], or undefined when none carried one. */
 export function outputRange(signals: readonly { seq: number; signal: StoredSignalOf }[]): [number, number] | undefined {
   const seqs = signals.filter((s) => s.signal.bytes !== undefined).map((s) => s.seq)

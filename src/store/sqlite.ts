@@ -8,7 +8,7 @@ import type { Script } from '../domain/script.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 import { whereClause, type Dialect } from './script-filters.js'
-import { applyInOrder, finishesOf, fromRow, logEntries, outputRange, ROW_SIGNALS_MAX, signalsOf, signalsText, toRow, type BodyRow, type ScriptRow, type SignalRow, type StoredSignalOf } from './rows.js'
+import { applyInOrder, finishesOf, fromRow, logEntries, logPage, outputRange, ROW_SIGNALS_MAX, signalsOf, signalsText, toRow, type BodyRow, type ScriptRow, type SignalRow } from './rows.js'
 import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from './store.js'
 
 interface QueuedSignal {
@@ -76,7 +76,7 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
   const insertBody = db.prepare('INSERT INTO signal_body (id, seq, at, kept, body) VALUES (?, ?, ?, ?, ?)')
   const trimBodies = db.prepare('DELETE FROM signal_body WHERE id = @id AND seq < (SELECT min(seq) FROM item_signal WHERE id = @id)')
   const deleteBodies = db.prepare('DELETE FROM signal_body WHERE id = ?')
-  const newestRows = db.prepare('SELECT * FROM item_signal WHERE id = ? AND seq < ? ORDER BY seq DESC')
+  const newestRows = db.prepare('SELECT * FROM item_signal WHERE id = ? ORDER BY seq DESC LIMIT ?')
   const bodiesOf = db.prepare('SELECT seq, body FROM signal_body WHERE id = ? AND seq BETWEEN ? AND ?')
   const pruneOld = db.prepare('DELETE FROM signal_body WHERE rowid IN (SELECT rowid FROM signal_body WHERE at < ? ORDER BY at LIMIT ?)')
   const outputBytes = db.prepare('SELECT coalesce(sum(kept), 0) AS bytes FROM signal_body')
@@ -211,15 +211,11 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
       }
     },
 
-    async runLog(id, { before, limit }) {
-      const signals: { seq: number; signal: StoredSignalOf }[] = []
-      for (const row of newestRows.iterate(id, before ?? Number.MAX_SAFE_INTEGER) as IterableIterator<SignalRow>) {
-        signals.push(...signalsOf(row).reverse().filter((s) => before === undefined || s.seq < before))
-        if (signals.length >= limit) break
-      }
-      const page = signals.slice(0, limit)
-      const range = outputRange(page)
-      return logEntries(page, range === undefined ? [] : (bodiesOf.all(id, ...range) as BodyRow[]))
+    async runLog(id, page) {
+      // A row holds one signal at least: `keep` rows hold the newest `keep` signals.
+      const signals = logPage(newestRows.all(id, page.keep) as SignalRow[], page)
+      const range = outputRange(signals)
+      return logEntries(signals, range === undefined ? [] : (bodiesOf.all(id, ...range) as BodyRow[]))
     },
     async pruneOutputs({ before, maxBytes, limit }) {
       // Each step its own write, queued behind the check-ins like any other.

@@ -60,10 +60,11 @@ export interface Store {
    */
   keepOnlyItems(ids: ReadonlySet<string>): void
   /**
-   * Item `id`'s run log: its kept signals, newest first, those with a seq below `before` (all when
-   * undefined), at most `limit`; each with the output it carried, while that is kept.
+   * A page of item `id`'s run log: of its newest `keep` signals, those with a seq below `before`
+   * (all when undefined), newest first, at most `limit`; each with the output it carried, while
+   * that is kept.
    */
-  runLog(id: string, page: { before: number | undefined; limit: number }): Promise<LogEntry[]>
+  runLog(id: string, page: { keep: number; before: number | undefined; limit: number }): Promise<LogEntry[]>
   /**
    * One step of output retention, which check-ins never wait for: deletes up to `limit` outputs
    * received before `before` (ms), else up to `limit` of the oldest while all of them hold more
@@ -110,8 +111,7 @@ export interface SignalRecord {
   readonly finish?: Finish & { readonly seq: number }
 }
 
-/** Signals kept per item id: enough to rebuild streaks up to THRESHOLD_MAX (domain/run.ts). */
-export const SIGNALS_KEPT = 256
+export { SIGNALS_KEPT } from '../domain/run.js'
 /** Trimming waits for this many signals over SIGNALS_KEPT, so that it runs once per many writes; a row is dropped whole. */
 export const TRIM_SLACK = 64
 

@@ -70,6 +70,7 @@ export interface TestAppOptions {
   trustProxy?: AppOptions['trustProxy']
   /** Off unless asked for: most tests scrape right after the change they check. */
   metricsCacheMs?: number
+  retentionMs?: number
 }
 
 /** A fresh app on a temporary database, closed when the test ends. */
@@ -84,6 +85,7 @@ export async function testApp(t: Test, opts: TestAppOptions = {}) {
     logRequests: opts.logRequests ?? false,
     trustProxy: opts.trustProxy ?? false,
     metricsCacheMs: opts.metricsCacheMs ?? 0,
+    retentionMs: opts.retentionMs,
   })
   t.teardown(() => app.close())
   return { app, clock, dbPath }
