@@ -12,6 +12,7 @@ import validation from './plugins/validation.js'
 import health from './routes/health.js'
 import metrics from './routes/metrics.js'
 import page from './routes/page.js'
+import pause from './routes/pause.js'
 import ping, { redactPingKey } from './routes/ping.js'
 import refresh from './routes/refresh.js'
 import runLog from './routes/run-log.js'
@@ -77,6 +78,7 @@ export async function buildApp({ config, database, now = Date.now, logger = fals
   await app.register(ping)
   await app.register(status)
   await app.register(runLog)
+  await app.register(pause)
   await app.register(scripts)
   await app.register(metrics)
   await app.register(page)

@@ -128,8 +128,8 @@ export class Monitor {
   }
 
   /** Stores a new script; resolves, once committed, to it. */
-  createScript(fields: ScriptFields): Promise<Script> {
-    return this.store.createScript(fields)
+  createScript(fields: ScriptFields, signal?: Signal): Promise<Script> {
+    return this.store.createScript(fields, signal)
   }
 
   /**
@@ -137,8 +137,8 @@ export class Monitor {
    * it stands when the write runs (so that reports queued together apply in order), or throws to
    * refuse it. Resolves to the script as stored, or undefined when there is no such script.
    */
-  updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>): Promise<Script | undefined> {
-    return this.store.updateScript(id, patch)
+  updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined> {
+    return this.store.updateScript(id, patch, signal)
   }
 
   deleteScript(id: number): Promise<boolean> {
@@ -151,7 +151,8 @@ export class Monitor {
    * one that a reload removed before the commit).
    */
   async signal(id: string, signal: Omit<Signal, 'at'>): Promise<readonly Item[]> {
-    if (!this.#config.itemsById.has(id)) return []
+    const configured = this.#config.itemsById.get(id)
+    if (configured === undefined) return []
     // One object shape for every signal: this runs for every check-in.
     const record = await this.store.recordSignal(id, {
       kind: signal.kind,
@@ -161,10 +162,20 @@ export class Monitor {
       duration: signal.duration,
       source: signal.source,
       output: signal.output,
+      ignored: this.#ignores(id, configured, signal.kind),
     })
     const items = (record !== undefined && this.#config.itemsById.get(id)) || []
     for (const item of items) this.#count(item, record!)
     return items
+  }
+
+  /**
+   * Whether a signal of `kind` to `id` is logged and ignored: its check is paused and resumes only
+   * by hand. Judged by what is committed when it arrives, as a later pause is not yet.
+   */
+  #ignores(id: string, items: readonly Item[], kind: Signal['kind']): boolean {
+    if (kind === 'log' || kind === 'pause' || kind === 'resume') return false
+    return this.store.runs().get(id)?.paused !== undefined && items.some((item) => item.check.manualResume)
   }
 
   #count(item: Item, record: SignalRecord): void {

@@ -44,13 +44,13 @@ t.test('the seed README example loads unchanged, with the defaults filled in', a
     ],
   )
   t.same(c.scripto, { enabled: true, requireToken: true })
-  t.same(c.scriptDefaults, { periodicity: 'daily', tz: 'UTC', grace: undefined })
+  t.same(c.scriptDefaults, { periodicity: 'daily', tz: 'UTC', grace: undefined, maintenance: [] })
 })
 
 t.test('an id or name written as a YAML number becomes the string the URL carries', async (t) => {
   const r = parseConfig(yamlConfig({ groups: '\n    G:\n      - name: 2024\n        id: 5\n' }), 'config.yml')
   if (!r.ok) throw new Error(r.errors.join('\n'))
-  t.same(r.config.items[0], { index: 0, group: 'G', id: '5', name: '2024', interval: 600, check: { schedule: { kind: 'interval', seconds: 600 }, grace: 0, limits: DEFAULT_LIMITS } })
+  t.same(r.config.items[0], { index: 0, group: 'G', id: '5', name: '2024', interval: 600, check: { schedule: { kind: 'interval', seconds: 600 }, grace: 0, limits: DEFAULT_LIMITS, maintenance: [], manualResume: false } })
   t.ok(r.config.itemsById.has('5'))
 })
 
@@ -94,12 +94,12 @@ t.test('each bad config gets one line naming the file, the path and the fault', 
     [
       'a misspelt key',
       yamlConfig({ extra: '  intervall: 60\n' }),
-      ["config.yml: statuspage: unknown key 'intervall' (allowed: title, token, ping_key, interval, tz, grace, refresh_interval, groups)"],
+      ["config.yml: statuspage: unknown key 'intervall' (allowed: title, token, ping_key, interval, tz, grace, refresh_interval, show_output, maintenance, groups)"],
     ],
     [
       'an unknown item key',
       yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, internal: 5}\n' }),
-      ["config.yml: statuspage.groups.G[0]: unknown key 'internal' (allowed: name, id, interval, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold)"],
+      ["config.yml: statuspage.groups.G[0]: unknown key 'internal' (allowed: name, id, interval, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, manual_resume, maintenance)"],
     ],
     [
       'a cron minute out of range',

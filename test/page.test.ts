@@ -39,6 +39,8 @@ t.test('the page shows the title, banner, groups in config order, legend and foo
     '✖Internal DNSDownnever',
     '● Up',
     '✖ Down',
+    '⏸ Paused',
+    '◆ Maintenance',
     'Current server time: 2026-01-15 12:03:10 +00:00 (refreshing every 120 seconds)',
   ])
   t.match(html, '<span class="since" title="2026-01-15 12:00:00 +00:00">3 min ago</span>', 'the exact time on hover')
@@ -86,7 +88,7 @@ t.test('every name from config or from a client is escaped', async (t) => {
   t.notMatch(html, /<script>|<img|<b>/)
   t.match(html, '<title>&lt;script&gt;alert(1)&lt;/script&gt;</title>')
   t.match(html, '<h2>&lt;b&gt;g&lt;/b&gt;</h2>')
-  t.match(html, '<td>&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</td>')
+  t.match(html, '<td data-label="Server"><span class="v">&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</span></td>')
 })
 
 t.test('the page is served with security headers', async (t) => {
@@ -179,7 +181,7 @@ t.test('a cron item shows its schedule in words with its zone, when it is next d
 t.test('the page shows a running check and for how long, the last duration, and why a check is down', async (t) => {
   const c = config(yamlConfig({ groups: '\n    Jobs:\n      - {name: Backup, id: backup, interval: 1h}\n      - {name: Sync, id: sync, interval: 1h, failure_threshold: 2}\n' }))
   const { app, clock } = await testApp(t, { config: c })
-  const li = async (name: string) => new RegExp(`<li class="[^"]*" data-status="[^"]*"><span class="mark"[^>]*>.</span><span class="name">${name}</span>.*?</li>`).exec(await page(app))![0]
+  const li = async (name: string) => new RegExp(`<li class="[^"]*" data-status="[^"]*"><span class="mark"[^>]*>.</span><a class="name" href="[^"]*">${name}</a>.*?</li>`).exec(await page(app))![0]
   await app.inject({ url: '/refresh/backup/start', headers: auth })
   clock.advance(1.2)
   await app.inject({ url: '/refresh/backup/0', headers: auth })

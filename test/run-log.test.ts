@@ -45,6 +45,7 @@ t.test('a failure sent with curl --data-binary keeps its output, source and exit
       output_bytes: Buffer.byteLength(log),
       output: log,
       output_cut: false,
+      ignored: false,
     },
     {
       kind: 'start',
@@ -57,6 +58,7 @@ t.test('a failure sent with curl --data-binary keeps its output, source and exit
       output_bytes: null,
       output: null,
       output_cut: null,
+      ignored: false,
     },
   ])
   t.equal(next_before, null, 'one page holds them')
@@ -145,4 +147,51 @@ t.test('an item removed by a reload has no log any more', async (t) => {
   await send(app, '/refresh/report', 'x')
   await app.monitor.reload(config(yamlConfig({ groups: '\n    Jobs:\n      - {name: Backup, id: backup}\n' })))
   t.equal((await app.inject({ url: '/api/v1/items/report/runs', headers: { 'x-token': TOKEN } })).statusCode, 404)
+})
+
+t.test("a script's reports and starts are in its run log, with the output a report sends", async (t) => {
+  const { app, clock } = await testApp(t, { config: withLog() })
+  const report = (method: 'POST' | 'PUT', url: string, payload: object) =>
+    app.inject({ method, url, headers: { ...auth, 'user-agent': 'scripto-send/1' }, payload })
+  t.equal((await report('POST', '/api/v1/script', { name: 'backup.sh', server: 'db1', status: 1, output: 'first run\n' })).statusCode, 201)
+  clock.advance(60)
+  await report('POST', '/api/v1/script/1/start', { rid: 'r-1' })
+  clock.advance(30)
+  const failed = await report('PUT', '/api/v1/script/1', { status: false, rid: 'r-1', exit_code: 2, output: 'rsync: <connection refused>\n' })
+  t.equal(failed.statusCode, 200)
+  await report('PUT', '/api/v1/script/1', { periodicity: 'hourly' })
+  const res = await app.inject({ url: '/api/v1/script/1/runs', headers: auth })
+  t.equal(res.statusCode, 200)
+  const { id, runs: entries, next_before } = res.json()
+  t.equal(id, 1)
+  t.same(
+    entries.map((e: Record<string, unknown>) => [e.kind, e.time, e.rid, e.exit_status, e.duration_seconds, e.user_agent, e.output]),
+    [
+      ['failure', '2026-01-15T12:01:30+00:00', 'r-1', 2, 30, 'scripto-send/1', 'rsync: <connection refused>\n'],
+      ['start', '2026-01-15T12:01:00+00:00', 'r-1', null, null, 'scripto-send/1', null],
+      ['success', '2026-01-15T12:00:00+00:00', null, null, null, 'scripto-send/1', 'first run\n'],
+    ],
+    'a write of fields only is no run',
+  )
+  t.equal(next_before, null)
+})
+
+t.test("a script's run log needs the token even where the script API is open, and a script that exists", async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ top: 'scripto:\n  require_token: false\n' })) })
+  await app.inject({ method: 'POST', url: '/api/v1/script', payload: { name: 'a.sh', server: 'h', status: 1 } })
+  t.equal((await app.inject({ url: '/api/v1/script/1' })).statusCode, 200, 'the script itself is open')
+  t.equal((await app.inject({ url: '/api/v1/script/1/runs' })).statusCode, 403, 'its output is not')
+  const missing = await app.inject({ url: '/api/v1/script/2/runs', headers: auth })
+  t.same([missing.statusCode, missing.json().message], [404, 'id: no script with id 2'])
+  const bad = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { output: 'x' } })
+  t.same([bad.statusCode, bad.json().message], [400, 'body.rid, body.duration, body.exit_code, body.output: describe a finished run, so they come with a status'])
+  const deleted = await app.inject({ method: 'DELETE', url: '/api/v1/script/1', headers: auth })
+  t.equal(deleted.statusCode, 204)
+  t.equal((await app.inject({ url: '/api/v1/script/1/runs', headers: auth })).statusCode, 404, 'gone with the script')
+})
+
+t.test("the script API disabled has no script run logs either", async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ top: 'scripto:\n  enabled: false\n' })) })
+  const res = await app.inject({ url: '/api/v1/script/1/runs', headers: auth })
+  t.same([res.statusCode, res.json().message], [404, 'the script API is disabled (scripto.enabled: false)'])
 })

@@ -18,7 +18,8 @@ t.test('POST stores a script and answers 201 with the object in Scripto\'s key o
     res.body,
     '{"id":1,"last_exec":"2026-01-15T12:00:00","name":"test_curl.sh","server":"myserver.local","status":false,"periodicity":"daily","schedule":null,"tz":null,"grace":0,"state":"failed","next_due":"2026-01-16T12:00:00","deadline":"2026-01-16T12:00:00",' +
       '"reason":"reported a failure","max_runtime":null,"min_runtime":null,"failure_threshold":1,"recovery_threshold":1,' +
-      '"last_start":null,"last_duration":null,"consecutive_failures":1,"last_failure":"2026-01-15T12:00:00"}',
+      '"last_start":null,"last_duration":null,"consecutive_failures":1,"last_failure":"2026-01-15T12:00:00",' +
+      '"paused_since":null,"manual_resume":false,"maintenance":null}',
   )
   const failure = { at: Date.UTC(2026, 0, 15, 12), succeeded: false, exitStatus: undefined, duration: undefined }
   t.same(app.monitor.store.getScript(1), {
@@ -122,7 +123,7 @@ t.test('each bad input gets a 4xx naming the field and the fault, and stores not
     ['missing name', { body: '{"server": "h", "status": 1}' }, 400, 'SP_ERR_VALIDATION', "body: must have required property 'name'"],
     ['missing server and status', { body: '{"name": "a"}' }, 400, 'SP_ERR_VALIDATION', "body: must have required property 'server'; body: must have required property 'status'"],
     ['an id', { body: JSON.stringify({ ...valid, id: 4 }) }, 400, 'SP_ERR_VALIDATION', 'body.id: must not be given'],
-    ['an unknown field', { body: JSON.stringify({ ...valid, state: 'ok' }) }, 400, 'SP_ERR_VALIDATION', "body: unknown key 'state' (allowed: name, server, status, last_exec, periodicity, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, rid, duration, exit_code)"],
+    ['an unknown field', { body: JSON.stringify({ ...valid, state: 'ok' }) }, 400, 'SP_ERR_VALIDATION', "body: unknown key 'state' (allowed: name, server, status, last_exec, periodicity, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, manual_resume, rid, duration, exit_code, output)"],
     ['status as a string', { body: JSON.stringify({ ...valid, status: 'true' }) }, 400, 'SP_ERR_VALIDATION', 'body.status: must be one of: true, false, 1, 0'],
     ['status 2', { body: JSON.stringify({ ...valid, status: 2 }) }, 400, 'SP_ERR_VALIDATION', 'body.status: must be one of: true, false, 1, 0'],
     ['name a number', { body: JSON.stringify({ ...valid, name: 5 }) }, 400, 'SP_ERR_VALIDATION', 'body.name: must be string'],
@@ -369,7 +370,7 @@ t.test('bad run fields are a 400 naming them, and change nothing', async (t) => 
     ['PATCH', { status: true, exit_code: 256 }, 'body.exit_code: must be at most 255'],
     ['PATCH', { status: true, duration: -1 }, 'body.duration: must be at least 0'],
     ['PATCH', { status: true, rid: 'a b' }, 'body.rid: must match ^[A-Za-z0-9._-]{1,64}$'],
-    ['PATCH', { rid: 'a' }, 'body.rid, body.duration, body.exit_code: describe a finished run, so they come with a status'],
+    ['PATCH', { rid: 'a' }, 'body.rid, body.duration, body.exit_code, body.output: describe a finished run, so they come with a status'],
     ['PATCH', { failure_threshold: 0 }, 'body.failure_threshold: must be at least 1'],
     ['PATCH', { recovery_threshold: 101 }, 'body.recovery_threshold: must be at most 100'],
     ['PATCH', { max_runtime: '0s' }, 'body.max_runtime: must be greater than 0, or null to turn it off'],

@@ -1,6 +1,7 @@
 // The store contract, on both backends: what any Store must do, whatever keeps it.
 import t, { type Test } from 'tap'
-import { NEW_SCRIPT } from '../src/domain/script.js'
+import type { Signal } from '../src/domain/run.js'
+import { NEW_SCRIPT, scriptSignal } from '../src/domain/script.js'
 import { openStore, SIGNALS_KEPT, type ScriptFields, type ScriptQuery, type Store } from '../src/store/store.js'
 import { backends } from './helpers/backends.js'
 import { lastSignals, refreshIds } from './helpers/db.js'
@@ -282,5 +283,30 @@ for (const backend of backends(t)) {
     t.same(await left(), [8000, 9000, 10_000], 'the newest that fit in the size')
     const log = await store.runLog('job-1', { keep: 100, before: undefined, limit: 10 })
     t.same(log.map((e) => [e.signal.at, e.output?.text.length]), [[10_000, 1024], [8000, 1024], [6000, undefined], [4000, undefined], [2000, undefined]], 'signals stay; their outputs go')
+  })
+}
+
+for (const backend of backends(t)) {
+  t.test(`${backend.name}: a script's run log keeps its newest signals with their outputs, and goes with the script`, async (t) => {
+    const location = await backend.fresh(t)
+    const store = await openStore(location)
+    t.teardown(() => store.close())
+    const created = await store.createScript(fields('a.sh'), { kind: 'success', at: 1, output: { text: 'created', bytes: 7 } })
+    // Each write applies its signal to the script's runs, as a report does.
+    const writes = Array.from({ length: SIGNALS_KEPT + 10 }, (_, i) => {
+      const signal: Signal = { kind: i % 2 === 0 ? 'start' : 'failure', at: i + 2, output: { text: `run ${i}`, bytes: 5 + String(i).length } }
+      return store.updateScript(created.id, (current) => ({ lastExec: i + 2, ...scriptSignal(current, signal) }), signal)
+    })
+    await Promise.all(writes)
+    const log = await store.scriptRunLog(created.id, { keep: 1000, before: undefined, limit: 1000 })
+    t.equal(log.length, SIGNALS_KEPT, 'the newest, as many as an item keeps')
+    t.same(log[0]!.output, { text: `run ${SIGNALS_KEPT + 9}`, bytes: 8 })
+    t.equal(log[1]!.signal.kind, 'start')
+    t.equal(log[0]!.signal.duration, 0.001, 'a finish keeps the duration of the run it ended')
+    const [bodies] = await backend.rows<{ n: number }>(location, "SELECT count(*) AS n FROM signal_body WHERE id = ''")
+    t.equal(Number(bodies!.n), SIGNALS_KEPT, 'no output outlives its entry')
+    t.equal(await store.deleteScript(created.id), true)
+    t.same(await backend.rows(location, 'SELECT seq FROM script_log'), [])
+    t.same(await backend.rows(location, 'SELECT seq FROM signal_body'), [])
   })
 }

@@ -4,12 +4,13 @@ import { Ajv } from 'ajv'
 import yaml from 'js-yaml'
 import type { CheckSpec } from '../domain/check.js'
 import type { Group, Item } from '../domain/item.js'
+import { NO_WINDOWS, type MaintenanceWindow } from '../domain/maintenance.js'
 import type { Periodicity, ScriptDefaults } from '../domain/script.js'
 import { parseDuration } from '../domain/duration.js'
 import { DEFAULT_LIMITS, type RunLimits } from '../domain/run.js'
 import { cronSchedule, isTimeZone, unknownZone } from '../domain/schedule.js'
 import { describeAjvErrors, readablePath } from '../errors.js'
-import { configSchema, type RawConfig } from './schema.js'
+import { configSchema, type RawConfig, type RawItem, type RawWindows } from './schema.js'
 
 export type { Group, Item } from '../domain/item.js'
 
@@ -22,6 +23,8 @@ export interface Config {
   /** Zone of cron schedules that name none. */
   readonly tz: string
   readonly refreshInterval: number
+  /** Whether the public check pages show each run's output. */
+  readonly showOutput: boolean
   readonly groups: readonly Group[]
   /** Every item of every group, in page order. */
   readonly items: readonly Item[]
@@ -116,11 +119,33 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
   if (s.ping_key === s.token) fault(pointer('statuspage', 'ping_key'), 'must differ from the token: the ping key is written in crontabs, the token gives more')
   const tz = s.tz as string
   if (!isTimeZone(tz)) fault(pointer('statuspage', 'tz'), unknownZone(tz))
+  const windowsOf = (raw: RawWindows | undefined, path: (string | number)[]): readonly MaintenanceWindow[] =>
+    (raw ?? []).map((w, i) => {
+      const zone = w.tz ?? tz
+      const schedule = cronSchedule(w.schedule, zone)
+      if ('error' in schedule) fault(pointer(...path, i, w.tz !== undefined && !isTimeZone(w.tz) ? 'tz' : 'schedule'), schedule.error)
+      const length = seconds(w.duration, pointer(...path, i, 'duration'), true) ?? 0
+      // A window that does not compile is reported above; the config is then refused.
+      return Object.freeze({ schedule: schedule as MaintenanceWindow['schedule'], seconds: length, key: `${w.schedule}\0${zone}\0${length}` })
+    })
+  const everywhere = windowsOf(s.maintenance, ['statuspage', 'maintenance'])
+  /** Windows of one check: its own, its group's and everywhere's, one shared array when it adds none. */
+  const joined = (...lists: (readonly MaintenanceWindow[])[]) => {
+    const some = lists.filter((l) => l.length > 0)
+    return some.length === 0 ? NO_WINDOWS : some.length === 1 ? some[0]! : Object.freeze(some.flat())
+  }
   const items: Item[] = []
-  const groups: Group[] = Object.entries(s.groups).map(([groupName, list]) => ({
+  const groups: Group[] = Object.entries(s.groups).map(([groupName, entry]) => {
+    const grouped = !Array.isArray(entry)
+    const list = (grouped ? (entry as { items: RawItem[] }).items : entry) as RawItem[]
+    const groupWindows = joined(everywhere, grouped ? windowsOf((entry as { maintenance?: RawWindows }).maintenance, ['statuspage', 'groups', groupName, 'maintenance']) : NO_WINDOWS)
+    const inGroup = (...keys: (string | number)[]) => (grouped ? pointer('statuspage', 'groups', groupName, 'items', ...keys) : pointer('statuspage', 'groups', groupName, ...keys))
+    return {
     name: groupName,
-    items: (list as NonNullable<typeof list>).map((it, i) => {
-      const at = (key?: string) => (key === undefined ? pointer('statuspage', 'groups', groupName, i) : pointer('statuspage', 'groups', groupName, i, key))
+    items: list.map((it, i) => {
+      const at = (key?: string) => (key === undefined ? inGroup(i) : inGroup(i, key))
+      const maintenance = joined(groupWindows, windowsOf(it.maintenance, (grouped ? ['statuspage', 'groups', groupName, 'items', i, 'maintenance'] : ['statuspage', 'groups', groupName, i, 'maintenance'])))
+      const manualResume = it.manual_resume ?? false
       const grace = seconds(it.grace, at('grace'))
       const limits: RunLimits = Object.freeze({
         maxRuntime: seconds(it.max_runtime, at('max_runtime'), true),
@@ -134,11 +159,11 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
         if (it.interval !== undefined) fault(at(), 'has both interval and schedule; give one')
         const schedule = cronSchedule(it.schedule, it.tz ?? tz)
         if ('error' in schedule) fault(at(it.tz !== undefined && !isTimeZone(it.tz) ? 'tz' : 'schedule'), schedule.error)
-        check = { schedule: 'error' in schedule ? { kind: 'interval', seconds: globalInterval } : schedule, grace: grace ?? globalGrace ?? DEFAULT_GRACE.cron, limits }
+        check = { schedule: 'error' in schedule ? { kind: 'interval', seconds: globalInterval } : schedule, grace: grace ?? globalGrace ?? DEFAULT_GRACE.cron, limits, maintenance, manualResume }
       } else {
         if (it.tz !== undefined) fault(at('tz'), 'applies to a schedule; this item has none')
         interval = seconds(it.interval, at('interval'), true) ?? globalInterval
-        check = { schedule: { kind: 'interval', seconds: interval }, grace: grace ?? globalGrace ?? DEFAULT_GRACE.interval, limits }
+        check = { schedule: { kind: 'interval', seconds: interval }, grace: grace ?? globalGrace ?? DEFAULT_GRACE.interval, limits, maintenance, manualResume }
       }
       // YAML reads `id: 5` as a number; the URL always carries a string.
       const item: Item = Object.freeze({
@@ -152,7 +177,8 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
       items.push(item)
       return item
     }),
-  }))
+    }
+  })
   const itemsById = new Map<string, Item[]>()
   for (const item of items) {
     const same = itemsById.get(item.id)
@@ -169,6 +195,7 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
     interval: globalInterval,
     tz,
     refreshInterval: s.refresh_interval as number,
+    showOutput: s.show_output as boolean,
     groups: Object.freeze(groups),
     items: Object.freeze(items),
     itemsById,
@@ -176,7 +203,7 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
       enabled: scripto.enabled,
       requireToken: scripto.require_token,
     }),
-    scriptDefaults: Object.freeze({ periodicity: scripto.default_periodicity as Periodicity, tz, grace: globalGrace }),
+    scriptDefaults: Object.freeze({ periodicity: scripto.default_periodicity as Periodicity, tz, grace: globalGrace, maintenance: everywhere }),
     runLog: Object.freeze({
       keep: runLog.keep,
       maxAge: seconds(runLog.max_age, pointer('run_log', 'max_age'), true) ?? 0,

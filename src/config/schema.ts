@@ -62,6 +62,23 @@ export const runLimitFields = {
   recovery_threshold: threshold('Successful runs in a row, once down for failures, before the check is up again (default 1).'),
 } as const
 
+/** Maintenance windows: a check inside one is in maintenance, not down, and its lateness waits. */
+const maintenanceSchema = {
+  description: 'Maintenance windows: inside one a check is in maintenance (not down), and a deadline that falls inside one moves to its end plus grace.',
+  type: 'array',
+  maxItems: 20,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['schedule', 'duration'],
+    properties: {
+      schedule: { ...scheduleFields.schedule, description: 'A cron expression: when each window starts.', examples: ['0 2 * * SUN', '0 22 * * 1-5'] },
+      duration: { ...positiveDuration('How long each window lasts.'), examples: ['2h', '30m'] },
+      tz: { ...scheduleFields.tz, description: 'IANA time zone of the schedule (default: statuspage.tz).' },
+    },
+  },
+} as const
+
 const itemSchema = {
   type: 'object',
   additionalProperties: false,
@@ -82,8 +99,15 @@ const itemSchema = {
     interval: positiveDuration('How long this item stays up after a refresh; overrides statuspage.interval. Not with schedule.'),
     ...scheduleFields,
     ...runLimitFields,
+    manual_resume: {
+      description: 'While paused, signals are logged and ignored: only POST /api/v1/items/<id>/resume releases it (default false: any signal does).',
+      type: 'boolean',
+    },
+    maintenance: maintenanceSchema,
   },
 } as const
+
+const itemList = { type: 'array', minItems: 1, items: itemSchema } as const
 
 export const configSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -113,12 +137,27 @@ export const configSchema = {
         tz: { description: 'IANA time zone of cron schedules that name none.', type: 'string', minLength: 1, maxLength: 64, default: 'UTC' },
         grace: duration('Grace of every check that names none (default: 0 for interval checks, 1h for cron checks).'),
         refresh_interval: { ...positiveSeconds('Seconds between reloads of the HTML page.'), default: 120 },
+        show_output: {
+          description: "Show each run's output on the public check pages (/item/<id>, /script/<id>). Off by default: an output can hold secrets.",
+          type: 'boolean',
+          default: false,
+        },
+        maintenance: { ...maintenanceSchema, description: 'Maintenance windows of every item and script.' },
         groups: {
-          description: 'Group name -> items, shown in file order.',
+          description: 'Group name -> its items, shown in file order; or -> {items, maintenance} for windows of the whole group.',
           type: 'object',
           minProperties: 1,
           propertyNames: { minLength: 1, maxLength: NAME_MAX },
-          additionalProperties: { type: 'array', minItems: 1, items: itemSchema },
+          additionalProperties: {
+            if: { type: 'array' },
+            then: itemList,
+            else: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['items'],
+              properties: { items: itemList, maintenance: { ...maintenanceSchema, description: 'Maintenance windows of every item of the group.' } },
+            },
+          },
         },
       },
     },
@@ -163,3 +202,5 @@ export const configSchema = {
 } as const
 
 export type RawConfig = FromSchema<typeof configSchema>
+export type RawItem = FromSchema<typeof itemSchema>
+export type RawWindows = FromSchema<typeof maintenanceSchema>

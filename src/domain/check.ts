@@ -1,6 +1,7 @@
 // The one check model. Items and scripts are two doors into it: a check has a schedule, a grace
 // and limits on its runs, and a history of signals; its status at `now` and its deadline are pure
 // functions of them.
+import { deadlinePastWindows, windowNow, type MaintenanceWindow } from './maintenance.js'
 import { humanSeconds, type OpenRun, type RunLimits, type Runs, type Streak } from './run.js'
 import { nextDue, type Schedule } from './schedule.js'
 
@@ -9,6 +10,10 @@ export interface CheckSpec {
   /** Seconds after the due time during which a check-in is still on time. */
   readonly grace: number
   readonly limits: RunLimits
+  /** Its maintenance windows: its own, its group's and the config's. */
+  readonly maintenance: readonly MaintenanceWindow[]
+  /** A signal to it while it is paused is logged and ignored: only a resume releases it. */
+  readonly manualResume: boolean
 }
 
 /** When a check that has reported is due again, and when it turns late. ms since the epoch. */
@@ -17,7 +22,7 @@ export interface Due {
   readonly last: number
   /** The first due time after `last` (Infinity: never again). */
   readonly nextDue: number
-  /** nextDue + grace: the instant after which the check is late. */
+  /** nextDue + grace, past any maintenance window it falls in: the instant after which the check is late. */
   readonly deadline: number
 }
 
@@ -32,13 +37,14 @@ export function dueAfter(spec: CheckSpec, last: number | undefined, previous?: D
     return previous.last === last ? previous : { ...previous, last }
   }
   const next = nextDue(spec.schedule, last)
-  return { last, nextDue: next, deadline: next + spec.grace * 1000 }
+  const grace = spec.grace * 1000
+  return { last, nextDue: next, deadline: deadlinePastWindows(spec.maintenance, next + grace, grace) }
 }
 
-export type CheckStatus = 'up' | 'running' | 'late' | 'failed' | 'timeout' | 'never'
+export type CheckStatus = 'up' | 'running' | 'late' | 'failed' | 'timeout' | 'never' | 'paused' | 'maintenance'
 
-/** The statuses that count as up: a running job is on time. */
-export const isUp = (status: CheckStatus) => status === 'up' || status === 'running'
+/** The statuses that are not down: a running job is on time, a paused one or one in maintenance is not judged. */
+export const isUp = (status: CheckStatus) => status === 'up' || status === 'running' || status === 'paused' || status === 'maintenance'
 
 /**
  * The open run that has outlived max_runtime with no signal since: a timeout lasts until the
@@ -64,12 +70,15 @@ export function runningNow(runs: Runs, limits: RunLimits, now: number): OpenRun 
 }
 
 /**
- * The status at `now`, in this order: never (no signal yet); timeout (a run outlived max_runtime);
+ * The status at `now`, in this order: paused (until a resume, or a signal unless manual_resume);
+ * maintenance (inside a window); never (no signal yet); timeout (a run outlived max_runtime);
  * late (past the deadline; a start counts as an arrival); failed (failure_threshold failures in a
  * row, until recovery_threshold successes); running (a run is open); up. Lateness and timeouts
  * take effect at once; only finished runs count against the thresholds.
  */
 export function checkStatus(spec: CheckSpec, due: Due | undefined, runs: Runs, streak: Streak, now: number): CheckStatus {
+  if (runs.paused !== undefined) return 'paused'
+  if (spec.maintenance.length > 0 && windowNow(spec.maintenance, now) !== undefined) return 'maintenance'
   if (due === undefined) return 'never'
   if (runs.open.length > 0 && timedOut(runs, spec.limits, now) !== undefined) return 'timeout'
   if (now > due.deadline) return 'late'
@@ -84,6 +93,10 @@ const times = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? on
 export function statusReason(status: CheckStatus, spec: CheckSpec, due: Due | undefined, runs: Runs, streak: Streak, now: number): string | null {
   const { limits } = spec
   switch (status) {
+    case 'paused':
+      return spec.manualResume ? 'paused: only a resume releases it' : 'paused until its next signal or a resume'
+    case 'maintenance':
+      return `in a maintenance window for ${humanSeconds((windowNow(spec.maintenance, now)!.end - now) / 1000)} more`
     case 'never':
       return 'no check-in yet'
     case 'timeout': {

@@ -2,8 +2,11 @@
 // runs, and how finished runs count against its limits. Pure: every time is a parameter.
 import { formatDuration } from './duration.js'
 
-/** `log` records what a client sent and changes nothing (Healthchecks' /log). */
-export type SignalKind = 'start' | 'success' | 'failure' | 'log'
+/**
+ * `log` records what a client sent and changes nothing (Healthchecks' /log). `pause` holds the
+ * check (neither up nor down) until `resume` or, unless the signal is ignored, any other signal.
+ */
+export type SignalKind = 'start' | 'success' | 'failure' | 'log' | 'pause' | 'resume'
 
 /** Where a signal came from, for the run log. */
 export interface Source {
@@ -34,6 +37,8 @@ export interface Signal {
   readonly duration?: number | undefined
   readonly source?: Source | undefined
   readonly output?: Output | undefined
+  /** Logged and otherwise ignored: it reached a paused check that resumes only by hand (manual_resume). */
+  readonly ignored?: boolean | undefined
 }
 
 export interface OpenRun {
@@ -59,6 +64,10 @@ export interface Runs {
    * its streak here; only one with its own thresholds or min_runtime recounts its history.
    */
   readonly streak: Streak
+  /** ms of the pause that holds the check; undefined when it is not paused. */
+  readonly paused: number | undefined
+  /** ms of the last resume: an arrival (scripts, whose last_exec is the client's, count it). */
+  readonly lastResume: number | undefined
 }
 
 /** Overlapping runs tracked at once; a start beyond that forgets the oldest. */
@@ -78,17 +87,26 @@ export interface Finish {
  * The runs after `signal`, and the run it finished (none for a start). A start replaces an open
  * run with the same rid (or the open run without one, as Healthchecks does). A finish ends the run
  * with its rid, else, without a rid, the latest open run; one that matches none is a check-in
- * without a duration. A log signal changes nothing.
+ * without a duration. A log signal, or an ignored one, changes nothing. A pause holds the check; a
+ * resume releases it and counts as an arrival, so that its schedule starts again from there (a
+ * resume of a check that is not paused changes nothing); any other signal releases it too.
  */
 export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: Finish } {
   // Object literals of one shape, not spreads: this runs for every check-in.
   const { at, rid } = signal
-  if (signal.kind === 'log') return { runs }
+  if (signal.kind === 'log' || signal.ignored === true) return { runs }
+  if (signal.kind === 'pause') {
+    return { runs: { lastSignal: runs.lastSignal, open: runs.open, lastStart: runs.lastStart, lastDuration: runs.lastDuration, streak: runs.streak, paused: runs.paused ?? at, lastResume: runs.lastResume } }
+  }
+  if (signal.kind === 'resume') {
+    if (runs.paused === undefined) return { runs }
+    return { runs: { lastSignal: at, open: runs.open, lastStart: runs.lastStart, lastDuration: runs.lastDuration, streak: runs.streak, paused: undefined, lastResume: at } }
+  }
   if (signal.kind === 'start') {
     const open = runs.open.filter((r) => r.rid !== rid)
     open.push({ rid, start: at })
     if (open.length > MAX_OPEN_RUNS) open.shift()
-    return { runs: { lastSignal: at, open, lastStart: at, lastDuration: runs.lastDuration, streak: runs.streak } }
+    return { runs: { lastSignal: at, open, lastStart: at, lastDuration: runs.lastDuration, streak: runs.streak, paused: undefined, lastResume: runs.lastResume } }
   }
   const k = rid === undefined ? runs.open.length - 1 : runs.open.findIndex((r) => r.rid === rid)
   const started = k >= 0 ? runs.open[k] : undefined
@@ -96,7 +114,7 @@ export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: 
   const open = started === undefined ? runs.open : runs.open.filter((_, i) => i !== k)
   const finish: Finish = { at, succeeded: signal.kind === 'success', exitStatus: signal.exitStatus, duration }
   return {
-    runs: { lastSignal: at, open, lastStart: runs.lastStart, lastDuration: duration ?? runs.lastDuration, streak: countRun(runs.streak, finish, DEFAULT_LIMITS) },
+    runs: { lastSignal: at, open, lastStart: runs.lastStart, lastDuration: duration ?? runs.lastDuration, streak: countRun(runs.streak, finish, DEFAULT_LIMITS), paused: undefined, lastResume: runs.lastResume },
     finish,
   }
 }
@@ -136,7 +154,7 @@ export interface Streak {
 
 export const NO_STREAK: Streak = Object.freeze({ failures: 0, successes: 0, failing: false, lastFailure: undefined, lastFailureReason: undefined })
 
-export const NO_RUNS: Runs = Object.freeze({ lastSignal: undefined, open: Object.freeze([]), lastStart: undefined, lastDuration: undefined, streak: NO_STREAK })
+export const NO_RUNS: Runs = Object.freeze({ lastSignal: undefined, open: Object.freeze([]), lastStart: undefined, lastDuration: undefined, streak: NO_STREAK, paused: undefined, lastResume: undefined })
 
 /** Whether `limits` judge runs as the defaults do (max_runtime aside): then Runs.streak is the streak. */
 export const judgedByDefaults = (limits: RunLimits) =>

@@ -1,6 +1,7 @@
 // A script, as the Scripto API reports it: one of the two doors into the check model. Its schedule
 // is a periodicity (Scripto's named periods, or seconds) or a cron expression with a zone.
 import type { CheckSpec } from './check.js'
+import type { MaintenanceWindow } from './maintenance.js'
 import { applySignal, countRun, DEFAULT_LIMITS, NO_RUNS, NO_STREAK, type RunLimits, type Runs, type Signal, type Streak } from './run.js'
 import { cronSchedule } from './schedule.js'
 
@@ -26,6 +27,8 @@ export interface Script {
   readonly minRuntime: number | null
   readonly failureThreshold: number | null
   readonly recoveryThreshold: number | null
+  /** While paused, its reports are logged and ignored: only a resume releases it. */
+  readonly manualResume: boolean
   /** Its open runs and last run, as its starts and reports left them. */
   readonly runs: Runs
   /** How its reports have gone, judged by its limits. */
@@ -34,13 +37,15 @@ export interface Script {
 
 export type ScriptFields = Omit<Script, 'id'>
 
-export type ScriptState = 'ok' | 'running' | 'failed' | 'late' | 'timeout' | 'never'
+export type ScriptState = 'ok' | 'running' | 'failed' | 'late' | 'timeout' | 'never' | 'paused' | 'maintenance'
 
 /** What the config in force says of scripts that say nothing themselves. */
 export interface ScriptDefaults {
   readonly periodicity: Periodicity
   readonly tz: string
   readonly grace: number | undefined
+  /** The config's maintenance windows (statuspage.maintenance). */
+  readonly maintenance: readonly MaintenanceWindow[]
 }
 
 const HOURS: Record<string, number> = { hourly: 1, daily: 24, weekly: 168, monthly: 730 }
@@ -66,8 +71,9 @@ export const NEW_SCRIPT: ScriptFields = Object.freeze({
  * The run fields of a script that has not had a start, whose last report said `status`: a failed
  * report is one failure. (Scripts stored before runs, and scripts in tests.)
  */
-export function runFieldsOf(status: boolean, lastExec: number | null): Pick<Script, 'maxRuntime' | 'minRuntime' | 'failureThreshold' | 'recoveryThreshold' | 'runs' | 'streak'> {
+export function runFieldsOf(status: boolean, lastExec: number | null): Pick<Script, 'maxRuntime' | 'minRuntime' | 'failureThreshold' | 'recoveryThreshold' | 'manualResume' | 'runs' | 'streak'> {
   return {
+    manualResume: false,
     maxRuntime: null,
     minRuntime: null,
     failureThreshold: null,
@@ -96,14 +102,15 @@ export function scriptSignal(script: ScriptFields, signal: Signal): Pick<Script,
 }
 
 /**
- * When the script last arrived, for its schedule: its last_exec (the client's clock) or its last
- * start, whichever is later.
+ * When the script last arrived, for its schedule: its last_exec (the client's clock), its last
+ * start or its last resume, whichever is latest.
  */
 export function scriptArrival(script: Script): number | undefined {
-  const { lastExec } = script
-  const { lastStart } = script.runs
-  if (lastStart === undefined) return lastExec ?? undefined
-  return lastExec === null ? lastStart : Math.max(lastExec, lastStart)
+  let arrival: number | undefined
+  for (const at of [script.lastExec ?? undefined, script.runs.lastStart, script.runs.lastResume]) {
+    if (at !== undefined && (arrival === undefined || at > arrival)) arrival = at
+  }
+  return arrival
 }
 
 /**
@@ -114,9 +121,11 @@ export function scriptCheck(script: Script, defaults: ScriptDefaults): CheckSpec
   const periodicity = script.periodicity ?? defaults.periodicity
   const period = periodSeconds(periodicity)
   const limits = scriptLimits(script)
+  const { maintenance } = defaults
+  const { manualResume } = script
   if (script.schedule !== null) {
     const schedule = cronSchedule(script.schedule, script.tz ?? defaults.tz)
-    if (!('error' in schedule)) return { schedule, grace: script.grace ?? defaults.grace ?? 3600, limits, periodicity, period }
+    if (!('error' in schedule)) return { schedule, grace: script.grace ?? defaults.grace ?? 3600, limits, maintenance, manualResume, periodicity, period }
   }
-  return { schedule: { kind: 'interval', seconds: period }, grace: script.grace ?? defaults.grace ?? 0, limits, periodicity, period }
+  return { schedule: { kind: 'interval', seconds: period }, grace: script.grace ?? defaults.grace ?? 0, limits, maintenance, manualResume, periodicity, period }
 }

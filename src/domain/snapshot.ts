@@ -69,7 +69,16 @@ export function itemStatus(item: Item, due: Due | undefined, { runs, streak }: I
   return { item, check: item.check, lastRefresh: runs.lastSignal, state: isUp(status) ? 'up' : 'down', status, dueIn: secondsToDeadline(due, now), due, runs, streak }
 }
 
-const SCRIPT_STATE: Record<CheckStatus, ScriptState> = { up: 'ok', running: 'running', late: 'late', failed: 'failed', timeout: 'timeout', never: 'never' }
+const SCRIPT_STATE: Record<CheckStatus, ScriptState> = {
+  up: 'ok',
+  running: 'running',
+  late: 'late',
+  failed: 'failed',
+  timeout: 'timeout',
+  never: 'never',
+  paused: 'paused',
+  maintenance: 'maintenance',
+}
 
 // A stored script object is never changed (each write makes a new one), so its check and due
 // times are computed once per object and per config defaults: at its first read after a write,

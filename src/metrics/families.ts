@@ -124,6 +124,8 @@ function runFamilies(kind: 'item' | 'script', of: (s: Snapshot, i: number) => Ru
     family('last_failure_seconds', 'Unix time in seconds of the last failed run of the KIND; absent until one.', (r) => seconds(r.streak.lastFailure)),
     family('max_runtime_seconds', 'The max_runtime of the KIND: a run open longer is a timeout; absent when off.', (r) => r.check.limits.maxRuntime),
     family('min_runtime_seconds', 'The min_runtime of the KIND: a successful run shorter is a failure; absent when off.', (r) => r.check.limits.minRuntime),
+    family('paused', 'Whether the KIND is paused (1): neither up nor down, and left out of alerts, until it is resumed.', (r) => (r.status === 'paused' ? 1 : 0)),
+    family('in_maintenance', 'Whether the KIND is inside a maintenance window (1): not down, and left out of alerts.', (r) => (r.status === 'maintenance' ? 1 : 0)),
   ]
 }
 
@@ -131,7 +133,7 @@ function runFamilies(kind: 'item' | 'script', of: (s: Snapshot, i: number) => Ru
 export const ITEM_FAMILIES: readonly FamilyDef[] = [
   {
     name: 'statuspage_item_up',
-    help: 'Whether the item is up (1) or down (0): checked in by its deadline, not failed, not timed out.',
+    help: 'Whether the item is up (1) or down (0): checked in by its deadline, not failed, not timed out; paused and in maintenance count as up.',
     type: 'gauge',
     value: (s, _c, i) => (s.items[i]!.state === 'up' ? 1 : 0),
   },
@@ -169,7 +171,7 @@ export const ITEM_FAMILIES: readonly FamilyDef[] = [
 export const SCRIPT_FAMILIES: readonly FamilyDef[] = [
   {
     name: 'statuspage_script_up',
-    help: 'Whether the script is up (1): ok or running, not failed, late nor timed out.',
+    help: 'Whether the script is up (1): ok, running, paused or in maintenance; not failed, late nor timed out.',
     type: 'gauge',
     value: (s, _c, i) => (isUp(s.scripts[i]!.status) ? 1 : 0),
   },

@@ -1,7 +1,7 @@
 // Shields-style badges ("<name> | up") as SVG, and the shields.io endpoint JSON for the same.
 import { escapeHtml as x } from './html.js'
 
-export type Tone = 'good' | 'bad' | 'warn' | 'none'
+export type Tone = 'good' | 'bad' | 'warn' | 'info' | 'none'
 
 export interface Badge {
   readonly label: string
@@ -10,11 +10,11 @@ export interface Badge {
 }
 
 /** The tone of each state a badge shows. */
-export const TONE = { up: 'good', ok: 'good', running: 'good', down: 'bad', failed: 'bad', timeout: 'bad', late: 'warn', never: 'none' } as const
+export const TONE = { up: 'good', ok: 'good', running: 'good', down: 'bad', failed: 'bad', timeout: 'bad', late: 'warn', never: 'none', paused: 'none', maintenance: 'info' } as const
 
 // Shields' own colours, as hex for the SVG and by name for the endpoint JSON.
-const HEX: Record<Tone, string> = { good: '#4c1', bad: '#e05d44', warn: '#fe7d37', none: '#9f9f9f' }
-const SHIELDS: Record<Tone, string> = { good: 'brightgreen', bad: 'red', warn: 'orange', none: 'lightgrey' }
+const HEX: Record<Tone, string> = { good: '#4c1', bad: '#e05d44', warn: '#fe7d37', info: '#007ec6', none: '#9f9f9f' }
+const SHIELDS: Record<Tone, string> = { good: 'brightgreen', bad: 'red', warn: 'orange', info: 'blue', none: 'lightgrey' }
 
 // Verdana 11px averages about 7 px a character; textLength makes the text fit whatever font renders it.
 const textWidth = (s: string) => Math.max(1, [...s].length) * 7

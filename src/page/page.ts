@@ -2,6 +2,7 @@
 // external fonts or files, so it works on an air-gapped network and when Grafana is down.
 import { createHash } from 'node:crypto'
 import { statusReason, type Due } from '../domain/check.js'
+import { nextWindow } from '../domain/maintenance.js'
 import { humanSeconds } from '../domain/run.js'
 import { describeSchedule, type Schedule } from '../domain/schedule.js'
 import type { Config } from '../config/load.js'
@@ -24,17 +25,21 @@ h2{font-size:1.1rem;margin:0 0 .6rem}
 .items li{display:flex;flex-wrap:wrap;align-items:baseline;gap:.5rem;padding:.45rem .6rem;border:1px solid var(--line);border-radius:4px}
 .sub{flex-basis:100%;display:flex;flex-wrap:wrap;gap:.2rem .6rem;color:var(--muted);font-size:.8rem}.due.late{color:var(--down);font-weight:600}
 .items .name{flex:1;overflow-wrap:anywhere}
+a{color:inherit;text-decoration:underline;text-decoration-color:var(--line);text-underline-offset:2px}a:hover{text-decoration-color:currentColor}
 .down{border-color:var(--down)!important}
-.mark{font-weight:700}.up .mark,.ok .mark,.running .mark{color:var(--up)}.down .mark,.failed .mark,.timeout .mark{color:var(--down)}.late .mark{color:var(--warn)}.never .mark{color:var(--never)}
-.why{color:var(--down)}[data-status=running] .why,[data-status=up] .why,.running .why{color:var(--muted)}
+.mark{font-weight:700}.up .mark,.ok .mark,.running .mark{color:var(--up)}.down .mark,.failed .mark,.timeout .mark{color:var(--down)}.late .mark{color:var(--warn)}.never .mark,.held .mark,.held .state{color:var(--never)}
+.why{color:var(--down)}[data-status=running] .why,[data-status=up] .why,.running .why,.held .why{color:var(--muted)}
 .state{font-size:.8rem;font-weight:600;text-transform:uppercase}
 .since{color:var(--muted);font-size:.85rem;white-space:nowrap}
 table{width:100%;border-collapse:collapse}
-th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
+th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);overflow-wrap:break-word}
+td .why,td .dur,td .maint{display:block}
 th{font-size:.8rem;color:var(--muted);font-weight:600}
 .legend{list-style:none;display:flex;gap:1.2rem;padding:0;margin:0 0 1rem;color:var(--muted)}
 footer{color:var(--muted);font-size:.85rem}
-@media (max-width:32rem){.items{grid-template-columns:1fr}.opt{display:none}}
+@media (max-width:32rem){.items{grid-template-columns:1fr}.opt{display:none}
+table.rows,.rows tbody,.rows tr,.rows td{display:block}.rows thead{display:none}.rows tr{padding:.4rem 0;border-bottom:1px solid var(--line)}
+.rows td{border:0;padding:.1rem 0;display:flex;gap:.6rem}.rows td::before{content:attr(data-label);flex:0 0 7.5rem;color:var(--muted);font-size:.8rem}.rows .v{flex:1;min-width:0}.rows td.opt{display:none}}
 `.trim()
 
 /** For the Content-Security-Policy: the one inline style this page may apply. */
@@ -42,8 +47,11 @@ export const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('b
 
 // Shape and word as well as colour: a reader who cannot tell green from red still can tell these.
 const ITEM_MARK = { up: '●', down: '✖' } as const
-const SCRIPT_MARK = { ok: '●', running: '▶', failed: '✖', timeout: '⧗', late: '▲', never: '○' } as const
-const SCRIPT_LABEL = { ok: 'OK', running: 'Running', failed: 'Failed', timeout: 'Timeout', late: 'Late', never: 'Never' } as const
+const HELD_MARK = { paused: '⏸', maintenance: '◆' } as const
+const HELD_LABEL = { paused: 'Paused', maintenance: 'Maintenance' } as const
+const SCRIPT_MARK = { ok: '●', running: '▶', failed: '✖', timeout: '⧗', late: '▲', never: '○', ...HELD_MARK } as const
+const SCRIPT_LABEL = { ok: 'OK', running: 'Running', failed: 'Failed', timeout: 'Timeout', late: 'Late', never: 'Never', ...HELD_LABEL } as const
+const isHeld = (status: string): status is keyof typeof HELD_MARK => status === 'paused' || status === 'maintenance'
 
 const favicon = (ok: boolean) =>
   `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="${ok ? '#4CAF50' : '#F44336'}"/></svg>`)}`
@@ -80,26 +88,48 @@ function runText({ check, status, due, runs, streak }: ItemStatus | ScriptStatus
   )
 }
 
+/** The next maintenance window, while the check is not in one: "maintenance in 3 d for 2h". */
+function windowText({ check, status }: ItemStatus | ScriptStatus, now: number): string {
+  if (status === 'maintenance') return ''
+  const next = nextWindow(check.maintenance, now)
+  if (next === undefined) return ''
+  return `<span class="maint" title="${localTime(next.start)}">maintenance ${relativeTime(next.start, now)} for ${humanSeconds((next.end - next.start) / 1000)}</span>`
+}
+
+/** An item's or a script's own page. */
+export const itemHref = (id: string) => `/item/${encodeURIComponent(id)}`
+export const scriptHref = (id: number) => `/script/${id}`
+
 const item = (s: ItemStatus, now: number) => {
   const { item, state, status, lastRefresh, due } = s
   const sub =
     (item.check.schedule.kind === 'cron' ? `<span class="sched">${h(inWords(item.check.schedule))}</span>` : '') +
     dueText(due, now) +
-    runText(s, now)
+    runText(s, now) +
+    windowText(s, now)
+  const [mark, label] = isHeld(status) ? [HELD_MARK[status], HELD_LABEL[status]] : [ITEM_MARK[state], state === 'up' ? 'Up' : 'Down']
   return (
-    `<li class="${state}" data-status="${status}"><span class="mark" aria-hidden="true">${ITEM_MARK[state]}</span>` +
-    `<span class="name">${h(item.name)}</span><span class="state">${state === 'up' ? 'Up' : 'Down'}</span>${when(lastRefresh, now)}` +
+    `<li class="${isHeld(status) ? 'held' : state}" data-status="${status}"><span class="mark" aria-hidden="true">${mark}</span>` +
+    `<a class="name" href="${h(itemHref(item.id))}">${h(item.name)}</a><span class="state">${label}</span>${when(lastRefresh, now)}` +
     (sub === '' ? '' : `<span class="sub">${sub}</span>`) +
     '</li>'
   )
 }
 
+/** A table cell that a phone shows as a labelled line of a card. */
+const cell = (label: string, html: string, extra = '') => `<td data-label="${label}"${extra}><span class="v">${html}</span></td>`
+
 const scriptRow = (s: ScriptStatus, now: number) => {
   const { script, state } = s
   return (
-  `<tr class="${state}"><td><span class="mark" aria-hidden="true">${SCRIPT_MARK[state]}</span> <span class="state">${SCRIPT_LABEL[state]}</span></td>` +
-  `<td class="opt">${script.id}</td><td>${h(script.name)}</td><td>${h(script.server)}</td><td>${when(script.lastExec, now)}</td>` +
-    `<td>${runText(s, now)}</td></tr>`
+    `<tr class="${isHeld(state) ? 'held' : state}">` +
+    cell('State', `<span class="mark" aria-hidden="true">${SCRIPT_MARK[state]}</span> <span class="state">${SCRIPT_LABEL[state]}</span>`) +
+    cell('ID', String(script.id), ' class="opt"') +
+    cell('Name', `<a href="${scriptHref(script.id)}">${h(script.name)}</a>`) +
+    cell('Server', h(script.server)) +
+    cell('Last execution', when(script.lastExec, now)) +
+    cell('Last run', runText(s, now) + windowText(s, now)) +
+    '</tr>'
   )
 }
 
@@ -138,11 +168,11 @@ export function* renderPage(s: Snapshot<Config>): Generator<string, void, void> 
     yield '</ul></section>\n'
   }
   if (s.scripts.length > 0) {
-    yield '<section class="box"><h2>Scripts</h2><table><thead><tr><th>State</th><th class="opt">ID</th><th>Name</th><th>Server</th><th>Last execution</th><th>Last run</th></tr></thead><tbody>'
+    yield '<section class="box"><h2>Scripts</h2><table class="rows"><thead><tr><th>State</th><th class="opt">ID</th><th>Name</th><th>Server</th><th>Last execution</th><th>Last run</th></tr></thead><tbody>'
     yield* chunked(s.scripts, (r) => scriptRow(r, now))
     yield '</tbody></table></section>\n'
   }
-  yield `<ul class="legend"><li class="up"><span class="mark" aria-hidden="true">${ITEM_MARK.up}</span> Up</li><li class="down"><span class="mark" aria-hidden="true">${ITEM_MARK.down}</span> Down</li></ul>
+  yield `<ul class="legend"><li class="up"><span class="mark" aria-hidden="true">${ITEM_MARK.up}</span> Up</li><li class="down"><span class="mark" aria-hidden="true">${ITEM_MARK.down}</span> Down</li><li class="held"><span class="mark" aria-hidden="true">${HELD_MARK.paused}</span> Paused</li><li class="held"><span class="mark" aria-hidden="true">${HELD_MARK.maintenance}</span> Maintenance</li></ul>
 <footer>Current server time: ${localTime(now)} (refreshing every ${config.refreshInterval} seconds)</footer>
 </main>
 </body>

@@ -9,9 +9,13 @@ import { renderPage, STYLE_HASH } from '../page/page.js'
 
 const CSP = `default-src 'none'; style-src '${STYLE_HASH}'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`
 
+/** down if any is; else paused or in maintenance when all of them are held so; else up. */
 const upDown = (label: string, statuses: readonly ItemStatus[]): Badge => {
-  const down = statuses.some((i) => i.state === 'down')
-  return { label, message: down ? 'down' : 'up', tone: down ? TONE.down : TONE.up }
+  if (statuses.some((i) => i.state === 'down')) return { label, message: 'down', tone: TONE.down }
+  for (const held of ['paused', 'maintenance'] as const) {
+    if (statuses.every((i) => i.status === held)) return { label, message: held, tone: TONE[held] }
+  }
+  return { label, message: 'up', tone: TONE.up }
 }
 
 // Each badge looks at its own items or script only: badges are fetched often, snapshots are big.

@@ -4,7 +4,7 @@
 // key allows check-ins and nothing else; it is compared in constant time and kept out of the logs.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { isSecret } from './auth.js'
-import { acceptAnyBody, logged, signalOf, tellBodyLimit } from './signals.js'
+import { acceptAnyBody, signalOf, tellBodyLimit } from './signals.js'
 
 /** Ping URLs with the key replaced, for log lines. */
 export const redactPingKey = (url: string) => url.replace(/^\/ping\/[^/?]*/, '/ping/[redacted]')
@@ -29,11 +29,10 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
     url: '/ping/:key/:id/:signal?',
     handler: async (request, reply) => {
       const { key, id, signal: word } = request.params as { key: string; id: string; signal?: string }
-      const { rid } = request.query as { rid?: string | string[] }
       if (!keyIsRight(key) || !app.monitor.config.itemsById.has(id)) return answer(reply, 404, 'not found')
-      const signal = signalOf(word, rid)
+      const signal = signalOf(word, request)
       if (typeof signal === 'string') return answer(reply, 400, signal)
-      const items = await app.monitor.signal(id, { ...signal, ...logged(request) })
+      const items = await app.monitor.signal(id, signal)
       // A reload removed the item while the signal waited for its commit.
       if (items.length === 0) return answer(reply, 404, 'not found')
       if (signal.kind !== 'log') app.metrics.refreshed(items)

@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import { NAME_MAX } from '../config/schema.js'
 import { BadRequestError } from '../errors.js'
 import { guardWithToken } from './auth.js'
-import { acceptAnyBody, logged, signalOf, tellBodyLimit } from './signals.js'
+import { acceptAnyBody, signalOf, tellBodyLimit } from './signals.js'
 
 const schema = {
   params: {
@@ -38,9 +38,9 @@ const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     handler: async (request, reply) => {
       tellBodyLimit(reply)
       const { id, signal: word } = request.params
-      const signal = signalOf(word, (request.query as { rid?: string | string[] }).rid)
+      const signal = signalOf(word, request)
       if (typeof signal === 'string') throw new BadRequestError(signal)
-      const items = await app.monitor.signal(id, { ...signal, ...logged(request) })
+      const items = await app.monitor.signal(id, signal)
       if (items.length > 0) {
         if (signal.kind !== 'log') app.metrics.refreshed(items)
       } else {

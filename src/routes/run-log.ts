@@ -1,4 +1,5 @@
-// GET /api/v1/items/:id/runs with the token: an item's run log, newest first, a page at a time.
+// GET /api/v1/items/:id/runs and /api/v1/script/:id/runs with the token: a check's run log, newest
+// first, a page at a time.
 // Outputs can hold secrets, so the log is read with the token, as check-ins are sent with it.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import { NAME_MAX } from '../config/schema.js'
@@ -12,20 +13,31 @@ import { guardWithToken } from './auth.js'
 export const PAGE_DEFAULT = 20
 export const PAGE_MAX = 100
 
-const schema = {
+const pageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { description: 'Entries per page.', type: 'integer', minimum: 1, maximum: PAGE_MAX, default: PAGE_DEFAULT },
+    before: { description: 'The seq of the last entry of the page before: the next page starts below it.', type: 'integer', minimum: 1 },
+  },
+} as const
+
+const itemSchema = {
   params: {
     type: 'object',
     properties: { id: { type: 'string', minLength: 1, maxLength: NAME_MAX } },
     required: ['id'],
   },
-  querystring: {
+  querystring: pageQuery,
+} as const
+
+const scriptSchema = {
+  params: {
     type: 'object',
-    additionalProperties: false,
-    properties: {
-      limit: { description: 'Entries per page.', type: 'integer', minimum: 1, maximum: PAGE_MAX, default: PAGE_DEFAULT },
-      before: { description: 'The seq of the last entry of the page before: the next page starts below it.', type: 'integer', minimum: 1 },
-    },
+    properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
+    required: ['id'],
   },
+  querystring: pageQuery,
 } as const
 
 /** An entry as the API shows it; times in the check's zone. */
@@ -43,26 +55,42 @@ function entryView({ seq, signal, output }: LogEntry, tz: string | undefined) {
     output_bytes: signal.bytes ?? null,
     output: output?.text ?? null,
     output_cut: output === undefined ? null : Buffer.byteLength(output.text) < output.bytes,
+    // Reached the check while it was paused with manual_resume: logged, nothing else.
+    ignored: signal.ignored === true,
+  }
+}
+
+/** A page of a log as the API gives it: newest first, and where the next page starts. */
+function pageView(id: string | number, page: readonly LogEntry[], limit: number, tz: string | undefined) {
+  return {
+    id,
+    runs: page.map((e) => entryView(e, tz)),
+    // A full page may have more below it; the next one is then empty at worst.
+    next_before: page.length === limit ? page.at(-1)!.seq : null,
   }
 }
 
 const runLogRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
+  const { monitor } = app
   guardWithToken(app)
 
-  app.get('/api/v1/items/:id/runs', { schema }, async (request) => {
+  app.get('/api/v1/items/:id/runs', { schema: itemSchema }, async (request) => {
     const { id } = request.params
-    const { limit, before } = request.query
-    const items = app.monitor.config.itemsById.get(id)
+    const { limit = PAGE_DEFAULT, before } = request.query
+    const items = monitor.config.itemsById.get(id)
     if (items === undefined) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
-    const page = await app.monitor.store.runLog(id, { keep: app.monitor.config.runLog.keep, before, limit: limit! })
-    const tz = zoneOf(items[0]!.check.schedule)
-    const last = page.at(-1)
-    return {
-      id,
-      runs: page.map((e) => entryView(e, tz)),
-      // A full page may have more below it; the next one is then empty at worst.
-      next_before: page.length === limit ? last!.seq : null,
-    }
+    const page = await monitor.store.runLog(id, { keep: monitor.config.runLog.keep, before, limit })
+    return pageView(id, page, limit, zoneOf(items[0]!.check.schedule))
+  })
+
+  app.get('/api/v1/script/:id/runs', { schema: scriptSchema }, async (request) => {
+    const { id } = request.params
+    const { limit = PAGE_DEFAULT, before } = request.query
+    if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')
+    const script = monitor.getScript(id)
+    if (script === undefined) throw new NotFoundError(`id: no script with id ${id}`)
+    const page = await monitor.store.scriptRunLog(id, { keep: monitor.config.runLog.keep, before, limit })
+    return pageView(id, page, limit, zoneOf(monitor.scriptStatus(script).check.schedule))
   })
 }
 

@@ -1,5 +1,6 @@
 // A script as Scripto's clients see it: Scripto's keys in Scripto's order, then ours.
 import { statusReason, type CheckSpec, type CheckStatus, type Due } from '../domain/check.js'
+import { nextWindow } from '../domain/maintenance.js'
 import type { Runs, Streak } from '../domain/run.js'
 import { zoneOf } from '../domain/schedule.js'
 import type { ScriptStatus } from '../domain/snapshot.js'
@@ -10,7 +11,7 @@ export const scriptoDate = (ms: number | null | undefined): string | null =>
 
 /**
  * The run fields that items and scripts both show: why the check has its status, the limits in
- * force, and the last run. `time` writes an instant in the view's form.
+ * force, the last run, the pause that holds it and its current or next maintenance window. `time` writes an instant in the view's form.
  */
 export function runView(
   { check, status, due, runs, streak }: { check: CheckSpec; status: CheckStatus; due: Due | undefined; runs: Runs; streak: Streak },
@@ -18,6 +19,7 @@ export function runView(
   time: (ms: number | undefined) => string | null,
 ) {
   const { limits } = check
+  const window = nextWindow(check.maintenance, now)
   return {
     reason: statusReason(status, check, due, runs, streak, now),
     max_runtime: limits.maxRuntime ?? null,
@@ -28,6 +30,9 @@ export function runView(
     last_duration: runs.lastDuration ?? null,
     consecutive_failures: streak.failures,
     last_failure: time(streak.lastFailure),
+    paused_since: time(runs.paused),
+    manual_resume: check.manualResume,
+    maintenance: window === undefined ? null : { start: time(window.start), end: time(window.end), now: window.start <= now },
   }
 }
 

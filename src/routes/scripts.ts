@@ -1,6 +1,7 @@
 // Scripto's REST API at /api/v1/script: scripts report each run; reads are open, writes need the
 // token unless scripto.require_token is false.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import type { FastifyRequest } from 'fastify'
 import { NAME_MAX, periodicitySchema, runLimitFields } from '../config/schema.js'
 import { parseScriptoDate } from '../domain/dates.js'
 import { DURATION_PATTERN, parseDuration } from '../domain/duration.js'
@@ -11,7 +12,7 @@ import { BadRequestError, NotFoundError } from '../errors.js'
 import { guardWithToken } from './auth.js'
 import { parseScriptQuery } from './script-query.js'
 import { scriptView } from './script-view.js'
-import { RID_PATTERN } from './signals.js'
+import { outputOf, RID_PATTERN, sourceOf } from './signals.js'
 
 const text = { type: 'string', minLength: 1, maxLength: NAME_MAX } as const
 
@@ -44,6 +45,7 @@ const fields = {
   min_runtime: { ...runLimitFields.min_runtime, type: ['number', 'string', 'null'] },
   failure_threshold: { ...runLimitFields.failure_threshold, type: ['integer', 'null'] },
   recovery_threshold: { ...runLimitFields.recovery_threshold, type: ['integer', 'null'] },
+  manual_resume: { description: 'While paused, reports and starts are logged and ignored: only POST /api/v1/script/<id>/resume releases it.', type: 'boolean' },
 } as const
 
 /** What a report may say of the run it finishes; not stored as fields. */
@@ -51,6 +53,7 @@ const runFields = {
   rid: { description: 'Run id: finishes the run that a start with this rid began.', type: 'string', pattern: RID_PATTERN },
   duration: { description: "Seconds the run took; takes the place of the measured one (finish - start).", type: 'number', minimum: 0, maximum: 1e9 },
   exit_code: { description: "The job's exit status, kept for people; status decides success.", type: 'integer', minimum: 0, maximum: 255 },
+  output: { description: "The job's output, for the run log: its first 10 KiB are kept.", type: 'string' },
 } as const
 
 const startBody = {
@@ -100,9 +103,11 @@ type Body = {
   min_runtime?: number | string | null
   failure_threshold?: number | null
   recovery_threshold?: number | null
+  manual_resume?: boolean
   rid?: string
   duration?: number
   exit_code?: number
+  output?: string
   id?: number
 }
 
@@ -144,6 +149,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     }
     if (body.failure_threshold !== undefined) out.failureThreshold = body.failure_threshold
     if (body.recovery_threshold !== undefined) out.recoveryThreshold = body.recovery_threshold
+    if (body.manual_resume !== undefined) out.manualResume = body.manual_resume
     if (body.last_exec !== undefined) {
       if (body.last_exec === null) out.lastExec = null
       else {
@@ -175,20 +181,40 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     if ('error' in schedule) throw new BadRequestError(`body.schedule: ${schedule.error}`)
   }
   /**
-   * The fields a write changes: the body's, and, for a report (a write with a status), the run it
-   * finishes, judged by the limits the script has once the body applies.
+   * The run a report (a write with a status) finishes, for the script and its run log; undefined
+   * for a write of fields only.
    */
-  const written = (current: ScriptFields, body: Body, patch: Partial<ScriptFields>): Partial<ScriptFields> => {
+  const reported = (request: FastifyRequest, body: Body, patch: Partial<ScriptFields>): Signal | undefined => {
+    if (body.status === undefined) {
+      if (body.rid !== undefined || body.duration !== undefined || body.exit_code !== undefined || body.output !== undefined) {
+        throw new BadRequestError('body.rid, body.duration, body.exit_code, body.output: describe a finished run, so they come with a status')
+      }
+      return undefined
+    }
+    const output = body.output === undefined ? undefined : outputOf(Buffer.from(body.output), Buffer.byteLength(body.output))
+    return { kind: patch.status ? 'success' : 'failure', at: monitor.now(), rid: body.rid, duration: body.duration, exitStatus: body.exit_code, source: sourceOf(request), output }
+  }
+  /**
+   * `signal` to script `id`, marked ignored when the script is paused and resumes only by hand;
+   * judged by what is committed when it arrives, as for items.
+   */
+  const held = (id: number, signal: Signal | undefined): Signal | undefined => {
+    const script = signal === undefined ? undefined : monitor.getScript(id)
+    return script?.runs.paused !== undefined && script.manualResume ? { ...signal!, ignored: true } : signal
+  }
+  /**
+   * The fields a write changes: the body's, and the run `signal` finishes, judged by the limits
+   * the script has once the body applies. An ignored report changes what it says of its run
+   * (status, last_exec) no more than the run itself.
+   */
+  const written = (current: ScriptFields, patch: Partial<ScriptFields>, signal: Signal | undefined): Partial<ScriptFields> => {
+    if (signal?.ignored === true) {
+      const { status: _status, lastExec: _lastExec, ...fieldsOnly } = patch
+      patch = fieldsOnly
+    }
     const next = { ...current, ...patch }
     checkSchedule(next)
-    if (body.status === undefined) {
-      if (body.rid !== undefined || body.duration !== undefined || body.exit_code !== undefined) {
-        throw new BadRequestError('body.rid, body.duration, body.exit_code: describe a finished run, so they come with a status')
-      }
-      return patch
-    }
-    const signal: Signal = { kind: next.status ? 'success' : 'failure', at: monitor.now(), rid: body.rid, duration: body.duration, exitStatus: body.exit_code }
-    return { ...patch, ...scriptSignal(next, signal) }
+    return signal === undefined ? patch : { ...patch, ...scriptSignal(next, signal) }
   }
   const view = (script: Script) => scriptView(monitor.scriptStatus(script), monitor.now())
   const notFound = (id: number) => new NotFoundError(`no script with id ${id}`)
@@ -216,7 +242,8 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   app.post('/api/v1/script', { schema: { body: createBody } }, async (request, reply) => {
     const body = request.body as Body
     const patch = toFields(body)
-    const script = await monitor.createScript({ ...NEW_SCRIPT, ...patch, ...written(NEW_SCRIPT, body, patch) })
+    const signal = reported(request, body, patch)
+    const script = await monitor.createScript({ ...NEW_SCRIPT, ...patch, ...written(NEW_SCRIPT, patch, signal) }, signal)
     app.metrics.scriptReported(script.id)
     request.log.info({ script: script.id, status: script.status }, 'script created')
     return reply.code(201).header('location', `/api/v1/script/${script.id}`).send(view(script))
@@ -232,7 +259,8 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       const body = request.body as Body
       if (body.id !== undefined && body.id !== id) throw new BadRequestError(`body.id: must be the id in the URL (${id}) or left out, got ${body.id}`)
       const patch = toFields(body)
-      const script = await monitor.updateScript(id, (current) => written(current, body, patch))
+      const signal = held(id, reported(request, body, patch))
+      const script = await monitor.updateScript(id, (current) => written(current, patch, signal), signal)
       if (script === undefined) throw notFound(id)
       app.metrics.scriptReported(id)
       return view(script)
@@ -243,7 +271,8 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   app.post('/api/v1/script/:id/start', { schema: { params: idParams, body: startBody } }, async (request) => {
     const { id } = request.params
     const rid = (request.body as { rid?: string } | null | undefined)?.rid
-    const script = await monitor.updateScript(id, (current) => scriptSignal(current, { kind: 'start', at: monitor.now(), rid }))
+    const signal = held(id, { kind: 'start', at: monitor.now(), rid, source: sourceOf(request), output: undefined })!
+    const script = await monitor.updateScript(id, (current) => scriptSignal(current, signal), signal)
     if (script === undefined) throw notFound(id)
     app.metrics.scriptReported(id)
     return view(script)

@@ -10,22 +10,27 @@ const RID = new RegExp(RID_PATTERN)
 export type SignalRequest = Omit<Signal, 'at'>
 
 /**
- * The signal that the last URL segment names: none (success), start, fail, or an exit status
- * (0 success, 1-255 failure). A string says what is wrong with it.
+ * The signal of a check-in request: what the last URL segment names (none: success, start, fail,
+ * log, or an exit status, 0 success and 1-255 failure), with its source and output for the run
+ * log. A string says what is wrong with it.
  */
-export function signalOf(word: string | undefined, rid: string | string[] | undefined): SignalRequest | string {
+export function signalOf(word: string | undefined, request: FastifyRequest): SignalRequest | string {
+  const { rid } = request.query as { rid?: string | string[] }
   if (Array.isArray(rid)) return 'rid: must be given once'
   if (rid !== undefined && !RID.test(rid)) return `rid: must be 1 to 64 characters from A-Z a-z 0-9 . _ -, got ${JSON.stringify(rid.slice(0, 80))}`
-  if (word === undefined) return { kind: 'success', rid, exitStatus: undefined }
-  if (word === 'start') return { kind: 'start', rid, exitStatus: undefined }
-  if (word === 'fail') return { kind: 'failure', rid, exitStatus: undefined }
-  if (word === 'log') return { kind: 'log', rid, exitStatus: undefined }
-  if (/^\d{1,10}$/.test(word)) {
-    const exitStatus = Number(word)
+  let kind: Signal['kind']
+  let exitStatus: number | undefined
+  if (word === undefined) kind = 'success'
+  else if (word === 'start') kind = 'start'
+  else if (word === 'fail') kind = 'failure'
+  else if (word === 'log') kind = 'log'
+  else if (/^\d{1,10}$/.test(word)) {
+    exitStatus = Number(word)
     if (exitStatus > 255) return `exit status: must be 0 to 255, got ${word}`
-    return { kind: exitStatus === 0 ? 'success' : 'failure', rid, exitStatus }
-  }
-  return `signal: must be start, fail, log or an exit status 0 to 255, got ${JSON.stringify(word.slice(0, 80))}`
+    kind = exitStatus === 0 ? 'success' : 'failure'
+  } else return `signal: must be start, fail, log or an exit status 0 to 255, got ${JSON.stringify(word.slice(0, 80))}`
+  // One object of one shape: this runs for every check-in.
+  return { kind, rid, exitStatus, duration: undefined, source: sourceOf(request), output: request.body as Output | undefined }
 }
 
 /** User agents are kept up to this many characters. */
@@ -41,26 +46,30 @@ const USER_AGENT_MAX = 200
 export function acceptAnyBody(app: FastifyInstance): void {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => {
-    const decoder = new StringDecoder('utf8')
-    let text = ''
+    const head: Buffer[] = []
     let bytes = 0
     payload.on('data', (chunk: Buffer) => {
-      if (bytes < OUTPUT_MAX) text += decoder.write(chunk.subarray(0, OUTPUT_MAX - bytes))
+      if (bytes < OUTPUT_MAX) head.push(chunk.subarray(0, OUTPUT_MAX - bytes))
       bytes += chunk.length
     })
-    payload.once('end', () => {
-      if (bytes <= OUTPUT_MAX) text += decoder.end()
-      done(null, bytes === 0 ? undefined : ({ text: text.replaceAll('\0', '\uFFFD'), bytes } satisfies Output))
-    })
+    payload.once('end', () => done(null, bytes === 0 ? undefined : outputOf(Buffer.concat(head), bytes)))
     payload.once('error', (err) => done(err, undefined))
   })
 }
 
-/** What a check-in request says of itself for the run log: its source and its output. */
-export const logged = (request: FastifyRequest): { source: Source; output: Output | undefined } => ({
-  source: { address: request.ip, userAgent: (request.headers['user-agent'] ?? '').slice(0, USER_AGENT_MAX) },
-  output: request.body as Output | undefined,
-})
+/** The output kept of a body of `bytes` bytes that begins with `head` (its first OUTPUT_MAX bytes at most); see acceptAnyBody. */
+export function outputOf(head: Buffer, bytes: number): Output {
+  const decoder = new StringDecoder('utf8')
+  // A character cut at the limit stays in the decoder, and out of the text.
+  const text = decoder.write(head.subarray(0, OUTPUT_MAX)) + (bytes <= OUTPUT_MAX ? decoder.end() : '')
+  return { text: text.replaceAll('\0', '\uFFFD'), bytes }
+}
+
+/** Where a request came from, for the run log. */
+export const sourceOf = (request: FastifyRequest): Source => {
+  const userAgent = request.headers['user-agent']
+  return { address: request.ip, userAgent: userAgent === undefined ? '' : userAgent.length > USER_AGENT_MAX ? userAgent.slice(0, USER_AGENT_MAX) : userAgent }
+}
 
 /** Healthchecks' header: where a signal's body is cut, so that a client can send the tail that fits. */
 export const tellBodyLimit = (reply: FastifyReply) => reply.header('ping-body-limit', String(OUTPUT_MAX))

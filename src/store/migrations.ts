@@ -48,6 +48,9 @@ const MIGRATIONS: readonly string[] = [
   // 5: the run log. A signal's entry in item_signal gains its source and the size of the body it
   // carried; the body's first bytes (OUTPUT_MAX) are a signal_body row, deleted with the signal or
   // by retention (by age, then oldest first beyond a total size). kept is the stored text's bytes.
+  // A script's signals are script_log rows of one entry each (item_signal's format), their seqs
+  // from the same order; their outputs are signal_body rows with the id '' (no item has it).
+  // manual_resume: a paused script's reports are ignored until a resume.
   `CREATE TABLE signal_body (
      id    TEXT NOT NULL,
      seq   INTEGER NOT NULL,
@@ -56,7 +59,15 @@ const MIGRATIONS: readonly string[] = [
      body  TEXT NOT NULL
    );
    CREATE UNIQUE INDEX signal_body_key ON signal_body (id, seq);
-   CREATE INDEX signal_body_age ON signal_body (at, kept);`,
+   CREATE INDEX signal_body_age ON signal_body (at, kept);
+   CREATE TABLE script_log (
+     script_id INTEGER NOT NULL,
+     seq       INTEGER NOT NULL,
+     at        INTEGER NOT NULL,
+     signals   TEXT NOT NULL,
+     PRIMARY KEY (script_id, seq)
+   ) WITHOUT ROWID;
+   ALTER TABLE script ADD COLUMN manual_resume INTEGER;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -108,7 +108,8 @@ const MIGRATIONS: readonly string[] = [
   //    plans look rows up by the primary keys, as the custom ones did.
   `ALTER FUNCTION statuspage_append(text[], text[], text[], integer[], text[], bigint[], integer[], text[], text, integer, integer, text)
      SET plan_cache_mode = force_generic_plan`,
-  // 3: the run log, as SQLite's version 5: signal_body holds the kept part of each signal's body.
+  // 3: the run log, as SQLite's version 5: signal_body holds the kept part of each signal's body,
+  //    script_log a script's signals (seqs from change_seq); script.manual_resume.
   //    statuspage_append takes the bodies of the batch (b_*: the row of r_* each belongs to, 1-based,
   //    and its place in that row) and deletes them with their signals.
   `CREATE TABLE signal_body (
@@ -120,6 +121,14 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (id, seq)
    );
    CREATE INDEX signal_body_age ON signal_body (at, kept);
+   CREATE TABLE script_log (
+     script_id bigint NOT NULL,
+     seq       bigint NOT NULL,
+     at        bigint NOT NULL,
+     signals   text NOT NULL,
+     PRIMARY KEY (script_id, seq)
+   );
+   ALTER TABLE script ADD COLUMN manual_resume smallint;
    DROP FUNCTION statuspage_append(text[], text[], text[], integer[], text[], bigint[], integer[], text[], text, integer, integer, text);
    CREATE FUNCTION statuspage_append(
      p_ids text[], p_expect text[], p_runs text[], p_added integer[],

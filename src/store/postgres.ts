@@ -23,6 +23,8 @@ import {
   logEntries,
   logPage,
   outputRange,
+  SCRIPT_OUTPUTS,
+  scriptLogText,
   signalsOf,
   signalsText,
   toRow,
@@ -719,6 +721,27 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       ? new Promise<T>((resolve, reject) => enqueue({ kind: 'script', lock, run, resolve: resolve as (value: unknown) => void, reject }))
       : Promise.reject<T>(unavailable())
 
+  /** Within a script write: `signal` in script `id`'s log, whose runs were `before`; the oldest entries beyond the kept ones dropped. */
+  async function logScriptSignal(client: PoolClient, id: number, before: Runs, signal: Signal | undefined) {
+    if (signal === undefined) return
+    const { rows } = await client.query<{ seq: number }>("INSERT INTO script_log (script_id, seq, at, signals) VALUES ($1, nextval('change_seq') * 16, $2, $3) RETURNING seq", [
+      id,
+      signal.at,
+      scriptLogText(before, signal),
+    ])
+    if (signal.output !== undefined) {
+      await client.query('INSERT INTO signal_body (id, seq, at, kept, body) VALUES ($1, $2, $3, octet_length($4), $4)', [SCRIPT_OUTPUTS, rows[0]!.seq, signal.at, signal.output.text])
+    }
+    await dropScriptLog(client, id, SIGNALS_KEPT)
+  }
+
+  /** Script `id`'s log beyond its newest `keep` entries (all of it with 0): outputs first, then entries. */
+  async function dropScriptLog(client: PoolClient, id: number, keep: number) {
+    const beyond = 'SELECT seq FROM script_log WHERE script_id = $1 ORDER BY seq DESC OFFSET $2'
+    await client.query(`DELETE FROM signal_body WHERE id = '${SCRIPT_OUTPUTS}' AND seq IN (${beyond})`, [id, keep])
+    await client.query(`DELETE FROM script_log WHERE script_id = $1 AND seq IN (${beyond})`, [id, keep])
+  }
+
   /** A query on the pool: a StoreUnavailableError at once while the database does not answer, or when it stops. */
   async function reading<T>(query: () => Promise<T>): Promise<T> {
     if (!up) throw unavailable()
@@ -807,7 +830,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
 
     scripts: () => (scriptList ??= Object.freeze([...scripts.values()].sort((a, b) => a.id - b.id))),
     getScript: (id) => scripts.get(id),
-    createScript: (fields) =>
+    createScript: (fields, signal) =>
       scriptWrite(undefined, async (tx) => {
         const { rows } = await tx.client.query<ScriptRow & { seq: number }>(
           `INSERT INTO script (${SCRIPT_COLUMNS.join(', ')}, seq) VALUES (${placeholders}, nextval('change_seq') * 16) RETURNING *`,
@@ -817,9 +840,10 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         const { seq } = rows[0]!
         tx.seqs.push(seq)
         tx.scripts.set(script.id, script)
+        await logScriptSignal(tx.client, script.id, NO_RUNS, signal)
         return { result: script, apply: () => setScript(script, seq) }
       }),
-    updateScript: (id, patch) =>
+    updateScript: (id, patch, signal) =>
       scriptWrite(id, async (tx) => {
         // The row as locked (another replica's write included), after this batch's writes before it.
         const current = tx.scripts.get(id)
@@ -832,15 +856,25 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         const { seq } = rows[0]!
         tx.seqs.push(seq)
         tx.scripts.set(id, next)
+        await logScriptSignal(tx.client, id, current.runs, signal)
         return { result: next, apply: () => setScript(next, seq) }
       }),
     deleteScript: (id) =>
       scriptWrite(id, async (tx) => {
         if (tx.scripts.get(id) === undefined) return { result: false }
         await tx.client.query('DELETE FROM script WHERE id = $1', [id])
+        await dropScriptLog(tx.client, id, 0)
         tx.scripts.set(id, undefined)
         tx.deleted.push(id)
         return { result: true, apply: () => dropScript(id) }
+      }),
+    scriptRunLog: (id, page) =>
+      reading(async () => {
+        const { rows } = await pool.query<SignalRow>('SELECT script_id AS id, seq, at, 1 AS n, signals FROM script_log WHERE script_id = $1 ORDER BY seq DESC LIMIT $2', [id, page.keep])
+        const signals = logPage(rows, page)
+        const range = outputRange(signals)
+        const bodies = range === undefined ? [] : (await pool.query<BodyRow>('SELECT seq, body FROM signal_body WHERE id = $1 AND seq BETWEEN $2 AND $3', [SCRIPT_OUTPUTS, ...range])).rows
+        return logEntries(signals, bodies)
       }),
     queryScripts(query) {
       const { where, params } = whereClause(query.filters, POSTGRES)

@@ -19,6 +19,7 @@ export interface ScriptRow {
   failure_threshold: number | null
   recovery_threshold: number | null
   run_state: string | null
+  manual_resume: number | null
 }
 
 export interface SignalRow {
@@ -34,7 +35,8 @@ export interface SignalRow {
  * out. A finish keeps the duration it was given, which may have come from a start no longer kept.
  * Its source is left out (null) when it is the one of the signal before it in the row, as it
  * mostly is, so that rows stay under a page; '' is no source. `bytes` is the size of the body the
- * client sent, whose kept part is a signal_body row.
+ * client sent, whose kept part is a signal_body row; `ignored` is 1 for a signal that a paused
+ * check logged and ignored (manual_resume).
  */
 type StoredSignal = [
   after: number,
@@ -45,10 +47,11 @@ type StoredSignal = [
   address?: string | null,
   userAgent?: string | null,
   bytes?: number | null,
+  ignored?: 1 | null,
 ]
-type StoredKind = 'start' | 'ok' | 'fail' | 'log'
-const STORED_KIND = { start: 'start', success: 'ok', failure: 'fail', log: 'log' } as const satisfies Record<SignalKind, StoredKind>
-const SIGNAL_KIND = { start: 'start', ok: 'success', fail: 'failure', log: 'log' } as const satisfies Record<StoredKind, SignalKind>
+type StoredKind = 'start' | 'ok' | 'fail' | 'log' | 'pause' | 'resume'
+const STORED_KIND = { start: 'start', success: 'ok', failure: 'fail', log: 'log', pause: 'pause', resume: 'resume' } as const satisfies Record<SignalKind, StoredKind>
+const SIGNAL_KIND = { start: 'start', ok: 'success', fail: 'failure', log: 'log', pause: 'pause', resume: 'resume' } as const satisfies Record<StoredKind, SignalKind>
 /** Signals per row at most: 16 with run ids stay well under the 1 KB a b-tree page holds locally. */
 export const ROW_SIGNALS_MAX = 16
 
@@ -76,6 +79,7 @@ export function signalsText(row: readonly Pick<Sequenced, 'signal' | 'duration'>
         source.address === address ? null : source.address,
         source.userAgent === userAgent ? null : source.userAgent,
         signal.output?.bytes ?? null,
+        signal.ignored === true ? 1 : null,
       ]
       address = source.address
       userAgent = source.userAgent
@@ -94,7 +98,7 @@ export type StoredSignalOf = Signal & { readonly bytes: number | undefined }
 export function signalsOf(row: SignalRow): { seq: number; signal: StoredSignalOf }[] {
   let address = ''
   let userAgent = ''
-  return (JSON.parse(row.signals) as StoredSignal[]).map(([after, kind, rid, exitStatus, duration, a, u, bytes], i) => {
+  return (JSON.parse(row.signals) as StoredSignal[]).map(([after, kind, rid, exitStatus, duration, a, u, bytes, ignored], i) => {
     address = a ?? address
     userAgent = u ?? userAgent
     return {
@@ -107,10 +111,17 @@ export function signalsOf(row: SignalRow): { seq: number; signal: StoredSignalOf
         duration: duration ?? undefined,
         source: address === '' && userAgent === '' ? undefined : { address, userAgent },
         bytes: bytes ?? undefined,
+        ignored: ignored === 1 ? true : undefined,
       },
     }
   })
 }
+
+/** The `id` of a script's outputs in signal_body: no item has it (ids have a character at least). */
+export const SCRIPT_OUTPUTS = ''
+
+/** The run log row of a script's signal, folded on its runs before: a finish keeps its run's duration. */
+export const scriptLogText = (before: Runs, signal: Signal) => signalsText([{ signal, duration: applySignal(before, signal).finish?.duration }])
 
 /** A signal_body row, as the run log reads it. */
 export interface BodyRow {
@@ -146,7 +157,7 @@ export function logEntries(signals: readonly { seq: number; signal: StoredSignal
 export const finishesOf = (rows: readonly SignalRow[]): (Finish & { readonly seq: number })[] =>
   rows.flatMap((row) =>
     signalsOf(row)
-      .filter(({ signal }) => signal.kind === 'success' || signal.kind === 'failure')
+      .filter(({ signal }) => (signal.kind === 'success' || signal.kind === 'failure') && signal.ignored !== true)
       .map(({ seq, signal }) => ({ seq, at: signal.at, succeeded: signal.kind === 'success', exitStatus: signal.exitStatus, duration: signal.duration })),
   )
 
@@ -176,6 +187,7 @@ export const fromRow = (r: ScriptRow): Script =>
     minRuntime: r.min_runtime,
     failureThreshold: r.failure_threshold,
     recoveryThreshold: r.recovery_threshold,
+    manualResume: r.manual_resume === 1,
   })
 
 /** A script's run state; for a row from before runs, what its last status says. */
@@ -204,12 +216,13 @@ export const toRow = (s: ScriptFields) => ({
   recovery_threshold: s.recoveryThreshold,
   // undefined is left out: a run that matched no start keeps no duration key.
   run_state: JSON.stringify({ runs: s.runs, streak: s.streak }),
+  manual_resume: s.manualResume ? 1 : 0,
 })
 
 /** The script columns a row is written with, in toRow's order. */
 export const SCRIPT_COLUMNS = [
   'name', 'server', 'status', 'last_exec', 'periodicity', 'schedule', 'tz', 'grace',
-  'max_runtime', 'min_runtime', 'failure_threshold', 'recovery_threshold', 'run_state',
+  'max_runtime', 'min_runtime', 'failure_threshold', 'recovery_threshold', 'run_state', 'manual_resume',
 ] as const satisfies readonly (keyof ReturnType<typeof toRow>)[]
 
 /**
@@ -220,7 +233,7 @@ export function applyInOrder(runs: Runs, signal: Signal) {
   const last = runs.lastSignal
   const inOrder: Signal =
     last !== undefined && signal.at < last
-      ? { kind: signal.kind, at: last, rid: signal.rid, exitStatus: signal.exitStatus, duration: signal.duration, source: signal.source, output: signal.output }
+      ? { kind: signal.kind, at: last, rid: signal.rid, exitStatus: signal.exitStatus, duration: signal.duration, source: signal.source, output: signal.output, ignored: signal.ignored }
       : signal
   return { signal: inOrder, ...applySignal(runs, inOrder) }
 }

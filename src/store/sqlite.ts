@@ -8,7 +8,7 @@ import type { Script } from '../domain/script.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 import { whereClause, type Dialect } from './script-filters.js'
-import { applyInOrder, finishesOf, fromRow, logEntries, logPage, outputRange, ROW_SIGNALS_MAX, signalsOf, signalsText, toRow, type BodyRow, type ScriptRow, type SignalRow } from './rows.js'
+import { applyInOrder, finishesOf, fromRow, logEntries, logPage, outputRange, ROW_SIGNALS_MAX, SCRIPT_COLUMNS, SCRIPT_OUTPUTS, scriptLogText, signalsOf, signalsText, toRow, type BodyRow, type ScriptRow, type SignalRow } from './rows.js'
 import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from './store.js'
 
 interface QueuedSignal {
@@ -81,22 +81,21 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
   const pruneOld = db.prepare('DELETE FROM signal_body WHERE rowid IN (SELECT rowid FROM signal_body WHERE at < ? ORDER BY at LIMIT ?)')
   const outputBytes = db.prepare('SELECT coalesce(sum(kept), 0) AS bytes FROM signal_body')
   const pruneOldest = db.prepare('DELETE FROM signal_body WHERE rowid IN (SELECT rowid FROM signal_body ORDER BY at LIMIT ?)')
-  const insertScript = db.prepare(
-    `INSERT INTO script (name, server, status, last_exec, periodicity, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, run_state)
-     VALUES (@name, @server, @status, @last_exec, @periodicity, @schedule, @tz, @grace, @max_runtime, @min_runtime, @failure_threshold, @recovery_threshold, @run_state) RETURNING *`,
-  )
-  const updateScriptRow = db.prepare(
-    `UPDATE script SET name = @name, server = @server, status = @status, last_exec = @last_exec, periodicity = @periodicity, schedule = @schedule, tz = @tz,
-       grace = @grace, max_runtime = @max_runtime, min_runtime = @min_runtime, failure_threshold = @failure_threshold,
-       recovery_threshold = @recovery_threshold, run_state = @run_state WHERE id = @id`,
-  )
+  const insertScript = db.prepare(`INSERT INTO script (${SCRIPT_COLUMNS.join(', ')}) VALUES (${SCRIPT_COLUMNS.map((c) => `@${c}`).join(', ')}) RETURNING *`)
+  const updateScriptRow = db.prepare(`UPDATE script SET ${SCRIPT_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`)
   const deleteScriptRow = db.prepare('DELETE FROM script WHERE id = ?')
+  const insertScriptLog = db.prepare('INSERT INTO script_log (script_id, seq, at, signals) VALUES (?, ?, ?, ?)')
+  // A script's log beyond its newest @keep entries (all of it with @keep 0): outputs first, then entries.
+  const beyond = 'SELECT seq FROM script_log WHERE script_id = @id ORDER BY seq DESC LIMIT -1 OFFSET @keep'
+  const trimScriptOutputs = db.prepare(`DELETE FROM signal_body WHERE id = '${SCRIPT_OUTPUTS}' AND seq IN (${beyond})`)
+  const trimScriptLog = db.prepare(`DELETE FROM script_log WHERE script_id = @id AND seq IN (${beyond})`)
+  const scriptLogRows = db.prepare('SELECT script_id AS id, seq, at, 1 AS n, signals FROM script_log WHERE script_id = ? ORDER BY seq DESC LIMIT ?')
 
   // Each id's runs, folded from its kept signals in order; and how many signals it keeps.
   const runs = new Map<string, Runs>()
   const kept = new Map<string, number>()
   // In key order (each id's signals in their order): no sort of the whole table.
-  let nextSeq = 1
+  let nextSeq = 1 + ((db.prepare('SELECT max(seq) AS seq FROM script_log').get() as { seq: number | null }).seq ?? 0)
   for (const row of db.prepare('SELECT * FROM item_signal ORDER BY id, seq').iterate() as IterableIterator<SignalRow>) {
     let r = runs.get(row.id) ?? NO_RUNS
     for (const { signal } of signalsOf(row)) r = applyInOrder(r, signal).runs
@@ -122,6 +121,18 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
   let signalOp: { queue: QueuedSignal[] } | undefined
   const scriptsChanged = () => {
     scriptList = undefined
+  }
+  /** Within a write: `signal` in script `id`'s log, whose runs were `before`; the oldest entries beyond the kept ones dropped. */
+  const logScriptSignal = (id: number, before: Runs, signal: Signal | undefined) => {
+    if (signal === undefined) return
+    const seq = nextSeq++
+    insertScriptLog.run(id, seq, signal.at, scriptLogText(before, signal))
+    if (signal.output !== undefined) insertBody.run(SCRIPT_OUTPUTS, seq, signal.at, Buffer.byteLength(signal.output.text), signal.output.text)
+    dropScriptLog(id, SIGNALS_KEPT)
+  }
+  const dropScriptLog = (id: number, keep: number) => {
+    trimScriptOutputs.run({ id, keep })
+    trimScriptLog.run({ id, keep })
   }
 
   return {
@@ -217,6 +228,11 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
       const range = outputRange(signals)
       return logEntries(signals, range === undefined ? [] : (bodiesOf.all(id, ...range) as BodyRow[]))
     },
+    async scriptRunLog(id, page) {
+      const signals = logPage(scriptLogRows.all(id, page.keep) as SignalRow[], page)
+      const range = outputRange(signals)
+      return logEntries(signals, range === undefined ? [] : (bodiesOf.all(SCRIPT_OUTPUTS, ...range) as BodyRow[]))
+    },
     async pruneOutputs({ before, maxBytes, limit }) {
       // Each step its own write, queued behind the check-ins like any other.
       return write(() => {
@@ -229,25 +245,28 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
 
     scripts: () => (scriptList ??= Object.freeze([...scripts.values()])),
     getScript: (id) => scripts.get(id),
-    createScript: (fields) =>
+    createScript: (fields, signal) =>
       write(() => {
         const script = fromRow(insertScript.get(toRow(fields)) as ScriptRow)
+        logScriptSignal(script.id, NO_RUNS, signal)
         pendingScripts.set(script.id, script)
         return { result: script, apply: () => (scripts.set(script.id, script), scriptsChanged()) }
       }),
     // The current row is read when the batch runs, so updates queued together apply in order.
-    updateScript: (id, patch) =>
+    updateScript: (id, patch, signal) =>
       write(() => {
         const current = pendingScripts.get(id) ?? scripts.get(id)
         if (current === undefined || current === DELETED) return { result: undefined }
         const next: Script = Object.freeze({ ...current, ...patch(current), id })
         updateScriptRow.run({ ...toRow(next), id })
+        logScriptSignal(id, current.runs, signal)
         pendingScripts.set(id, next)
         return { result: next, apply: () => (scripts.set(id, next), scriptsChanged()) }
       }),
     deleteScript: (id) =>
       write(() => {
         if (deleteScriptRow.run(id).changes === 0) return { result: false }
+        dropScriptLog(id, 0)
         pendingScripts.set(id, DELETED)
         return { result: true, apply: () => (scripts.delete(id), scriptsChanged()) }
       }),

@@ -75,14 +75,19 @@ export interface Store {
   /** Every script, in id order. */
   scripts(): readonly Script[]
   getScript(id: number): Script | undefined
-  createScript(fields: ScriptFields): Promise<Script>
+  /** A new script; `signal`, when it came with one, goes to its run log in the same transaction. */
+  createScript(fields: ScriptFields, signal?: Signal): Promise<Script>
   /**
    * Applies the fields that `patch` gives for the script as it stands when the write runs (after
-   * the writes queued before it, from any replica); undefined when there is no such script. When
-   * `patch` throws, the write fails with that error and changes nothing.
+   * the writes queued before it, from any replica), and logs `signal` with them; undefined when
+   * there is no such script. When `patch` throws, the write fails with that error and changes
+   * nothing.
    */
-  updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>): Promise<Script | undefined>
+  updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined>
+  /** Deletes the script and its run log. */
   deleteScript(id: number): Promise<boolean>
+  /** A page of script `id`'s run log, as runLog's. */
+  scriptRunLog(id: number, page: { keep: number; before: number | undefined; limit: number }): Promise<LogEntry[]>
   /** The scripts matching `query`, and how many match without limit and offset. */
   queryScripts(query: ScriptQuery): Promise<{ total: number; scripts: Script[] }>
 

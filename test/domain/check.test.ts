@@ -1,18 +1,19 @@
 import t from 'tap'
 import { checkStatus, dueAfter, secondsToDeadline, type CheckSpec, type Due } from '../../src/domain/check.js'
+import { NO_WINDOWS } from '../../src/domain/maintenance.js'
 import { DEFAULT_LIMITS, NO_RUNS, NO_STREAK } from '../../src/domain/run.js'
 import { formatDuration, parseDuration } from '../../src/domain/duration.js'
 import { cronSchedule, describeSchedule, type Schedule } from '../../src/domain/schedule.js'
 
 const now = Date.UTC(2026, 0, 1)
-const every = (seconds: number, grace = 0): CheckSpec => ({ schedule: { kind: 'interval', seconds }, grace, limits: DEFAULT_LIMITS })
+const every = (seconds: number, grace = 0): CheckSpec => ({ schedule: { kind: 'interval', seconds }, grace, limits: DEFAULT_LIMITS, maintenance: NO_WINDOWS, manualResume: false })
 /** The status of a check with no runs: signalled at due.last, or never. */
 const checkState = (due: Due | undefined, succeeded: boolean, at: number) =>
   checkStatus(every(1), due, NO_RUNS, succeeded ? NO_STREAK : { ...NO_STREAK, failures: 1, failing: true }, at)
 const cron = (expression: string, tz: string, grace = 3600): CheckSpec => {
   const schedule = cronSchedule(expression, tz, Date.UTC(2020, 0, 1))
   if ('error' in schedule) throw new Error(schedule.error)
-  return { schedule, grace, limits: DEFAULT_LIMITS }
+  return { schedule, grace, limits: DEFAULT_LIMITS, maintenance: NO_WINDOWS, manualResume: false }
 }
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
 

@@ -3,11 +3,12 @@ import t from 'tap'
 import { runsOf } from '../../bench/fixtures.js'
 import { checkStatus, dueAfter, statusReason, type CheckSpec } from '../../src/domain/check.js'
 import { applySignal, countRuns, DEFAULT_LIMITS, MAX_OPEN_RUNS, NO_RUNS, type Finish, type RunLimits, type Signal } from '../../src/domain/run.js'
+import { NO_WINDOWS } from '../../src/domain/maintenance.js'
 import { cronSchedule } from '../../src/domain/schedule.js'
 
 const T = Date.UTC(2026, 0, 15, 12)
 const s = (seconds: number) => T + seconds * 1000
-const hourly = (limits: Partial<RunLimits> = {}, grace = 300): CheckSpec => ({ schedule: { kind: 'interval', seconds: 3600 }, grace, limits: { ...DEFAULT_LIMITS, ...limits } })
+const hourly = (limits: Partial<RunLimits> = {}, grace = 300): CheckSpec => ({ schedule: { kind: 'interval', seconds: 3600 }, grace, limits: { ...DEFAULT_LIMITS, ...limits }, maintenance: NO_WINDOWS, manualResume: false })
 
 /** The status and reason of a check after `signals`, at `now`. */
 function judge(spec: CheckSpec, signals: Signal[], now: number) {
@@ -128,7 +129,7 @@ t.test('the default-limit streak kept in the runs is what countRuns gives under 
 t.test('a cron check that starts on time and runs past its next due time is late for the run that did not start', async (t) => {
   const schedule = cronSchedule('0 * * * *', 'UTC')
   if ('error' in schedule) throw new Error(schedule.error)
-  const spec: CheckSpec = { schedule, grace: 300, limits: DEFAULT_LIMITS }
+  const spec: CheckSpec = { schedule, grace: 300, limits: DEFAULT_LIMITS, maintenance: NO_WINDOWS, manualResume: false }
   const signals = [start(0)]
   t.equal(judge(spec, signals, s(3600 + 300)).status, 'running', 'the 13:00 run is due by 13:05')
   t.equal(judge(spec, signals, s(3600 + 301)).status, 'late')

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { NO_WINDOWS } from '../../src/domain/maintenance.js'
 import { parseScriptoDate } from '../../src/domain/dates.js'
 import { periodSeconds, runFieldsOf } from '../../src/domain/script.js'
 import { scriptStatus } from '../../src/domain/snapshot.js'
@@ -12,7 +13,7 @@ t.test('the named periods are Scripto\'s 1, 24, 168 and 730 hours; a number is s
   )
 })
 
-const DEFAULTS = { periodicity: 'daily', tz: 'UTC', grace: undefined } as const
+const DEFAULTS = { periodicity: 'daily', tz: 'UTC', grace: undefined, maintenance: NO_WINDOWS } as const
 const status = (lastExec: number | null, ok: boolean, periodicity: 'daily' | 'hourly') =>
   scriptStatus({ id: 1, name: 's', server: 'h', status: ok, lastExec, periodicity, schedule: null, tz: null, grace: null, ...runFieldsOf(ok, lastExec) }, DEFAULTS, now).state
 

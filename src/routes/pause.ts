@@ -1,0 +1,58 @@
+// POST /api/v1/items/:id/pause|resume and /api/v1/script/:id/pause|resume, with the token. A
+// paused check is neither up nor down, and out of the banner and the alerts, until a resume or,
+// unless it has manual_resume, its next signal. Pauses and resumes are signals: they are in the
+// run log, survive restarts and reach every replica as check-ins do.
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import { NAME_MAX } from '../config/schema.js'
+import type { Signal } from '../domain/run.js'
+import { scriptSignal } from '../domain/script.js'
+import { zoneOf } from '../domain/schedule.js'
+import { NotFoundError } from '../errors.js'
+import { isoIn } from '../time.js'
+import { guardWithToken } from './auth.js'
+import { scriptView } from './script-view.js'
+import { sourceOf } from './signals.js'
+
+export const itemParams = {
+  type: 'object',
+  properties: { id: { type: 'string', minLength: 1, maxLength: NAME_MAX }, action: { type: 'string', enum: ['pause', 'resume'] } },
+  required: ['id', 'action'],
+} as const
+
+export const scriptParams = {
+  type: 'object',
+  properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER }, action: { type: 'string', enum: ['pause', 'resume'] } },
+  required: ['id', 'action'],
+} as const
+
+const pauseRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
+  const { monitor } = app
+  guardWithToken(app)
+
+  app.post('/api/v1/items/:id/:action', { schema: { params: itemParams } }, async (request) => {
+    const { id, action } = request.params
+    const items = await monitor.signal(id, { kind: action, source: sourceOf(request) })
+    if (items.length === 0) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
+    request.log.info({ id, action }, `item ${action}d`)
+    return {
+      id,
+      items: monitor.itemStatuses(items).map(({ item, status, runs }) => ({
+        group: item.group,
+        status,
+        paused_since: runs.paused === undefined ? null : isoIn(runs.paused, zoneOf(item.check.schedule)),
+      })),
+    }
+  })
+
+  app.post('/api/v1/script/:id/:action', { schema: { params: scriptParams } }, async (request) => {
+    const { id, action } = request.params
+    if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')
+    const signal: Signal = { kind: action, at: monitor.now(), source: sourceOf(request) }
+    const script = await monitor.updateScript(id, (current) => scriptSignal(current, signal), signal)
+    if (script === undefined) throw new NotFoundError(`id: no script with id ${id}`)
+    request.log.info({ script: id, action }, `script ${action}d`)
+    return scriptView(monitor.scriptStatus(script), monitor.now())
+  })
+}
+
+export default pauseRoutes
