@@ -265,8 +265,8 @@ const limitsKey = (item: Item) => {
   return `${item.id}\0${minRuntime}\0${failureThreshold}\0${recoveryThreshold}`
 }
 
-/** Items with the same id, schedule and grace have the same due times after the same signal. */
+/** Items with the same id, schedule, grace and maintenance windows have the same due times after the same signal. */
 const dueKey = (item: Item) => {
-  const { schedule, grace } = item.check
-  return `${item.id}\0${schedule.kind === 'cron' ? `${schedule.expression}\0${schedule.tz}` : schedule.seconds}\0${grace}`
+  const { schedule, grace, maintenance } = item.check
+  return `${item.id}\0${schedule.kind === 'cron' ? `${schedule.expression}\0${schedule.tz}` : schedule.seconds}\0${grace}\0${maintenance.map((w) => w.key).join('\0')}`
 }

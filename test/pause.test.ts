@@ -188,3 +188,11 @@ t.test('a group takes windows as {items, maintenance}, and bad windows are refus
   ])
   t.same(bad('\n    G:\n      maintenance: []\n'), ["config.yml: statuspage.groups.G: must have required property 'items'"])
 })
+
+t.test('a reload that adds a window moves a deadline that falls inside it', async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups: '\n    Jobs:\n      - {name: Mail, id: mail, interval: 1h}\n' })) })
+  await app.inject({ url: '/refresh/mail', headers: auth })
+  t.match(await item(app, 'mail'), { deadline: '2026-01-15T13:00:00+00:00' })
+  await app.monitor.reload(withWindows())
+  t.match(await item(app, 'mail'), { deadline: '2026-01-15T13:30:00+00:00' })
+})

@@ -30,6 +30,22 @@ for (const backend of backends(t)) {
     await reopened.close()
   })
 
+  t.test(`${backend.name}: a pause, an ignored signal and a resume are kept in order, and read back after a reopen`, async (t) => {
+    const { store, location } = await open(t)
+    await store.recordSignal('a', { kind: 'success', at: 1000 })
+    await store.recordSignal('a', { kind: 'pause', at: 2000 })
+    await store.recordSignal('a', { kind: 'failure', at: 3000, ignored: true })
+    t.match(store.runs().get('a'), { lastSignal: 1000, paused: 2000, streak: { failures: 0 } })
+    await store.close()
+    const reopened = (await open(t, location)).store
+    t.teardown(() => reopened.close())
+    t.match(reopened.runs().get('a'), { lastSignal: 1000, paused: 2000, streak: { failures: 0 } }, 'the ignored failure is still ignored')
+    t.same((await reopened.runLog('a', { keep: 10, before: undefined, limit: 10 })).map((e) => [e.signal.kind, e.signal.ignored ?? false]), [['failure', true], ['pause', false], ['success', false]])
+    t.same(await reopened.finishes('a'), [{ seq: (await reopened.finishes('a'))[0]!.seq, at: 1000, succeeded: true, exitStatus: undefined, duration: undefined }], 'an ignored finish counts in no streak')
+    await reopened.recordSignal('a', { kind: 'resume', at: 4000 })
+    t.match(reopened.runs().get('a'), { lastSignal: 4000, paused: undefined, lastResume: 4000 })
+  })
+
   t.test(`${backend.name}: a write that fails fails alone; the others queued with it commit`, async (t) => {
     const { store, location } = await open(t)
     t.teardown(() => store.close())
