@@ -37,6 +37,12 @@ td .why,td .dur,td .maint{display:block}
 th{font-size:.8rem;color:var(--muted);font-weight:600}
 .legend{list-style:none;display:flex;gap:1.2rem;padding:0;margin:0 0 1rem;color:var(--muted)}
 footer{color:var(--muted);font-size:.85rem}
+.crumb{margin:0;font-size:.9rem}.stateline{font-size:1.05rem;margin:0 0 1rem}
+.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}.facts dt{color:var(--muted)}.facts dd{margin:0}
+.avail{list-style:none;display:flex;flex-wrap:wrap;gap:1.5rem;padding:0;margin:0 0 .5rem}.pct{font-size:1.4rem;font-weight:700;display:block}
+.note{color:var(--muted);font-size:.85rem;margin:.3rem 0}.chart{display:block}.chart .ok{fill:var(--up)}.chart .bad{fill:var(--down)}
+.log{table-layout:fixed}.w-time{width:7rem}.w-sig{width:8rem}.w-dur{width:5.5rem}.w-from{width:11rem}
+pre.out{margin:0;max-height:16rem;overflow:auto;white-space:pre;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;background:var(--bg);padding:.4rem;border-radius:4px}
 @media (max-width:32rem){.items{grid-template-columns:1fr}.opt{display:none}
 table.rows,.rows tbody,.rows tr,.rows td{display:block}.rows thead{display:none}.rows tr{padding:.4rem 0;border-bottom:1px solid var(--line)}
 .rows td{border:0;padding:.1rem 0;display:flex;gap:.6rem}.rows td::before{content:attr(data-label);flex:0 0 7.5rem;color:var(--muted);font-size:.8rem}.rows .v{flex:1;min-width:0}.rows td.opt{display:none}}
@@ -46,22 +52,22 @@ table.rows,.rows tbody,.rows tr,.rows td{display:block}.rows thead{display:none}
 export const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`
 
 // Shape and word as well as colour: a reader who cannot tell green from red still can tell these.
-const ITEM_MARK = { up: '●', down: '✖' } as const
-const HELD_MARK = { paused: '⏸', maintenance: '◆' } as const
-const HELD_LABEL = { paused: 'Paused', maintenance: 'Maintenance' } as const
-const SCRIPT_MARK = { ok: '●', running: '▶', failed: '✖', timeout: '⧗', late: '▲', never: '○', ...HELD_MARK } as const
-const SCRIPT_LABEL = { ok: 'OK', running: 'Running', failed: 'Failed', timeout: 'Timeout', late: 'Late', never: 'Never', ...HELD_LABEL } as const
-const isHeld = (status: string): status is keyof typeof HELD_MARK => status === 'paused' || status === 'maintenance'
+export const ITEM_MARK = { up: '●', down: '✖' } as const
+export const HELD_MARK = { paused: '⏸', maintenance: '◆' } as const
+export const HELD_LABEL = { paused: 'Paused', maintenance: 'Maintenance' } as const
+export const SCRIPT_MARK = { ok: '●', running: '▶', failed: '✖', timeout: '⧗', late: '▲', never: '○', ...HELD_MARK } as const
+export const SCRIPT_LABEL = { ok: 'OK', running: 'Running', failed: 'Failed', timeout: 'Timeout', late: 'Late', never: 'Never', ...HELD_LABEL } as const
+export const isHeld = (status: string): status is keyof typeof HELD_MARK => status === 'paused' || status === 'maintenance'
 
 const favicon = (ok: boolean) =>
   `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="${ok ? '#4CAF50' : '#F44336'}"/></svg>`)}`
 
 /** "3 min ago" with the exact time on hover, or "never". */
-const when = (ms: number | undefined | null, now: number) =>
+export const when = (ms: number | undefined | null, now: number) =>
   ms === undefined || ms === null ? '<span class="since">never</span>' : `<span class="since" title="${localTime(ms)}">${relativeTime(ms, now)}</span>`
 
 /** "due in 3 h" while on time, "late by 12 min" past the deadline; nothing before the first check-in. */
-function dueText(due: Due | undefined, now: number): string {
+export function dueText(due: Due | undefined, now: number): string {
   if (due === undefined || !Number.isFinite(due.nextDue)) return ''
   if (now > due.deadline) return `<span class="due late">late by ${relativeTime(due.deadline, now).replace(/ ago$/, '')}</span>`
   return `<span class="due">due ${relativeTime(due.nextDue, now)}</span>`
@@ -69,7 +75,7 @@ function dueText(due: Due | undefined, now: number): string {
 
 // cronstrue runs once per schedule, not once per page view.
 const scheduleWords = new WeakMap<Schedule, string>()
-const inWords = (schedule: Schedule) => {
+export const inWords = (schedule: Schedule) => {
   let words = scheduleWords.get(schedule)
   if (words === undefined) scheduleWords.set(schedule, (words = describeSchedule(schedule)))
   return words
@@ -80,7 +86,7 @@ const inWords = (schedule: Schedule) => {
  * timed out, failures short of the threshold) and how long its last run took. Lateness and
  * never are told by the due time and the "never" already there.
  */
-function runText({ check, status, due, runs, streak }: ItemStatus | ScriptStatus, now: number): string {
+export function runText({ check, status, due, runs, streak }: ItemStatus | ScriptStatus, now: number): string {
   const reason = status === 'late' || status === 'never' ? null : statusReason(status, check, due, runs, streak, now)
   return (
     (reason === null ? '' : `<span class="why">${h(reason)}</span>`) +
@@ -89,7 +95,7 @@ function runText({ check, status, due, runs, streak }: ItemStatus | ScriptStatus
 }
 
 /** The next maintenance window, while the check is not in one: "maintenance in 3 d for 2h". */
-function windowText({ check, status }: ItemStatus | ScriptStatus, now: number): string {
+export function windowText({ check, status }: ItemStatus | ScriptStatus, now: number): string {
   if (status === 'maintenance') return ''
   const next = nextWindow(check.maintenance, now)
   if (next === undefined) return ''
@@ -117,7 +123,7 @@ const item = (s: ItemStatus, now: number) => {
 }
 
 /** A table cell that a phone shows as a labelled line of a card. */
-const cell = (label: string, html: string, extra = '') => `<td data-label="${label}"${extra}><span class="v">${html}</span></td>`
+export const cell = (label: string, html: string, extra = '') => `<td data-label="${label}"${extra}><span class="v">${html}</span></td>`
 
 const scriptRow = (s: ScriptStatus, now: number) => {
   const { script, state } = s
@@ -140,6 +146,20 @@ function* chunked<T>(rows: readonly T[], render: (row: T) => string): Generator<
   for (let i = 0; i < rows.length; i += CHUNK) yield rows.slice(i, i + CHUNK).map(render).join('')
 }
 
+/** A page's start, up to its <main>: one style (see STYLE_HASH), a favicon, a reload every `refresh` seconds. */
+export const documentHead = (title: string, ok: boolean, refresh: number) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="${refresh}">
+<title>${h(title)}</title>
+<link rel="icon" href="${favicon(ok)}">
+<style>${STYLE}</style>
+</head>
+<body>
+<main>`
+
 /**
  * The page, in chunks: streamed to the client as they are made, so that a large config never
  * needs the whole document in memory at once.
@@ -147,18 +167,7 @@ function* chunked<T>(rows: readonly T[], render: (row: T) => string): Generator<
 export function* renderPage(s: Snapshot<Config>): Generator<string, void, void> {
   const { config, now } = s
   const ok = s.itemsDown === 0 && s.scriptsNotOk === 0
-  yield `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="${config.refreshInterval}">
-<title>${h(config.title)}</title>
-<link rel="icon" href="${favicon(ok)}">
-<style>${STYLE}</style>
-</head>
-<body>
-<main>
+  yield `${documentHead(config.title, ok, config.refreshInterval)}
 <h1>${h(config.title)}</h1>
 <p class="banner ${ok ? 'ok' : 'issues'}" role="status">${ok ? 'All systems are operational' : 'Some systems are experiencing issues'}</p>
 `

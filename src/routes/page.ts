@@ -1,11 +1,16 @@
-// GET / (the status page) and the badges, all rendered from the snapshot.
+// GET / (the status page), each check's own page (/item/:id, /script/:id) and the badges.
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { ItemStatus } from '../domain/snapshot.js'
 import type { Monitor } from '../monitor.js'
 import { NotFoundError } from '../errors.js'
 import { badgeJson, badgeSvg, TONE, type Badge } from '../page/badge.js'
+import { renderCheckPage, type CheckPage } from '../page/check-page.js'
 import { renderPage, STYLE_HASH } from '../page/page.js'
+import { SIGNALS_KEPT } from '../store/store.js'
+
+/** Log entries a check page lists at most (run_log.keep, if fewer); the API pages through them all. */
+export const PAGE_ENTRIES = 50
 
 const CSP = `default-src 'none'; style-src '${STYLE_HASH}'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`
 
@@ -41,9 +46,37 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
     reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cache-control', 'no-cache')
   })
 
-  app.get('/', async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).send(Readable.from(renderPage(app.monitor.snapshot()))),
-  )
+  const html = (reply: FastifyReply, body: string | Readable) => reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).send(body)
+
+  app.get('/', async (_request, reply) => html(reply, Readable.from(renderPage(app.monitor.snapshot()))))
+
+  /** A check page of `status`, with its log: every kept signal, for availability. */
+  const checkPage = (reply: FastifyReply, page: Omit<CheckPage, 'title' | 'shown' | 'showOutput' | 'refresh' | 'now'>) => {
+    const { config } = app.monitor
+    return html(
+      reply,
+      renderCheckPage({ ...page, title: config.title, shown: Math.min(config.runLog.keep, PAGE_ENTRIES), showOutput: config.showOutput, refresh: config.refreshInterval, now: app.monitor.now() }),
+    )
+  }
+  const wholeLog = { keep: SIGNALS_KEPT, before: undefined, limit: SIGNALS_KEPT }
+
+  app.get('/item/:id', async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const items = app.monitor.config.itemsById.get(id)
+    if (items === undefined) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
+    const log = await app.monitor.store.runLog(id, wholeLog)
+    // An id in several groups shares one log; the first item's schedule judges it here.
+    const [status] = app.monitor.itemStatuses(items)
+    return checkPage(reply, { name: items[0]!.name, where: `${items.length === 1 ? 'group' : 'groups'} ${items.map((i) => i.group).join(', ')}`, status: status!, log })
+  })
+
+  app.get('/script/:id', async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const script = app.monitor.config.scripto.enabled && /^\d{1,15}$/.test(id) ? app.monitor.getScript(Number(id)) : undefined
+    if (script === undefined) throw new NotFoundError(`id: no script with id ${JSON.stringify(id)}`)
+    const log = await app.monitor.store.scriptRunLog(script.id, wholeLog)
+    return checkPage(reply, { name: script.name, where: `server ${script.server}`, status: app.monitor.scriptStatus(script), log })
+  })
 
   /** `<key>.svg` or `<key>.json` for the badge that `find` gives, else 404. */
   const badge = (what: string, find: (m: Monitor, key: string) => Badge | undefined) => async (request: { params: unknown }, reply: FastifyReply) => {

@@ -1,0 +1,104 @@
+// Each check's own page: /item/:id and /script/:id, rendered on a fixed clock.
+import t from 'tap'
+import { auth, config, testApp, yamlConfig } from './helpers/app.js'
+
+type App = Awaited<ReturnType<typeof testApp>>['app']
+
+const GROUPS = `
+    Jobs:
+      - {name: Backup, id: backup, interval: 1h, maintenance: [{schedule: "0 3 * * *", duration: 1h}]}
+    Also:
+      - {name: Backup again, id: backup, interval: 1h}
+`
+const HOSTILE = 'dumping db...\n<script>alert(1)</script>\n"quoted" & done\n'
+const withOutput = (show: boolean) => config(yamlConfig({ groups: GROUPS, extra: `  show_output: ${show}\n` }))
+const send = (app: App, path: string, body?: string) => app.inject({ method: body === undefined ? 'GET' : 'POST', url: `/refresh/${path}`, headers: auth, payload: body })
+const page = async (app: App, url: string) => {
+  const res = await app.inject({ url })
+  return { res, html: res.body }
+}
+
+t.test('a curl fail signal with a body shows its output on /item/:id, escaped, with show_output on', async (t) => {
+  const { app, clock } = await testApp(t, { config: withOutput(true) })
+  await send(app, 'backup/start')
+  clock.advance(90)
+  await send(app, 'backup/fail', HOSTILE)
+  const { res, html } = await page(app, '/item/backup')
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'text/html; charset=utf-8')
+  t.match(res.headers['content-security-policy'], /^default-src 'none'; style-src 'sha256-/, 'the same policy as the status page: no script')
+  t.match(html, '<pre class="out">dumping db...\n&lt;script&gt;alert(1)&lt;/script&gt;\n&quot;quoted&quot; &amp; done\n</pre>')
+  t.notMatch(html, '<script>', 'no script, not even from the output')
+  t.notMatch(html, /https?:\/\/(?!www\.w3\.org)/, 'nothing from elsewhere')
+  t.match(html, '<h1>Backup</h1>')
+  t.match(html, /<p class="stateline down" data-status="failed"><span class="mark" aria-hidden="true">✖<\/span> <span class="state">Down<\/span> <span class="why">reported a failure<\/span><\/p>/)
+  t.match(html, '<dt>Schedule</dt><dd>every 1h</dd>')
+  t.match(html, '<dt>Belongs to</dt><dd>groups Jobs, Also</dd>')
+  t.match(html, /<dt>Maintenance<\/dt><dd><span class="maint" title="2026-01-16 03:00:00 \+00:00">maintenance in 14 h for 1h<\/span><\/dd>/)
+})
+
+t.test('with show_output off (the default) the page says outputs are hidden and shows none', async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS })) })
+  await send(app, 'backup/fail', HOSTILE)
+  const { html } = await page(app, '/item/backup')
+  t.notMatch(html, 'dumping db')
+  t.match(html, `<span class="note">hidden (${Buffer.byteLength(HOSTILE)} bytes)</span>`)
+  t.match(html, 'Outputs are hidden on this public page')
+  t.match((await app.inject({ url: '/api/v1/items/backup/runs', headers: auth })).json().runs[0].output, 'dumping db', 'the API, with the token, still has it')
+})
+
+t.test('each run in the log shows its outcome, time and duration; the chart has a bar per timed run', async (t) => {
+  const { app, clock } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS })) })
+  for (const [seconds, end] of [[2, '0'], [4, '3'], [1, '0']] as const) {
+    await send(app, 'backup/start')
+    clock.advance(seconds)
+    await send(app, `backup/${end}`)
+    clock.advance(600)
+  }
+  const { html } = await page(app, '/item/backup')
+  const rows = [...html.matchAll(/<tr class="(\w+)"><td data-label="Time">.*?<\/tr>/g)].map((m) => m[0].replace(/<[^>]+>/g, '|').replace(/\|+/g, '|'))
+  t.same(rows, [
+    '|10 min ago|Success (exit 0)|1s|127.0.0.1 · lightMyRequest|–|',
+    '|10 min ago|Start|–|127.0.0.1 · lightMyRequest|–|',
+    '|20 min ago|Failure (exit 3)|4s|127.0.0.1 · lightMyRequest|–|',
+    '|20 min ago|Start|–|127.0.0.1 · lightMyRequest|–|',
+    '|30 min ago|Success (exit 0)|2s|127.0.0.1 · lightMyRequest|–|',
+    '|30 min ago|Start|–|127.0.0.1 · lightMyRequest|–|',
+  ])
+  const bars = [...html.matchAll(/<rect class="(ok|bad)" x="(\d+)" y="(\d+)" width="9" height="(\d+)"><title>[^<]*: ([^<]*)<\/title><\/rect>/g)].map((m) => [m[1], Number(m[4]), m[5]])
+  t.same(bars, [['ok', 30, '2s'], ['bad', 60, '4s, failed'], ['ok', 15, '1s']], 'oldest first; the longest run fills the height')
+  t.match(html, 'The last 3 timed runs, the longest 4s.')
+})
+
+t.test('availability over 24 h, 7 d and 30 d comes from the log, over what it covers', async (t) => {
+  const { app, clock } = await testApp(t, { config: config(yamlConfig({ groups: '\n    Jobs:\n      - {name: Web, id: web, interval: 1h}\n' })) })
+  await send(app, 'web')
+  clock.advance(3 * 3600)
+  await send(app, 'web')
+  clock.advance(3600)
+  // Up for the first hour, late for two, then up again for the last hour: 2 of 4 hours.
+  const { html } = await page(app, '/item/web')
+  t.match(html, '<ul class="avail"><li><span class="pct">50.0%</span> 24 h <span class="since">over 4h</span></li><li><span class="pct">50.0%</span> 7 d <span class="since">over 4h</span></li>')
+})
+
+t.test("a script's page shows its state, schedule and log; unknown checks are a 404 naming the id", async (t) => {
+  const { app, clock } = await testApp(t, { config: withOutput(true) })
+  const json = { ...auth, 'content-type': 'application/json' }
+  await app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload: { name: 'etl <b>.sh', server: 'db1', status: 0, output: 'boom <i>' } })
+  clock.advance(60)
+  const { res, html } = await page(app, '/script/1')
+  t.equal(res.statusCode, 200)
+  t.match(html, '<h1>etl &lt;b&gt;.sh</h1>')
+  t.match(html, '<dt>Belongs to</dt><dd>server db1</dd>')
+  t.match(html, '<dt>Schedule</dt><dd>every 1d</dd>')
+  t.match(html, '<pre class="out">boom &lt;i&gt;</pre>')
+  t.match((await page(app, '/')).html, '<a href="/script/1">etl &lt;b&gt;.sh</a>', 'the status page links to it')
+  for (const [url, message] of [
+    ['/item/nope', 'id: no item has the id "nope"'],
+    ['/script/2', 'id: no script with id "2"'],
+    ['/script/x', 'id: no script with id "x"'],
+  ]) {
+    const missing = await app.inject({ url })
+    t.same([missing.statusCode, missing.json().message], [404, message], url)
+  }
+})
