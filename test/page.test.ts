@@ -39,7 +39,7 @@ t.test('the page shows the title, banner, groups in config order, legend and foo
     '✖Internal DNSDownnever',
     '● Up',
     '✖ Down',
-    '⏸ Paused',
+    '‖ Paused',
     '◆ Maintenance',
     'Current server time: 2026-01-15 12:03:10 +00:00 (refreshing every 120 seconds)',
   ])

@@ -32,7 +32,7 @@ t.test('a paused item is paused, not down: out of the banner, grey on the page, 
   t.match(await item(app, 'backup'), { up: true, state: 'up', status: 'paused', reason: 'paused until its next signal or a resume', paused_since: '2026-01-15T14:00:00+00:00' })
   const html = (await app.inject({ url: '/' })).body
   t.match(html, '<p class="banner ok" role="status">All systems are operational</p>', 'left out of the banner')
-  t.match(html, /<li class="held" data-status="paused"><span class="mark" aria-hidden="true">⏸<\/span><a class="name" href="\/item\/backup">Backup<\/a><span class="state">Paused<\/span>/)
+  t.match(html, /<li class="held" data-status="paused"><span class="mark" aria-hidden="true">‖<\/span><a class="name" href="\/item\/backup">Backup<\/a><span class="state">Paused<\/span>/)
   t.same(await metricLines(app, 'statuspage_item_paused'), ['statuspage_item_paused{group="Jobs",id="backup",name="Backup"} 1'])
   t.same(await metricLines(app, 'statuspage_item_up'), ['statuspage_item_up{group="Jobs",id="backup",name="Backup"} 1'])
   t.same(await metricLines(app, 'statuspage_item_last_refresh_seconds'), [`statuspage_item_last_refresh_seconds{group="Jobs",id="backup",name="Backup"} ${T0 / 1000}`], 'the pause is no check-in')

@@ -39,7 +39,7 @@ th{font-size:.8rem;color:var(--muted);font-weight:600}
 footer{color:var(--muted);font-size:.85rem}
 .crumb{margin:0;font-size:.9rem}.stateline{font-size:1.05rem;margin:0 0 1rem}
 .facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}.facts dt{color:var(--muted)}.facts dd{margin:0}
-.avail{list-style:none;display:flex;flex-wrap:wrap;gap:1.5rem;padding:0;margin:0 0 .5rem}.pct{font-size:1.4rem;font-weight:700;display:block}
+.avail{list-style:none;display:flex;flex-wrap:wrap;gap:1rem 1.5rem;padding:0;margin:0 0 .5rem}.pct{font-size:1.4rem;font-weight:700;display:block}
 .note{color:var(--muted);font-size:.85rem;margin:.3rem 0}.chart{display:block}.chart .ok{fill:var(--up)}.chart .bad{fill:var(--down)}
 .log{table-layout:fixed}.w-time{width:7rem}.w-sig{width:8rem}.w-dur{width:5.5rem}.w-from{width:11rem}
 pre.out{margin:0;max-height:16rem;overflow:auto;white-space:pre;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;background:var(--bg);padding:.4rem;border-radius:4px}
@@ -53,7 +53,7 @@ export const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('b
 
 // Shape and word as well as colour: a reader who cannot tell green from red still can tell these.
 export const ITEM_MARK = { up: '●', down: '✖' } as const
-export const HELD_MARK = { paused: '⏸', maintenance: '◆' } as const
+export const HELD_MARK = { paused: '‖', maintenance: '◆' } as const
 export const HELD_LABEL = { paused: 'Paused', maintenance: 'Maintenance' } as const
 export const SCRIPT_MARK = { ok: '●', running: '▶', failed: '✖', timeout: '⧗', late: '▲', never: '○', ...HELD_MARK } as const
 export const SCRIPT_LABEL = { ok: 'OK', running: 'Running', failed: 'Failed', timeout: 'Timeout', late: 'Late', never: 'Never', ...HELD_LABEL } as const
