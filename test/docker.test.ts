@@ -25,11 +25,11 @@ t.test('docker-compose accepts the compose file', async (t) => {
   t.equal(res.status, 0, res.stderr)
 })
 
-t.test('the stack: statuspage, Prometheus and Grafana, with their ports and existing mounts', async (t) => {
-  t.same(Object.keys(compose.services), ['statuspage', 'prometheus', 'grafana'])
-  const { statuspage, prometheus, grafana } = compose.services as Record<string, Service>
+t.test('the stack: statuspage, Prometheus, Alertmanager and Grafana, with their ports and existing mounts', async (t) => {
+  t.same(Object.keys(compose.services), ['statuspage', 'prometheus', 'alertmanager', 'grafana'])
+  const { statuspage, prometheus, alertmanager, grafana } = compose.services as Record<string, Service>
   t.equal(statuspage!.build, '.')
-  t.same([statuspage!.ports, prometheus!.ports, grafana!.ports], [['8080:8080'], ['9090:9090'], ['3000:3000']])
+  t.same([statuspage!.ports, prometheus!.ports, alertmanager!.ports, grafana!.ports], [['8080:8080'], ['9090:9090'], ['9093:9093'], ['3000:3000']])
   for (const [name, service] of Object.entries(compose.services)) {
     if (service.image && !service.build) t.match(service.image, /:v?\d+\.\d+\.\d+$/, `${name}: a pinned image version`)
     for (const volume of service.volumes ?? []) {
@@ -53,6 +53,37 @@ t.test('Prometheus scrapes the statuspage service and loads the mounted rules', 
   for (const file of config.rule_files) t.ok(mounts.some(([source, target]) => target === file && source === './dashboards/alerts.yml'), `${file} is the repository's alerts.yml`)
   const ds = yaml.load(readFileSync('dashboards/provisioning/datasources/prometheus.yml', 'utf8')) as { datasources: Record<string, unknown>[] }
   t.match(ds.datasources, [{ type: 'prometheus', uid: 'prometheus', url: 'http://prometheus:9090', isDefault: true }])
+})
+
+for (const [file, prometheusFile] of [['docker-compose.yml', 'dashboards/prometheus.yml'], ['docker-compose.ha.yml', 'dashboards/prometheus-ha.yml']] as const) {
+  t.test(`${file}: Prometheus sends its alerts to the Alertmanager service, which loads the shipped config`, async (t) => {
+    const stack = yaml.load(readFileSync(file, 'utf8')) as { services: Record<string, Service & { command?: string[] }> }
+    const alertmanager = stack.services.alertmanager!
+    const configFlag = alertmanager.command!.find((c) => c.startsWith('--config.file='))!.slice('--config.file='.length)
+    t.ok(alertmanager.volumes!.includes(`./dashboards/alertmanager.yml:${configFlag}:ro`), 'the shipped alertmanager.yml is the one it loads')
+    const config = yaml.load(readFileSync(prometheusFile, 'utf8')) as { alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] } }
+    t.same(config.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets)), ['alertmanager:9093'])
+    t.same(alertmanager.ports, ['9093:9093'])
+  })
+}
+
+t.test('amtool accepts the shipped alertmanager.yml, and so it does with the commented email receiver filled in', async (t) => {
+  const amtool = requireBinary(t, 'amtool', 'apt-get install prometheus-alertmanager')
+  if (!amtool) return
+  const shipped = spawnSync(amtool, ['check-config', 'dashboards/alertmanager.yml'], { encoding: 'utf8' })
+  t.equal(shipped.status, 0, shipped.stdout + shipped.stderr)
+  t.match(shipped.stdout, /SUCCESS/)
+  // Commented YAML (a key or a list item behind "# ") is what a user uncomments; prose stays.
+  const text = readFileSync('dashboards/alertmanager.yml', 'utf8')
+  const uncommented = text.replace(/^(\s*)# (\s*(?:[\w-]+:|- ).*)$/gm, '$1$2')
+  t.not(uncommented, text)
+  const dir = t.testdir({ 'email.yml': uncommented })
+  const email = spawnSync(amtool, ['check-config', `${dir}/email.yml`], { encoding: 'utf8' })
+  t.equal(email.status, 0, email.stdout + email.stderr)
+  t.match(email.stdout, /- 2 receivers/, 'the webhook and the email receiver')
+  const config = yaml.load(text) as { route: { group_by: string[]; receiver: string }; receivers: { name: string; webhook_configs?: { send_resolved: boolean }[] }[] }
+  t.same(config.route.group_by, ['alertname', 'group'], "grouped by statuspage's group")
+  t.match(config.receivers, [{ name: config.route.receiver, webhook_configs: [{ send_resolved: true }] }])
 })
 
 t.test('the Dockerfile: multi-stage on a supported LTS, non-root, port 8080, health check, /app/config.yml', async (t) => {
@@ -83,8 +114,8 @@ t.test('docker-compose accepts the replicated compose file', async (t) => {
   t.equal(res.status, 0, res.stderr)
 })
 
-t.test('the replicated stack: PostgreSQL, two replicas on it behind nginx, Prometheus and Grafana', async (t) => {
-  t.same(Object.keys(ha.services), ['postgres', 'statuspage-a', 'statuspage-b', 'loadbalancer', 'prometheus', 'grafana'])
+t.test('the replicated stack: PostgreSQL, two replicas on it behind nginx, Prometheus, Alertmanager and Grafana', async (t) => {
+  t.same(Object.keys(ha.services), ['postgres', 'statuspage-a', 'statuspage-b', 'loadbalancer', 'prometheus', 'alertmanager', 'grafana'])
   const { postgres, loadbalancer } = ha.services
   const replicas = [ha.services['statuspage-a']!, ha.services['statuspage-b']!]
   for (const [name, service] of Object.entries(ha.services)) {

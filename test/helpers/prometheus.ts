@@ -66,8 +66,11 @@ export async function startOnFreePort(
   }
 }
 
-/** Starts Prometheus scraping `target` (host:port) every second; stopped when the test ends. */
-export async function startPrometheus(t: Test, binary: string, target: string, extraConfig = ''): Promise<RunningPrometheus> {
+/**
+ * Starts Prometheus scraping `target` (host:port) every second; stopped when the test ends.
+ * `extraConfig` is appended to its config file (top-level keys), `extraArgs` to its command line.
+ */
+export async function startPrometheus(t: Test, binary: string, target: string, extraConfig = '', extraArgs: string[] = []): Promise<RunningPrometheus> {
   const dir = t.testdir()
   writeFileSync(
     join(dir, 'prometheus.yml'),
@@ -77,7 +80,7 @@ export async function startPrometheus(t: Test, binary: string, target: string, e
   const url = await startOnFreePort(
     t,
     binary,
-    (port) => [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${tsdb}`, `--web.listen-address=127.0.0.1:${port}`],
+    (port) => [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${tsdb}`, `--web.listen-address=127.0.0.1:${port}`, ...extraArgs],
     '/-/ready',
     async (url) => {
       const flags = (await (await fetch(`${url}/api/v1/status/flags`)).json()) as { data: Record<string, string> }
