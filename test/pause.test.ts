@@ -196,3 +196,14 @@ t.test('a reload that adds a window moves a deadline that falls inside it', asyn
   await app.monitor.reload(withWindows())
   t.match(await item(app, 'mail'), { deadline: '2026-01-15T13:30:00+00:00' })
 })
+
+t.test("the README's maintenance example loads: windows at the top, on a group and on an item", async (t) => {
+  const readme = (await import('node:fs')).readFileSync('README.md', 'utf8')
+  const block = /\*\*Maintenance windows\*\*[^]*?```yaml\n([^]*?)```/.exec(readme)![1]!
+  const text = block.replace('statuspage:\n', `statuspage:\n  token: ${'t'.repeat(40)}\n`)
+  const r = parseConfig(text, 'README.md')
+  t.same(r.ok ? r.config.items.map((i) => [i.id, i.check.maintenance.map((w) => w.key.split('\0')[0])]) : r.errors, [
+    ['db1', ['0 2 * * SUN', '0 3 1 * *']],
+    ['web', ['0 2 * * SUN', '0 22 * * 1-5']],
+  ])
+})
