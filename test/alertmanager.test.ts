@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { join, resolve } from 'node:path'
 import yaml from 'js-yaml'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { TOKEN, yamlConfig } from './helpers/app.js'
 import { requireBinary } from './helpers/binaries.js'
 import { startService } from './helpers/cli.js'
@@ -19,7 +19,7 @@ interface Notification {
 }
 
 /** A webhook receiver on loopback: every notification Alertmanager posts, in order. */
-async function webhook(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function webhook(t: Test) {
   const received: Notification[] = []
   const server = createServer((req, res) => {
     let body = ''

@@ -67,7 +67,7 @@ t.test('at 390 and 1280 px, light and dark, no word wraps inside itself and noth
         const at = `${name} page at ${width} px, ${colorScheme}`
         await page.goto(cli.url + url)
         t.same(await page.evaluate(WORDS_BROKEN), [], `${at}: no word wraps inside itself`)
-        t.ok((await page.evaluate(OVERFLOW)) <= 0, `${at}: nothing is wider than the screen`)
+        t.ok(((await page.evaluate(OVERFLOW)) as number) <= 0, `${at}: nothing is wider than the screen`)
         t.equal(await page.evaluate(BACKGROUND), colorScheme === 'dark' ? 'rgb(18, 18, 18)' : 'rgb(242, 242, 242)', `${at}: follows the system's scheme`)
         const shot = `${name}-${width}-${colorScheme}.png`
         const path = process.env.UPDATE_SCREENSHOT && README_SHOTS.has(shot) ? `docs/img/${shot}` : join(dir, shot)

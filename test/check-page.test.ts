@@ -97,7 +97,7 @@ t.test("a script's page shows its state, schedule and log; unknown checks are a 
     ['/item/nope', 'id: no item has the id "nope"'],
     ['/script/2', 'id: no script with id "2"'],
     ['/script/x', 'id: no script with id "x"'],
-  ]) {
+  ] as const) {
     const missing = await app.inject({ url })
     t.same([missing.statusCode, missing.json().message], [404, message], url)
   }

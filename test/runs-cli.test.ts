@@ -124,8 +124,12 @@ t.test('statuspage-run wraps a command for a script, with its duration', async (
   if (!requireBinary(t, 'curl', 'apt-get install curl')) return
   const { url, report } = await service(t)
   await report({ name: 'backup.sh', server: 'db1', status: 1 })
-  const res = await exec('sh', ['scripts/statuspage-run', '--url', url, '--script', '1', '--', 'sh', '-c', 'sleep 0.2; exit 4'], { STATUSPAGE_TOKEN: TOKEN })
+  const res = await exec('sh', ['scripts/statuspage-run', '--url', url, '--script', '1', '--', 'sh', '-c', 'sleep 0.2; printf \'say "hi" \\\\ then\\ttab\\n\'; echo oops >&2; exit 4'], { STATUSPAGE_TOKEN: TOKEN })
   t.equal(res.code, 4)
+  t.equal(res.stdout, 'say "hi" \\ then\ttab\n')
+  const [finish] = ((await (await fetch(`${url}/api/v1/script/1/runs`, { headers: { 'x-token': TOKEN } })).json()) as { runs: Record<string, unknown>[] }).runs
+  t.match(finish, { kind: 'failure', exit_status: 4, user_agent: /^curl\// })
+  t.same(String(finish!.output).split('\n').sort(), ['', 'oops', 'say "hi" \\ then\ttab'], "its output, quotes, backslash and tab included, goes to the script's run log")
   const script = (await (await fetch(`${url}/api/v1/script/1`)).json()) as Record<string, unknown>
   t.match(script, { state: 'failed', status: false, reason: 'exit status 4', last_exec: String })
   t.ok((script.last_duration as number) >= 0.2 && (script.last_duration as number) < 5, `the duration the wrapper measured (${script.last_duration})`)

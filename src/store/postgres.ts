@@ -742,6 +742,16 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     await client.query(`DELETE FROM script_log WHERE script_id = $1 AND seq IN (${beyond})`, [id, keep])
   }
 
+  /** A page of a run log: its rows by `sql` ($1 `key`, $2 how many), with the outputs kept under `bodyId`. */
+  const logRead = (sql: string, key: string | number, bodyId: string, page: { keep: number; before: number | undefined; limit: number }) =>
+    reading(async () => {
+      const { rows } = await pool.query<SignalRow>(sql, [key, page.keep])
+      const signals = logPage(rows, page)
+      const range = outputRange(signals)
+      const bodies = range === undefined ? [] : (await pool.query<BodyRow>('SELECT seq, body FROM signal_body WHERE id = $1 AND seq BETWEEN $2 AND $3', [bodyId, ...range])).rows
+      return logEntries(signals, bodies)
+    })
+
   /** A query on the pool: a StoreUnavailableError at once while the database does not answer, or when it stops. */
   async function reading<T>(query: () => Promise<T>): Promise<T> {
     if (!up) throw unavailable()
@@ -809,15 +819,8 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       if (gone.length > 0 && up) enqueue({ kind: 'forget', ids: gone })
     },
 
-    runLog: (id, page) =>
-      reading(async () => {
-        // A row holds one signal at least: `keep` rows hold the newest `keep` signals.
-        const { rows } = await pool.query<SignalRow>('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 ORDER BY seq DESC LIMIT $2', [id, page.keep])
-        const signals = logPage(rows, page)
-        const range = outputRange(signals)
-        const bodies = range === undefined ? [] : (await pool.query<BodyRow>('SELECT seq, body FROM signal_body WHERE id = $1 AND seq BETWEEN $2 AND $3', [id, ...range])).rows
-        return logEntries(signals, bodies)
-      }),
+    // A row holds one signal at least: `keep` rows hold the newest `keep` signals.
+    runLog: (id, page) => logRead('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 ORDER BY seq DESC LIMIT $2', id, id, page),
     pruneOutputs: ({ before, maxBytes, limit }) =>
       reading(async () => {
         // Outputs are written by statuspage_append and read by id: deleting them locks no row a check-in waits for.
@@ -869,13 +872,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         return { result: true, apply: () => dropScript(id) }
       }),
     scriptRunLog: (id, page) =>
-      reading(async () => {
-        const { rows } = await pool.query<SignalRow>('SELECT script_id AS id, seq, at, 1 AS n, signals FROM script_log WHERE script_id = $1 ORDER BY seq DESC LIMIT $2', [id, page.keep])
-        const signals = logPage(rows, page)
-        const range = outputRange(signals)
-        const bodies = range === undefined ? [] : (await pool.query<BodyRow>('SELECT seq, body FROM signal_body WHERE id = $1 AND seq BETWEEN $2 AND $3', [SCRIPT_OUTPUTS, ...range])).rows
-        return logEntries(signals, bodies)
-      }),
+      logRead('SELECT script_id AS id, seq, at, 1 AS n, signals FROM script_log WHERE script_id = $1 ORDER BY seq DESC LIMIT $2', id, SCRIPT_OUTPUTS, page),
     queryScripts(query) {
       const { where, params } = whereClause(query.filters, POSTGRES)
       const order = [...query.orderBy.map((o) => `${POSTGRES.column(o.field)} ${o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`), 'id ASC'].join(', ')
