@@ -13,13 +13,13 @@ import { guardWithToken } from './auth.js'
 import { scriptView } from './script-view.js'
 import { sourceOf } from './signals.js'
 
-export const itemParams = {
+const itemParams = {
   type: 'object',
   properties: { id: { type: 'string', minLength: 1, maxLength: NAME_MAX }, action: { type: 'string', enum: ['pause', 'resume'] } },
   required: ['id', 'action'],
 } as const
 
-export const scriptParams = {
+const scriptParams = {
   type: 'object',
   properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER }, action: { type: 'string', enum: ['pause', 'resume'] } },
   required: ['id', 'action'],
