@@ -2,7 +2,7 @@
 import t, { type Test } from 'tap'
 import type { Signal } from '../src/domain/run.js'
 import { NEW_SCRIPT, scriptSignal } from '../src/domain/script.js'
-import { openStore, SIGNALS_KEPT, type ScriptFields, type ScriptQuery, type Store } from '../src/store/store.js'
+import { openStore, SIGNALS_KEPT, TRIM_SLACK, type ScriptFields, type ScriptQuery, type Store } from '../src/store/store.js'
 import { backends } from './helpers/backends.js'
 import { lastSignals, refreshIds } from './helpers/db.js'
 
@@ -309,18 +309,20 @@ for (const backend of backends(t)) {
     t.teardown(() => store.close())
     const created = await store.createScript(fields('a.sh'), { kind: 'success', at: 1, output: { text: 'created', bytes: 7 } })
     // Each write applies its signal to the script's runs, as a report does.
-    const writes = Array.from({ length: SIGNALS_KEPT + 10 }, (_, i) => {
+    const writes = Array.from({ length: SIGNALS_KEPT + 2 * TRIM_SLACK + 10 }, (_, i) => {
       const signal: Signal = { kind: i % 2 === 0 ? 'start' : 'failure', at: i + 2, output: { text: `run ${i}`, bytes: 5 + String(i).length } }
       return store.updateScript(created.id, (current) => ({ lastExec: i + 2, ...scriptSignal(current, signal) }), signal)
     })
     await Promise.all(writes)
     const log = await store.scriptRunLog(created.id, { keep: 1000, before: undefined, limit: 1000 })
     t.equal(log.length, SIGNALS_KEPT, 'the newest, as many as an item keeps')
-    t.same(log[0]!.output, { text: `run ${SIGNALS_KEPT + 9}`, bytes: 8 })
+    t.same(log[0]!.output, { text: `run ${SIGNALS_KEPT + 2 * TRIM_SLACK + 9}`, bytes: 8 })
     t.equal(log[1]!.signal.kind, 'start')
     t.equal(log[0]!.signal.duration, 0.001, 'a finish keeps the duration of the run it ended')
     const [bodies] = await backend.rows<{ n: number }>(location, "SELECT count(*) AS n FROM signal_body WHERE id = ''")
-    t.equal(Number(bodies!.n), SIGNALS_KEPT, 'no output outlives its entry')
+    const [entries] = await backend.rows<{ n: number }>(location, 'SELECT count(*) AS n FROM script_log')
+    t.equal(Number(bodies!.n), Number(entries!.n), 'no output outlives its entry')
+    t.ok(Number(entries!.n) <= SIGNALS_KEPT + TRIM_SLACK, `trimmed now and then: ${entries!.n} entries stored`)
     t.equal(await store.deleteScript(created.id), true)
     t.same(await backend.rows(location, 'SELECT seq FROM script_log'), [])
     t.same(await backend.rows(location, 'SELECT seq FROM signal_body'), [])

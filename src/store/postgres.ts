@@ -25,6 +25,7 @@ import {
   outputRange,
   SCRIPT_OUTPUTS,
   scriptLogText,
+  trimEvery,
   signalsOf,
   signalsText,
   toRow,
@@ -721,7 +722,8 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       ? new Promise<T>((resolve, reject) => enqueue({ kind: 'script', lock, run, resolve: resolve as (value: unknown) => void, reject }))
       : Promise.reject<T>(unavailable())
 
-  /** Within a script write: `signal` in script `id`'s log, whose runs were `before`; the oldest entries beyond the kept ones dropped. */
+  const scriptLogTrimDue = trimEvery(TRIM_SLACK)
+  /** Within a script write: `signal` in script `id`'s log, whose runs were `before`; now and then the oldest entries beyond the kept ones dropped. */
   async function logScriptSignal(client: PoolClient, id: number, before: Runs, signal: Signal | undefined) {
     if (signal === undefined) return
     const { rows } = await client.query<{ seq: number }>("INSERT INTO script_log (script_id, seq, at, signals) VALUES ($1, nextval('change_seq') * 16, $2, $3) RETURNING seq", [
@@ -732,7 +734,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     if (signal.output !== undefined) {
       await client.query('INSERT INTO signal_body (id, seq, at, kept, body) VALUES ($1, $2, $3, octet_length($4), $4)', [SCRIPT_OUTPUTS, rows[0]!.seq, signal.at, signal.output.text])
     }
-    await dropScriptLog(client, id, SIGNALS_KEPT)
+    if (scriptLogTrimDue(id)) await dropScriptLog(client, id, SIGNALS_KEPT)
   }
 
   /** Script `id`'s log beyond its newest `keep` entries (all of it with 0): outputs first, then entries. */
@@ -872,7 +874,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         return { result: true, apply: () => dropScript(id) }
       }),
     scriptRunLog: (id, page) =>
-      logRead('SELECT script_id AS id, seq, at, 1 AS n, signals FROM script_log WHERE script_id = $1 ORDER BY seq DESC LIMIT $2', id, SCRIPT_OUTPUTS, page),
+      logRead('SELECT script_id AS id, seq, at, 1 AS n, signals FROM script_log WHERE script_id = $1 ORDER BY seq DESC LIMIT $2', id, SCRIPT_OUTPUTS, { ...page, keep: Math.min(page.keep, SIGNALS_KEPT) }),
     queryScripts(query) {
       const { where, params } = whereClause(query.filters, POSTGRES)
       const order = [...query.orderBy.map((o) => `${POSTGRES.column(o.field)} ${o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`), 'id ASC'].join(', ')

@@ -120,6 +120,24 @@ export function signalsOf(row: SignalRow): { seq: number; signal: StoredSignalOf
 /** The `id` of a script's outputs in signal_body: no item has it (ids have a character at least). */
 export const SCRIPT_OUTPUTS = ''
 
+/**
+ * Whether script `id`'s log is due a trim, once every `slack` of its writes: trimming on each report
+ * scanned its kept entries every time. Counted in memory; after a restart a log holds at most
+ * SIGNALS_KEPT + slack entries, and reads take the newest SIGNALS_KEPT.
+ */
+export function trimEvery(slack: number): (id: number) => boolean {
+  const since = new Map<number, number>()
+  return (id) => {
+    const writes = (since.get(id) ?? 0) + 1
+    if (writes < slack) {
+      since.set(id, writes)
+      return false
+    }
+    since.delete(id)
+    return true
+  }
+}
+
 /** The run log row of a script's signal, folded on its runs before: a finish keeps its run's duration. */
 export const scriptLogText = (before: Runs, signal: Signal) => signalsText([{ signal, duration: applySignal(before, signal).finish?.duration }])
 

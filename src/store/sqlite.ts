@@ -8,7 +8,7 @@ import type { Script } from '../domain/script.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 import { whereClause, type Dialect } from './script-filters.js'
-import { applyInOrder, finishesOf, fromRow, logEntries, logPage, outputRange, ROW_SIGNALS_MAX, SCRIPT_COLUMNS, SCRIPT_OUTPUTS, scriptLogText, signalsOf, signalsText, toRow, type BodyRow, type ScriptRow, type SignalRow } from './rows.js'
+import { applyInOrder, finishesOf, fromRow, logEntries, logPage, outputRange, ROW_SIGNALS_MAX, SCRIPT_COLUMNS, SCRIPT_OUTPUTS, scriptLogText, signalsOf, signalsText, toRow, trimEvery, type BodyRow, type ScriptRow, type SignalRow } from './rows.js'
 import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from './store.js'
 
 interface QueuedSignal {
@@ -122,13 +122,14 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
   const scriptsChanged = () => {
     scriptList = undefined
   }
-  /** Within a write: `signal` in script `id`'s log, whose runs were `before`; the oldest entries beyond the kept ones dropped. */
+  const scriptLogTrimDue = trimEvery(TRIM_SLACK)
+  /** Within a write: `signal` in script `id`'s log, whose runs were `before`; now and then the oldest entries beyond the kept ones dropped. */
   const logScriptSignal = (id: number, before: Runs, signal: Signal | undefined) => {
     if (signal === undefined) return
     const seq = nextSeq++
     insertScriptLog.run(id, seq, signal.at, scriptLogText(before, signal))
     if (signal.output !== undefined) insertBody.run(SCRIPT_OUTPUTS, seq, signal.at, Buffer.byteLength(signal.output.text), signal.output.text)
-    dropScriptLog(id, SIGNALS_KEPT)
+    if (scriptLogTrimDue(id)) dropScriptLog(id, SIGNALS_KEPT)
   }
   const dropScriptLog = (id: number, keep: number) => {
     trimScriptOutputs.run({ id, keep })
@@ -229,7 +230,7 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
       return logEntries(signals, range === undefined ? [] : (bodiesOf.all(id, ...range) as BodyRow[]))
     },
     async scriptRunLog(id, page) {
-      const signals = logPage(scriptLogRows.all(id, page.keep) as SignalRow[], page)
+      const signals = logPage(scriptLogRows.all(id, Math.min(page.keep, SIGNALS_KEPT)) as SignalRow[], page)
       const range = outputRange(signals)
       return logEntries(signals, range === undefined ? [] : (bodiesOf.all(SCRIPT_OUTPUTS, ...range) as BodyRow[]))
     },
