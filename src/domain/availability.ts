@@ -28,37 +28,44 @@ function changesBetween(spec: CheckSpec, runs: Runs, deadline: number | undefine
 }
 
 /**
- * How much of [now - span, now] the check was up, from `signals` (oldest first). Time before the
- * first signal is not judged (the log does not say), nor time paused or in maintenance.
+ * How much of [now - span, now] the check was up, for each of `spans`, from `signals` (oldest
+ * first), in one replay. Time before the first signal is not judged (the log does not say), nor
+ * time paused or in maintenance.
  */
-export function availability(spec: CheckSpec, signals: readonly Signal[], now: number, span: number): Availability {
-  const begin = now - span
+export function availability(spec: CheckSpec, signals: readonly Signal[], now: number, spans: readonly number[]): Availability[] {
+  const begins = spans.map((span) => now - span)
+  const earliest = Math.min(...begins)
+  const up = spans.map(() => 0)
+  const judged = spans.map(() => 0)
   let runs = NO_RUNS
   let streak: Streak = NO_STREAK
-  let up = 0
-  let judged = 0
-  let first: number | undefined
   const judge = (from: number, to: number) => {
-    if (to <= begin || from >= to) return
+    if (to <= earliest || from >= to) return
     const due = dueAfter(spec, runs.lastSignal)
-    const points = changesBetween(spec, runs, due?.deadline, Math.max(from, begin), to)
+    const points = changesBetween(spec, runs, due?.deadline, Math.max(from, earliest), to)
     for (let i = 0; i + 1 < points.length; i++) {
       const [a, b] = [points[i]!, points[i + 1]!]
       if (b <= a) continue
       const status = checkStatus(spec, due, runs, streak, (a + b) / 2)
       if (status === 'paused' || status === 'maintenance' || status === 'never') continue
-      judged += b - a
-      if (isUp(status)) up += b - a
+      begins.forEach((begin, k) => {
+        const length = b - Math.max(a, begin)
+        if (length <= 0) return
+        judged[k]! += length
+        if (isUp(status)) up[k]! += length
+      })
     }
   }
-  for (let i = 0; i < signals.length; i++) {
-    const signal = signals[i]!
-    if (first === undefined) first = signal.at
-    else judge(signals[i - 1]!.at, signal.at)
+  signals.forEach((signal, i) => {
+    if (i > 0) judge(signals[i - 1]!.at, signal.at)
     const applied = applySignal(runs, signal)
     runs = applied.runs
     if (applied.finish !== undefined) streak = countRun(streak, applied.finish, spec.limits)
-  }
+  })
+  const first = signals[0]?.at
   if (first !== undefined) judge(signals.at(-1)!.at, now)
-  return { ratio: judged === 0 ? null : up / judged, covered: first === undefined ? 0 : now - Math.max(first, begin) }
+  return begins.map((begin, k) => ({
+    ratio: judged[k] === 0 ? null : up[k]! / judged[k]!,
+    covered: first === undefined ? 0 : now - Math.max(first, begin),
+  }))
 }

@@ -9,7 +9,7 @@ import type { ItemStatus, ScriptStatus } from '../domain/snapshot.js'
 import type { LogEntry } from '../store/store.js'
 import { localTime } from '../time.js'
 import { escapeHtml as h } from './html.js'
-import { cell, documentHead, dueText, HELD_LABEL, HELD_MARK, inWords, isHeld, ITEM_MARK, SCRIPT_LABEL, SCRIPT_MARK, when, windowText } from './page.js'
+import { cell, documentHead, dueText, inWords, looks, when, windowText } from './page.js'
 
 export interface CheckPage {
   /** The status page's title, for the way back. */
@@ -40,12 +40,7 @@ const SPANS = [
 const percent = (ratio: number) => `${(Math.floor(ratio * 1000) / 10).toFixed(1)}%`
 
 function stateLine(s: ItemStatus | ScriptStatus, now: number): string {
-  const [mark, label, cls] =
-    'item' in s
-      ? isHeld(s.status)
-        ? [HELD_MARK[s.status], HELD_LABEL[s.status], 'held']
-        : [ITEM_MARK[s.state], s.state === 'up' ? 'Up' : 'Down', s.state]
-      : [SCRIPT_MARK[s.state], SCRIPT_LABEL[s.state], isHeld(s.state) ? 'held' : s.state]
+  const { mark, label, cls } = looks(s)
   const reason = statusReason(s.status, s.check, s.due, s.runs, s.streak, now)
   return (
     `<p class="stateline ${cls}" data-status="${s.status}"><span class="mark" aria-hidden="true">${mark}</span> <span class="state">${label}</span>` +
@@ -74,8 +69,9 @@ function facts(page: CheckPage): string {
 
 function availabilityList({ status, log, now }: CheckPage): string {
   const signals = log.map((e) => e.signal).reverse()
-  const items = SPANS.map(([label, span]) => {
-    const { ratio, covered } = availability(status.check, signals, now, span)
+  const figures = availability(status.check, signals, now, SPANS.map(([, span]) => span))
+  const items = SPANS.map(([label, span], k) => {
+    const { ratio, covered } = figures[k]!
     const over = covered < span && ratio !== null ? ` <span class="since">over ${humanSeconds(covered / 1000)}</span>` : ''
     return `<li><span class="pct">${ratio === null ? '–' : percent(ratio)}</span> ${label}${over}</li>`
   })

@@ -52,12 +52,12 @@ table.rows,.rows tbody,.rows tr,.rows td{display:block}.rows thead{display:none}
 export const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`
 
 // Shape and word as well as colour: a reader who cannot tell green from red still can tell these.
-export const ITEM_MARK = { up: '●', down: '✖' } as const
-export const HELD_MARK = { paused: '‖', maintenance: '◆' } as const
-export const HELD_LABEL = { paused: 'Paused', maintenance: 'Maintenance' } as const
-export const SCRIPT_MARK = { ok: '●', running: '▶', failed: '✖', timeout: '⧗', late: '▲', never: '○', ...HELD_MARK } as const
-export const SCRIPT_LABEL = { ok: 'OK', running: 'Running', failed: 'Failed', timeout: 'Timeout', late: 'Late', never: 'Never', ...HELD_LABEL } as const
-export const isHeld = (status: string): status is keyof typeof HELD_MARK => status === 'paused' || status === 'maintenance'
+const ITEM_MARK = { up: '●', down: '✖' } as const
+const HELD_MARK = { paused: '‖', maintenance: '◆' } as const
+const HELD_LABEL = { paused: 'Paused', maintenance: 'Maintenance' } as const
+const SCRIPT_MARK = { ok: '●', running: '▶', failed: '✖', timeout: '⧗', late: '▲', never: '○', ...HELD_MARK } as const
+const SCRIPT_LABEL = { ok: 'OK', running: 'Running', failed: 'Failed', timeout: 'Timeout', late: 'Late', never: 'Never', ...HELD_LABEL } as const
+const isHeld = (status: string): status is keyof typeof HELD_MARK => status === 'paused' || status === 'maintenance'
 
 const favicon = (ok: boolean) =>
   `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="${ok ? '#4CAF50' : '#F44336'}"/></svg>`)}`
@@ -86,7 +86,7 @@ export const inWords = (schedule: Schedule) => {
  * timed out, failures short of the threshold) and how long its last run took. Lateness and
  * never are told by the due time and the "never" already there.
  */
-export function runText({ check, status, due, runs, streak }: ItemStatus | ScriptStatus, now: number): string {
+function runText({ check, status, due, runs, streak }: ItemStatus | ScriptStatus, now: number): string {
   const reason = status === 'late' || status === 'never' ? null : statusReason(status, check, due, runs, streak, now)
   return (
     (reason === null ? '' : `<span class="why">${h(reason)}</span>`) +
@@ -103,19 +103,28 @@ export function windowText({ check, status }: ItemStatus | ScriptStatus, now: nu
 }
 
 /** An item's or a script's own page. */
-export const itemHref = (id: string) => `/item/${encodeURIComponent(id)}`
-export const scriptHref = (id: number) => `/script/${id}`
+const itemHref = (id: string) => `/item/${encodeURIComponent(id)}`
+const scriptHref = (id: number) => `/script/${id}`
+
+/** How a check shows its state: its mark, its word, and its class (held: paused or in maintenance). */
+export function looks(s: ItemStatus | ScriptStatus): { mark: string; label: string; cls: string } {
+  if ('item' in s) {
+    if (isHeld(s.status)) return { mark: HELD_MARK[s.status], label: HELD_LABEL[s.status], cls: 'held' }
+    return { mark: ITEM_MARK[s.state], label: s.state === 'up' ? 'Up' : 'Down', cls: s.state }
+  }
+  return { mark: SCRIPT_MARK[s.state], label: SCRIPT_LABEL[s.state], cls: isHeld(s.state) ? 'held' : s.state }
+}
 
 const item = (s: ItemStatus, now: number) => {
-  const { item, state, status, lastRefresh, due } = s
+  const { item, status, lastRefresh, due } = s
   const sub =
     (item.check.schedule.kind === 'cron' ? `<span class="sched">${h(inWords(item.check.schedule))}</span>` : '') +
     dueText(due, now) +
     runText(s, now) +
     windowText(s, now)
-  const [mark, label] = isHeld(status) ? [HELD_MARK[status], HELD_LABEL[status]] : [ITEM_MARK[state], state === 'up' ? 'Up' : 'Down']
+  const { mark, label, cls } = looks(s)
   return (
-    `<li class="${isHeld(status) ? 'held' : state}" data-status="${status}"><span class="mark" aria-hidden="true">${mark}</span>` +
+    `<li class="${cls}" data-status="${status}"><span class="mark" aria-hidden="true">${mark}</span>` +
     `<a class="name" href="${h(itemHref(item.id))}">${h(item.name)}</a><span class="state">${label}</span>${when(lastRefresh, now)}` +
     (sub === '' ? '' : `<span class="sub">${sub}</span>`) +
     '</li>'
@@ -126,10 +135,11 @@ const item = (s: ItemStatus, now: number) => {
 export const cell = (label: string, html: string, extra = '') => `<td data-label="${label}"${extra}><span class="v">${html}</span></td>`
 
 const scriptRow = (s: ScriptStatus, now: number) => {
-  const { script, state } = s
+  const { script } = s
+  const { mark, label, cls } = looks(s)
   return (
-    `<tr class="${isHeld(state) ? 'held' : state}">` +
-    cell('State', `<span class="mark" aria-hidden="true">${SCRIPT_MARK[state]}</span> <span class="state">${SCRIPT_LABEL[state]}</span>`) +
+    `<tr class="${cls}">` +
+    cell('State', `<span class="mark" aria-hidden="true">${mark}</span> <span class="state">${label}</span>`) +
     cell('ID', String(script.id), ' class="opt"') +
     cell('Name', `<a href="${scriptHref(script.id)}">${h(script.name)}</a>`) +
     cell('Server', h(script.server)) +
