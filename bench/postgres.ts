@@ -2,9 +2,9 @@
 // replicas loaded at once, and how soon one replica shows a check-in that the other acknowledged.
 import autocannon from 'autocannon'
 import { benchYaml } from './fixtures.js'
-import { headers, SECONDS, versus } from './http.js'
+import { headers, load, SECONDS, versus } from './http.js'
 import { postgresBin, startCluster, type Cluster } from './pg-cluster.js'
-import { startBare, startStatuspage, type Server } from './servers.js'
+import { START_FLAGS, startBare, startPgFloor, startStatuspage, type Server } from './servers.js'
 import { median, type Row } from './table.js'
 
 const ROUNDS = 3
@@ -41,6 +41,36 @@ async function twoReplicas(cluster: Cluster): Promise<Row> {
     ratio: `${ratio.toFixed(2)} (rounds ${pairRuns.map((r, i) => (r / bareRuns[i]!).toFixed(2)).join(', ')})`,
     goal: `>= 0.5${ratio >= 0.5 ? '' : '  MISSED'}`,
   }
+}
+
+/**
+ * The floor (bench/pg-floor-server.ts: bare Fastify whose requests wait for one single-row UPDATE
+ * per batch) against bare Fastify, with npm start's node flags and with node's defaults: what no
+ * store that acknowledges after a PostgreSQL commit can beat on this machine.
+ */
+async function floor(cluster: Cluster): Promise<Row[]> {
+  const rows: Row[] = []
+  for (const [flags, which] of [[START_FLAGS, "npm start's node flags"], [[], "node's default flags"]] as const) {
+    const bare = await startBare()
+    const floorServer = await startPgFloor(await cluster.createDatabase(), flags)
+    for (const server of [bare, floorServer]) await load(server, '/refresh/item-0', { duration: 1 })
+    const bareRuns: number[] = []
+    const floorRuns: number[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      bareRuns.push((await load(bare, '/refresh/item-0', {})).requests.average)
+      floorRuns.push((await load(floorServer, '/refresh/item-0', {})).requests.average)
+    }
+    await Promise.all([bare.stop(), floorServer.stop()])
+    const ratio = median(floorRuns) / median(bareRuns)
+    rows.push({
+      what: `floor: bare Fastify + one single-row UPDATE per batch, ${which}`,
+      statuspage: `${Math.round(median(floorRuns)).toLocaleString('en')} req/s`,
+      baseline: `${Math.round(median(bareRuns)).toLocaleString('en')} req/s bare Fastify`,
+      ratio: `${ratio.toFixed(2)} (rounds ${floorRuns.map((r, i) => (r / bareRuns[i]!).toFixed(2)).join(', ')})`,
+      goal: '',
+    })
+  }
+  return rows
 }
 
 const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
@@ -105,6 +135,7 @@ export async function postgresBench(): Promise<Row[]> {
     return [
       await versus('GET /refresh/:id, PostgreSQL store (one id)', '/refresh/item-0', {}, 0.5, benchYaml(1000), await cluster.createDatabase()),
       await versus('GET /refresh/:id, PostgreSQL store (100 ids)', '/refresh/item-0', { requests: spread }, 0.5, benchYaml(1000), await cluster.createDatabase()),
+      ...(await floor(cluster)),
       await twoReplicas(cluster),
       ...(await convergence(cluster)),
     ]

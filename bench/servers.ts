@@ -47,6 +47,12 @@ export function startBare(): Promise<Server> {
   return started(child, (line) => (/^\d+$/.test(line) ? `http://127.0.0.1:${line}` : undefined))
 }
 
+/** bench/pg-floor-server.ts on the database at `url`, with node's `flags`. */
+export function startPgFloor(url: string, flags: readonly string[]): Promise<Server> {
+  const child = spawn(process.execPath, [...flags, 'dist/bench/pg-floor-server.js', url], { stdio: ['ignore', 'pipe', 'inherit'] })
+  return started(child, (line) => (/^\d+$/.test(line) ? `http://127.0.0.1:${line}` : undefined))
+}
+
 /** The node flags of `npm start`, so that the benchmarks measure the service as it is run. */
 export const START_FLAGS = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start
   .split(' ')

@@ -244,6 +244,14 @@ for (const backend of backends(t)) {
     t.same(await logged(reopened), answered.map((seq, k) => [seq, `a${k * 2}`]).reverse())
   })
 
+  t.test(`${backend.name}: the signals recorded in one turn of the event loop are written in one batch`, async (t) => {
+    const { store, location } = await open(t)
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.recordSignal('job', { kind: 'success', at: 1000 * (i + 1) })))
+    // One batch writes an id's signals in rows of 16: a first signal sent on its own would make a row of 1.
+    t.same(await backend.rows(location, 'SELECT n FROM item_signal ORDER BY seq'), [{ n: 16 }, { n: 4 }])
+    await store.close()
+  })
+
   t.test(`${backend.name}: the run log pages by seq, across rows and batches`, async (t) => {
     const { store } = await open(t)
     t.teardown(() => store.close())
