@@ -3,6 +3,7 @@
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { NEW_SCRIPT } from '../src/domain/script.js'
+import { noteOf } from '../src/store/postgres.js'
 import { openStore, type SignalRecord, type Store } from '../src/store/store.js'
 import { auth, config, FakeClock, testApp, TOKEN, yamlConfig } from './helpers/app.js'
 import { startCli } from './helpers/cli.js'
@@ -291,4 +292,27 @@ t.test('two real replicas: a check-in sent to one shows on the other within 2 s;
   await stream
   const [{ n }] = await pgRows<{ n: number }>(url, "SELECT coalesce(sum(n), 0)::integer AS n FROM item_signal WHERE id <> 'dns'") as [{ n: number }]
   t.ok(n >= acknowledged && n <= acknowledged + 1, `every acknowledged refresh is stored (${acknowledged} acknowledged, ${n} stored)`)
+})
+
+t.test('a payload on the channel that is not a note is ignored, and the replicas go on agreeing', async (t) => {
+  const r = await twoReplicas(t)
+  if (r === undefined) return
+  const { a, b, url } = r
+  // Any session on the database may NOTIFY on the channel: none of these may crash a replica, nor
+  // reach its SQL (a note's seqs are written into syncRange's query).
+  for (const payload of ['null', '5', 'not json', '{"r":1}', '{"r":"x","d":5}', '{"r":"x","d":[1,"2"]}', '{"r":"x","lo":"1; DROP TABLE script","hi":2}', '{"r":"x","lo":9,"hi":2}']) {
+    await pgRows(url, `NOTIFY statuspage_changes, '${payload}'`)
+  }
+  await a.recordSignal('after', { kind: 'success', at: 1000 })
+  await waitUntil(() => b.runs().get('after')?.lastSignal === 1000, "B hears of A's signal", 2000)
+  t.same(await pgRows(url, "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'script'"), [{ n: 1 }])
+})
+
+t.test('a note is read field by field', async (t) => {
+  t.same(noteOf('{"r":"a","lo":16,"hi":47}'), { r: 'a', lo: 16, hi: 47 })
+  t.same(noteOf('{"r":"a","d":[3,4],"extra":1}'), { r: 'a', d: [3, 4] })
+  t.same(noteOf('{"r":"a","all":true}'), { r: 'a', all: true })
+  for (const payload of ['null', '[]', '{"lo":1,"hi":2}', '{"r":"a","lo":1}', '{"r":"a","lo":1.5,"hi":2}', '{"r":"a","lo":3,"hi":2}', '{"r":"a","d":"1"}', '{"r":"a","all":1}']) {
+    t.equal(noteOf(payload), undefined, payload)
+  }
 })

@@ -46,7 +46,7 @@ const PROBE_MS = 500
 const HEARTBEAT_MS = 5000
 
 /** What a batch tells the other replicas: the seq range it took, and the scripts it deleted. */
-interface Note {
+export interface Note {
   /** The replica that wrote it. */
   r: string
   lo?: number
@@ -116,6 +116,28 @@ export function isUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false
   const code = (err as { code?: unknown }).code
   return (typeof code === 'string' && code.startsWith('E')) || /connection|terminated|timeout|timed out|not queryable/i.test(err.message)
+}
+
+const isSeq = (value: unknown): value is number => Number.isSafeInteger(value)
+
+/**
+ * The note in a payload; undefined for one that is not a note. Any session on the database can
+ * NOTIFY on the channel, and syncRange writes the seqs into its SQL: each field is checked.
+ */
+export function noteOf(payload: string): Note | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(payload)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null) return undefined
+  const { r, lo, hi, d, all } = value as Record<string, unknown>
+  if (typeof r !== 'string') return undefined
+  if ((lo !== undefined || hi !== undefined) && !(isSeq(lo) && isSeq(hi) && lo <= hi)) return undefined
+  if (d !== undefined && !(Array.isArray(d) && d.every(isSeq))) return undefined
+  if (all !== undefined && all !== true) return undefined
+  return { r, ...(isSeq(lo) && isSeq(hi) ? { lo, hi } : {}), ...(d === undefined ? {} : { d: d as number[] }), ...(all ? { all } : {}) }
 }
 
 /** A deadlock or a serialization failure: the batch may simply run again. */
@@ -259,7 +281,13 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
 
   /** Reads the changes that other replicas notified. */
   async function syncRange(lo: number, hi: number): Promise<void> {
-    const { rows } = await pool.query<LinkedRow>('SELECT id, seq, prev, token, at, n, signals FROM item_signal WHERE seq BETWEEN $1 AND $2 ORDER BY id, seq', [lo, hi])
+    // Both reads in one round trip (the simple protocol takes no parameters: the bounds are
+    // integers, checked as the note was read); a replica under load runs one for each batch that
+    // another one writes.
+    const [{ rows }, { rows: scriptRows }] = (await pool.query(
+      `SELECT id, seq, prev, token, at, n, signals FROM item_signal WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY id, seq;
+       SELECT * FROM script WHERE seq BETWEEN ${lo} AND ${hi}`,
+    )) as unknown as [pg.QueryResult<LinkedRow>, pg.QueryResult<ScriptRow & { seq: number }>]
     const gaps: string[] = []
     for (const [id, list] of byId(rows)) {
       const mine = known.get(id) ?? 0
@@ -273,7 +301,6 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       const { rows: states } = await pool.query<SignalStateRow>('SELECT id, seq, token, runs FROM item_state WHERE id = ANY($1::text[])', [gaps])
       for (const [id, c] of await catchUp(pool, states)) applyRemote(id, c.runs, c.seq, c.token, c.records)
     }
-    const { rows: scriptRows } = await pool.query<ScriptRow & { seq: number }>('SELECT * FROM script WHERE seq BETWEEN $1 AND $2', [lo, hi])
     for (const row of scriptRows) if (row.seq > (scriptSeq.get(row.id) ?? 0)) setScript(fromRow(row), row.seq)
   }
 
@@ -293,13 +320,8 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   function onNotification(msg: Notification) {
     // Every batch of signals notifies on the connection that listens: its own note, read unparsed.
     if (msg.channel !== CHANNEL || msg.payload === undefined || msg.processId === connectionPid) return
-    let note: Note
-    try {
-      note = JSON.parse(msg.payload) as Note
-    } catch {
-      return
-    }
-    if (note.r === replica) return
+    const note = noteOf(msg.payload)
+    if (note === undefined || note.r === replica) return
     if (note.all) resyncWanted = true
     if (note.lo !== undefined && note.hi !== undefined) range = range === undefined ? { lo: note.lo, hi: note.hi } : { lo: Math.min(range.lo, note.lo), hi: Math.max(range.hi, note.hi) }
     for (const id of note.d ?? []) deletedElsewhere.add(id)
@@ -339,6 +361,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     clearInterval(heartbeat)
     connection?.end().catch(() => {})
     connection = undefined
+    connectionPid = undefined
   }
 
   /** The database stopped answering: fail what waits, and try to reach it again until it does. */
