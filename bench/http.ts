@@ -33,10 +33,18 @@ export async function load(server: Server, path: string, options: Options) {
  * load generator, so single runs vary by about 10%: the two take turns for ROUNDS rounds, after a
  * warm-up, and the medians are compared.
  */
-export async function versus(what: string, path: string, options: Options, goal: number | undefined, yaml = benchYaml(1000), database?: string): Promise<Row> {
+export function versus(what: string, path: string, options: Options, goal: number | undefined, yaml = benchYaml(1000), database?: string): Promise<Row> {
+  return versusServer(what, path, options, goal, async () => {
+    const sp = await startStatuspage(yaml, database)
+    if (options.method === 'PUT') await fetch(`${sp.url}/api/v1/script`, { method: 'POST', headers, body: putBody })
+    return sp
+  })
+}
+
+/** The server that `start` starts against bare Fastify, as versus does it. */
+export async function versusServer(what: string, path: string, options: Options, goal: number | undefined, start: () => Promise<Server>): Promise<Row> {
   const bare = await startBare()
-  const sp = await startStatuspage(yaml, database)
-  if (options.method === 'PUT') await fetch(`${sp.url}/api/v1/script`, { method: 'POST', headers, body: putBody })
+  const sp = await start()
   for (const server of [bare, sp]) await autocannon({ url: `${server.url}${path}`, connections: 32, duration: 1, headers, ...options })
   const bareRuns: number[] = []
   const spRuns: number[] = []

@@ -2,7 +2,7 @@
 // replicas loaded at once, and how soon one replica shows a check-in that the other acknowledged.
 import autocannon from 'autocannon'
 import { benchYaml } from './fixtures.js'
-import { headers, load, SECONDS, versus } from './http.js'
+import { headers, SECONDS, versus, versusServer } from './http.js'
 import { postgresBin, startCluster, type Cluster } from './pg-cluster.js'
 import { START_FLAGS, startBare, startPgFloor, startStatuspage, type Server } from './servers.js'
 import { median, type Row } from './table.js'
@@ -51,24 +51,8 @@ async function twoReplicas(cluster: Cluster): Promise<Row> {
 async function floor(cluster: Cluster): Promise<Row[]> {
   const rows: Row[] = []
   for (const [flags, which] of [[START_FLAGS, "npm start's node flags"], [[], "node's default flags"]] as const) {
-    const bare = await startBare()
-    const floorServer = await startPgFloor(await cluster.createDatabase(), flags)
-    for (const server of [bare, floorServer]) await load(server, '/refresh/item-0', { duration: 1 })
-    const bareRuns: number[] = []
-    const floorRuns: number[] = []
-    for (let round = 0; round < ROUNDS; round++) {
-      bareRuns.push((await load(bare, '/refresh/item-0', {})).requests.average)
-      floorRuns.push((await load(floorServer, '/refresh/item-0', {})).requests.average)
-    }
-    await Promise.all([bare.stop(), floorServer.stop()])
-    const ratio = median(floorRuns) / median(bareRuns)
-    rows.push({
-      what: `floor: bare Fastify + one single-row UPDATE per batch, ${which}`,
-      statuspage: `${Math.round(median(floorRuns)).toLocaleString('en')} req/s`,
-      baseline: `${Math.round(median(bareRuns)).toLocaleString('en')} req/s bare Fastify`,
-      ratio: `${ratio.toFixed(2)} (rounds ${floorRuns.map((r, i) => (r / bareRuns[i]!).toFixed(2)).join(', ')})`,
-      goal: '',
-    })
+    const database = await cluster.createDatabase()
+    rows.push(await versusServer(`floor: bare Fastify + one single-row UPDATE per batch, ${which}`, '/refresh/item-0', {}, undefined, () => startPgFloor(database, flags)))
   }
   return rows
 }
