@@ -1,8 +1,11 @@
 // buildApp(deps): the whole service as a Fastify instance, without listening.
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config/load.js'
 import { errorBody } from './errors.js'
 import type { Clock } from './monitor.js'
+import connections from './plugins/connections.js'
 import errors from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import monitor from './plugins/monitor.js'
@@ -36,6 +39,28 @@ export interface AppOptions {
   metricsCacheMs?: number
   /** Between sweeps of old outputs (ms). */
   retentionMs?: number
+  /** How long headers may take to arrive, and a body after them (ms). */
+  requestTimeoutMs?: number
+  /** At shutdown, the longest wait for clients to finish with their connections (ms). */
+  drainMs?: number
+}
+
+/** Node's own refusals, before any route runs, in the service's error shape. */
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'SP_ERR_REQUEST_TIMEOUT', 'headers: must arrive within %d s'],
+  HPE_HEADER_OVERFLOW: [431, 'SP_ERR_HEADERS_TOO_LARGE', 'headers: must be at most 16 KiB in all'],
+}
+
+function clientErrorHandler(timeoutMs: number) {
+  return (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'SP_ERR_BAD_REQUEST', 'request: is not valid HTTP/1.1']
+    const body = JSON.stringify(errorBody(status, code, message.replace('%d', String(timeoutMs / 1000))))
+    if (socket.writable) {
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    }
+    socket.destroy()
+  }
 }
 
 /** Secrets that must never reach a log line. */
@@ -50,15 +75,19 @@ const requestForLog = (req: FastifyRequest) => ({
   remotePort: req.socket?.remotePort,
 })
 
-export async function buildApp({ config, database, now = Date.now, logger = false, logRequests = false, trustProxy = false, metricsCacheMs, retentionMs }: AppOptions) {
+export async function buildApp({ config, database, now = Date.now, logger = false, logRequests = false, trustProxy = false, metricsCacheMs, retentionMs, requestTimeoutMs = 30_000, drainMs }: AppOptions) {
   const app = Fastify({
     logger: logger === false ? false : { redact: REDACT, serializers: { req: requestForLog }, ...(logger === true ? {} : logger) },
     // Every job in a fleet checks in: two access-log lines per check-in cost more than the check-in
     // itself, and /metrics counts them. Warnings and errors are logged either way.
     logController: new LogController({ disableRequestLogging: !logRequests }),
     bodyLimit: 64 * 1024,
-    requestTimeout: 30_000,
+    requestTimeout: requestTimeoutMs,
     connectionTimeout: 60_000,
+    // Node looks for requests past their deadline this often (30 s by default, which let slow
+    // headers run to 55 s).
+    http: { connectionsCheckingInterval: Math.min(1000, requestTimeoutMs / 4) },
+    clientErrorHandler: clientErrorHandler(requestTimeoutMs),
     routerOptions: { maxParamLength: 500 },
     trustProxy,
     // Requests that arrive while the server drains are served (a check-in is still acknowledged);
@@ -68,6 +97,7 @@ export async function buildApp({ config, database, now = Date.now, logger = fals
     frameworkErrors: (err, _request, reply: FastifyReply) => reply.code(400).send(errorBody(400, err.code, `url: ${err.message}`)),
   })
   await app.register(errors)
+  await app.register(connections, { bodyTimeoutMs: requestTimeoutMs, drainMs })
   await app.register(validation)
   await app.register(monitor, { config, database, now })
   await app.register(retention, { everyMs: retentionMs })

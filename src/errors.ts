@@ -4,6 +4,7 @@
 import { STATUS_CODES } from 'node:http'
 import createError from '@fastify/error'
 import type { ErrorObject } from 'ajv'
+import { NO_NUL } from './config/schema.js'
 import { DURATION_HINT, DURATION_PATTERN } from './domain/duration.js'
 
 /** The body of every error response. */
@@ -72,7 +73,7 @@ function describe(e: ErrorObject): string {
     case 'minimum':
       return `must be at least ${String(p.limit)}`
     case 'pattern':
-      return p.pattern === DURATION_PATTERN ? DURATION_HINT : `must match ${String(p.pattern)}`
+      return p.pattern === DURATION_PATTERN ? DURATION_HINT : p.pattern === NO_NUL ? 'must not contain a NUL character (\\u0000)' : `must match ${String(p.pattern)}`
     case 'false schema':
       return 'must not be given'
     case 'propertyNames':

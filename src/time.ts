@@ -1,5 +1,9 @@
 // Times in the server's time zone (the TZ variable) with their offset. Date has no such formatter
-// and Intl gives no offset in this form, so they are assembled here.
+// and Intl gives no offset in this form, so they are assembled here. Each gives null for an instant
+// that is not showable (isShowable): a value stored before ranges were checked, or a due time that
+// a long interval puts past the year 9999, is shown as null, never as NaN nor as a RangeError.
+import { isShowable } from './domain/dates.js'
+
 const pad = (n: number) => String(Math.abs(n)).padStart(2, '0')
 
 function localParts(ms: number) {
@@ -13,13 +17,15 @@ function localParts(ms: number) {
 }
 
 /** ISO 8601: 2026-11-21T05:00:00+01:00 */
-export function isoLocal(ms: number): string {
+export function isoLocal(ms: number): string | null {
+  if (!isShowable(ms)) return null
   const { date, time, offset } = localParts(ms)
   return `${date}T${time}${offset}`
 }
 
 /** For people: 2026-11-21 05:00:00 +01:00 */
-export function localTime(ms: number): string {
+export function localTime(ms: number): string | null {
+  if (!isShowable(ms)) return null
   const { date, time, offset } = localParts(ms)
   return `${date} ${time} ${offset}`
 }
@@ -30,8 +36,8 @@ const zoned = new Map<string, Intl.DateTimeFormat>()
  * ISO 8601 in the IANA zone `tz`, with that zone's offset at that instant:
  * isoIn(ms, 'America/New_York') -> 2025-03-09T03:00:00-04:00. Without a zone, the server's (isoLocal).
  */
-export function isoIn(ms: number, tz: string | undefined): string {
-  if (tz === undefined) return isoLocal(ms)
+export function isoIn(ms: number, tz: string | undefined): string | null {
+  if (tz === undefined || !isShowable(ms)) return isoLocal(ms)
   let format = zoned.get(tz)
   if (format === undefined) {
     format = new Intl.DateTimeFormat('en-US', {
@@ -52,3 +58,7 @@ export function isoIn(ms: number, tz: string | undefined): string {
   const offset = p.timeZoneName === 'GMT' ? '+00:00' : p.timeZoneName!.slice(3)
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}${offset}`
 }
+
+/** Scripto's date form: YYYY-MM-DDTHH:MM:SS in UTC, no offset, no fraction; null for none. */
+export const scriptoDate = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined || !isShowable(ms) ? null : new Date(ms).toISOString().slice(0, 19)

@@ -6,7 +6,7 @@ import type { CheckSpec } from '../domain/check.js'
 import type { Group, Item } from '../domain/item.js'
 import { NO_WINDOWS, type MaintenanceWindow } from '../domain/maintenance.js'
 import type { Periodicity, ScriptDefaults } from '../domain/script.js'
-import { parseDuration } from '../domain/duration.js'
+import { DURATION_RANGE, parseDuration } from '../domain/duration.js'
 import { DEFAULT_LIMITS, type RunLimits } from '../domain/run.js'
 import { cronSchedule, isTimeZone, unknownZone } from '../domain/schedule.js'
 import { describeAjvErrors, readablePath } from '../errors.js'
@@ -110,7 +110,9 @@ export function parseConfig(text: string, label: string): ConfigResult {
     const seconds = (value: number | string | undefined, path: string, positive = false): number | undefined => {
       if (value === undefined) return undefined
       const n = parseDuration(value)
-      if (n === undefined || (positive && n === 0)) fault(path, positive ? 'must be greater than 0' : 'must be at least 0')
+      // The schema has refused what is neither a number from 0 nor a duration string.
+      if (n === undefined) fault(path, DURATION_RANGE)
+      else if (positive && n === 0) fault(path, 'must be greater than 0')
       return n
     }
     const globalInterval = seconds(s.interval, pointer('statuspage', 'interval'), true) ?? 600

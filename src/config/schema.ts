@@ -1,12 +1,17 @@
 // The JSON Schema of config.yml. The TypeScript types are derived from it (FromSchema), and
 // `npm run schema` writes it to config.schema.json for editors; a test keeps the two in sync.
 import type { FromSchema } from 'json-schema-to-ts'
-import { DURATION_PATTERN } from '../domain/duration.js'
+import { DURATION_MAX, DURATION_PATTERN } from '../domain/duration.js'
 import { SIGNALS_KEPT, THRESHOLD_MAX } from '../domain/run.js'
 
 export const NAME_MAX = 200
+/**
+ * Text that is stored holds no NUL: PostgreSQL's text cannot, and both stores must take the same.
+ * errors.ts words its refusal.
+ */
+export const NO_NUL = '^[^\\u0000]*$'
 /** Ten years: a longer period is a typo, and would never make a script late. */
-export const PERIOD_MAX = 315_576_000
+export const PERIOD_MAX = DURATION_MAX
 
 /** hourly, daily, weekly, monthly, or a number of seconds. Shared with the Scripto API. */
 export const periodicitySchema = {
@@ -19,14 +24,17 @@ export const periodicitySchema = {
 } as const
 
 const positiveSeconds = (description: string) =>
-  ({ description, type: 'number', exclusiveMinimum: 0 }) as const
+  ({ description, type: 'number', exclusiveMinimum: 0, maximum: DURATION_MAX }) as const
 
-/** Seconds as a number, or a Prometheus duration string (90s, 15m, 2h, 1d, 1w, 1h30m); 0 allowed. */
+/**
+ * Seconds as a number, or a Prometheus duration string (90s, 15m, 2h, 1d, 1w, 1h30m); 0 allowed, up
+ * to DURATION_MAX (a string beyond it is refused when it is parsed).
+ */
 const duration = <D extends string>(description: D) =>
-  ({ description, type: ['number', 'string'], if: { type: 'string' }, then: { pattern: DURATION_PATTERN }, else: { minimum: 0 } }) as const
+  ({ description, type: ['number', 'string'], if: { type: 'string' }, then: { pattern: DURATION_PATTERN }, else: { minimum: 0, maximum: DURATION_MAX } }) as const
 /** As duration, but more than 0 (a string of zeros is refused when the config is normalised). */
 const positiveDuration = <D extends string>(description: D) =>
-  ({ description, type: ['number', 'string'], if: { type: 'string' }, then: { pattern: DURATION_PATTERN }, else: { exclusiveMinimum: 0 } }) as const
+  ({ description, type: ['number', 'string'], if: { type: 'string' }, then: { pattern: DURATION_PATTERN }, else: { exclusiveMinimum: 0, maximum: DURATION_MAX } }) as const
 
 const scheduleFields = {
   schedule: {
@@ -34,6 +42,7 @@ const scheduleFields = {
     type: 'string',
     minLength: 1,
     maxLength: NAME_MAX,
+    pattern: NO_NUL,
     examples: ['30 2 * * *', '0 9 * * MON-FRI', '*/15 8-18 * * *', '0 0 L * *', '@hourly'],
   },
   tz: {
@@ -41,6 +50,7 @@ const scheduleFields = {
     type: 'string',
     minLength: 1,
     maxLength: 64,
+    pattern: NO_NUL,
     examples: ['Europe/Berlin', 'America/New_York', 'UTC'],
   },
   grace: { ...duration('How long after its due time a check-in is still on time (default: statuspage.grace).'), examples: ['15m', '1h', 300] },
@@ -89,12 +99,14 @@ const itemSchema = {
       type: ['string', 'integer'],
       minLength: 1,
       maxLength: NAME_MAX,
+      pattern: NO_NUL,
     },
     id: {
       description: 'Refreshed with GET /refresh/<id>; one id may stand in several groups.',
       type: ['string', 'integer'],
       minLength: 1,
       maxLength: NAME_MAX,
+      pattern: NO_NUL,
     },
     interval: positiveDuration('How long this item stays up after a refresh; overrides statuspage.interval. Not with schedule.'),
     ...scheduleFields,
@@ -121,7 +133,7 @@ export const configSchema = {
       additionalProperties: false,
       required: ['token', 'groups'],
       properties: {
-        title: { description: 'Title of the status page.', type: 'string', default: 'Status', maxLength: NAME_MAX },
+        title: { description: 'Title of the status page.', type: 'string', default: 'Status', maxLength: NAME_MAX, pattern: NO_NUL },
         token: {
           description: 'Secret for refreshes and script reports. Generate: head -c 1000 /dev/urandom | sha512sum | cut -c 1-64',
           type: 'string',
@@ -147,7 +159,7 @@ export const configSchema = {
           description: 'Group name -> its items, shown in file order; or -> {items, maintenance} for windows of the whole group.',
           type: 'object',
           minProperties: 1,
-          propertyNames: { minLength: 1, maxLength: NAME_MAX },
+          propertyNames: { minLength: 1, maxLength: NAME_MAX, pattern: NO_NUL },
           additionalProperties: {
             if: { type: 'array' },
             then: itemList,
@@ -194,6 +206,7 @@ export const configSchema = {
           description: 'Outputs of all checks together are kept under this many MiB, the oldest deleted first.',
           type: 'number',
           exclusiveMinimum: 0,
+          maximum: 1_048_576,
           default: 256,
         },
       },

@@ -1,9 +1,24 @@
-// Scripto's last_exec values: its SQL keywords, or an ISO 8601 date or date-time.
+// Scripto's last_exec values: its SQL keywords, or an ISO 8601 date or date-time; and the instants
+// that statuspage can show.
+
+/**
+ * The first and last instants that fall within the years 1970 to 9999 in every time zone (UTC-12
+ * to UTC+14): every instant a date formatter is given must lie between them, or it shows null.
+ */
+export const TIME_MIN = Date.UTC(1970, 0, 1, 12)
+export const TIME_MAX = Date.UTC(9999, 11, 31, 10) - 1
+
+/** Whether `ms` is an instant that every zone writes with a four-digit year from 1970 to 9999. */
+export const isShowable = (ms: number): boolean => ms >= TIME_MIN && ms <= TIME_MAX
+
+/** What a date outside TIME_MIN..TIME_MAX is told, for 4xx messages. */
+export const TIME_RANGE = 'must lie within the years 1970 to 9999 in every time zone (1970-01-01T12:00:00Z to 9999-12-31T09:59:59Z)'
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i
 
 /**
  * ms since the epoch, or undefined when the text is neither a keyword nor a real calendar date.
+ * The caller refuses one that is not showable (isShowable).
  * CURRENT_TIMESTAMP and LOCALTIMESTAMP are `now`; CURRENT_DATE is today at 00:00 UTC; a date-time
  * without an offset is UTC, as Scripto stored it.
  */

@@ -19,12 +19,23 @@ const DURATION = new RegExp(DURATION_PATTERN)
 
 export const DURATION_HINT = 'must be seconds or a duration such as 90s, 15m, 2h, 1d, 1w or 1h30m'
 
-/** Seconds, or undefined when `value` is neither a non-negative number nor a duration string. */
+/**
+ * Ten years, the longest duration taken anywhere (grace, intervals, runtimes, windows, periods):
+ * a longer one is a typo, and would push every time it adds to past the year 9999.
+ */
+export const DURATION_MAX = 315_576_000
+export const DURATION_RANGE = `must be at most 10 years (${DURATION_MAX} seconds)`
+
+/** Seconds, or undefined when `value` is neither a number nor a duration string from 0 to DURATION_MAX. */
 export function parseDuration(value: number | string): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined
-  const m = value === '' ? null : DURATION.exec(value)
-  if (m === null) return undefined
-  return UNITS.reduce((total, [, seconds], i) => total + Number(m[i + 1] ?? 0) * seconds, 0)
+  let seconds: number
+  if (typeof value === 'number') seconds = value
+  else {
+    const m = value === '' ? null : DURATION.exec(value)
+    if (m === null) return undefined
+    seconds = UNITS.reduce((total, [, size], i) => total + Number(m[i + 1] ?? 0) * size, 0)
+  }
+  return seconds >= 0 && seconds <= DURATION_MAX ? seconds : undefined
 }
 
 /** The shortest Prometheus spelling of whole seconds: 5400 -> "1h30m"; fractions stay seconds. */

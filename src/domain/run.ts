@@ -56,6 +56,11 @@ export interface Runs {
   readonly lastSignal: number | undefined
   /** Runs started and not finished, oldest first; at most MAX_OPEN_RUNS. */
   readonly open: readonly OpenRun[]
+  /**
+   * Starts with a rid that more starts pushed out of `open`, oldest first, at most DROPPED_KEPT: no
+   * longer running nor timed, but a finish with their rid still gets its duration.
+   */
+  readonly dropped: readonly OpenRun[]
   readonly lastStart: number | undefined
   /** Seconds of the last run that had a start (or a duration of its own). */
   readonly lastDuration: number | undefined
@@ -70,8 +75,10 @@ export interface Runs {
   readonly lastResume: number | undefined
 }
 
-/** Overlapping runs tracked at once; a start beyond that forgets the oldest. */
+/** Overlapping runs tracked at once; a start beyond that drops the oldest (see Runs.dropped). */
 export const MAX_OPEN_RUNS = 16
+/** Dropped starts kept for their finishes: with the open ones, as many as the signals an id keeps. */
+export const DROPPED_KEPT = 240
 
 /** A run that has ended: what the thresholds count. */
 export interface Finish {
@@ -84,37 +91,46 @@ export interface Finish {
 }
 
 /**
- * The runs after `signal`, and the run it finished (none for a start). A start replaces an open
- * run with the same rid (or the open run without one, as Healthchecks does). A finish ends the run
- * with its rid, else, without a rid, the latest open run; one that matches none is a check-in
- * without a duration. A log signal, or an ignored one, changes nothing. A pause holds the check; a
+ * The runs after `signal`, the run it finished (none for a start), and the start it dropped. A
+ * start replaces an open run with the same rid (or the open run without one, as Healthchecks
+ * does); beyond MAX_OPEN_RUNS it drops the oldest. A finish ends the run with its rid (an open one,
+ * else a dropped one), else, without a rid, the latest open run; one that matches none is a
+ * check-in without a duration. A log signal, or an ignored one, changes nothing. A pause holds the check; a
  * resume releases it and counts as an arrival, so that its schedule starts again from there (a
  * resume of a check that is not paused changes nothing); any other signal releases it too.
  */
-export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: Finish } {
+export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: Finish; dropped?: OpenRun } {
   // Object literals of one shape, not spreads: this runs for every check-in.
   const { at, rid } = signal
   if (signal.kind === 'log' || signal.ignored === true) return { runs }
   if (signal.kind === 'pause') {
-    return { runs: { lastSignal: runs.lastSignal, open: runs.open, lastStart: runs.lastStart, lastDuration: runs.lastDuration, streak: runs.streak, paused: runs.paused ?? at, lastResume: runs.lastResume } }
+    return { runs: { lastSignal: runs.lastSignal, open: runs.open, dropped: runs.dropped, lastStart: runs.lastStart, lastDuration: runs.lastDuration, streak: runs.streak, paused: runs.paused ?? at, lastResume: runs.lastResume } }
   }
   if (signal.kind === 'resume') {
     if (runs.paused === undefined) return { runs }
-    return { runs: { lastSignal: at, open: runs.open, lastStart: runs.lastStart, lastDuration: runs.lastDuration, streak: runs.streak, paused: undefined, lastResume: at } }
+    return { runs: { lastSignal: at, open: runs.open, dropped: runs.dropped, lastStart: runs.lastStart, lastDuration: runs.lastDuration, streak: runs.streak, paused: undefined, lastResume: at } }
   }
   if (signal.kind === 'start') {
     const open = runs.open.filter((r) => r.rid !== rid)
     open.push({ rid, start: at })
-    if (open.length > MAX_OPEN_RUNS) open.shift()
-    return { runs: { lastSignal: at, open, lastStart: at, lastDuration: runs.lastDuration, streak: runs.streak, paused: undefined, lastResume: runs.lastResume } }
+    const dropped = open.length > MAX_OPEN_RUNS ? open.shift() : undefined
+    const kept = dropped?.rid === undefined ? runs.dropped : [...runs.dropped, dropped].slice(-DROPPED_KEPT)
+    const next: Runs = { lastSignal: at, open, dropped: kept, lastStart: at, lastDuration: runs.lastDuration, streak: runs.streak, paused: undefined, lastResume: runs.lastResume }
+    return dropped === undefined ? { runs: next } : { runs: next, dropped }
   }
-  const k = rid === undefined ? runs.open.length - 1 : runs.open.findIndex((r) => r.rid === rid)
-  const started = k >= 0 ? runs.open[k] : undefined
+  let k = rid === undefined ? runs.open.length - 1 : runs.open.findIndex((r) => r.rid === rid)
+  let started = k >= 0 ? runs.open[k] : undefined
+  let { open, dropped } = runs
+  if (started !== undefined) open = open.filter((_, i) => i !== k)
+  else if (rid !== undefined && dropped.length > 0) {
+    k = dropped.findIndex((r) => r.rid === rid)
+    started = k >= 0 ? dropped[k] : undefined
+    if (started !== undefined) dropped = dropped.filter((_, i) => i !== k)
+  }
   const duration = signal.duration ?? (started === undefined ? undefined : Math.max(0, at - started.start) / 1000)
-  const open = started === undefined ? runs.open : runs.open.filter((_, i) => i !== k)
   const finish: Finish = { at, succeeded: signal.kind === 'success', exitStatus: signal.exitStatus, duration }
   return {
-    runs: { lastSignal: at, open, lastStart: runs.lastStart, lastDuration: duration ?? runs.lastDuration, streak: countRun(runs.streak, finish, DEFAULT_LIMITS), paused: undefined, lastResume: runs.lastResume },
+    runs: { lastSignal: at, open, dropped, lastStart: runs.lastStart, lastDuration: duration ?? runs.lastDuration, streak: countRun(runs.streak, finish, DEFAULT_LIMITS), paused: undefined, lastResume: runs.lastResume },
     finish,
   }
 }
@@ -154,7 +170,7 @@ export interface Streak {
 
 export const NO_STREAK: Streak = Object.freeze({ failures: 0, successes: 0, failing: false, lastFailure: undefined, lastFailureReason: undefined })
 
-export const NO_RUNS: Runs = Object.freeze({ lastSignal: undefined, open: Object.freeze([]), lastStart: undefined, lastDuration: undefined, streak: NO_STREAK, paused: undefined, lastResume: undefined })
+export const NO_RUNS: Runs = Object.freeze({ lastSignal: undefined, open: Object.freeze([]), dropped: Object.freeze([]), lastStart: undefined, lastDuration: undefined, streak: NO_STREAK, paused: undefined, lastResume: undefined })
 
 /** Whether `limits` judge runs as the defaults do (max_runtime aside): then Runs.streak is the streak. */
 export const judgedByDefaults = (limits: RunLimits) =>

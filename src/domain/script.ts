@@ -3,6 +3,8 @@
 import type { CheckSpec } from './check.js'
 import type { MaintenanceWindow } from './maintenance.js'
 import { applySignal, countRun, DEFAULT_LIMITS, NO_RUNS, NO_STREAK, type RunLimits, type Runs, type Signal, type Streak } from './run.js'
+import { isShowable } from './dates.js'
+import { DURATION_MAX } from './duration.js'
 import { cronSchedule } from './schedule.js'
 
 export type Periodicity = 'hourly' | 'daily' | 'weekly' | 'monthly' | number
@@ -128,4 +130,18 @@ export function scriptCheck(script: Script, defaults: ScriptDefaults): CheckSpec
     if (!('error' in schedule)) return { schedule, grace: script.grace ?? defaults.grace ?? 3600, limits, maintenance, manualResume, periodicity, period }
   }
   return { schedule: { kind: 'interval', seconds: period }, grace: script.grace ?? defaults.grace ?? 0, limits, maintenance, manualResume, periodicity, period }
+}
+
+/**
+ * The fields of a stored script that are out of the ranges the API takes (written before it
+ * checked them): they are shown as null where a time is derived from them, and should be written again.
+ */
+export function fieldsOutOfRange(script: Script): string[] {
+  const out: string[] = []
+  if (script.lastExec !== null && !isShowable(script.lastExec)) out.push('last_exec')
+  if (typeof script.periodicity === 'number' && !(script.periodicity > 0 && script.periodicity <= DURATION_MAX)) out.push('periodicity')
+  for (const [field, seconds] of [['grace', script.grace], ['max_runtime', script.maxRuntime], ['min_runtime', script.minRuntime]] as const) {
+    if (seconds !== null && !(seconds >= 0 && seconds <= DURATION_MAX)) out.push(field)
+  }
+  return out
 }

@@ -57,8 +57,8 @@ function facts(page: CheckPage): string {
     '<dl class="facts">' +
     row('Schedule', `${h(inWords(schedule))}${grace > 0 ? `, grace ${humanSeconds(grace)}` : ''}`) +
     row('Last check-in', when(s.runs.lastSignal, now)) +
-    row('Next due', s.due === undefined ? 'after its first check-in' : `${dueText(s.due, now) || 'never again'}${Number.isFinite(s.due.nextDue) ? ` <span class="since">${localTime(s.due.nextDue)}</span>` : ''}`) +
-    row('Deadline', s.due === undefined || !Number.isFinite(s.due.deadline) ? '–' : `<span class="since">${localTime(s.due.deadline)}</span>`) +
+    row('Next due', s.due === undefined ? 'after its first check-in' : `${dueText(s.due, now) || 'never again'}${Number.isFinite(s.due.nextDue) ? ` <span class="since">${localTime(s.due.nextDue) ?? '–'}</span>` : ''}`) +
+    row('Deadline', s.due === undefined || !Number.isFinite(s.due.deadline) ? '–' : `<span class="since">${localTime(s.due.deadline) ?? '–'}</span>`) +
     row('Last run', s.runs.lastDuration === undefined ? '–' : humanSeconds(s.runs.lastDuration)) +
     row('Maintenance', windowText(s, now) || (s.status === 'maintenance' ? 'now' : 'no window')) +
     (s.runs.paused === undefined ? '' : row('Paused', `${when(s.runs.paused, now)}${s.check.manualResume ? ', resumed only by hand' : ''}`)) +
@@ -89,7 +89,7 @@ function durationChart(log: readonly LogEntry[]): string {
   const height = 60
   const bars = runs.map(({ signal }, i) => {
     const bar = longest === 0 ? 1 : Math.max(1, Math.round((signal.duration! / longest) * height))
-    return `<rect class="${signal.kind === 'success' ? 'ok' : 'bad'}" x="${i * 12}" y="${height - bar}" width="9" height="${bar}"><title>${localTime(signal.at)}: ${humanSeconds(signal.duration!)}${signal.kind === 'failure' ? ', failed' : ''}</title></rect>`
+    return `<rect class="${signal.kind === 'success' ? 'ok' : 'bad'}" x="${i * 12}" y="${height - bar}" width="9" height="${bar}"><title>${localTime(signal.at) ?? '–'}: ${humanSeconds(signal.duration!)}${signal.kind === 'failure' ? ', failed' : ''}</title></rect>`
   })
   return (
     `<svg class="chart" viewBox="0 0 ${runs.length * 12} ${height}" width="${Math.min(100, runs.length * 6)}%" height="${height}" preserveAspectRatio="none" role="img" aria-label="Durations of the last ${runs.length} timed runs, the longest ${humanSeconds(longest)}">${bars.join('')}</svg>` +
@@ -102,7 +102,6 @@ const SIGNAL_WORDS = { start: 'Start', success: 'Success', failure: 'Failure', l
 function logRow({ signal, output }: LogEntry, showOutput: boolean, now: number): string {
   const what =
     SIGNAL_WORDS[signal.kind] + (signal.exitStatus === undefined ? '' : ` (exit ${signal.exitStatus})`) + (signal.ignored === true ? ' <span class="why">ignored: paused</span>' : '')
-  const from = signal.source === undefined ? '–' : h([signal.source.address, signal.source.userAgent].filter(Boolean).join(' · '))
   let out = '–'
   if (signal.bytes !== undefined) {
     if (!showOutput) out = `<span class="note">hidden (${signal.bytes} bytes)</span>`
@@ -114,7 +113,6 @@ function logRow({ signal, output }: LogEntry, showOutput: boolean, now: number):
     cell('Time', when(signal.at, now)) +
     cell('Signal', what) +
     cell('Duration', signal.duration === undefined ? '–' : humanSeconds(signal.duration)) +
-    cell('From', from) +
     cell('Output', out) +
     '</tr>'
   )
@@ -134,9 +132,9 @@ ${stateLine(status, now)}
 <section class="box"><h2>Run log</h2>${hidden}${
     entries.length === 0
       ? '<p class="note">No signal yet.</p>'
-      : `<table class="rows log"><thead><tr><th class="w-time">Time</th><th class="w-sig">Signal</th><th class="w-dur">Duration</th><th class="w-from">From</th><th>Output</th></tr></thead><tbody>${entries.map((e) => logRow(e, page.showOutput, now)).join('')}</tbody></table>${log.length > entries.length ? `<p class="note">The newest ${entries.length} of ${log.length}; the API pages through all of them.</p>` : ''}`
+      : `<table class="rows log"><thead><tr><th class="w-time">Time</th><th class="w-sig">Signal</th><th class="w-dur">Duration</th><th>Output</th></tr></thead><tbody>${entries.map((e) => logRow(e, page.showOutput, now)).join('')}</tbody></table>${log.length > entries.length ? `<p class="note">The newest ${entries.length} of ${log.length}; the API pages through all of them.</p>` : ''}`
   }</section>
-<footer>Current server time: ${localTime(now)} (refreshing every ${page.refresh} seconds)</footer>
+<footer>Current server time: ${localTime(now) ?? '–'} (refreshing every ${page.refresh} seconds)</footer>
 </main>
 </body>
 </html>

@@ -41,7 +41,7 @@ footer{color:var(--muted);font-size:.85rem}
 .facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}.facts dt{color:var(--muted)}.facts dd{margin:0}
 .avail{list-style:none;display:flex;flex-wrap:wrap;gap:1rem 1.5rem;padding:0;margin:0 0 .5rem}.pct{font-size:1.4rem;font-weight:700;display:block}
 .note{color:var(--muted);font-size:.85rem;margin:.3rem 0}.chart{display:block}.chart .ok{fill:var(--up)}.chart .bad{fill:var(--down)}
-.log{table-layout:fixed}.w-time{width:7rem}.w-sig{width:8rem}.w-dur{width:5.5rem}.w-from{width:11rem}
+.log{table-layout:fixed}.w-time{width:7rem}.w-sig{width:8rem}.w-dur{width:5.5rem}
 pre.out{margin:0;max-height:16rem;overflow:auto;white-space:pre;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;background:var(--bg);padding:.4rem;border-radius:4px}
 @media (max-width:32rem){.items{grid-template-columns:1fr}.opt{display:none}
 table.rows,.rows tbody,.rows tr,.rows td{display:block}.rows thead{display:none}.rows tr{padding:.4rem 0;border-bottom:1px solid var(--line)}
@@ -64,7 +64,7 @@ const favicon = (ok: boolean) =>
 
 /** "3 min ago" with the exact time on hover, or "never". */
 export const when = (ms: number | undefined | null, now: number) =>
-  ms === undefined || ms === null ? '<span class="since">never</span>' : `<span class="since" title="${localTime(ms)}">${relativeTime(ms, now)}</span>`
+  ms === undefined || ms === null ? '<span class="since">never</span>' : `<span class="since" title="${localTime(ms) ?? '–'}">${relativeTime(ms, now)}</span>`
 
 /** "due in 3 h" while on time, "late by 12 min" past the deadline; nothing before the first check-in. */
 export function dueText(due: Due | undefined, now: number): string {
@@ -99,7 +99,7 @@ export function windowText({ check, status }: ItemStatus | ScriptStatus, now: nu
   if (status === 'maintenance') return ''
   const next = nextWindow(check.maintenance, now)
   if (next === undefined) return ''
-  return `<span class="maint" title="${localTime(next.start)}">maintenance ${relativeTime(next.start, now)} for ${humanSeconds((next.end - next.start) / 1000)}</span>`
+  return `<span class="maint" title="${localTime(next.start) ?? '–'}">maintenance ${relativeTime(next.start, now)} for ${humanSeconds((next.end - next.start) / 1000)}</span>`
 }
 
 /** An item's or a script's own page. */
@@ -192,7 +192,7 @@ export function* renderPage(s: Snapshot<Config>): Generator<string, void, void> 
     yield '</tbody></table></section>\n'
   }
   yield `<ul class="legend"><li class="up"><span class="mark" aria-hidden="true">${ITEM_MARK.up}</span> Up</li><li class="down"><span class="mark" aria-hidden="true">${ITEM_MARK.down}</span> Down</li><li class="held"><span class="mark" aria-hidden="true">${HELD_MARK.paused}</span> Paused</li><li class="held"><span class="mark" aria-hidden="true">${HELD_MARK.maintenance}</span> Maintenance</li></ul>
-<footer>Current server time: ${localTime(now)} (refreshing every ${config.refreshInterval} seconds)</footer>
+<footer>Current server time: ${localTime(now) ?? '–'} (refreshing every ${config.refreshInterval} seconds)</footer>
 </main>
 </body>
 </html>

@@ -33,6 +33,8 @@ export default fp(
       }
       // The database may be back in a moment: a client should retry, not give up.
       if (statusCode === 503) reply.header('retry-after', '1')
+      // The rest of a body that came too slowly is not waited for.
+      if (statusCode === 408) reply.header('connection', 'close')
       const code = err.validation ? 'SP_ERR_VALIDATION' : (err.code ?? 'SP_ERR_BAD_REQUEST')
       return reply.code(statusCode).send(errorBody(statusCode, code, messageOf(err, request)))
     })

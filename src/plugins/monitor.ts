@@ -1,6 +1,7 @@
 // Opens the store, decorates the app with its Monitor and closes the store with the app.
 import fp from 'fastify-plugin'
 import type { Config } from '../config/load.js'
+import { fieldsOutOfRange } from '../domain/script.js'
 import { Monitor, type Clock } from '../monitor.js'
 import { openStore } from '../store/store.js'
 
@@ -28,6 +29,12 @@ export default fp<MonitorOptions>(
     } catch (err) {
       await store.close()
       throw err
+    }
+    for (const script of store.scripts()) {
+      const fields = fieldsOutOfRange(script)
+      if (fields.length > 0) {
+        app.log.warn({ script: script.id, fields }, 'script: a stored value is out of range; times derived from it show as null until the script is written again')
+      }
     }
     app.addHook('onClose', async () => store.close())
   },

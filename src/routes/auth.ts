@@ -24,17 +24,18 @@ export function isSecret(presented: string, secret: string): boolean {
   return bytes.length === expected.length && timingSafeEqual(bytes, expected)
 }
 
-function presentedToken(request: FastifyRequest): string | undefined {
+/**
+ * What the request's X-Token and Authorization: Bearer headers say of the token: right when either
+ * holds it, whatever the other holds; an empty header presents nothing.
+ */
+function tokenCheck(request: FastifyRequest, token: string): 'right' | 'wrong' | 'missing' {
   const header = request.headers['x-token']
-  if (typeof header === 'string') return header
+  const presented = typeof header === 'string' && header !== ''
+  if (presented && isSecret(header, token)) return 'right'
   const auth = request.headers.authorization
-  if (auth !== undefined && /^bearer /i.test(auth)) return auth.slice(7).trim()
-  return undefined
-}
-
-function tokenIsRight(app: FastifyInstance, request: FastifyRequest): boolean {
-  const token = presentedToken(request)
-  return token !== undefined && token !== '' && isSecret(token, app.monitor.config.token)
+  const bearer = auth !== undefined && /^bearer /i.test(auth) ? auth.slice(7).trim() : ''
+  if (bearer !== '' && isSecret(bearer, token)) return 'right'
+  return presented || bearer !== '' ? 'wrong' : 'missing'
 }
 
 const TooManyFailuresError = createError(
@@ -53,12 +54,14 @@ export function guardWithToken(
   { applies = () => true, onRejected = () => {} }: { applies?: (request: FastifyRequest) => boolean; onRejected?: () => void } = {},
 ): void {
   app.addHook('onRequest', async (request, reply) => {
-    if (!applies(request) || tokenIsRight(app, request)) return
+    if (!applies(request)) return
+    const check = tokenCheck(request, app.monitor.config.token)
+    if (check === 'right') return
     onRejected()
     if (app.tokenFailures.overLimit(request.ip)) {
       reply.header('retry-after', '60')
       throw new TooManyFailuresError()
     }
-    throw presentedToken(request) ? new TokenWrongError() : new TokenMissingError()
+    throw check === 'wrong' ? new TokenWrongError() : new TokenMissingError()
   })
 }

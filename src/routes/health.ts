@@ -11,7 +11,7 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
   // Not ready while the database does not answer: a load balancer sends check-ins to a replica
   // that can record them. Alive all the same: a restart would not bring the database back.
   app.get('/-/ready', async (_req, reply) => {
-    if (closing) return reply.code(503).send(errorBody(503, 'SP_ERR_SHUTTING_DOWN', 'statuspage is shutting down'))
+    if (closing || app.connections.draining) return reply.code(503).send(errorBody(503, 'SP_ERR_SHUTTING_DOWN', 'statuspage is shutting down'))
     if (!app.monitor.store.up) return reply.code(503).send(errorBody(503, 'SP_ERR_STORE_UNAVAILABLE', 'the database is unreachable'))
     return reply.type('text/plain').send('statuspage is ready.\n')
   })

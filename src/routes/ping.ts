@@ -6,8 +6,36 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { isSecret } from './auth.js'
 import { acceptAnyBody, signalOf, tellBodyLimit } from './signals.js'
 
-/** Ping URLs with the key replaced, for log lines. */
-export const redactPingKey = (url: string) => url.replace(/^\/ping\/[^/?]*/, '/ping/[redacted]')
+const decoded = (segment: string) => {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+/**
+ * A URL fit for a log line: when its path, decoded and with empty segments dropped, is a ping URL
+ * (as the router would take it, or as a mistyped one that answers 404), the key's segment is
+ * replaced, whatever its spelling (//ping/, /%70ing/, /ping%2F<key>/).
+ */
+export function redactPingKey(url: string): string {
+  const q = url.indexOf('?')
+  const path = q === -1 ? url : url.slice(0, q)
+  const raw = path.split('/')
+  let i = raw.findIndex((segment) => segment !== '')
+  if (i === -1) return url
+  const first = decoded(raw[i]!).toLowerCase()
+  // /ping%2F<key>: the key hides in the first segment itself.
+  if (first.startsWith('ping/')) raw[i] = 'ping/[redacted]'
+  else if (first === 'ping') {
+    do i++
+    while (i < raw.length && raw[i] === '')
+    if (i >= raw.length) return url
+    raw[i] = '[redacted]'
+  } else return url
+  return raw.join('/') + (q === -1 ? '' : url.slice(q))
+}
 
 const pingRoutes: FastifyPluginAsync = async (app) => {
   acceptAnyBody(app)

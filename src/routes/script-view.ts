@@ -4,10 +4,8 @@ import { nextWindow } from '../domain/maintenance.js'
 import type { Runs, Streak } from '../domain/run.js'
 import { zoneOf } from '../domain/schedule.js'
 import type { ScriptStatus } from '../domain/snapshot.js'
+import { scriptoDate } from '../time.js'
 
-/** Scripto's date form: YYYY-MM-DDTHH:MM:SS in UTC, no offset, no fraction. */
-export const scriptoDate = (ms: number | null | undefined): string | null =>
-  ms === null || ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString().slice(0, 19)
 
 /**
  * The run fields that items and scripts both show: why the check has its status, the limits in

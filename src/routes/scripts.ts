@@ -2,9 +2,9 @@
 // token unless scripto.require_token is false.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyRequest } from 'fastify'
-import { NAME_MAX, periodicitySchema, runLimitFields } from '../config/schema.js'
-import { parseScriptoDate } from '../domain/dates.js'
-import { DURATION_PATTERN, parseDuration } from '../domain/duration.js'
+import { NAME_MAX, NO_NUL, periodicitySchema, runLimitFields } from '../config/schema.js'
+import { isShowable, parseScriptoDate, TIME_RANGE } from '../domain/dates.js'
+import { DURATION_MAX, DURATION_PATTERN, DURATION_RANGE, parseDuration } from '../domain/duration.js'
 import { cronSchedule, isTimeZone, unknownZone } from '../domain/schedule.js'
 import type { Signal } from '../domain/run.js'
 import { NEW_SCRIPT, scriptSignal, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
@@ -14,7 +14,7 @@ import { parseScriptQuery } from './script-query.js'
 import { scriptView } from './script-view.js'
 import { outputOf, RID_PATTERN, sourceOf } from './signals.js'
 
-const text = { type: 'string', minLength: 1, maxLength: NAME_MAX } as const
+const text = { type: 'string', minLength: 1, maxLength: NAME_MAX, pattern: NO_NUL } as const
 
 const fields = {
   name: text,
@@ -24,6 +24,7 @@ const fields = {
     description: 'CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE, or an ISO 8601 date or date-time (UTC unless it has an offset).',
     type: ['string', 'null'],
     maxLength: 64,
+    pattern: NO_NUL,
   },
   periodicity: { ...periodicitySchema, type: ['string', 'number', 'null'] },
   schedule: {
@@ -31,14 +32,15 @@ const fields = {
     type: ['string', 'null'],
     minLength: 1,
     maxLength: NAME_MAX,
+    pattern: NO_NUL,
   },
-  tz: { description: 'IANA time zone of the schedule; null: statuspage.tz.', type: ['string', 'null'], minLength: 1, maxLength: 64 },
+  tz: { description: 'IANA time zone of the schedule; null: statuspage.tz.', type: ['string', 'null'], minLength: 1, maxLength: 64, pattern: NO_NUL },
   grace: {
     description: 'Seconds, or a duration such as 15m, that a report may come after its due time; null: the default.',
     type: ['number', 'string', 'null'],
     if: { type: 'string' },
     then: { pattern: DURATION_PATTERN },
-    else: { minimum: 0 },
+    else: { minimum: 0, maximum: DURATION_MAX },
   },
   // null puts a limit back to its default.
   max_runtime: { ...runLimitFields.max_runtime, type: ['number', 'string', 'null'] },
@@ -51,7 +53,7 @@ const fields = {
 /** What a report may say of the run it finishes; not stored as fields. */
 const runFields = {
   rid: { description: 'Run id: finishes the run that a start with this rid began.', type: 'string', pattern: RID_PATTERN },
-  duration: { description: "Seconds the run took; takes the place of the measured one (finish - start).", type: 'number', minimum: 0, maximum: 1e9 },
+  duration: { description: "Seconds the run took; takes the place of the measured one (finish - start).", type: 'number', minimum: 0, maximum: DURATION_MAX },
   exit_code: { description: "The job's exit status, kept for people; status decides success.", type: 'integer', minimum: 0, maximum: 255 },
   output: { description: "The job's output, for the run log: its first 10 KiB are kept.", type: 'string' },
 } as const
@@ -139,12 +141,13 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     if (body.periodicity !== undefined) out.periodicity = body.periodicity
     if (body.schedule !== undefined) out.schedule = body.schedule
     if (body.tz !== undefined) out.tz = body.tz
-    if (body.grace !== undefined) out.grace = body.grace === null ? null : parseDuration(body.grace)!
-    for (const [key, field] of [['max_runtime', 'maxRuntime'], ['min_runtime', 'minRuntime']] as const) {
+    for (const [key, field] of [['grace', 'grace'], ['max_runtime', 'maxRuntime'], ['min_runtime', 'minRuntime']] as const) {
       const value = body[key]
       if (value === undefined) continue
-      const seconds = value === null ? null : parseDuration(value)!
-      if (seconds === 0) throw new BadRequestError(`body.${key}: must be greater than 0, or null to turn it off`)
+      const seconds = value === null ? null : parseDuration(value)
+      // The schema has refused what is neither a number from 0 nor a duration string.
+      if (seconds === undefined) throw new BadRequestError(`body.${key}: ${DURATION_RANGE}`)
+      if (seconds === 0 && key !== 'grace') throw new BadRequestError(`body.${key}: must be greater than 0, or null to turn it off`)
       out[field] = seconds
     }
     if (body.failure_threshold !== undefined) out.failureThreshold = body.failure_threshold
@@ -159,6 +162,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
             `body.last_exec: must be CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE or an ISO 8601 date or date-time, got ${JSON.stringify(body.last_exec)}`,
           )
         }
+        if (!isShowable(ms)) throw new BadRequestError(`body.last_exec: ${TIME_RANGE}, got ${JSON.stringify(body.last_exec)}`)
         out.lastExec = ms
       }
     }

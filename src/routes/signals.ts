@@ -25,8 +25,10 @@ export function signalOf(word: string | undefined, request: FastifyRequest): Sig
   else if (word === 'fail') kind = 'failure'
   else if (word === 'log') kind = 'log'
   else if (/^\d{1,10}$/.test(word)) {
+    // Plain decimal only: 01 or 0255 could be a typo or another base, and are not what a shell prints.
     exitStatus = Number(word)
     if (exitStatus > 255) return `exit status: must be 0 to 255, got ${word}`
+    if (String(exitStatus) !== word) return `exit status: must be written without leading zeros (${exitStatus}), got ${word}`
     kind = exitStatus === 0 ? 'success' : 'failure'
   } else return `signal: must be start, fail, log or an exit status 0 to 255, got ${JSON.stringify(word.slice(0, 80))}`
   // One object of one shape: this runs for every check-in.

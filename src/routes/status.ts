@@ -8,7 +8,7 @@ import { isoIn, isoLocal } from '../time.js'
 import { runView, scriptView } from './script-view.js'
 
 /** A time in ISO 8601 with the offset of the check's zone (the server's for interval checks), or null. */
-const at = (ms: number | undefined, tz: string | undefined) => (ms === undefined || !Number.isFinite(ms) ? null : isoIn(ms, tz))
+const at = (ms: number | undefined, tz: string | undefined) => (ms === undefined ? null : isoIn(ms, tz))
 
 export function statusView(s: Snapshot<Config>) {
   return {

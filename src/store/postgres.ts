@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import { setImmediate as endOfTurn } from 'node:timers/promises'
 import pg, { type Notification, type PoolClient, type PoolConfig } from 'pg'
-import { NO_RUNS, type Finish, type Runs, type Signal } from '../domain/run.js'
+import { NO_RUNS, type Finish, type OpenRun, type Runs, type Signal } from '../domain/run.js'
 import type { Script } from '../domain/script.js'
 import { StoreUnavailableError } from '../errors.js'
 import { migratePostgres } from './pg-migrations.js'
@@ -537,7 +537,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   interface Folded {
     readonly latest: Map<string, { runs: Runs; expect: string; signals: { signal: Signal; duration: number | undefined }[]; seqs: number[] }>
     /** Where each signal went: its id's list, at `index`, and what it did. */
-    readonly placed: Map<SignalOp, { index: number; runs: Runs; finish: Finish | undefined }>
+    readonly placed: Map<SignalOp, { index: number; runs: Runs; finish: Finish | undefined; dropped: OpenRun | undefined }>
   }
 
   function foldBatch(signals: readonly SignalOp[], base: (id: string) => { runs: Runs; token: string }): Folded {
@@ -550,8 +550,8 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         state = { runs: b.runs, expect: b.token, signals: [], seqs: [] }
         latest.set(op.id, state)
       }
-      const { runs: next, finish, signal } = applyInOrder(state.runs, op.signal)
-      placed.set(op, { index: state.signals.length, runs: next, finish })
+      const { runs: next, finish, dropped, signal } = applyInOrder(state.runs, op.signal)
+      placed.set(op, { index: state.signals.length, runs: next, finish, dropped })
       state.signals.push({ signal, duration: finish?.duration })
       state.runs = next
     }
@@ -637,9 +637,9 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
           op.resolve(undefined)
           continue
         }
-        const { index, runs: after, finish } = placed.get(op)!
+        const { index, runs: after, finish, dropped } = placed.get(op)!
         const seq = latest.get(op.id)!.seqs[index]!
-        op.resolve(finish === undefined ? { seq, runs: after } : { seq, runs: after, finish: finishRecord(finish, seq) })
+        op.resolve({ seq, runs: after, finish: finish === undefined ? undefined : finishRecord(finish, seq), dropped })
       }
     }
   }

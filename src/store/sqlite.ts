@@ -155,10 +155,10 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
               state = { runs: before.runs, kept: before.kept, signals: [] }
               latest.set(id, state)
             }
-            const { runs: next, finish, signal: inOrder } = applyInOrder(state.runs, signal)
+            const { runs: next, finish, dropped, signal: inOrder } = applyInOrder(state.runs, signal)
             state.signals.push({ seq: 0, signal: inOrder, duration: finish?.duration })
             state.runs = next
-            return { state, index: state.signals.length - 1, runs: next, finish }
+            return { state, index: state.signals.length - 1, runs: next, finish, dropped }
           })
           // Each id's signals of the write take seqs in a row, as its rows store them (a row's
           // signals are seq, seq + 1...). A seq of a batch that rolls back is not handed out
@@ -167,7 +167,7 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
           const records = placed.map((p): SignalRecord | undefined => {
             if (p === undefined) return undefined
             const seq = p.state.signals[p.index]!.seq
-            return p.finish === undefined ? { seq, runs: p.runs } : { seq, runs: p.runs, finish: finishRecord(p.finish, seq) }
+            return { seq, runs: p.runs, finish: p.finish === undefined ? undefined : finishRecord(p.finish, seq), dropped: p.dropped }
           })
           for (const [id, state] of latest) {
             for (let i = 0; i < state.signals.length; i += ROW_SIGNALS_MAX) {

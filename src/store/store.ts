@@ -1,7 +1,7 @@
 // The one seam between the service and its database. Two backends keep the same contract:
 // SQLite (a file; the default, needs nothing) and PostgreSQL (shared by replicas). Nothing above
 // this file knows which one runs.
-import type { Finish, Output, Runs, Signal } from '../domain/run.js'
+import type { Finish, OpenRun, Output, Runs, Signal } from '../domain/run.js'
 import type { Script, ScriptFields } from '../domain/script.js'
 import { openPostgresStore } from './postgres.js'
 import type { StoredSignalOf } from './rows.js'
@@ -114,6 +114,8 @@ export interface SignalRecord {
   readonly seq: number
   readonly runs: Runs
   readonly finish?: Finish & { readonly seq: number }
+  /** The open run that a start pushed out (MAX_OPEN_RUNS); told by the replica that wrote it. */
+  readonly dropped?: OpenRun
 }
 
 export { SIGNALS_KEPT } from '../domain/run.js'

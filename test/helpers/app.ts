@@ -71,6 +71,7 @@ export interface TestAppOptions {
   /** Off unless asked for: most tests scrape right after the change they check. */
   metricsCacheMs?: number
   retentionMs?: number
+  requestTimeoutMs?: number
 }
 
 /** A fresh app on a temporary database, closed when the test ends. */
@@ -86,6 +87,7 @@ export async function testApp(t: Test, opts: TestAppOptions = {}) {
     trustProxy: opts.trustProxy ?? false,
     metricsCacheMs: opts.metricsCacheMs ?? 0,
     retentionMs: opts.retentionMs,
+    requestTimeoutMs: opts.requestTimeoutMs,
   })
   t.teardown(() => app.close())
   return { app, clock, dbPath }

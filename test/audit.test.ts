@@ -1,0 +1,264 @@
+// The second audit's findings (issue 21), one test each: values out of range are refused and, if
+// stored before, shown as null; NUL is refused on both stores; secrets stay out of the logs; the
+// right token is never refused; exit statuses are plain decimal.
+import { once } from 'node:events'
+import { Agent, request } from 'node:http'
+import { connect } from 'node:net'
+import t from 'tap'
+import { parseConfig } from '../src/config/load.js'
+import { NEW_SCRIPT } from '../src/domain/script.js'
+import { openStore } from '../src/store/store.js'
+import { auth, config, FakeClock, logSink, T0, testApp, TOKEN, yamlConfig } from './helpers/app.js'
+import { backends } from './helpers/backends.js'
+import { startService } from './helpers/cli.js'
+
+const PING_KEY = 'ping-key-0123456789abcdef0123456789abcdef'
+const GROUPS = `
+    G:
+      - name: A
+        id: a
+`
+const scriptBody = (more: object) => ({ name: 'backup.sh', server: 'db1', status: true, last_exec: 'CURRENT_TIMESTAMP', ...more })
+
+t.test('durations past ten years are refused in the API with a 400 naming the field and the range, and store nothing', async (t) => {
+  const { app } = await testApp(t)
+  const created = await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: scriptBody({}) })
+  t.equal(created.statusCode, 201)
+  for (const [field, value, message] of [
+    ['grace', 1e30, 'body.grace: must be at most 315576000'],
+    ['grace', '99999999999999w', 'body.grace: must be at most 10 years (315576000 seconds)'],
+    ['max_runtime', '5200w', 'body.max_runtime: must be at most 10 years (315576000 seconds)'],
+    ['min_runtime', 315_576_001, 'body.min_runtime: must be at most 315576000'],
+    ['periodicity', 1e30, 'body.periodicity: must be at most 315576000'],
+    ['duration', 1e30, 'body.duration: must be at most 315576000'],
+  ] as const) {
+    const res = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { [field]: value, ...(field === 'duration' ? { status: true } : {}) } })
+    t.equal(res.statusCode, 400, `${field} ${value}`)
+    t.match(res.json().message, message)
+  }
+  const script = (await app.inject({ url: '/api/v1/script/1' })).json()
+  t.same([script.grace, script.max_runtime, script.min_runtime, script.last_duration], [0, null, null, null], 'nothing changed')
+  const ten = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { grace: '520w', max_runtime: 315_576_000 } })
+  t.equal(ten.statusCode, 200, 'ten years is taken')
+})
+
+t.test('a last_exec outside the years 1970 to 9999 in some zone is refused; one inside it is shown as given', async (t) => {
+  const { app } = await testApp(t)
+  for (const last of ['9999-12-31T23:59:59+14:00'.replace('+14:00', '-01:00'), '9999-12-31T10:00:00Z', '1969-12-31T23:59:59Z', '1970-01-01T11:59:59Z']) {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: scriptBody({ last_exec: last }) })
+    t.equal(res.statusCode, 400, last)
+    t.match(res.json().message, `body.last_exec: must lie within the years 1970 to 9999 in every time zone`)
+  }
+  t.same((await app.inject({ url: '/api/v1/script' })).json().objects, [], 'nothing stored')
+  const res = await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: scriptBody({ last_exec: '9999-12-31T23:59:59+14:00', periodicity: 'daily' }) })
+  t.equal(res.statusCode, 201, 'the last instant of 9999 at +14:00 is taken')
+  t.equal(res.json().last_exec, '9999-12-31T09:59:59')
+  t.equal(res.json().next_due, null, 'a due time past the year 9999 is null, not "+010000-…"')
+  const page = await app.inject({ url: '/script/1' })
+  t.equal(page.statusCode, 200)
+  t.notMatch(page.body, 'NaN')
+})
+
+t.test('a config with a duration past ten years is refused, naming the path and the range', async (t) => {
+  const cases = [
+    ['  interval: 1e30\n', 'statuspage.interval: must be at most 315576000'],
+    ['  grace: 99999999999999w\n', 'statuspage.grace: must be at most 10 years (315576000 seconds)'],
+    ['  refresh_interval: 1e30\n', 'statuspage.refresh_interval: must be at most 315576000'],
+    ['  maintenance:\n    - schedule: "0 2 * * *"\n      duration: 1e30\n', 'statuspage.maintenance[0].duration: must be at most 315576000'],
+    ['  maintenance:\n    - schedule: "0 2 * * *"\n      duration: 99999w\n', 'statuspage.maintenance[0].duration: must be at most 10 years'],
+  ] as const
+  for (const [extra, message] of cases) {
+    const result = parseConfig(yamlConfig({ groups: GROUPS, extra }), 'config.yml')
+    t.equal(result.ok, false, extra.trim())
+    if (!result.ok) t.match(result.errors.join('\n'), `config.yml: ${message}`)
+  }
+  const item = parseConfig(yamlConfig({ groups: '\n    G:\n      - { name: A, id: a, grace: 1e30 }\n' }), 'config.yml')
+  t.equal(item.ok, false)
+  if (!item.ok) t.match(item.errors.join('\n'), 'statuspage.groups.G[0].grace: must be at most 315576000')
+})
+
+t.test('an interval of ten years shows its due time, and every time on every page is a valid date or null', async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups: '\n    G:\n      - { name: A, id: a, interval: 520w, grace: 520w }\n' })) })
+  t.equal((await app.inject({ url: '/refresh/a', headers: auth })).statusCode, 200)
+  const item = (await app.inject({ url: '/api/v1/status' })).json().groups[0].items[0]
+  t.equal(item.next_due, '2036-01-03T12:00:00+00:00')
+  t.equal(item.deadline, '2045-12-21T12:00:00+00:00')
+  for (const url of ['/', '/item/a', '/badge/a.svg', '/metrics']) {
+    const res = await app.inject({ url })
+    t.equal(res.statusCode, 200, url)
+    t.notMatch(res.body, 'NaN', url)
+  }
+})
+
+for (const backend of backends(t)) {
+  t.test(`${backend.name}: scripts stored with values out of range (before ranges were checked) are shown with null times and a warning, never a 500`, async (t) => {
+    const location = await backend.fresh(t)
+    const store = await openStore(location)
+    await store.createScript({ ...NEW_SCRIPT, name: 'huge grace', server: 'h', grace: 1e30, lastExec: T0 })
+    await store.createScript({ ...NEW_SCRIPT, name: 'far', server: 'h', lastExec: Date.UTC(9999, 11, 31, 23), periodicity: 1e30 })
+    await store.close()
+    const { lines, logger } = logSink()
+    const { app } = await testApp(t, { dbPath: location, logger, clock: new FakeClock(T0 + 1000) })
+    for (const url of ['/api/v1/status', '/api/v1/script', '/api/v1/script/1', '/api/v1/script/2', '/', '/script/1', '/script/2', '/badge/script/1.svg', '/metrics']) {
+      const res = await app.inject({ url })
+      t.equal(res.statusCode, 200, url)
+      t.notMatch(res.body, /NaN|Invalid Date/, url)
+    }
+    const [huge, far] = (await app.inject({ url: '/api/v1/script' })).json().objects
+    t.same([huge.grace, huge.deadline, huge.last_exec], [1e30, null, '2026-01-15T12:00:00'])
+    t.same([far.last_exec, far.next_due], [null, null])
+    const put = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { status: false } })
+    t.equal(put.statusCode, 200, 'a report to it is answered')
+    const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40 && l.script !== undefined)
+    t.same(warnings.map((w) => [w.script, w.fields]), [[1, ['grace']], [2, ['last_exec', 'periodicity']]])
+  })
+
+  t.test(`${backend.name}: text with NUL is refused with a 400 naming the field, and stores nothing`, async (t) => {
+    const { app } = await testApp(t, { dbPath: await backend.fresh(t) })
+    for (const field of ['name', 'server', 'schedule', 'tz', 'last_exec']) {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: scriptBody({ [field]: 'a\u0000b' }) })
+      t.equal(res.statusCode, 400, field)
+      t.match(res.json().message, `body.${field}: must not contain a NUL character (\\u0000)`)
+    }
+    t.equal((await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: scriptBody({}) })).statusCode, 201)
+    const put = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { server: 'x\u0000' } })
+    t.equal(put.statusCode, 400)
+    t.same((await app.inject({ url: '/api/v1/script' })).json().objects.map((s: { server: string }) => s.server), ['db1'])
+  })
+}
+
+t.test('a config id, name, group or title with NUL is a config error naming it', async (t) => {
+  const cases = [
+    ['\n    G:\n      - { name: A, id: "a\\0b" }\n', 'statuspage.groups.G[0].id: must not contain a NUL character'],
+    ['\n    G:\n      - { name: "A\\0", id: a }\n', 'statuspage.groups.G[0].name: must not contain a NUL character'],
+    ['\n    "G\\0":\n      - { name: A, id: a }\n', 'statuspage.groups: has an invalid key'],
+  ] as const
+  for (const [groups, message] of cases) {
+    const result = parseConfig(yamlConfig({ groups }), 'config.yml')
+    t.equal(result.ok, false, message)
+    if (!result.ok) t.match(result.errors.join('\n'), message)
+  }
+})
+
+t.test('the ping key never reaches the log, however the ping URL is spelled', async (t) => {
+  const { lines, logger } = logSink()
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS, extra: `  ping_key: ${PING_KEY}\n` })), logger, logRequests: true })
+  const encoded = PING_KEY.replace('-', '%2D')
+  for (const url of [`/ping/${PING_KEY}/a`, `//ping/${PING_KEY}/a`, `/%70ing/${PING_KEY}/a/fail`, `/%70ing/${encoded}/a`, `/ping%2F${PING_KEY}/a`, `/ping//${PING_KEY}/a`, `/PING/${PING_KEY}/a`]) {
+    await app.inject({ url })
+  }
+  t.ok(lines.length >= 14, 'every request was logged')
+  const leaked = lines.filter((l) => l.includes(PING_KEY.slice(9)) || l.includes(encoded.slice(9)))
+  t.same(leaked, [], 'no line holds the key')
+  t.match(lines.join('\n'), '/%70ing/[redacted]/a/fail')
+})
+
+t.test('an empty X-Token beside the right Bearer token is the right token, never counted nor throttled', async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS })) })
+  for (let i = 0; i < 40; i++) {
+    const res = await app.inject({ url: '/refresh/a', headers: { 'x-token': '', authorization: `Bearer ${TOKEN}` } })
+    t.equal(res.statusCode, 200, `request ${i + 1}`)
+    if (res.statusCode !== 200) break
+  }
+  const wrongBeside = await app.inject({ url: '/refresh/a', headers: { 'x-token': 'wrong', authorization: `Bearer ${TOKEN}` } })
+  t.equal(wrongBeside.statusCode, 200, 'a wrong X-Token beside the right Bearer is right too')
+  const empty = await app.inject({ url: '/refresh/a', headers: { 'x-token': '', authorization: 'Bearer ' } })
+  t.same([empty.statusCode, empty.json().code], [403, 'SP_ERR_TOKEN_MISSING'])
+})
+
+t.test('exit statuses are taken in plain decimal only: 01 and 0255 are a 400, and change nothing', async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS, extra: `  ping_key: ${PING_KEY}\n` })) })
+  for (const status of ['01', '0255', '00', '007']) {
+    const refresh = await app.inject({ url: `/refresh/a/${status}`, headers: auth })
+    t.equal(refresh.statusCode, 400, `/refresh/a/${status}`)
+    t.match(refresh.json().message, `exit status: must be written without leading zeros (${Number(status)}), got ${status}`)
+    t.equal((await app.inject({ url: `/ping/${PING_KEY}/a/${status}` })).statusCode, 400)
+  }
+  t.same((await app.inject({ url: '/api/v1/items/a/runs', headers: auth })).json().runs, [], 'nothing logged')
+  for (const status of ['0', '1', '255']) t.equal((await app.inject({ url: `/refresh/a/${status}`, headers: auth })).statusCode, 200, status)
+})
+
+/** Sends `head` on a raw connection, then `drip` every 200 ms; resolves to the answer and when it came (ms). */
+function slowClient(url: string, head: string, drip: string): Promise<{ ms: number; status: string; headers: string; body: string }> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname)
+    const t0 = Date.now()
+    let out = ''
+    socket.on('data', (d) => (out += d))
+    socket.on('error', () => {})
+    socket.write(head)
+    const timer = setInterval(() => socket.writable && socket.write(drip), 200)
+    const stop = setTimeout(() => socket.destroy(), 8000)
+    socket.on('close', () => {
+      clearInterval(timer)
+      clearTimeout(stop)
+      const [headers = '', body = ''] = out.split('\r\n\r\n')
+      resolve({ ms: Date.now() - t0, status: headers.split('\r\n')[0] ?? '', headers, body })
+    })
+  })
+}
+
+t.test('slow headers and slow bodies are cut at the deadline with a 408 in the service\'s error shape; oversized headers get a 431 so too', async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS })), requestTimeoutMs: 1000 })
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const [headers, body, json] = await Promise.all([
+    slowClient(url, 'GET /refresh/a HTTP/1.1\r\nHost: x\r\n', 'X-Slow: 1\r\n'),
+    slowClient(url, `POST /refresh/a HTTP/1.1\r\nHost: x\r\nX-Token: ${TOKEN}\r\nContent-Length: 1000\r\n\r\n`, 'a'),
+    slowClient(url, `POST /api/v1/script HTTP/1.1\r\nHost: x\r\nX-Token: ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`, ' '),
+  ])
+  t.equal(headers.status, 'HTTP/1.1 408 Request Timeout')
+  t.same(JSON.parse(headers.body), { statusCode: 408, code: 'SP_ERR_REQUEST_TIMEOUT', error: 'Request Timeout', message: 'headers: must arrive within 1 s' })
+  for (const [what, answer] of [['a check-in body', body], ['a JSON body', json]] as const) {
+    t.equal(answer.status, 'HTTP/1.1 408 Request Timeout', what)
+    t.same(JSON.parse(answer.body), { statusCode: 408, code: 'SP_ERR_REQUEST_TIMEOUT', error: 'Request Timeout', message: 'body: must arrive within 1 s of the headers' }, what)
+    t.match(answer.headers.toLowerCase(), 'connection: close', what)
+  }
+  for (const answer of [headers, body, json]) t.ok(answer.ms < 3500, `cut after ${answer.ms} ms`)
+  t.same((await app.inject({ url: '/api/v1/items/a/runs', headers: auth })).json().runs, [], 'nothing recorded')
+  const big = await slowClient(url, `GET /refresh/a HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`, '')
+  t.equal(big.status, 'HTTP/1.1 431 Request Header Fields Too Large')
+  t.same(JSON.parse(big.body), { statusCode: 431, code: 'SP_ERR_HEADERS_TOO_LARGE', error: 'Request Header Fields Too Large', message: 'headers: must be at most 16 KiB in all' })
+})
+
+t.test('SIGTERM under load: every request already sent is answered, the last answer on each connection says Connection: close, none is reset', async (t) => {
+  const cli = await startService(t, yamlConfig({ groups: GROUPS }))
+  const { hostname, port } = new URL(cli.url)
+  const agent = new Agent({ keepAlive: true, maxSockets: 50 })
+  t.teardown(() => agent.destroy())
+  const tally = { answered: 0, closing: 0, refused: 0, reset: [] as string[] }
+  let stopped = false
+  const refresh = () =>
+    new Promise<void>((resolve) => {
+      const req = request({ host: hostname, port, path: '/refresh/a', headers: { 'x-token': TOKEN }, agent }, (res) => {
+        res.resume()
+        res.on('end', () => {
+          tally.answered++
+          if (res.headers.connection === 'close') tally.closing++
+          resolve()
+        })
+      })
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // Refused: the port no longer accepts, and nothing was sent. Anything else lost a request.
+        if (err.code === 'ECONNREFUSED') tally.refused++
+        else tally.reset.push(err.code ?? err.message)
+        stopped = true
+        resolve()
+      })
+      req.end()
+    })
+  const client = async () => {
+    while (!stopped) await refresh()
+  }
+  const clients = Array.from({ length: 50 }, client)
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const answeredBefore = tally.answered
+  cli.child.kill('SIGTERM')
+  const [code] = await once(cli.child, 'exit')
+  stopped = true
+  await Promise.all(clients)
+  t.equal(code, 0, 'stopped cleanly')
+  t.ok(answeredBefore > 100, `under load: ${answeredBefore} answers in the first second`)
+  t.same(tally.reset, [], `no request reset (${tally.answered} answered, ${tally.refused} refused at connect)`)
+  t.ok(tally.closing > 0, `${tally.closing} last answers said Connection: close`)
+})
