@@ -3,12 +3,15 @@
 // combines the three.
 import type { Config, Item } from './config/load.js'
 import { dueAfter, type Due } from './domain/check.js'
-import { countRun, countRuns, judgedByDefaults, NO_RUNS, type Finish, type Signal } from './domain/run.js'
+import { applySignal, countRun, countRuns, judgedByDefaults, NO_RUNS, type Finish, type OpenRun, type Signal } from './domain/run.js'
 import { itemStatus, scriptStatus, snapshot, type ItemRuns, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import type { Script, ScriptFields } from './domain/script.js'
 import type { ScriptQuery, SignalRecord, Store } from './store/store.js'
 
 export type Clock = () => number
+
+/** An open run that a start pushed out, of an item id or a script. */
+export type DroppedRun = ({ item: string; script?: undefined } | { script: number; item?: undefined }) & { run: OpenRun }
 
 export interface ReloadStatus {
   readonly successful: boolean
@@ -28,6 +31,7 @@ export class Monitor {
   /** The reload under way, if any: reloads apply in the order they were asked for. */
   #reloading: Promise<void> | undefined
   readonly #listeners: ((config: Config) => void)[] = []
+  readonly #droppedListeners: ((event: DroppedRun) => void)[] = []
 
   private constructor(
     config: Config,
@@ -137,8 +141,13 @@ export class Monitor {
    * it stands when the write runs (so that reports queued together apply in order), or throws to
    * refuse it. Resolves to the script as stored, or undefined when there is no such script.
    */
-  updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined> {
-    return this.store.updateScript(id, patch, signal)
+  async updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined> {
+    if (signal?.kind !== 'start') return this.store.updateScript(id, patch, signal)
+    // Whether the start drops an open run is known only from the script as the write finds it.
+    let dropped: OpenRun | undefined
+    const script = await this.store.updateScript(id, (current) => ((dropped = applySignal(current.runs, signal).dropped), patch(current)), signal)
+    if (script !== undefined && dropped !== undefined) this.#dropped({ script: id, run: dropped })
+    return script
   }
 
   deleteScript(id: number): Promise<boolean> {
@@ -166,6 +175,7 @@ export class Monitor {
     })
     const items = (record !== undefined && this.#config.itemsById.get(id)) || []
     for (const item of items) this.#count(item, record!)
+    if (record?.dropped !== undefined) this.#dropped({ item: id, run: record.dropped })
     return items
   }
 
@@ -233,6 +243,15 @@ export class Monitor {
 
   onReload(listener: (config: Config) => void): void {
     this.#listeners.push(listener)
+  }
+
+  /** Tells `listener` of each open run that a start of this replica's pushed out (MAX_OPEN_RUNS). */
+  onRunDropped(listener: (event: DroppedRun) => void): void {
+    this.#droppedListeners.push(listener)
+  }
+
+  #dropped(event: DroppedRun): void {
+    for (const listener of this.#droppedListeners) listener(event)
   }
 }
 

@@ -262,3 +262,33 @@ t.test('SIGTERM under load: every request already sent is answered, the last ans
   t.same(tally.reset, [], `no request reset (${tally.answered} answered, ${tally.refused} refused at connect)`)
   t.ok(tally.closing > 0, `${tally.closing} last answers said Connection: close`)
 })
+
+for (const backend of backends(t)) {
+  t.test(`${backend.name}: past 16 open runs, a start drops the oldest with a log line and a count, and its finish still gets its duration by rid`, async (t) => {
+    const { lines, logger } = logSink()
+    const { app, clock } = await testApp(t, { dbPath: await backend.fresh(t), logger, config: config(yamlConfig({ groups: GROUPS })) })
+    for (let i = 0; i < 100; i++) {
+      t.equal((await app.inject({ url: `/refresh/a/start?rid=r${i}`, headers: auth })).statusCode, 200)
+      clock.advance(1)
+    }
+    for (let i = 0; i < 100; i++) t.equal((await app.inject({ url: `/refresh/a?rid=r${i}`, headers: auth })).statusCode, 200)
+    const { runs } = (await app.inject({ url: '/api/v1/items/a/runs?limit=100', headers: auth })).json()
+    const finishes = runs.filter((r: { kind: string }) => r.kind === 'success')
+    t.equal(finishes.length, 100)
+    t.same(finishes.filter((r: { duration_seconds: number | null }) => r.duration_seconds === null), [], 'every finish has a duration')
+    t.equal(finishes.find((r: { rid: string }) => r.rid === 'r0').duration_seconds, 100, 'the first run, dropped 84 starts ago, ran 100 s')
+    const metrics = (await app.inject({ url: '/metrics' })).body
+    t.match(metrics, /^statuspage_runs_dropped_total 84$/m)
+    const dropped = lines.map((l) => JSON.parse(l)).filter((l) => l.msg?.startsWith('run dropped'))
+    t.equal(dropped.length, 84)
+    t.same([dropped[0].item, dropped[0].rid, dropped[0].level], ['a', 'r0', 40])
+
+    t.equal((await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: scriptBody({}) })).statusCode, 201)
+    for (let i = 0; i < 17; i++) await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: auth, payload: { rid: `s${i}` } })
+    clock.advance(30)
+    const report = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { status: true, rid: 's0' } })
+    t.equal(report.json().last_duration, 30, "a script's dropped run keeps its duration too")
+    t.match((await app.inject({ url: '/metrics' })).body, /^statuspage_runs_dropped_total 85$/m)
+    t.same(lines.map((l) => JSON.parse(l)).filter((l) => l.msg?.startsWith('run dropped') && l.script === 1).map((l) => l.rid), ['s0'])
+  })
+}

@@ -2,6 +2,7 @@
 // gauges, plus the per-item and per-script counts that renderFamilies exposes.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Config, Item } from '../config/load.js'
+import { MAX_OPEN_RUNS } from '../domain/run.js'
 import type { Monitor } from '../monitor.js'
 import { ChunkPool, itemLabels, renderExposition, type Format } from './families.js'
 
@@ -59,6 +60,7 @@ function promRegistry(format: Format, monitor: Monitor, lockRetries: () => numbe
     registry,
     unknown: new Counter({ name: 'statuspage_refresh_unknown_total', help: 'Refreshes of an id that no item has.', registers }),
     rejected: new Counter({ name: 'statuspage_refresh_rejected_total', help: 'Refreshes refused: token missing or wrong (403), or too many such (429).', registers }),
+    dropped: new Counter({ name: 'statuspage_runs_dropped_total', help: `Open runs that a start pushed out, past ${MAX_OPEN_RUNS} open at once on one check: no longer running nor timed.`, registers }),
   }
 }
 
@@ -136,6 +138,11 @@ export class Metrics {
   refreshRejected(): void {
     this.#prom.text.rejected.inc()
     this.#prom.openmetrics.rejected.inc()
+  }
+
+  runDropped(): void {
+    this.#prom.text.dropped.inc()
+    this.#prom.openmetrics.dropped.inc()
   }
 
   scriptReported(id: number): void {
