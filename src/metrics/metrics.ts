@@ -13,7 +13,7 @@ export const CONTENT_TYPE: Record<Format, string> = {
 
 // One registry per format: a prom-client registry in OpenMetrics mode renames its counters for
 // good (it strips _total), so a registry cannot serve both formats.
-function promRegistry(format: Format, monitor: Monitor, lockRetries: () => number) {
+function promRegistry(format: Format, monitor: Monitor) {
   const registry = new Registry()
   registry.setContentType(CONTENT_TYPE[format] as typeof Registry.PROMETHEUS_CONTENT_TYPE)
   const registers = [registry]
@@ -53,7 +53,16 @@ function promRegistry(format: Format, monitor: Monitor, lockRetries: () => numbe
     registers,
     collect() {
       this.reset()
-      this.inc(lockRetries())
+      this.inc(monitor.store.lockRetries)
+    },
+  })
+  new Counter({
+    name: 'statuspage_store_remote_rows_total',
+    help: "Rows read of what other replicas wrote, after their notifications (PostgreSQL); at most 4,096 per table per notification.",
+    registers,
+    collect() {
+      this.reset()
+      this.inc(monitor.store.remoteRows)
     },
   })
   return {
@@ -106,7 +115,7 @@ export class Metrics {
   constructor(monitor: Monitor, { cacheMs = METRICS_CACHE_MS } = {}) {
     this.#cacheMs = cacheMs
     this.#monitor = monitor
-    this.#prom = { text: promRegistry('text', monitor, () => monitor.store.lockRetries), openmetrics: promRegistry('openmetrics', monitor, () => monitor.store.lockRetries) }
+    this.#prom = { text: promRegistry('text', monitor), openmetrics: promRegistry('openmetrics', monitor) }
     this.#config = monitor.config
     this.#refreshes = new Float64Array(this.#config.items.length)
     itemLabels(this.#config)

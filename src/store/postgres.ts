@@ -40,6 +40,8 @@ import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, 
 const CHANNEL = 'statuspage_changes'
 /** NOTIFY payloads must stay under 8000 bytes; a batch that would say more asks for a resync. */
 const NOTE_MAX = 7000
+/** Rows of each table read for one note at most (a batch of 4,096 ids); a note naming more asks for a resync. */
+const NOTE_ROWS = 4096
 /** Between attempts to reach a database that stopped answering. */
 const PROBE_MS = 500
 /** The listening connection is checked this often: a silent one would miss notifications. */
@@ -198,6 +200,8 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   let up = true
   let closing = false
   let lockRetries = 0
+  /** Rows read of other replicas' writes. */
+  let remoteRows = 0
   let queue: Op[] = []
   /** The item ids of the batch under way. */
   let inFlight: ReadonlySet<string> = new Set()
@@ -247,6 +251,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
          JOIN unnest($1::text[], $2::bigint[]) AS k(id, known) ON s.id = k.id AND s.seq > k.known ORDER BY s.id, s.seq`,
       [states.map((s) => s.id), states.map((s) => known.get(s.id) ?? 0)],
     )
+    remoteRows += rows.length
     const rowsOf = byId(rows)
     for (const state of states) {
       const folded = fold(state.id, rowsOf.get(state.id) ?? [])
@@ -279,15 +284,24 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     return { runs: next, seq, token, records }
   }
 
-  /** Reads the changes that other replicas notified. */
+  /**
+   * Reads the changes that other replicas notified: at most NOTE_ROWS rows of each table. A note
+   * is a hint, which any session on the database can send: one that names more asks for a resync,
+   * which reads only what this replica does not have (item_state, then the rows of stale ids).
+   */
   async function syncRange(lo: number, hi: number): Promise<void> {
     // Both reads in one round trip (the simple protocol takes no parameters: the bounds are
     // integers, checked as the note was read); a replica under load runs one for each batch that
-    // another one writes.
+    // another one writes. The inner LIMIT walks the seq index and stops there.
     const [{ rows }, { rows: scriptRows }] = (await pool.query(
-      `SELECT id, seq, prev, token, at, n, signals FROM item_signal WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY id, seq;
-       SELECT * FROM script WHERE seq BETWEEN ${lo} AND ${hi}`,
+      `SELECT * FROM (SELECT id, seq, prev, token, at, n, signals FROM item_signal WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY seq LIMIT ${NOTE_ROWS + 1}) r ORDER BY id, seq;
+       SELECT * FROM script WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY seq LIMIT ${NOTE_ROWS + 1}`,
     )) as unknown as [pg.QueryResult<LinkedRow>, pg.QueryResult<ScriptRow & { seq: number }>]
+    remoteRows += rows.length + scriptRows.length
+    if (rows.length > NOTE_ROWS || scriptRows.length > NOTE_ROWS) {
+      resyncWanted = true
+      return
+    }
     const gaps: string[] = []
     for (const [id, list] of byId(rows)) {
       const mine = known.get(id) ?? 0
@@ -302,6 +316,22 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       for (const [id, c] of await catchUp(pool, states)) applyRemote(id, c.runs, c.seq, c.token, c.records)
     }
     for (const row of scriptRows) if (row.seq > (scriptSeq.get(row.id) ?? 0)) setScript(fromRow(row), row.seq)
+  }
+
+  /** Forgets the scripts of a note's `d` that the table no longer has: only the table is believed. */
+  async function syncDeleted(ids: readonly number[]): Promise<void> {
+    if (ids.length > NOTE_ROWS) {
+      resyncWanted = true
+      return
+    }
+    const { rows } = await pool.query<ScriptRow & { seq: number }>('SELECT * FROM script WHERE id = ANY($1::bigint[])', [ids])
+    remoteRows += rows.length
+    const stored = new Map(rows.map((row) => [row.id, row]))
+    for (const id of ids) {
+      const row = stored.get(id)
+      if (row === undefined) dropScript(id)
+      else if (row.seq > (scriptSeq.get(id) ?? 0)) setScript(fromRow(row), row.seq)
+    }
   }
 
   /** Reads everything again: after the database or the notifications were lost for a while. */
@@ -430,9 +460,10 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         } else if (!closing && (range !== undefined || deletedElsewhere.size > 0)) {
           flush()
           const r = range
+          const deleted = [...deletedElsewhere]
           range = undefined
-          for (const id of deletedElsewhere) dropScript(id)
           deletedElsewhere.clear()
+          if (deleted.length > 0) await guarded(() => syncDeleted(deleted), 'reading the scripts other replicas deleted')
           if (r !== undefined) await guarded(() => syncRange(r.lo, r.hi), 'reading the changes of other replicas')
         } else {
           // The batch takes every write that this turn of the event loop reads: requests that
@@ -930,6 +961,9 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     },
     get lockRetries() {
       return lockRetries
+    },
+    get remoteRows() {
+      return remoteRows
     },
     async close() {
       closing = true

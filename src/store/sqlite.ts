@@ -285,6 +285,8 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
     get lockRetries() {
       return batches.lockRetries
     },
+    // SQLite has no other writer.
+    remoteRows: 0,
     async close() {
       batches.drain()
       db.close()

@@ -98,6 +98,8 @@ export interface Store {
   readonly up: boolean
   /** Batches that found the database locked (SQLite) or deadlocked (PostgreSQL) and were tried again. */
   readonly lockRetries: number
+  /** Rows read of what other replicas wrote, after their notifications (PostgreSQL). */
+  readonly remoteRows: number
   /** Commits what is queued, then closes the database. */
   close(): Promise<void>
 }
