@@ -326,15 +326,19 @@ t.test('notes are hints: a note naming a live script as deleted, or a huge range
   await waitUntil(() => b.getScript(script.id) !== undefined && b.runs().get('live') !== undefined, 'B knows of both', 2000)
   // 20,000 rows that no note of a replica names: reading them would be the whole table.
   await pgRows(url, "INSERT INTO item_signal (id, seq, prev, token, at, n, signals) SELECT 'bulk' || g, g * 16, 0, 'x', 1, 1, '[[0,\"ok\"]]' FROM generate_series(1000000, 1019999) g")
-  const before = [a.remoteRows, b.remoteRows]
+  /** A change noted after the notes sent: once each replica has the other's, it has read them. */
+  const settled = async (at: number) => {
+    await a.recordSignal('after', { kind: 'success', at })
+    await b.recordSignal('after-b', { kind: 'success', at })
+    await waitUntil(() => b.runs().get('after')?.lastSignal === at && a.runs().get('after-b')?.lastSignal === at, 'both hear of the later changes', 2000)
+  }
   await pgRows(url, `NOTIFY statuspage_changes, '{"r":"x","d":[${script.id}]}'`)
+  await settled(2000)
+  for (const [name, store] of [['A', a], ['B', b]] as const) t.same(store.getScript(script.id), script, `${name} keeps the script the note said was deleted`)
+  const before = [a.remoteRows, b.remoteRows]
   await pgRows(url, `NOTIFY statuspage_changes, '{"r":"x","lo":0,"hi":9007199254740991}'`)
-  // A change noted after them: once B has it, B has read both notes.
-  await a.recordSignal('after', { kind: 'success', at: 2000 })
-  await b.recordSignal('after-b', { kind: 'success', at: 2000 })
-  await waitUntil(() => b.runs().get('after')?.lastSignal === 2000 && a.runs().get('after-b')?.lastSignal === 2000, 'both hear of the later changes', 2000)
+  await settled(3000)
   for (const [name, store] of [['A', a], ['B', b]] as const) {
-    t.same(store.getScript(script.id), script, `${name} keeps the script the note said was deleted`)
     t.equal(store.runs().get('live')?.lastSignal, 1000, `${name} keeps its runs`)
     t.equal(store.runs().get('bulk1000000'), undefined, `${name} folded none of the unnoted rows`)
   }
