@@ -43,6 +43,8 @@ export interface AppOptions {
   requestTimeoutMs?: number
   /** At shutdown, the longest wait for clients to finish with their connections (ms). */
   drainMs?: number
+  /** Caps a SQLite database at this many pages, as a full disk would; for tests of write failures. */
+  maxPages?: number
 }
 
 /** Node's own refusals, before any route runs, in the service's error shape. */
@@ -75,7 +77,7 @@ const requestForLog = (req: FastifyRequest) => ({
   remotePort: req.socket?.remotePort,
 })
 
-export async function buildApp({ config, database, now = Date.now, logger = false, logRequests = false, trustProxy = false, metricsCacheMs, retentionMs, requestTimeoutMs = 30_000, drainMs }: AppOptions) {
+export async function buildApp({ config, database, now = Date.now, logger = false, logRequests = false, trustProxy = false, metricsCacheMs, retentionMs, requestTimeoutMs = 30_000, drainMs, maxPages }: AppOptions) {
   const app = Fastify({
     logger: logger === false ? false : { redact: REDACT, serializers: { req: requestForLog }, ...(logger === true ? {} : logger) },
     // Every job in a fleet checks in: two access-log lines per check-in cost more than the check-in
@@ -99,7 +101,7 @@ export async function buildApp({ config, database, now = Date.now, logger = fals
   await app.register(errors)
   await app.register(connections, { bodyTimeoutMs: requestTimeoutMs, drainMs })
   await app.register(validation)
-  await app.register(monitor, { config, database, now })
+  await app.register(monitor, { config, database, now, maxPages })
   await app.register(retention, { everyMs: retentionMs })
   await app.register(metricsPlugin, { cacheMs: metricsCacheMs })
   await app.register(tokenFailures)

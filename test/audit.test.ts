@@ -11,6 +11,7 @@ import { openStore } from '../src/store/store.js'
 import { auth, config, FakeClock, logSink, T0, testApp, TOKEN, yamlConfig } from './helpers/app.js'
 import { backends } from './helpers/backends.js'
 import { startService } from './helpers/cli.js'
+import { waitUntil } from './helpers/db.js'
 
 const PING_KEY = 'ping-key-0123456789abcdef0123456789abcdef'
 const GROUPS = `
@@ -292,3 +293,23 @@ for (const backend of backends(t)) {
     t.same(lines.map((l) => JSON.parse(l)).filter((l) => l.msg?.startsWith('run dropped') && l.script === 1).map((l) => l.rid), ['s0'])
   })
 }
+
+t.test('/-/ready answers 503 while SQLite writes fail (a full disk), and 200 once they commit again', async (t) => {
+  const { app, clock } = await testApp(t, {
+    maxPages: 40,
+    retentionMs: 20,
+    config: config(yamlConfig({ groups: GROUPS, top: '\nrun_log:\n  max_age: 1s\n' })),
+  })
+  t.equal((await app.inject({ url: '/-/ready' })).statusCode, 200)
+  let status = 200
+  for (let i = 0; i < 100 && status === 200; i++) status = (await app.inject({ method: 'POST', url: '/refresh/a/log', headers: auth, payload: `${i} `.repeat(5000) })).statusCode
+  t.equal(status, 500, 'the disk filled up')
+  const ready = await app.inject({ url: '/-/ready' })
+  t.same([ready.statusCode, ready.json().code], [503, 'SP_ERR_STORE_UNAVAILABLE'])
+  t.match((await app.inject({ url: '/metrics' })).body, /^statuspage_store_up 0$/m)
+  // Retention deletes the old outputs: the next write commits.
+  clock.advance(10)
+  await waitUntil(async () => (await app.inject({ url: '/-/ready' })).statusCode === 200, 'ready again', 5000)
+  t.equal((await app.inject({ url: '/refresh/a', headers: auth })).statusCode, 200)
+  t.match((await app.inject({ url: '/metrics' })).body, /^statuspage_store_up 1$/m)
+})

@@ -16,13 +16,16 @@ export interface MonitorOptions {
   /** A SQLite file or a postgres:// URL. */
   database: string
   now: Clock
+  maxPages?: number | undefined
 }
 
 export default fp<MonitorOptions>(
-  async (app, { config, database, now }) => {
+  async (app, { config, database, now, maxPages }) => {
     const store = await openStore(database, {
+      maxPages,
       onError: (err, what) => app.log.error({ err }, `database: ${what}`),
-      onAvailability: (up) => (up ? app.log.info('database: answering again; writes are accepted') : app.log.error('database: unreachable; writes answer 503')),
+      onAvailability: (up) =>
+        up ? app.log.info('database: writes commit again; ready') : app.log.error('database: writes fail (unreachable, or a full disk); not ready until they commit again'),
     })
     try {
       app.decorate('monitor', await Monitor.open(config, store, now))

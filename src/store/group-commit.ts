@@ -42,8 +42,11 @@ export interface GroupCommit {
   drain(): void
 }
 
-/** `afterBatch` runs when a batch has ended, committed or not. */
-export function groupCommit(db: Database, afterBatch: () => void = () => {}): GroupCommit {
+/** How a batch ended: committed, put back (the lock was taken), or failed as a whole (a full disk, an I/O error). */
+export type BatchEnd = 'committed' | 'busy' | { failed: unknown }
+
+/** `afterBatch` runs when a batch has ended, however it ended. */
+export function groupCommit(db: Database, afterBatch: (end: BatchEnd) => void = () => {}): GroupCommit {
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
   const begin = db.prepare('BEGIN IMMEDIATE')
   const commit = db.prepare('COMMIT')
@@ -65,6 +68,9 @@ export function groupCommit(db: Database, afterBatch: () => void = () => {}): Gr
     scheduled = undefined
   }
 
+  /** What failed the batch under way as a whole, if anything did. */
+  let failure: unknown
+
   /** Runs the queued ops in one transaction; false when the write lock was taken. */
   function attempt(): boolean {
     const ops = queue
@@ -76,6 +82,7 @@ export function groupCommit(db: Database, afterBatch: () => void = () => {}): Gr
         queue = ops
         return false
       }
+      failure = err
       for (const op of ops) op.reject(err)
       return true
     }
@@ -92,6 +99,7 @@ export function groupCommit(db: Database, afterBatch: () => void = () => {}): Gr
         // savepoint. The next savepoint would then run as a transaction of its own and commit
         // alone: stop here, fail what ran, and leave the rest for the next batch.
         if (!db.inTransaction) {
+          failure = err
           for (const d of done) d.op.reject(err)
           for (const f of failed) f.op.reject(f.err)
           queue = ops.slice(i + 1)
@@ -103,6 +111,7 @@ export function groupCommit(db: Database, afterBatch: () => void = () => {}): Gr
       commit.run()
     } catch (err) {
       if (db.inTransaction) rollback.run()
+      failure = err
       for (const op of ops) op.reject(err)
       return true
     }
@@ -115,10 +124,13 @@ export function groupCommit(db: Database, afterBatch: () => void = () => {}): Gr
   }
 
   const attemptBatch = () => {
+    failure = undefined
+    let ended = false
     try {
-      return attempt()
+      ended = attempt()
+      return ended
     } finally {
-      afterBatch()
+      afterBatch(!ended ? 'busy' : failure === undefined ? 'committed' : { failed: failure })
     }
   }
 

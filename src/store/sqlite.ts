@@ -45,7 +45,12 @@ function makeFolders(dir: string): void {
 }
 
 /** Opens (creating the file and its folder if needed) and migrates the database at `path`. */
-export function openSqliteStore(path: string, { onError = () => {}, maxPages }: StoreOptions = {}): Store {
+/** Between attempts to write while writes fail. */
+const PROBE_MS = 1000
+/** signal_body's id for the probe's row: no item has it, nor scripts (''). */
+const PROBE_ID = '\u0001probe'
+
+export function openSqliteStore(path: string, { onError = () => {}, onAvailability = () => {}, maxPages }: StoreOptions = {}): Store {
   if (path !== ':memory:') makeFolders(dirname(path))
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
@@ -61,8 +66,38 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
   const pendingScripts = new Map<number, Script | typeof DELETED>()
   // Runs and kept-signal counts written earlier in the batch under way, likewise.
   const pendingRuns = new Map<string, { runs: Runs; kept: number }>()
-  const batches = groupCommit(db, () => (pendingScripts.clear(), pendingRuns.clear()))
+  // Whether writes commit: false from a batch that failed as a whole (a full disk) until one
+  // commits, which a probe tries every PROBE_MS meanwhile.
+  let up = true
+  let probe: NodeJS.Timeout | undefined
+  const batches = groupCommit(db, (end) => {
+    pendingScripts.clear()
+    pendingRuns.clear()
+    if (end === 'busy') return
+    if (end === 'committed') {
+      if (!up) onAvailability((up = true))
+      return
+    }
+    if (up) {
+      up = false
+      onError(end.failed, 'a write failed as a whole (a full disk?)')
+      onAvailability(false)
+    }
+    probe ??= setTimeout(tryWriting, PROBE_MS)
+  })
   const { write } = batches
+  // A write that needs a page of its own, as a check-in's does, and leaves nothing behind.
+  const probeInsert = db.prepare(`INSERT INTO signal_body (id, seq, at, kept, body) VALUES ('${PROBE_ID}', 0, 0, 0, ?)`)
+  const probeDelete = db.prepare(`DELETE FROM signal_body WHERE id = '${PROBE_ID}'`)
+  const tryWriting = () => {
+    probe = undefined
+    // Its failure schedules the next attempt (afterBatch).
+    write(() => {
+      probeInsert.run('x'.repeat(4096))
+      probeDelete.run()
+      return { result: undefined }
+    }).catch(() => {})
+  }
 
   const insertSignals = db.prepare('INSERT INTO item_signal (id, seq, at, n, signals) VALUES (?, ?, ?, ?, ?)')
   // Drops the rows of an id older than the newest ones that hold SIGNALS_KEPT signals; returns their n.
@@ -281,13 +316,16 @@ export function openSqliteStore(path: string, { onError = () => {}, maxPages }: 
       return { total, scripts: rows.map(fromRow) }
     },
 
-    up: true,
+    get up() {
+      return up
+    },
     get lockRetries() {
       return batches.lockRetries
     },
     // SQLite has no other writer.
     remoteRows: 0,
     async close() {
+      clearTimeout(probe)
       batches.drain()
       db.close()
     },

@@ -92,8 +92,10 @@ export interface Store {
   queryScripts(query: ScriptQuery): Promise<{ total: number; scripts: Script[] }>
 
   /**
-   * Whether the database answers. While it does not, writes and queries fail at once with a
-   * StoreUnavailableError, and the store keeps trying to reach it; reads from memory go on.
+   * Whether writes commit. PostgreSQL: while the database does not answer, writes and queries fail
+   * at once with a StoreUnavailableError, and the store keeps trying to reach it. SQLite: from a
+   * batch that failed as a whole (a full disk) until one commits; a probe tries every second.
+   * Reads from memory go on.
    */
   readonly up: boolean
   /** Batches that found the database locked (SQLite) or deadlocked (PostgreSQL) and were tried again. */

@@ -72,6 +72,7 @@ export interface TestAppOptions {
   metricsCacheMs?: number
   retentionMs?: number
   requestTimeoutMs?: number
+  maxPages?: number
 }
 
 /** A fresh app on a temporary database, closed when the test ends. */
@@ -88,6 +89,7 @@ export async function testApp(t: Test, opts: TestAppOptions = {}) {
     metricsCacheMs: opts.metricsCacheMs ?? 0,
     retentionMs: opts.retentionMs,
     requestTimeoutMs: opts.requestTimeoutMs,
+    maxPages: opts.maxPages,
   })
   t.teardown(() => app.close())
   return { app, clock, dbPath }
