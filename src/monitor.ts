@@ -3,7 +3,7 @@
 // combines the three.
 import type { Config, Item } from './config/load.js'
 import { dueAfter, type Due } from './domain/check.js'
-import { applySignal, countRun, countRuns, judgedByDefaults, NO_RUNS, type Finish, type OpenRun, type Signal } from './domain/run.js'
+import { applySignal, countRun, countRuns, judgedByDefaults, NO_RUNS, OUTPUT_MAX, type Finish, type OpenRun, type Output, type Signal } from './domain/run.js'
 import { itemStatus, scriptStatus, snapshot, type ItemRuns, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import type { Script, ScriptFields } from './domain/script.js'
 import type { ScriptQuery, SignalRecord, Store } from './store/store.js'
@@ -32,6 +32,9 @@ export class Monitor {
   #reloading: Promise<void> | undefined
   readonly #listeners: ((config: Config) => void)[] = []
   readonly #droppedListeners: ((event: DroppedRun) => void)[] = []
+  /** Bytes of outputs written since start (about: each counted up to OUTPUT_MAX). */
+  #outputBytes = 0
+  readonly #outputListeners: ((total: number) => void)[] = []
 
   private constructor(
     config: Config,
@@ -132,8 +135,10 @@ export class Monitor {
   }
 
   /** Stores a new script; resolves, once committed, to it. */
-  createScript(fields: ScriptFields, signal?: Signal): Promise<Script> {
-    return this.store.createScript(fields, signal)
+  async createScript(fields: ScriptFields, signal?: Signal): Promise<Script> {
+    const script = await this.store.createScript(fields, signal)
+    this.#wrote(signal?.output)
+    return script
   }
 
   /**
@@ -142,7 +147,11 @@ export class Monitor {
    * refuse it. Resolves to the script as stored, or undefined when there is no such script.
    */
   async updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined> {
-    if (signal?.kind !== 'start') return this.store.updateScript(id, patch, signal)
+    if (signal?.kind !== 'start') {
+      const script = await this.store.updateScript(id, patch, signal)
+      if (script !== undefined) this.#wrote(signal?.output)
+      return script
+    }
     // Whether the start drops an open run is known only from the script as the write finds it.
     let dropped: OpenRun | undefined
     const script = await this.store.updateScript(id, (current) => ((dropped = applySignal(current.runs, signal).dropped), patch(current)), signal)
@@ -176,6 +185,7 @@ export class Monitor {
     const items = (record !== undefined && this.#config.itemsById.get(id)) || []
     for (const item of items) this.#count(item, record!)
     if (record?.dropped !== undefined) this.#dropped({ item: id, run: record.dropped })
+    if (record !== undefined) this.#wrote(signal.output)
     return items
   }
 
@@ -248,6 +258,17 @@ export class Monitor {
   /** Tells `listener` of each open run that a start of this replica's pushed out (MAX_OPEN_RUNS). */
   onRunDropped(listener: (event: DroppedRun) => void): void {
     this.#droppedListeners.push(listener)
+  }
+
+  /** Tells `listener` of the bytes of outputs written so far, after each write that carried one. */
+  onOutput(listener: (total: number) => void): void {
+    this.#outputListeners.push(listener)
+  }
+
+  #wrote(output: Output | undefined): void {
+    if (output === undefined) return
+    this.#outputBytes += Math.min(output.bytes, OUTPUT_MAX)
+    for (const listener of this.#outputListeners) listener(this.#outputBytes)
   }
 
   #dropped(event: DroppedRun): void {

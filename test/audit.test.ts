@@ -2,8 +2,10 @@
 // stored before, shown as null; NUL is refused on both stores; secrets stay out of the logs; the
 // right token is never refused; exit statuses are plain decimal.
 import { once } from 'node:events'
+import { existsSync, statSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { connect } from 'node:net'
+import Database from 'better-sqlite3'
 import t from 'tap'
 import { parseConfig } from '../src/config/load.js'
 import { NEW_SCRIPT } from '../src/domain/script.js'
@@ -312,4 +314,31 @@ t.test('/-/ready answers 503 while SQLite writes fail (a full disk), and 200 onc
   await waitUntil(async () => (await app.inject({ url: '/-/ready' })).statusCode === 200, 'ready again', 5000)
   t.equal((await app.inject({ url: '/refresh/a', headers: auth })).statusCode, 200)
   t.match((await app.inject({ url: '/metrics' })).body, /^statuspage_store_up 1$/m)
+})
+
+t.test('SQLite: under a stream of 10 KiB outputs, all of them stay within a tenth over max_output_mib, and deleted outputs give their space back to the file', async (t) => {
+  const ids = Array.from({ length: 10 }, (_, i) => `c${i}`)
+  const groups = `\n    G:\n${ids.map((id) => `      - { name: ${id}, id: ${id} }`).join('\n')}\n`
+  const { app, dbPath, clock } = await testApp(t, { retentionMs: 200, config: config(yamlConfig({ groups, top: '\nrun_log:\n  max_output_mib: 2\n  max_age: 1h\n' })) })
+  const reader = new Database(dbPath, { readonly: true })
+  t.teardown(() => reader.close())
+  const total = reader.prepare('SELECT coalesce(sum(kept), 0) AS bytes FROM signal_body')
+  const output = 'x'.repeat(10 * 1024)
+  let most = 0
+  for (let round = 0; round < 200; round++) {
+    const answers = await Promise.all(ids.map((id) => app.inject({ method: 'POST', url: `/refresh/${id}`, headers: auth, payload: output })))
+    t.ok(answers.every((a) => a.statusCode === 200))
+    most = Math.max(most, (total.get() as { bytes: number }).bytes)
+  }
+  const limit = 2 * 1024 * 1024
+  t.ok(most <= limit * 1.1, `20 MB sent, at most ${(most / limit).toFixed(2)} of max_output_mib kept at once`)
+  const size = () => statSync(dbPath).size + (existsSync(`${dbPath}-wal`) ? statSync(`${dbPath}-wal`).size : 0)
+  const loaded = size()
+  t.ok(loaded < 10 * limit, `the file and its WAL hold ${(loaded / 1024 / 1024).toFixed(1)} MiB`)
+  t.equal(reader.pragma('auto_vacuum', { simple: true }), 2, 'incremental auto_vacuum')
+  // Every output past max_age: the next sweep deletes them all, and the pages go back to the file.
+  const pages = reader.pragma('page_count', { simple: true }) as number
+  clock.advance(7200)
+  await waitUntil(() => (total.get() as { bytes: number }).bytes === 0, 'the old outputs deleted', 5000)
+  await waitUntil(() => (reader.pragma('page_count', { simple: true }) as number) < pages / 2, `fewer than half of the ${pages} pages`, 5000)
 })

@@ -77,7 +77,9 @@ t.test('a database from before runs keeps its refreshes: each becomes a success 
     INSERT INTO script (name, server, status, last_exec) VALUES ('failed.sh', 'h', 0, 5000);
     PRAGMA user_version = 3;`)
   old.close()
+  t.same(onDisk(path, 'PRAGMA auto_vacuum'), [{ auto_vacuum: 0 }])
   const store = openStore(path)
+  t.same(onDisk(path, 'PRAGMA auto_vacuum'), [{ auto_vacuum: 2 }], 'rewritten once to give deleted pages back (incremental)')
   t.same(lastSignals(store), new Map([['a', 3000], ['b', 2000]]))
   t.same(store.runs().get('a')?.streak, { failures: 0, successes: 1, failing: false, lastFailure: undefined, lastFailureReason: undefined })
   t.match(store.getScript(1), { status: false, streak: { failures: 1, failing: true, lastFailure: 5000 } }, 'a failed script stays failed')

@@ -291,19 +291,19 @@ for (const backend of backends(t)) {
     t.same(await backend.rows(location, 'SELECT id FROM signal_body'), [], 'none left of a dropped item')
   })
 
-  t.test(`${backend.name}: retention drops outputs by age, then the oldest beyond a total size, step by step`, async (t) => {
+  t.test(`${backend.name}: retention drops outputs by age, then the oldest beyond a total size down to a lower one, step by step`, async (t) => {
     const { store, location } = await open(t)
     t.teardown(() => store.close())
     const kib = 'x'.repeat(1024)
     await Promise.all(Array.from({ length: 10 }, (_, i) => store.recordSignal(`job-${i % 2}`, { kind: 'success', at: (i + 1) * 1000, output: output(kib) })))
     const left = async () => (await backend.rows<{ at: number }>(location, 'SELECT at FROM signal_body ORDER BY at')).map((r) => Number(r.at))
-    t.equal(await store.pruneOutputs({ before: 3500, maxBytes: 1e9, limit: 2 }), 2, 'a step deletes at most its limit')
-    t.equal(await store.pruneOutputs({ before: 3500, maxBytes: 1e9, limit: 2 }), 1)
-    t.equal(await store.pruneOutputs({ before: 3500, maxBytes: 1e9, limit: 2 }), 0, 'none older, and under the size')
+    t.equal(await store.pruneOutputs({ before: 3500, maxBytes: 1e9, downTo: 1e9, limit: 2 }), 2, 'a step deletes at most its limit')
+    t.equal(await store.pruneOutputs({ before: 3500, maxBytes: 1e9, downTo: 1e9, limit: 2 }), 1)
+    t.equal(await store.pruneOutputs({ before: 3500, maxBytes: 1e9, downTo: 1e9, limit: 2 }), 0, 'none older, and under the size')
     t.same(await left(), [4000, 5000, 6000, 7000, 8000, 9000, 10_000])
-    let steps = 0
-    while ((await store.pruneOutputs({ before: 0, maxBytes: 3 * 1024, limit: 1 })) > 0) steps++
-    t.equal(steps, 4)
+    t.equal(await store.pruneOutputs({ before: 0, maxBytes: 6 * 1024, downTo: 6 * 1024, limit: 1 }), 1, 'a step deletes at most its limit')
+    t.equal(await store.pruneOutputs({ before: 0, maxBytes: 5 * 1024, downTo: 3.5 * 1024, limit: 10 }), 3, 'as many of the oldest as bring them down to downTo')
+    t.equal(await store.pruneOutputs({ before: 0, maxBytes: 3 * 1024, downTo: 0, limit: 10 }), 0, 'none while they hold no more than maxBytes')
     t.same(await left(), [8000, 9000, 10_000], 'the newest that fit in the size')
     const log = await store.runLog('job-1', { keep: 100, before: undefined, limit: 10 })
     t.same(log.map((e) => [e.signal.at, e.output?.text.length]), [[10_000, 1024], [8000, 1024], [6000, undefined], [4000, undefined], [2000, undefined]], 'signals stay; their outputs go')

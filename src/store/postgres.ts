@@ -892,14 +892,15 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
 
     // A row holds one signal at least: `keep` rows hold the newest `keep` signals.
     runLog: (id, page) => logRead('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 ORDER BY seq DESC LIMIT $2', id, id, page),
-    pruneOutputs: ({ before, maxBytes, limit }) =>
+    pruneOutputs: ({ before, maxBytes, downTo, limit }) =>
       reading(async () => {
         // Outputs are written by statuspage_append and read by id: deleting them locks no row a check-in waits for.
         const old = await pool.query('DELETE FROM signal_body WHERE ctid = ANY(ARRAY(SELECT ctid FROM signal_body WHERE at < $1 ORDER BY at LIMIT $2))', [before, limit])
         if (old.rowCount! > 0) return old.rowCount!
         const { rows } = await pool.query<{ bytes: number }>('SELECT coalesce(sum(kept), 0)::bigint AS bytes FROM signal_body')
         if (rows[0]!.bytes <= maxBytes) return 0
-        return (await pool.query('DELETE FROM signal_body WHERE ctid = ANY(ARRAY(SELECT ctid FROM signal_body ORDER BY at LIMIT $1))', [limit])).rowCount!
+        const oldest = `SELECT ctid FROM (SELECT ctid, kept, sum(kept) OVER (ORDER BY at, ctid) AS upto FROM signal_body ORDER BY at, ctid LIMIT $1) t WHERE upto - kept < $2`
+        return (await pool.query(`DELETE FROM signal_body WHERE ctid = ANY(ARRAY(${oldest}))`, [limit, rows[0]!.bytes - downTo])).rowCount!
       }),
 
     scripts: () => (scriptList ??= Object.freeze([...scripts.values()].sort((a, b) => a.id - b.id))),

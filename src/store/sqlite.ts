@@ -45,6 +45,11 @@ function makeFolders(dir: string): void {
 }
 
 /** Opens (creating the file and its folder if needed) and migrates the database at `path`. */
+const AUTO_VACUUM_INCREMENTAL = 2
+const WAL_LIMIT_BYTES = 16 * 1024 * 1024
+/** Free pages given back to the file per retention step: more than the outputs of a step hold. */
+const RECLAIM_PAGES = 4096
+
 /** Between attempts to write while writes fail. */
 const PROBE_MS = 1000
 /** signal_body's id for the probe's row: no item has it, nor scripts (''). */
@@ -53,7 +58,16 @@ const PROBE_ID = '\u0001probe'
 export function openSqliteStore(path: string, { onError = () => {}, onAvailability = () => {}, maxPages }: StoreOptions = {}): Store {
   if (path !== ':memory:') makeFolders(dirname(path))
   const db = new Database(path)
+  // Deleted outputs give their pages back to the file (pruneOutputs frees them a step at a time);
+  // without it the file kept the size of its largest day. A new file takes the mode as it is; one
+  // written before is rewritten once.
+  if (db.pragma('auto_vacuum', { simple: true }) !== AUTO_VACUUM_INCREMENTAL) {
+    db.pragma('auto_vacuum = INCREMENTAL')
+    if ((db.pragma('page_count', { simple: true }) as number) > 0) db.exec('VACUUM')
+  }
   db.pragma('journal_mode = WAL')
+  // After a checkpoint the WAL is cut back to this: a burst of writes leaves no large file behind.
+  db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`)
   // NORMAL in WAL mode: a commit survives a crash of this process (kill -9); only a power loss
   // can take back the last commits.
   db.pragma('synchronous = NORMAL')
@@ -115,7 +129,12 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   const bodiesOf = db.prepare('SELECT seq, body FROM signal_body WHERE id = ? AND seq BETWEEN ? AND ?')
   const pruneOld = db.prepare('DELETE FROM signal_body WHERE rowid IN (SELECT rowid FROM signal_body WHERE at < ? ORDER BY at LIMIT ?)')
   const outputBytes = db.prepare('SELECT coalesce(sum(kept), 0) AS bytes FROM signal_body')
-  const pruneOldest = db.prepare('DELETE FROM signal_body WHERE rowid IN (SELECT rowid FROM signal_body ORDER BY at LIMIT ?)')
+  // The oldest outputs, up to @limit, that hold @over bytes (the one that passes it included).
+  const pruneOldest = db.prepare(
+    `DELETE FROM signal_body WHERE rowid IN (
+       SELECT rowid FROM (SELECT rowid, kept, sum(kept) OVER (ORDER BY at, rowid) AS upto FROM signal_body ORDER BY at, rowid LIMIT @limit) WHERE upto - kept < @over
+     )`,
+  )
   const insertScript = db.prepare(`INSERT INTO script (${SCRIPT_COLUMNS.join(', ')}) VALUES (${SCRIPT_COLUMNS.map((c) => `@${c}`).join(', ')}) RETURNING *`)
   const updateScriptRow = db.prepare(`UPDATE script SET ${SCRIPT_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`)
   const deleteScriptRow = db.prepare('DELETE FROM script WHERE id = ?')
@@ -269,13 +288,16 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       const range = outputRange(signals)
       return logEntries(signals, range === undefined ? [] : (bodiesOf.all(SCRIPT_OUTPUTS, ...range) as BodyRow[]))
     },
-    async pruneOutputs({ before, maxBytes, limit }) {
+    async pruneOutputs({ before, maxBytes, downTo, limit }) {
       // Each step its own write, queued behind the check-ins like any other.
       return write(() => {
-        const old = pruneOld.run(before, limit).changes
-        if (old > 0) return { result: old }
-        const { bytes } = outputBytes.get() as { bytes: number }
-        return { result: bytes > maxBytes ? pruneOldest.run(limit).changes : 0 }
+        let deleted = pruneOld.run(before, limit).changes
+        if (deleted === 0) {
+          const { bytes } = outputBytes.get() as { bytes: number }
+          if (bytes > maxBytes) deleted = pruneOldest.run({ limit, over: bytes - downTo }).changes
+        }
+        db.pragma(`incremental_vacuum(${RECLAIM_PAGES})`)
+        return { result: deleted }
       })
     },
 

@@ -67,10 +67,11 @@ export interface Store {
   runLog(id: string, page: { keep: number; before: number | undefined; limit: number }): Promise<LogEntry[]>
   /**
    * One step of output retention, which check-ins never wait for: deletes up to `limit` outputs
-   * received before `before` (ms), else up to `limit` of the oldest while all of them hold more
-   * than `maxBytes`. Resolves to how many it deleted: the caller steps again while that is `limit`.
+   * received before `before` (ms), else, when all of them hold more than `maxBytes`, up to `limit`
+   * of the oldest, as many as bring them down to `downTo`; and gives free pages back to the file
+   * (SQLite). Resolves to how many it deleted: the caller steps again while that is `limit`.
    */
-  pruneOutputs(rule: { before: number; maxBytes: number; limit: number }): Promise<number>
+  pruneOutputs(rule: { before: number; maxBytes: number; downTo: number; limit: number }): Promise<number>
 
   /** Every script, in id order. */
   scripts(): readonly Script[]
