@@ -24,6 +24,15 @@ export const StoreUnavailableError = createError(
   'the database is unreachable: nothing was recorded; try again',
   503,
 )
+/**
+ * The database stopped answering while the write was under way: it may still commit. A retry with
+ * the same rid or Idempotency-Key is recorded once (see applySignal).
+ */
+export const StoreTimeoutError = createError(
+  'SP_ERR_STORE_UNAVAILABLE',
+  'the database did not answer in time: this may have been recorded; a retry with the same rid or Idempotency-Key is recorded once',
+  503,
+)
 
 const IDENTIFIER = /^[A-Za-z_$][\w$-]*$/
 

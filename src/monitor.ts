@@ -176,6 +176,7 @@ export class Monitor {
       kind: signal.kind,
       at: this.now(),
       rid: signal.rid,
+      key: signal.key,
       exitStatus: signal.exitStatus,
       duration: signal.duration,
       source: signal.source,

@@ -2,7 +2,7 @@
 // stored before, shown as null; NUL is refused on both stores; secrets stay out of the logs; the
 // right token is never refused; exit statuses are plain decimal.
 import { once } from 'node:events'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { connect } from 'node:net'
 import Database from 'better-sqlite3'
@@ -12,6 +12,7 @@ import { NEW_SCRIPT } from '../src/domain/script.js'
 import { openStore } from '../src/store/store.js'
 import { auth, config, FakeClock, logSink, T0, testApp, TOKEN, yamlConfig } from './helpers/app.js'
 import { backends } from './helpers/backends.js'
+import { startCluster } from './helpers/postgres.js'
 import { startService } from './helpers/cli.js'
 import { waitUntil } from './helpers/db.js'
 
@@ -341,4 +342,89 @@ t.test('SQLite: under a stream of 10 KiB outputs, all of them stay within a tent
   clock.advance(7200)
   await waitUntil(() => (total.get() as { bytes: number }).bytes === 0, 'the old outputs deleted', 5000)
   await waitUntil(() => (reader.pragma('page_count', { simple: true }) as number) < pages / 2, `fewer than half of the ${pages} pages`, 5000)
+})
+
+for (const backend of backends(t)) {
+  t.test(`${backend.name}: a retried signal, known by its rid or its Idempotency-Key, is recorded and counted once`, async (t) => {
+    const { app } = await testApp(t, { dbPath: await backend.fresh(t), config: config(yamlConfig({ groups: GROUPS, extra: `  ping_key: ${PING_KEY}\n` })) })
+    const send = (url: string, headers: Record<string, string> = {}) => app.inject({ url, headers: { ...auth, ...headers } })
+    // Each sent twice, as a client does that did not get the first answer.
+    const twice = async (url: string, headers: Record<string, string> = {}) => {
+      for (let i = 0; i < 2; i++) t.equal((await send(url, headers)).statusCode, 200, `${url}, try ${i + 1}`)
+    }
+    await twice('/refresh/a/start?rid=r1')
+    await twice('/refresh/a/fail?rid=r1')
+    for (let i = 0; i < 2; i++) t.equal((await app.inject({ url: `/ping/${PING_KEY}/a/fail?rid=r2` })).body, 'OK')
+    await twice('/refresh/a/3', { 'idempotency-key': 'k-1' })
+    await twice('/refresh/a/4', { 'idempotency-key': '"k-2"' })
+    const item = (await app.inject({ url: '/api/v1/status' })).json().groups[0].items[0]
+    t.equal(item.consecutive_failures, 4, 'four failures, each once')
+    const { runs } = (await app.inject({ url: '/api/v1/items/a/runs', headers: auth })).json()
+    t.same(runs.map((r: { kind: string; rid: string | null; exit_status: number | null }) => [r.kind, r.rid, r.exit_status]).reverse(), [
+      ['start', 'r1', null],
+      ['failure', 'r1', null],
+      ['failure', 'r2', null],
+      ['failure', null, 3],
+      ['failure', null, 4],
+    ])
+    t.equal((await send('/refresh/a/fail', { 'idempotency-key': 'k-3' })).statusCode, 200)
+    t.equal((await app.inject({ url: '/api/v1/status' })).json().groups[0].items[0].consecutive_failures, 5, 'a new key is a new signal')
+    t.equal((await send('/refresh/a/start?rid=r1')).statusCode, 200)
+    t.equal((await send('/refresh/a/fail?rid=r1')).statusCode, 200)
+    t.equal((await app.inject({ url: '/api/v1/status' })).json().groups[0].items[0].consecutive_failures, 6, 'a rid started again is a new run')
+    const bad = await send('/refresh/a', { 'idempotency-key': 'has space' })
+    t.same([bad.statusCode, bad.json().message], [400, 'Idempotency-Key: must be 1 to 200 visible ASCII characters without a double quote (or those in double quotes), given once'])
+
+    t.equal((await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: scriptBody({ failure_threshold: 3 }) })).statusCode, 201)
+    for (let i = 0; i < 2; i++) {
+      const report = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: { ...auth, 'idempotency-key': 'report-1' }, payload: { status: false } })
+      t.equal(report.json().consecutive_failures, 1, 'a retried report counts once')
+    }
+    t.same((await app.inject({ url: '/api/v1/script/1/runs', headers: auth })).json().runs.map((r: { kind: string }) => r.kind), ['failure', 'success'], 'and is logged once, after the report that created it')
+  })
+}
+
+/** Stops (SIGSTOP) or resumes (SIGCONT) a cluster's postmaster and every server process, as a network partition would freeze them. */
+function freeze(url: string, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  const dir = decodeURIComponent(/host=([^&]+)/.exec(url)![1]!)
+  const postmaster = Number(readFileSync(`${dir}/data/postmaster.pid`, 'utf8').split('\n')[0])
+  const children = readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return Number(readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]) === postmaster
+      } catch {
+        return false
+      }
+    })
+  for (const pid of [postmaster, ...children.map(Number)]) process.kill(pid, signal)
+}
+
+t.test('PostgreSQL frozen under load: writes answer 503 within 2 s, and their retries, once it answers again, are counted once', async (t) => {
+  const cluster = startCluster(t)
+  if (cluster === undefined) return
+  const dbPath = await cluster.createDatabase()
+  const { app } = await testApp(t, { dbPath, config: config(yamlConfig({ groups: '\n    G:\n      - { name: A, id: a }\n      - { name: B, id: b }\n' })) })
+  t.teardown(() => freeze(dbPath, 'SIGCONT'))
+  t.equal((await app.inject({ url: '/refresh/a', headers: auth })).statusCode, 200)
+  const fail = (i: number) => app.inject({ url: `/refresh/a/fail`, headers: { ...auth, 'idempotency-key': `fail-${i}` } })
+  const start = (i: number) => app.inject({ url: `/refresh/b/start?rid=run-${i}`, headers: auth })
+  freeze(dbPath, 'SIGSTOP')
+  const began = Date.now()
+  const first = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? fail(i) : start(i))))
+  const waited = Date.now() - began
+  freeze(dbPath, 'SIGCONT')
+  t.same([...new Set(first.map((r) => r.statusCode))], [503], 'every write refused')
+  t.ok(waited < 2500, `answered within ${waited} ms`)
+  t.same([...new Set(first.map((r) => r.json().code))], ['SP_ERR_STORE_UNAVAILABLE'])
+  await waitUntil(async () => (await app.inject({ url: '/-/ready' })).statusCode === 200, 'ready again', 15_000)
+  // The clients try again, as they were told to: every write is recorded once, whether the first try committed or not.
+  const again = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? fail(i) : start(i))))
+  t.same([...new Set(again.map((r) => r.statusCode))], [200])
+  const item = (await app.inject({ url: '/api/v1/status' })).json().groups[0].items[0]
+  t.equal(item.consecutive_failures, 10, 'ten failures, each counted once')
+  const log = async (id: string) => (await app.inject({ url: `/api/v1/items/${id}/runs?limit=100`, headers: auth })).json().runs.map((r: { kind: string }) => r.kind)
+  t.equal((await log('a')).filter((kind: string) => kind === 'failure').length, 10, 'each failure logged once')
+  t.same(await log('b'), Array(10).fill('start'), 'each start logged once')
+  t.equal(app.monitor.store.runs().get('b')?.open.length, 10, 'ten runs open')
 })

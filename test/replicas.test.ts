@@ -97,7 +97,8 @@ t.test('batches written back to back by both replicas, each while the one before
   const stream = async (store: Store, who: number) => {
     const records = []
     for (let i = 0; i < 300; i++) {
-      records.push(store.recordSignal(`item-${i % 5}`, { kind: i % 3 === 0 ? 'start' : 'success', at: 10 * i + who, rid: `r${i % 7}` }))
+      // Runs of a start, its finish, and a check-in without a rid; each run a rid of its own.
+      records.push(store.recordSignal(`item-${i % 5}`, { kind: i % 3 === 0 ? 'start' : 'success', at: 10 * i + who, rid: i % 3 === 2 ? undefined : `r${who}-${i - (i % 3)}` }))
       if (i % 3 === 0) await new Promise((resolve) => setImmediate(resolve))
     }
     return Promise.all(records)

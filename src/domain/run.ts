@@ -31,6 +31,8 @@ export interface Signal {
   readonly at: number
   /** The run id the client gave (?rid=), to pair a finish with its start. */
   readonly rid?: string | undefined
+  /** The request's Idempotency-Key: a retry of a signal with the same key changes nothing. */
+  readonly key?: string | undefined
   /** The job's exit status, when the signal carried one (/refresh/:id/<status>, exit_code). */
   readonly exitStatus?: number | undefined
   /** Seconds the client says the run took: it replaces the measured one, as Sentry's does. */
@@ -61,6 +63,10 @@ export interface Runs {
    * longer running nor timed, but a finish with their rid still gets its duration.
    */
   readonly dropped: readonly OpenRun[]
+  /** The last KEYS_KEPT runs finished with a rid, oldest first: a finish of one soon after is a retry. */
+  readonly finished: readonly { readonly rid: string; readonly at: number }[]
+  /** The keys (Idempotency-Key) of the last KEYS_KEPT signals that had one: a signal with one of them is a retry. */
+  readonly keys: readonly string[]
   readonly lastStart: number | undefined
   /** Seconds of the last run that had a start (or a duration of its own). */
   readonly lastDuration: number | undefined
@@ -79,6 +85,13 @@ export interface Runs {
 export const MAX_OPEN_RUNS = 16
 /** Dropped starts kept for their finishes: with the open ones, as many as the signals an id keeps. */
 export const DROPPED_KEPT = 240
+/** Finished rids and signal keys kept to recognise a retry. */
+export const KEYS_KEPT = 64
+/**
+ * A start or a finish with the rid of one less than this before (ms) is a retry of it: a client
+ * retries within seconds, and one that gives every run the same rid starts a run less often.
+ */
+export const RETRY_MS = 60_000
 
 /** A run that has ended: what the thresholds count. */
 export interface Finish {
@@ -91,46 +104,57 @@ export interface Finish {
 }
 
 /**
- * The runs after `signal`, the run it finished (none for a start), and the start it dropped. A
- * start replaces an open run with the same rid (or the open run without one, as Healthchecks
- * does); beyond MAX_OPEN_RUNS it drops the oldest. A finish ends the run with its rid (an open one,
- * else a dropped one), else, without a rid, the latest open run; one that matches none is a
- * check-in without a duration. A log signal, or an ignored one, changes nothing. A pause holds the check; a
- * resume releases it and counts as an arrival, so that its schedule starts again from there (a
- * resume of a check that is not paused changes nothing); any other signal releases it too.
+ * The runs after `signal`, the run it finished (none for a start), the start it dropped, and
+ * whether it was a retry of a signal already applied (then nothing changes). A start replaces the
+ * open run without a rid (as Healthchecks does); beyond MAX_OPEN_RUNS it drops the oldest. A finish
+ * ends the run with its rid (an open one, else a dropped one), else, without a rid, the latest open
+ * run; one that matches none is a check-in without a duration. A retry is a start with the rid of
+ * a run started less than RETRY_MS before and still open, a finish with the rid of a run finished
+ * less than RETRY_MS before (and not started again), or any signal with the key of one of the last
+ * KEYS_KEPT. A log signal, or an ignored one, changes
+ * nothing. A pause holds the check; a resume releases it and counts as an arrival, so that its
+ * schedule starts again from there (a resume of a check that is not paused changes nothing); any
+ * other signal releases it too.
  */
-export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: Finish; dropped?: OpenRun } {
+export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: Finish; dropped?: OpenRun; retry?: true } {
   // Object literals of one shape, not spreads: this runs for every check-in.
-  const { at, rid } = signal
+  const { at, rid, key } = signal
   if (signal.kind === 'log' || signal.ignored === true) return { runs }
+  if (key !== undefined && runs.keys.includes(key)) return { runs, retry: true }
+  const keys = key === undefined ? runs.keys : [...runs.keys, key].slice(-KEYS_KEPT)
   if (signal.kind === 'pause') {
-    return { runs: { lastSignal: runs.lastSignal, open: runs.open, dropped: runs.dropped, lastStart: runs.lastStart, lastDuration: runs.lastDuration, streak: runs.streak, paused: runs.paused ?? at, lastResume: runs.lastResume } }
+    return { runs: { lastSignal: runs.lastSignal, open: runs.open, dropped: runs.dropped, finished: runs.finished, keys, lastStart: runs.lastStart, lastDuration: runs.lastDuration, streak: runs.streak, paused: runs.paused ?? at, lastResume: runs.lastResume } }
   }
   if (signal.kind === 'resume') {
     if (runs.paused === undefined) return { runs }
-    return { runs: { lastSignal: at, open: runs.open, dropped: runs.dropped, lastStart: runs.lastStart, lastDuration: runs.lastDuration, streak: runs.streak, paused: undefined, lastResume: at } }
+    return { runs: { lastSignal: at, open: runs.open, dropped: runs.dropped, finished: runs.finished, keys, lastStart: runs.lastStart, lastDuration: runs.lastDuration, streak: runs.streak, paused: undefined, lastResume: at } }
   }
   if (signal.kind === 'start') {
+    if (rid !== undefined && runs.open.some((r) => r.rid === rid && at - r.start < RETRY_MS)) return { runs, retry: true }
     const open = runs.open.filter((r) => r.rid !== rid)
     open.push({ rid, start: at })
     const dropped = open.length > MAX_OPEN_RUNS ? open.shift() : undefined
     const kept = dropped?.rid === undefined ? runs.dropped : [...runs.dropped, dropped].slice(-DROPPED_KEPT)
-    const next: Runs = { lastSignal: at, open, dropped: kept, lastStart: at, lastDuration: runs.lastDuration, streak: runs.streak, paused: undefined, lastResume: runs.lastResume }
+    // A rid started again is a new run: its finish is not a retry of the last one.
+    const finished = rid !== undefined && runs.finished.some((r) => r.rid === rid) ? runs.finished.filter((r) => r.rid !== rid) : runs.finished
+    const next: Runs = { lastSignal: at, open, dropped: kept, finished, keys, lastStart: at, lastDuration: runs.lastDuration, streak: runs.streak, paused: undefined, lastResume: runs.lastResume }
     return dropped === undefined ? { runs: next } : { runs: next, dropped }
   }
   let k = rid === undefined ? runs.open.length - 1 : runs.open.findIndex((r) => r.rid === rid)
   let started = k >= 0 ? runs.open[k] : undefined
-  let { open, dropped } = runs
+  let { open, dropped, finished } = runs
   if (started !== undefined) open = open.filter((_, i) => i !== k)
-  else if (rid !== undefined && dropped.length > 0) {
+  else if (rid !== undefined) {
     k = dropped.findIndex((r) => r.rid === rid)
     started = k >= 0 ? dropped[k] : undefined
     if (started !== undefined) dropped = dropped.filter((_, i) => i !== k)
+    else if (finished.some((r) => r.rid === rid && at - r.at < RETRY_MS)) return { runs, retry: true }
   }
+  if (rid !== undefined) finished = [...finished.filter((r) => r.rid !== rid), { rid, at }].slice(-KEYS_KEPT)
   const duration = signal.duration ?? (started === undefined ? undefined : Math.max(0, at - started.start) / 1000)
   const finish: Finish = { at, succeeded: signal.kind === 'success', exitStatus: signal.exitStatus, duration }
   return {
-    runs: { lastSignal: at, open, dropped, lastStart: runs.lastStart, lastDuration: duration ?? runs.lastDuration, streak: countRun(runs.streak, finish, DEFAULT_LIMITS), paused: undefined, lastResume: runs.lastResume },
+    runs: { lastSignal: at, open, dropped, finished, keys, lastStart: runs.lastStart, lastDuration: duration ?? runs.lastDuration, streak: countRun(runs.streak, finish, DEFAULT_LIMITS), paused: undefined, lastResume: runs.lastResume },
     finish,
   }
 }
@@ -170,7 +194,7 @@ export interface Streak {
 
 export const NO_STREAK: Streak = Object.freeze({ failures: 0, successes: 0, failing: false, lastFailure: undefined, lastFailureReason: undefined })
 
-export const NO_RUNS: Runs = Object.freeze({ lastSignal: undefined, open: Object.freeze([]), dropped: Object.freeze([]), lastStart: undefined, lastDuration: undefined, streak: NO_STREAK, paused: undefined, lastResume: undefined })
+export const NO_RUNS: Runs = Object.freeze({ lastSignal: undefined, open: Object.freeze([]), dropped: Object.freeze([]), finished: Object.freeze([]), keys: Object.freeze([]), lastStart: undefined, lastDuration: undefined, streak: NO_STREAK, paused: undefined, lastResume: undefined })
 
 /** Whether `limits` judge runs as the defaults do (max_runtime aside): then Runs.streak is the streak. */
 export const judgedByDefaults = (limits: RunLimits) =>

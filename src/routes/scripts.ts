@@ -12,7 +12,7 @@ import { BadRequestError, NotFoundError } from '../errors.js'
 import { guardWithToken } from './auth.js'
 import { parseScriptQuery } from './script-query.js'
 import { scriptView } from './script-view.js'
-import { outputOf, RID_PATTERN, sourceOf } from './signals.js'
+import { KEY_HINT, keyOf, outputOf, RID_PATTERN, sourceOf } from './signals.js'
 
 const text = { type: 'string', minLength: 1, maxLength: NAME_MAX, pattern: NO_NUL } as const
 
@@ -196,7 +196,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       return undefined
     }
     const output = body.output === undefined ? undefined : outputOf(Buffer.from(body.output), Buffer.byteLength(body.output))
-    return { kind: patch.status ? 'success' : 'failure', at: monitor.now(), rid: body.rid, duration: body.duration, exitStatus: body.exit_code, source: sourceOf(request), output }
+    return { kind: patch.status ? 'success' : 'failure', at: monitor.now(), rid: body.rid, key: requestKey(request), duration: body.duration, exitStatus: body.exit_code, source: sourceOf(request), output }
   }
   /**
    * `signal` to script `id`, marked ignored when the script is paused and resumes only by hand;
@@ -219,6 +219,12 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const next = { ...current, ...patch }
     checkSchedule(next)
     return signal === undefined ? patch : { ...patch, ...scriptSignal(next, signal) }
+  }
+  /** The request's Idempotency-Key; a malformed one is the client's error. */
+  const requestKey = (request: FastifyRequest): string | undefined => {
+    const key = keyOf(request)
+    if (key === null) throw new BadRequestError(KEY_HINT)
+    return key
   }
   const view = (script: Script) => scriptView(monitor.scriptStatus(script), monitor.now())
   const notFound = (id: number) => new NotFoundError(`no script with id ${id}`)
@@ -275,7 +281,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   app.post('/api/v1/script/:id/start', { schema: { params: idParams, body: startBody } }, async (request) => {
     const { id } = request.params
     const rid = (request.body as { rid?: string } | null | undefined)?.rid
-    const signal = held(id, { kind: 'start', at: monitor.now(), rid, source: sourceOf(request), output: undefined })!
+    const signal = held(id, { kind: 'start', at: monitor.now(), rid, key: requestKey(request), source: sourceOf(request), output: undefined })!
     const script = await monitor.updateScript(id, (current) => scriptSignal(current, signal), signal)
     if (script === undefined) throw notFound(id)
     app.metrics.scriptReported(id)

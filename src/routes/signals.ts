@@ -31,8 +31,25 @@ export function signalOf(word: string | undefined, request: FastifyRequest): Sig
     if (String(exitStatus) !== word) return `exit status: must be written without leading zeros (${exitStatus}), got ${word}`
     kind = exitStatus === 0 ? 'success' : 'failure'
   } else return `signal: must be start, fail, log or an exit status 0 to 255, got ${JSON.stringify(word.slice(0, 80))}`
+  const key = keyOf(request)
+  if (key === null) return KEY_HINT
   // One object of one shape: this runs for every check-in.
-  return { kind, rid, exitStatus, duration: undefined, source: sourceOf(request), output: request.body as Output | undefined }
+  return { kind, rid, key, exitStatus, duration: undefined, source: sourceOf(request), output: request.body as Output | undefined }
+}
+
+const KEY = /^"?([\x21\x23-\x7E]{1,200})"?$/
+export const KEY_HINT = 'Idempotency-Key: must be 1 to 200 visible ASCII characters without a double quote (or those in double quotes), given once'
+
+/**
+ * The request's Idempotency-Key header (as the IETF draft spells it; a quoted string or a bare
+ * token): a retry that carries the same key as a signal already recorded is recognised and
+ * changes nothing. undefined when there is none; null when it is malformed.
+ */
+export function keyOf(request: FastifyRequest): string | undefined | null {
+  const header = request.headers['idempotency-key']
+  if (header === undefined) return undefined
+  const m = typeof header === 'string' ? KEY.exec(header) : null
+  return m === null ? null : m[1]!
 }
 
 /** User agents are kept up to this many characters. */

@@ -8,9 +8,9 @@
 import { randomUUID } from 'node:crypto'
 import { setImmediate as endOfTurn } from 'node:timers/promises'
 import pg, { type Notification, type PoolClient, type PoolConfig } from 'pg'
-import { NO_RUNS, type Finish, type OpenRun, type Runs, type Signal } from '../domain/run.js'
+import { applySignal, NO_RUNS, type Finish, type OpenRun, type Runs, type Signal } from '../domain/run.js'
 import type { Script } from '../domain/script.js'
-import { StoreUnavailableError } from '../errors.js'
+import { StoreTimeoutError, StoreUnavailableError } from '../errors.js'
 import { migratePostgres } from './pg-migrations.js'
 import { whereClause, type Dialect } from './script-filters.js'
 import {
@@ -46,6 +46,13 @@ const NOTE_ROWS = 4096
 const PROBE_MS = 500
 /** The listening connection is checked this often: a silent one would miss notifications. */
 const HEARTBEAT_MS = 5000
+/**
+ * How long a write may wait on the database before it is answered 503: with the check's period,
+ * within the 2 s that clients' retry loops allow (statuspage-run's --timeout, Healthchecks' 10 s).
+ */
+const WRITE_DEADLINE_MS = 1500
+const DEADLINE_CHECK_MS = 250
+const NO_OPS: readonly Op[] = Object.freeze([])
 
 /** What a batch tells the other replicas: the seq range it took, and the scripts it deleted. */
 export interface Note {
@@ -216,6 +223,9 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   const deletedElsewhere = new Set<number>()
   let resyncWanted = false
   let pumping: Promise<void> | undefined
+  /** The step the pump awaits: since when, and the writes it carries (none for a read). */
+  let busy: { since: number; ops: readonly Op[] } | undefined
+  const deadline = setInterval(checkDeadline, DEADLINE_CHECK_MS).unref()
 
   const unavailable = () => new StoreUnavailableError()
 
@@ -451,6 +461,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     }
     try {
       while (up && hasWork()) {
+        busy = { since: Date.now(), ops: NO_OPS }
         if (!closing && resyncWanted) {
           flush()
           resyncWanted = false
@@ -475,6 +486,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
             if (!up) continue
           }
           const ops = queue.splice(0)
+          busy = { since: Date.now(), ops }
           inFlight = new Set(ops.flatMap((op) => (op.kind === 'signal' ? [op.id] : [])))
           try {
             if (ops.every((op) => op.kind === 'signal')) {
@@ -492,8 +504,22 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         }
       }
     } finally {
+      busy = undefined
       flush()
     }
+  }
+
+  /**
+   * Writes waiting on the database past WRITE_DEADLINE_MS: it is taken as down (what is queued
+   * fails at once, with nothing recorded), and the writes under way are answered with a
+   * StoreTimeoutError: they may yet commit, and a retry with the same rid or key is recognised.
+   */
+  function checkDeadline() {
+    if (!up || busy === undefined || Date.now() - busy.since < WRITE_DEADLINE_MS) return
+    const waiting = busy.ops.filter((op) => op.kind !== 'forget')
+    if (waiting.length === 0 && !queue.some((op) => op.kind !== 'forget')) return
+    markDown(new Error(`the database did not answer within ${WRITE_DEADLINE_MS} ms`))
+    for (const op of waiting) op.reject(new StoreTimeoutError())
   }
 
   /**
@@ -515,7 +541,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     const folded = foldBatch(signals, (id) => ({ runs: runs.get(id) ?? NO_RUNS, token: tokens.get(id) ?? '' }))
     const token = nextToken()
     try {
-      await append(connection!, folded, token, true)
+      if (folded.latest.size > 0) await append(connection!, folded, token, true)
     } catch (err) {
       if (sqlState(err) === 'SP001' || isRetryable(err)) {
         await runBatch(signals)
@@ -581,11 +607,18 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         state = { runs: b.runs, expect: b.token, signals: [], seqs: [] }
         latest.set(op.id, state)
       }
-      const { runs: next, finish, dropped, signal } = applyInOrder(state.runs, op.signal)
+      const { runs: next, finish, dropped, retry, signal } = applyInOrder(state.runs, op.signal)
+      // A retry of a signal already recorded is answered as it was, and not written again.
+      if (retry) {
+        placed.set(op, { index: -1, runs: next, finish: undefined, dropped: undefined })
+        continue
+      }
       placed.set(op, { index: state.signals.length, runs: next, finish, dropped })
       state.signals.push({ signal, duration: finish?.duration })
       state.runs = next
     }
+    // An id whose signals were all retries is not written.
+    for (const [id, state] of latest) if (state.signals.length === 0) latest.delete(id)
     return { latest, placed }
   }
 
@@ -669,7 +702,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
           continue
         }
         const { index, runs: after, finish, dropped } = placed.get(op)!
-        const seq = latest.get(op.id)!.seqs[index]!
+        const seq = index === -1 ? 0 : latest.get(op.id)!.seqs[index]!
         op.resolve({ seq, runs: after, finish: finish === undefined ? undefined : finishRecord(finish, seq), dropped })
       }
     }
@@ -722,7 +755,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       }
       const folded = foldBatch(signals, (id) => base.get(id)!)
       const token = nextToken()
-      const range = signals.length > 0 ? await append(client, folded, token, false) : undefined
+      const range = folded.latest.size > 0 ? await append(client, folded, token, false) : undefined
 
       const done = new Map<Op, Done>()
       const failed = new Map<Op, unknown>()
@@ -794,7 +827,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   const scriptLogTrimDue = trimEvery(TRIM_SLACK)
   /** Within a script write: `signal` in script `id`'s log, whose runs were `before`; now and then the oldest entries beyond the kept ones dropped. */
   async function logScriptSignal(client: PoolClient, id: number, before: Runs, signal: Signal | undefined) {
-    if (signal === undefined) return
+    if (signal === undefined || applySignal(before, signal).retry) return
     const { rows } = await client.query<{ seq: number }>("INSERT INTO script_log (script_id, seq, at, signals) VALUES ($1, nextval('change_seq') * 16, $2, $3) RETURNING seq", [
       id,
       signal.at,
@@ -969,6 +1002,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     async close() {
       closing = true
       clearTimeout(probe)
+      clearInterval(deadline)
       while (pumping !== undefined || (up && queue.length > 0)) await pump()
       for (const op of queue.splice(0)) if (op.kind !== 'forget') op.reject(unavailable())
       disconnect()

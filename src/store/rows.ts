@@ -36,7 +36,7 @@ export interface SignalRow {
  * Its source is left out (null) when it is the one of the signal before it in the row, as it
  * mostly is, so that rows stay under a page; '' is no source. `bytes` is the size of the body the
  * client sent, whose kept part is a signal_body row; `ignored` is 1 for a signal that a paused
- * check logged and ignored (manual_resume).
+ * check logged and ignored (manual_resume); `key` its Idempotency-Key.
  */
 type StoredSignal = [
   after: number,
@@ -48,6 +48,7 @@ type StoredSignal = [
   userAgent?: string | null,
   bytes?: number | null,
   ignored?: 1 | null,
+  key?: string | null,
 ]
 type StoredKind = 'start' | 'ok' | 'fail' | 'log' | 'pause' | 'resume'
 const STORED_KIND = { start: 'start', success: 'ok', failure: 'fail', log: 'log', pause: 'pause', resume: 'resume' } as const satisfies Record<SignalKind, StoredKind>
@@ -80,6 +81,7 @@ export function signalsText(row: readonly Pick<Sequenced, 'signal' | 'duration'>
         source.userAgent === userAgent ? null : source.userAgent,
         signal.output?.bytes ?? null,
         signal.ignored === true ? 1 : null,
+        signal.key ?? null,
       ]
       address = source.address
       userAgent = source.userAgent
@@ -98,7 +100,7 @@ export type StoredSignalOf = Signal & { readonly bytes: number | undefined }
 export function signalsOf(row: SignalRow): { seq: number; signal: StoredSignalOf }[] {
   let address = ''
   let userAgent = ''
-  return (JSON.parse(row.signals) as StoredSignal[]).map(([after, kind, rid, exitStatus, duration, a, u, bytes, ignored], i) => {
+  return (JSON.parse(row.signals) as StoredSignal[]).map(([after, kind, rid, exitStatus, duration, a, u, bytes, ignored, key], i) => {
     address = a ?? address
     userAgent = u ?? userAgent
     return {
@@ -112,6 +114,7 @@ export function signalsOf(row: SignalRow): { seq: number; signal: StoredSignalOf
         source: address === '' && userAgent === '' ? undefined : { address, userAgent },
         bytes: bytes ?? undefined,
         ignored: ignored === 1 ? true : undefined,
+        key: key ?? undefined,
       },
     }
   })
@@ -251,7 +254,7 @@ export function applyInOrder(runs: Runs, signal: Signal) {
   const last = runs.lastSignal
   const inOrder: Signal =
     last !== undefined && signal.at < last
-      ? { kind: signal.kind, at: last, rid: signal.rid, exitStatus: signal.exitStatus, duration: signal.duration, source: signal.source, output: signal.output, ignored: signal.ignored }
+      ? { kind: signal.kind, at: last, rid: signal.rid, key: signal.key, exitStatus: signal.exitStatus, duration: signal.duration, source: signal.source, output: signal.output, ignored: signal.ignored }
       : signal
   return { signal: inOrder, ...applySignal(runs, inOrder) }
 }

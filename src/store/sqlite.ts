@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { NO_RUNS, type Runs, type Signal } from '../domain/run.js'
+import { applySignal, NO_RUNS, type Runs, type Signal } from '../domain/run.js'
 import type { Script } from '../domain/script.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
@@ -179,7 +179,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   const scriptLogTrimDue = trimEvery(TRIM_SLACK)
   /** Within a write: `signal` in script `id`'s log, whose runs were `before`; now and then the oldest entries beyond the kept ones dropped. */
   const logScriptSignal = (id: number, before: Runs, signal: Signal | undefined) => {
-    if (signal === undefined) return
+    if (signal === undefined || applySignal(before, signal).retry) return
     const seq = nextSeq++
     insertScriptLog.run(id, seq, signal.at, scriptLogText(before, signal))
     if (signal.output !== undefined) insertBody.run(SCRIPT_OUTPUTS, seq, signal.at, Buffer.byteLength(signal.output.text), signal.output.text)
@@ -209,7 +209,9 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
               state = { runs: before.runs, kept: before.kept, signals: [] }
               latest.set(id, state)
             }
-            const { runs: next, finish, dropped, signal: inOrder } = applyInOrder(state.runs, signal)
+            const { runs: next, finish, dropped, retry, signal: inOrder } = applyInOrder(state.runs, signal)
+            // A retry of a signal already recorded is answered as it was, and not written again.
+            if (retry) return { state, index: -1, runs: next, finish: undefined, dropped: undefined }
             state.signals.push({ seq: 0, signal: inOrder, duration: finish?.duration })
             state.runs = next
             return { state, index: state.signals.length - 1, runs: next, finish, dropped }
@@ -220,7 +222,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
           for (const state of latest.values()) state.signals.forEach((s) => (s.seq = nextSeq++))
           const records = placed.map((p): SignalRecord | undefined => {
             if (p === undefined) return undefined
-            const seq = p.state.signals[p.index]!.seq
+            const seq = p.index === -1 ? 0 : p.state.signals[p.index]!.seq
             return { seq, runs: p.runs, finish: p.finish === undefined ? undefined : finishRecord(p.finish, seq), dropped: p.dropped }
           })
           for (const [id, state] of latest) {

@@ -134,3 +134,18 @@ t.test('a cron check that starts on time and runs past its next due time is late
   t.equal(judge(spec, signals, s(3600 + 300)).status, 'running', 'the 13:00 run is due by 13:05')
   t.equal(judge(spec, signals, s(3600 + 301)).status, 'late')
 })
+
+t.test('a retry is recognised by its rid within a minute, or by its key; the same rid later is a new signal', async (t) => {
+  const retry = (runs: Signal[], signal: Signal) => applySignal(runsOf(runs), signal).retry === true
+  t.ok(retry([start(0, 'x')], start(5, 'x')), 'a start of a run open for 5 s')
+  t.notOk(retry([start(0, 'x')], start(3600, 'x')), 'a start of a run open for an hour replaces it')
+  t.ok(retry([start(0, 'x'), ok(10, 'x')], ok(20, 'x')), 'a finish of a run finished 10 s before')
+  t.notOk(retry([start(0, 'x'), ok(10, 'x')], ok(70, 'x')), 'a finish a minute after the last one with that rid')
+  t.notOk(retry([start(0, 'x'), ok(10, 'x'), start(11, 'x')], ok(12, 'x')), 'the finish of a run started again')
+  t.notOk(retry([ok(0, 'constant')], ok(120, 'constant')), 'pings every two minutes with one rid all count')
+  const keyed = (sec: number, key: string): Signal => ({ kind: 'failure', at: s(sec), key })
+  t.ok(retry([keyed(0, 'k1')], keyed(3600, 'k1')), 'a key seen before, however long ago')
+  t.notOk(retry([keyed(0, 'k1')], keyed(1, 'k2')))
+  const after = applySignal(runsOf([fail(0)]), keyed(5, 'k1'))
+  t.same([after.runs.streak.failures, applySignal(after.runs, keyed(6, 'k1')).runs.streak.failures], [2, 2], 'a retry changes nothing')
+})
