@@ -41,10 +41,10 @@ const metricsRoutes: FastifyPluginAsync = async (app) => {
     const res = reply.raw
     res.writeHead(200, { 'content-type': CONTENT_TYPE[format] })
     if (request.method === 'HEAD') return void res.end()
-    const body = app.metrics.body(format)
-    // Ended or cut off, the response writes nothing more of the body: a kept one may go back.
-    res.once('close', body.done)
     try {
+      const body = app.metrics.body(format)
+      // Ended or cut off, the response writes nothing more of the body: a kept one may go back.
+      res.once('close', body.done)
       for await (const chunk of body.chunks) {
         if (res.destroyed) break
         if (!res.write(chunk, () => body.sent(chunk))) await drainedOrClosed(res)
