@@ -51,6 +51,8 @@ const HEARTBEAT_MS = 5000
  * within the 2 s that clients' retry loops allow (statuspage-run's --timeout, Healthchecks' 10 s).
  */
 const WRITE_DEADLINE_MS = 1500
+/** The same for writes that wait behind a read of other replicas' changes. */
+const READ_DEADLINE_MS = 5000
 const DEADLINE_CHECK_MS = 250
 const NO_OPS: readonly Op[] = Object.freeze([])
 
@@ -515,8 +517,10 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
    * StoreTimeoutError: they may yet commit, and a retry with the same rid or key is recognised.
    */
   function checkDeadline() {
-    if (!up || busy === undefined || Date.now() - busy.since < WRITE_DEADLINE_MS) return
+    if (!up || busy === undefined) return
     const waiting = busy.ops.filter((op) => op.kind !== 'forget')
+    // Writes queued behind a read (a resync after a reconnect reads every id) give it longer.
+    if (Date.now() - busy.since < (waiting.length > 0 ? WRITE_DEADLINE_MS : READ_DEADLINE_MS)) return
     if (waiting.length === 0 && !queue.some((op) => op.kind !== 'forget')) return
     markDown(new Error(`the database did not answer within ${WRITE_DEADLINE_MS} ms`))
     for (const op of waiting) op.reject(new StoreTimeoutError())
