@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { OUTPUT_MAX } from '../src/domain/run.js'
-import { openStore } from '../src/store/store.js'
+import { openStore } from '../src/store/open.js'
 import { BENCH_TOKEN, benchScripts, benchYaml } from './fixtures.js'
 import { startBare, startStatuspage, type Server } from './servers.js'
 import { median, type Row } from './table.js'
@@ -22,7 +22,7 @@ type Options = Omit<autocannon.Options, 'url'>
 
 const ROUNDS = 3
 
-export async function load(server: Server, path: string, options: Options) {
+async function load(server: Server, path: string, options: Options) {
   const result = await autocannon({ url: `${server.url}${path}`, connections: 32, duration: SECONDS, headers, ...options })
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${path}: ${result.non2xx} non-2xx, ${result.errors} errors`)
   return result
@@ -67,7 +67,7 @@ export async function versusServer(what: string, path: string, options: Options,
 }
 
 /** Refresh p99 at a steady rate, without and then with a scraper reading /metrics every second. */
-export async function latencyUnderScrape(items: number): Promise<Row> {
+async function latencyUnderScrape(items: number): Promise<Row> {
   const sp = await startStatuspage(benchYaml(items))
   const ids = Array.from({ length: 50 }, (_, i) => `item-${i * 10}`)
   const steady = () =>
@@ -102,7 +102,7 @@ export async function latencyUnderScrape(items: number): Promise<Row> {
   }
 }
 
-export async function memory(): Promise<Row> {
+async function memory(): Promise<Row> {
   const dbPath = join(mkdtempSync(join(tmpdir(), 'statuspage-bench-')), 'sp.db')
   const store = await openStore(dbPath)
   const now = Date.now()

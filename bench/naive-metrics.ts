@@ -34,11 +34,11 @@ export function naiveRegistry(current: Current, format: Format): Registry {
       },
     })
   }
-  ITEM_FAMILIES.forEach((def, f) =>
-    add(def, f === 0, ['group', 'id', 'name'], (s) => s.items.map(({ item }) => ({ group: item.group, id: item.id, name: item.name }))),
-  )
-  SCRIPT_FAMILIES.forEach((def) =>
-    add(def, false, ['id', 'name', 'server'], (s) => s.scripts.map(({ script }) => ({ id: String(script.id), name: script.name, server: script.server }))),
-  )
+  for (const [f, def] of ITEM_FAMILIES.entries()) {
+    add(def, f === 0, ['group', 'id', 'name'], (s) => s.items.map(({ item }) => ({ group: item.group, id: item.id, name: item.name })))
+  }
+  for (const def of SCRIPT_FAMILIES) {
+    add(def, false, ['id', 'name', 'server'], (s) => s.scripts.map(({ script }) => ({ id: String(script.id), name: script.name, server: script.server })))
+  }
   return registry
 }

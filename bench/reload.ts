@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Monitor } from '../src/monitor.js'
-import { openStore } from '../src/store/store.js'
+import { openStore } from '../src/store/open.js'
 import { benchConfig } from './fixtures.js'
 import { median, type Row } from './table.js'
 

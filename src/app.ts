@@ -66,7 +66,7 @@ function clientErrorHandler(timeoutMs: number) {
 }
 
 /** Secrets that must never reach a log line. */
-export const REDACT = ['req.headers["x-token"]', 'req.headers.authorization']
+const REDACT = ['req.headers["x-token"]', 'req.headers.authorization']
 
 /** Fastify's request serializer, with the ping key taken out of the URL. */
 const requestForLog = (req: FastifyRequest) => ({

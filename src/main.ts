@@ -4,7 +4,7 @@ import { BlockList, isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { buildApp } from './app.js'
 import { loadConfig } from './config/load.js'
-import { isPostgresUrl, redactPassword } from './store/store.js'
+import { isPostgresUrl, redactPassword } from './store/open.js'
 
 const USAGE = `Usage: statuspage [options] [config.yml]
 
@@ -33,23 +33,24 @@ function fail(code: number, lines: readonly string[]): never {
 }
 
 function parseCli(argv: string[]) {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        host: { type: 'string' },
-        port: { type: 'string' },
-        db: { type: 'string' },
-        'trust-proxy': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (err) {
-    fail(2, [`statuspage: ${(err as Error).message}`, 'Run statuspage --help for usage.'])
+  const parse = () => {
+    try {
+      return parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          host: { type: 'string' },
+          port: { type: 'string' },
+          db: { type: 'string' },
+          'trust-proxy': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      })
+    } catch (err) {
+      fail(2, [`statuspage: ${(err as Error).message}`, 'Run statuspage --help for usage.'])
+    }
   }
-  const { values, positionals } = parsed
+  const { values, positionals } = parse()
   if (values.help) {
     process.stdout.write(USAGE)
     process.exit(0)
@@ -107,18 +108,13 @@ async function main() {
   const loaded = loadConfig(cli.configPath)
   if (!loaded.ok) fail(2, loaded.errors)
 
-  let app
-  try {
-    app = await buildApp({
-      config: loaded.config,
-      database: cli.database,
-      logger: { level: process.env.LOG_LEVEL ?? 'info' },
-      logRequests: /^(1|true|yes)$/i.test(process.env.LOG_REQUESTS ?? ''),
-      trustProxy: cli.trustProxy,
-    })
-  } catch (err) {
-    fail(1, [`statuspage: cannot open the database ${redactPassword(cli.database)}: ${(err as Error).message}`])
-  }
+  const app = await buildApp({
+    config: loaded.config,
+    database: cli.database,
+    logger: { level: process.env.LOG_LEVEL ?? 'info' },
+    logRequests: /^(1|true|yes)$/i.test(process.env.LOG_REQUESTS ?? ''),
+    trustProxy: cli.trustProxy,
+  }).catch((err: unknown) => fail(1, [`statuspage: cannot open the database ${redactPassword(cli.database)}: ${(err as Error).message}`]))
   const { log } = app
 
   process.on('SIGHUP', () => {

@@ -154,7 +154,14 @@ export class Monitor {
     }
     // Whether the start drops an open run is known only from the script as the write finds it.
     let dropped: OpenRun | undefined
-    const script = await this.store.updateScript(id, (current) => ((dropped = applySignal(current.runs, signal).dropped), patch(current)), signal)
+    const script = await this.store.updateScript(
+      id,
+      (current) => {
+        dropped = applySignal(current.runs, signal).dropped
+        return patch(current)
+      },
+      signal,
+    )
     if (script !== undefined && dropped !== undefined) this.#dropped({ script: id, run: dropped })
     return script
   }

@@ -51,6 +51,7 @@ t.test('the dashboard has a fixed uid, the current schema version and provisioni
   for (const p of json.panels) {
     t.ok(p.description, `${p.title}: has a description`)
     t.ok(p.fieldConfig.defaults.unit, `${p.title}: has a unit`)
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax
     t.ok(p.targets.every((tg) => tg.datasource.uid === '${datasource}'), `${p.title}: queries the chosen data source`)
   }
   t.same(dashboard.panels?.map((p) => p.type), ['stat', 'stat', 'timeseries', 'state-timeline', 'table', 'table', 'bargauge', 'stat', 'table', 'timeseries', 'table', 'timeseries'])

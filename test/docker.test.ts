@@ -132,6 +132,7 @@ t.test('the replicated stack: PostgreSQL, two replicas on it behind nginx, Prome
     t.equal(replica.build, '.')
     t.equal(replica.ports, undefined, 'a replica is reached through the load balancer only')
     t.ok(replica.volumes?.includes('./config.yml:/app/config.yml:ro'), 'the same config on every replica')
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's variable syntax
     const url = new URL(replica.environment!.DATABASE_URL!.replaceAll('${POSTGRES_PASSWORD:-statuspage}', 'pw'))
     t.same([url.protocol, url.hostname, url.port, url.username, url.pathname], ['postgres:', 'postgres', '5432', env.POSTGRES_USER, `/${env.POSTGRES_DB}`], 'DATABASE_URL names the postgres service')
     t.match(replica.depends_on, { postgres: { condition: 'service_healthy' } })

@@ -188,7 +188,10 @@ t.test('HEAD /metrics answers the headers of GET, with no body rendered', async 
   const get = await app.inject({ url: '/metrics' })
   const render = app.metrics.render.bind(app.metrics)
   let renders = 0
-  app.metrics.render = (format) => (renders++, render(format))
+  app.metrics.render = (format) => {
+    renders++
+    return render(format)
+  }
   const head = await app.inject({ method: 'HEAD', url: '/metrics' })
   t.equal(head.statusCode, 200)
   t.equal(head.headers['content-type'], get.headers['content-type'])
@@ -200,7 +203,10 @@ t.test('a /metrics body serves the scrapes of the next second, then a new one is
   const { app } = await testApp(t, { metricsCacheMs: 300 })
   const render = app.metrics.render.bind(app.metrics)
   let renders = 0
-  app.metrics.render = (format) => (renders++, render(format))
+  app.metrics.render = (format) => {
+    renders++
+    return render(format)
+  }
   const scrape = () => app.inject({ url: '/metrics' }).then((res) => res.body)
   await scrape()
   const kept = await scrape()

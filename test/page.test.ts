@@ -10,7 +10,7 @@ type App = Awaited<ReturnType<typeof testApp>>['app']
 /** The page's visible text, one line per block, tags dropped. */
 const text = (html: string) =>
   html
-    .replace(/<style>[^]*<\/style>/, '')
+    .replace(/<style>[\s\S]*<\/style>/, '')
     .replace(/<\/(li|h1|h2|p|tr|footer)>/g, '\n')
     .replace(/<[^>]+>/g, '')
     .split('\n')

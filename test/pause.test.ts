@@ -199,7 +199,7 @@ t.test('a reload that adds a window moves a deadline that falls inside it', asyn
 
 t.test("the README's maintenance example loads: windows at the top, on a group and on an item", async (t) => {
   const readme = (await import('node:fs')).readFileSync('README.md', 'utf8')
-  const block = /\*\*Maintenance windows\*\*[^]*?```yaml\n([^]*?)```/.exec(readme)![1]!
+  const block = /\*\*Maintenance windows\*\*[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1]!
   const text = block.replace('statuspage:\n', `statuspage:\n  token: ${'t'.repeat(40)}\n`)
   const r = parseConfig(text, 'README.md')
   t.same(r.ok ? r.config.items.map((i) => [i.id, i.check.maintenance.map((w) => w.key.split('\0')[0])]) : r.errors, [

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { NEW_SCRIPT } from '../src/domain/script.js'
 import { noteOf } from '../src/store/postgres.js'
-import { openStore, type SignalRecord, type Store } from '../src/store/store.js'
+import { openStore } from '../src/store/open.js'
+import type { SignalRecord, Store } from '../src/store/store.js'
 import { auth, config, FakeClock, testApp, TOKEN, yamlConfig } from './helpers/app.js'
 import { startCli } from './helpers/cli.js'
 import { waitUntil } from './helpers/db.js'
@@ -182,7 +183,10 @@ t.test('while PostgreSQL is down writes fail at once and nothing is acknowledged
       await a.recordSignal('stream', { kind: 'success', at }).then(
         () => acknowledged.push(at),
         // Refused at once while down: a client waits before it tries again.
-        (err: unknown) => (refused.push(err), new Promise((resolve) => setTimeout(resolve, 5))),
+        (err: unknown) => {
+          refused.push(err)
+          return new Promise((resolve) => setTimeout(resolve, 5))
+        },
       )
     }
   })()

@@ -108,7 +108,12 @@ t.test('while another process holds the write lock, the service answers at once 
   const { app, dbPath } = await testApp(t)
   const lock = holdWriteLock(dbPath)
   const acked: string[] = []
-  const checkIns = ['http', 'dns', 'mail'].map((id) => app.inject({ url: `/refresh/${id}`, headers: auth }).then((res) => (acked.push(id), res)))
+  const checkIns = ['http', 'dns', 'mail'].map((id) =>
+    app.inject({ url: `/refresh/${id}`, headers: auth }).then((res) => {
+      acked.push(id)
+      return res
+    }),
+  )
   await waitUntil(() => app.monitor.store.lockRetries >= 2, 'retried twice')
   for (const url of ['/-/healthy', '/metrics', '/api/v1/status']) {
     const started = performance.now()

@@ -2,7 +2,8 @@
 import t, { type Test } from 'tap'
 import type { Signal } from '../src/domain/run.js'
 import { NEW_SCRIPT, scriptSignal } from '../src/domain/script.js'
-import { openStore, SIGNALS_KEPT, TRIM_SLACK, type ScriptFields, type ScriptQuery, type Store } from '../src/store/store.js'
+import { openStore } from '../src/store/open.js'
+import { SIGNALS_KEPT, TRIM_SLACK, type ScriptFields, type ScriptQuery, type Store } from '../src/store/store.js'
 import { backends } from './helpers/backends.js'
 import { lastSignals, refreshIds } from './helpers/db.js'
 

@@ -12,7 +12,7 @@ import { cronSchedule, isTimeZone, unknownZone } from '../domain/schedule.js'
 import { describeAjvErrors, readablePath } from '../errors.js'
 import { configSchema, type RawConfig, type RawItem, type RawWindows } from './schema.js'
 
-export type { Group, Item } from '../domain/item.js'
+export type { Item } from '../domain/item.js'
 
 export interface Config {
   readonly title: string

@@ -11,7 +11,7 @@ export const NAME_MAX = 200
  */
 export const NO_NUL = '^[^\\u0000]*$'
 /** Ten years: a longer period is a typo, and would never make a script late. */
-export const PERIOD_MAX = DURATION_MAX
+const PERIOD_MAX = DURATION_MAX
 
 /** hourly, daily, weekly, monthly, or a number of seconds. Shared with the Scripto API. */
 export const periodicitySchema = {

@@ -2,8 +2,9 @@
 // `npm run dashboards` writes it to dashboards/statuspage.json; a test keeps the two in sync.
 import { defaultDashboard, type Dashboard, type DataSourceRef, type Panel, type VariableModel } from '@grafana/schema'
 
-export const DASHBOARD_UID = 'statuspage'
+const DASHBOARD_UID = 'statuspage'
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template literal
 const datasource: DataSourceRef = { type: 'prometheus', uid: '${datasource}' }
 const items = 'job=~"$job",group=~"$group"'
 const scripts = 'job=~"$job"'

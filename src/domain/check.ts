@@ -50,7 +50,7 @@ export const isUp = (status: CheckStatus) => status === 'up' || status === 'runn
  * The open run that has outlived max_runtime with no signal since: a timeout lasts until the
  * next signal. The boundary itself is still in time, as for lateness.
  */
-export function timedOut(runs: Runs, limits: RunLimits, now: number): OpenRun | undefined {
+function timedOut(runs: Runs, limits: RunLimits, now: number): OpenRun | undefined {
   const { maxRuntime } = limits
   if (maxRuntime === undefined) return undefined
   return runs.open.find((r) => {

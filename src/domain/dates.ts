@@ -5,8 +5,8 @@
  * The first and last instants that fall within the years 1970 to 9999 in every time zone (UTC-12
  * to UTC+14): every instant a date formatter is given must lie between them, or it shows null.
  */
-export const TIME_MIN = Date.UTC(1970, 0, 1, 12)
-export const TIME_MAX = Date.UTC(9999, 11, 31, 10) - 1
+const TIME_MIN = Date.UTC(1970, 0, 1, 12)
+const TIME_MAX = Date.UTC(9999, 11, 31, 10) - 1
 
 /** Whether `ms` is an instant that every zone writes with a four-digit year from 1970 to 9999. */
 export const isShowable = (ms: number): boolean => ms >= TIME_MIN && ms <= TIME_MAX

@@ -84,14 +84,14 @@ export interface Runs {
 /** Overlapping runs tracked at once; a start beyond that drops the oldest (see Runs.dropped). */
 export const MAX_OPEN_RUNS = 16
 /** Dropped starts kept for their finishes: with the open ones, as many as the signals an id keeps. */
-export const DROPPED_KEPT = 240
+const DROPPED_KEPT = 240
 /** Finished rids and signal keys kept to recognise a retry. */
-export const KEYS_KEPT = 64
+const KEYS_KEPT = 64
 /**
  * A start or a finish with the rid of one less than this before (ms) is a retry of it: a client
  * retries within seconds, and one that gives every run the same rid starts a run less often.
  */
-export const RETRY_MS = 60_000
+const RETRY_MS = 60_000
 
 /** A run that has ended: what the thresholds count. */
 export interface Finish {
@@ -206,7 +206,7 @@ export function humanSeconds(seconds: number): string {
 }
 
 /** Why a finished run counts as a failure under `limits`; undefined when it counts as a success. */
-export function failureReason(finish: Finish, limits: RunLimits): string | undefined {
+function failureReason(finish: Finish, limits: RunLimits): string | undefined {
   if (!finish.succeeded) return finish.exitStatus === undefined ? 'reported a failure' : `exit status ${finish.exitStatus}`
   const { minRuntime } = limits
   if (minRuntime !== undefined && finish.duration !== undefined && finish.duration < minRuntime) {

@@ -85,7 +85,7 @@ export function runFieldsOf(status: boolean, lastExec: number | null): Pick<Scri
   }
 }
 
-export function scriptLimits(script: Script | ScriptFields): RunLimits {
+function scriptLimits(script: Script | ScriptFields): RunLimits {
   return {
     maxRuntime: script.maxRuntime ?? DEFAULT_LIMITS.maxRuntime,
     minRuntime: script.minRuntime ?? DEFAULT_LIMITS.minRuntime,

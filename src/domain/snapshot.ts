@@ -6,7 +6,7 @@ import type { Group, Item } from './item.js'
 import type { Runs, Streak } from './run.js'
 import { scriptArrival, scriptCheck, type Periodicity, type Script, type ScriptDefaults, type ScriptState } from './script.js'
 
-export type ItemState = 'up' | 'down'
+type ItemState = 'up' | 'down'
 
 /** What a snapshot reads of the config in force. */
 export interface Board {

@@ -76,12 +76,12 @@ function promRegistry(format: Format, monitor: Monitor) {
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /** How long a rendered body serves the scrapes after it: HA Prometheus pairs scrape the same state twice. */
-export const METRICS_CACHE_MS = 1000
+const METRICS_CACHE_MS = 1000
 /**
  * A body larger than this (about 170k series) is not kept: it would hold its whole size in memory
  * for the second, where a streamed one holds a few chunks. Such a body is rendered per scrape.
  */
-export const METRICS_CACHE_MAX_BYTES = 16 * 1024 * 1024
+const METRICS_CACHE_MAX_BYTES = 16 * 1024 * 1024
 
 /** A body being written to one scraper: its chunks, and what to call as they leave and at the end. */
 export interface Body {

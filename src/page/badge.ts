@@ -1,7 +1,7 @@
 // Shields-style badges ("<name> | up") as SVG, and the shields.io endpoint JSON for the same.
 import { escapeHtml as x } from './html.js'
 
-export type Tone = 'good' | 'bad' | 'warn' | 'info' | 'none'
+type Tone = 'good' | 'bad' | 'warn' | 'info' | 'none'
 
 export interface Badge {
   readonly label: string

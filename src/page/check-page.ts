@@ -28,7 +28,7 @@ export interface CheckPage {
 }
 
 /** Runs the chart shows at most, newest on the right. */
-export const CHART_RUNS = 40
+const CHART_RUNS = 40
 
 const DAY = 86_400_000
 const SPANS = [

@@ -77,7 +77,10 @@ export function dueText(due: Due | undefined, now: number): string {
 const scheduleWords = new WeakMap<Schedule, string>()
 export const inWords = (schedule: Schedule) => {
   let words = scheduleWords.get(schedule)
-  if (words === undefined) scheduleWords.set(schedule, (words = describeSchedule(schedule)))
+  if (words === undefined) {
+    words = describeSchedule(schedule)
+    scheduleWords.set(schedule, words)
+  }
   return words
 }
 

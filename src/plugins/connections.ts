@@ -8,7 +8,7 @@ import { Server as NetServer, type Socket } from 'node:net'
 import createError from '@fastify/error'
 import fp from 'fastify-plugin'
 
-export interface ConnectionOptions {
+interface ConnectionOptions {
   /** How long a body may take to arrive once its headers are in (ms). */
   bodyTimeoutMs: number
   /** At shutdown, the longest wait for clients to finish with their connections (ms). */
@@ -21,7 +21,7 @@ declare module 'fastify' {
   }
 }
 
-export const BodyTimeoutError = createError('SP_ERR_REQUEST_TIMEOUT', 'body: must arrive within %d s of the headers', 408)
+const BodyTimeoutError = createError('SP_ERR_REQUEST_TIMEOUT', 'body: must arrive within %d s of the headers', 408)
 
 /** A connection with no request in it and no byte from its client for this long is closed at shutdown. */
 const IDLE_MS = 250

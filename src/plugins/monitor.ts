@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config/load.js'
 import { fieldsOutOfRange } from '../domain/script.js'
 import { Monitor, type Clock } from '../monitor.js'
-import { openStore } from '../store/store.js'
+import { openStore } from '../store/open.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,7 +11,7 @@ declare module 'fastify' {
   }
 }
 
-export interface MonitorOptions {
+interface MonitorOptions {
   config: Config
   /** A SQLite file or a postgres:// URL. */
   database: string

@@ -5,16 +5,16 @@
 import fp from 'fastify-plugin'
 
 /** Between sweeps. */
-export const RETENTION_MS = 60_000
+const RETENTION_MS = 60_000
 /** Outputs deleted per step. */
-export const RETENTION_STEP = 500
+const RETENTION_STEP = 500
 /**
  * Outputs past max_output_mib are cut down to this share of it: the next sweeps then find them
  * under the limit, and delete nothing, for a while.
  */
 const LOW_WATER = 0.8
 
-export interface RetentionOptions {
+interface RetentionOptions {
   everyMs?: number
 }
 

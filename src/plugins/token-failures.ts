@@ -13,7 +13,7 @@ const WINDOW_MS = 60_000
  * rather than with @fastify/rate-limit: that plugin must look at every request, so each check-in
  * paid for it (5% of refresh throughput, measured), while only failures need counting.
  */
-export class FailureCounter {
+class FailureCounter {
   // No TTL of the map's own: it would run on the wall clock, not on the app's.
   readonly #windows = new LruMap<{ count: number; until: number }>(10_000)
 
@@ -23,7 +23,10 @@ export class FailureCounter {
   overLimit(address: string): boolean {
     const now = this.now()
     let window = this.#windows.get(address)
-    if (window === undefined || now >= window.until) this.#windows.set(address, (window = { count: 0, until: now + WINDOW_MS }))
+    if (window === undefined || now >= window.until) {
+      window = { count: 0, until: now + WINDOW_MS }
+      this.#windows.set(address, window)
+    }
     return ++window.count > FAILED_AUTH_PER_MINUTE
   }
 }

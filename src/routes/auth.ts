@@ -19,7 +19,10 @@ const secretBytes = new Map<string, Buffer>()
  */
 export function isSecret(presented: string, secret: string): boolean {
   let expected = secretBytes.get(secret)
-  if (expected === undefined) secretBytes.set(secret, (expected = Buffer.from(secret)))
+  if (expected === undefined) {
+    expected = Buffer.from(secret)
+    secretBytes.set(secret, expected)
+  }
   const bytes = Buffer.from(presented)
   return bytes.length === expected.length && timingSafeEqual(bytes, expected)
 }

@@ -10,7 +10,7 @@ import { renderPage, STYLE_HASH } from '../page/page.js'
 import { SIGNALS_KEPT } from '../store/store.js'
 
 /** Log entries a check page lists at most (run_log.keep, if fewer); the API pages through them all. */
-export const PAGE_ENTRIES = 50
+const PAGE_ENTRIES = 50
 
 const CSP = `default-src 'none'; style-src '${STYLE_HASH}'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`
 

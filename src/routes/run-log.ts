@@ -10,8 +10,8 @@ import { isoIn } from '../time.js'
 import { guardWithToken } from './auth.js'
 
 /** Entries per page, unless ?limit= says otherwise. */
-export const PAGE_DEFAULT = 20
-export const PAGE_MAX = 100
+const PAGE_DEFAULT = 20
+const PAGE_MAX = 100
 
 const pageQuery = {
   type: 'object',

@@ -10,7 +10,7 @@ import { runView, scriptView } from './script-view.js'
 /** A time in ISO 8601 with the offset of the check's zone (the server's for interval checks), or null. */
 const at = (ms: number | undefined, tz: string | undefined) => (ms === undefined ? null : isoIn(ms, tz))
 
-export function statusView(s: Snapshot<Config>) {
+function statusView(s: Snapshot<Config>) {
   return {
     title: s.config.title,
     time: isoLocal(s.now),

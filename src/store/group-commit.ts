@@ -9,7 +9,7 @@
 import type { Database } from 'better-sqlite3'
 
 /** What an operation did inside the transaction: its result, and what to apply once committed. */
-export interface Done<T> {
+interface Done<T> {
   result: T
   apply?: () => void
 }
@@ -21,7 +21,7 @@ interface Op {
 }
 
 /** How long one attempt may wait for the write lock, blocking the event loop meanwhile. */
-export const BUSY_TIMEOUT_MS = 10
+const BUSY_TIMEOUT_MS = 10
 /** Waits between attempts while the lock is taken: doubling from the first to the last. */
 const RETRY_FIRST_MS = 5
 const RETRY_MAX_MS = 200

@@ -70,7 +70,7 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE script ADD COLUMN manual_resume INTEGER;`,
 ]
 
-export const SCHEMA_VERSION = MIGRATIONS.length
+const SCHEMA_VERSION = MIGRATIONS.length
 
 /** Brings the database up to SCHEMA_VERSION; refuses one written by a newer statuspage. */
 export function migrate(db: Database): void {

@@ -178,7 +178,7 @@ const MIGRATIONS: readonly string[] = [
    END $$;`,
 ]
 
-export const PG_SCHEMA_VERSION = MIGRATIONS.length
+const PG_SCHEMA_VERSION = MIGRATIONS.length
 
 /** An arbitrary key for the advisory lock that serializes migrations across replicas. */
 const MIGRATION_LOCK = 0x73747061

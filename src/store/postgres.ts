@@ -121,7 +121,7 @@ const sqlState = (err: unknown): string | undefined => {
  * Whether `err` says the database cannot be reached: a refused or lost connection, a timeout, or
  * a server that is shutting down or out of resources (SQLSTATE classes 08, 53, 57, 58).
  */
-export function isUnavailable(err: unknown): boolean {
+function isUnavailable(err: unknown): boolean {
   const state = sqlState(err)
   if (state !== undefined) return /^(08|53|57|58)/.test(state)
   if (!(err instanceof Error)) return false
@@ -211,7 +211,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   let lockRetries = 0
   /** Rows read of other replicas' writes. */
   let remoteRows = 0
-  let queue: Op[] = []
+  const queue: Op[] = []
   /** The item ids of the batch under way. */
   let inFlight: ReadonlySet<string> = new Set()
   /** Listens, and writes the batches of signals (see connect). */

@@ -1,6 +1,6 @@
 // How both stores write what they keep: a script as a row, runs as JSON, and item signals as
 // compact JSON rows. One codec, so that SQLite and PostgreSQL read each other's rows alike.
-import type { LogEntry } from './store.js'
+import type { LogEntry, StoredSignalOf } from './store.js'
 import { applySignal, NO_RUNS, NO_STREAK, type Finish, type Runs, type Signal, type SignalKind, type Source, type Streak } from '../domain/run.js'
 import { runFieldsOf, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 
@@ -92,9 +92,6 @@ export function signalsText(row: readonly Pick<Sequenced, 'signal' | 'duration'>
 }
 
 const NO_SOURCE: Source = Object.freeze({ address: '', userAgent: '' })
-
-/** A signal as read back: its body's size, without the body (a signal_body row). */
-export type StoredSignalOf = Signal & { readonly bytes: number | undefined }
 
 /** The signals of a row, each with its seq. */
 export function signalsOf(row: SignalRow): { seq: number; signal: StoredSignalOf }[] {

@@ -20,7 +20,7 @@ export interface Dialect {
 
 export function whereClause(filters: readonly ScriptFilter[], dialect: Dialect): { where: string; params: unknown[] } {
   const params: unknown[] = []
-  const param = (value: unknown) => (params.push(value), dialect.param(params.length))
+  const param = (value: unknown) => dialect.param(params.push(value))
   const terms = filters.map(({ field, op, value }) => {
     const col = dialect.column(field)
     switch (op) {

@@ -89,7 +89,10 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     pendingRuns.clear()
     if (end === 'busy') return
     if (end === 'committed') {
-      if (!up) onAvailability((up = true))
+      if (!up) {
+        up = true
+        onAvailability(true)
+      }
       return
     }
     if (up) {
@@ -173,7 +176,10 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   // The signals queued since the last batch began are one write, applied in order, in one
   // savepoint: a savepoint per signal cost a fifth of a check-in.
   let signalOp: { queue: QueuedSignal[] } | undefined
-  const scriptsChanged = () => {
+  /** Puts a script (undefined: deletes it) in memory, once its write has committed. */
+  const putScript = (id: number, script: Script | undefined) => {
+    if (script === undefined) scripts.delete(id)
+    else scripts.set(id, script)
     scriptList = undefined
   }
   const scriptLogTrimDue = trimEvery(TRIM_SLACK)
@@ -219,7 +225,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
           // Each id's signals of the write take seqs in a row, as its rows store them (a row's
           // signals are seq, seq + 1...). A seq of a batch that rolls back is not handed out
           // again: the order only needs to grow.
-          for (const state of latest.values()) state.signals.forEach((s) => (s.seq = nextSeq++))
+          for (const state of latest.values()) for (const s of state.signals) s.seq = nextSeq++
           const records = placed.map((p): SignalRecord | undefined => {
             if (p === undefined) return undefined
             const seq = p.index === -1 ? 0 : p.state.signals[p.index]!.seq
@@ -243,11 +249,16 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
           return {
             result: undefined,
             apply: () => {
-              latest.forEach((state, id) => (runs.set(id, state.runs), kept.set(id, state.kept)))
-              queue.forEach((q, i) => q.resolve(records[i]))
+              for (const [id, state] of latest) {
+                runs.set(id, state.runs)
+                kept.set(id, state.kept)
+              }
+              for (const [i, q] of queue.entries()) q.resolve(records[i])
             },
           }
-        }).catch((err: unknown) => queue.forEach((q) => q.reject(err)))
+        }).catch((err: unknown) => {
+          for (const q of queue) q.reject(err)
+        })
         signalOp = { queue }
       }
       const { queue } = signalOp
@@ -310,7 +321,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
         const script = fromRow(insertScript.get(toRow(fields)) as ScriptRow)
         logScriptSignal(script.id, NO_RUNS, signal)
         pendingScripts.set(script.id, script)
-        return { result: script, apply: () => (scripts.set(script.id, script), scriptsChanged()) }
+        return { result: script, apply: () => putScript(script.id, script) }
       }),
     // The current row is read when the batch runs, so updates queued together apply in order.
     updateScript: (id, patch, signal) =>
@@ -321,14 +332,14 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
         updateScriptRow.run({ ...toRow(next), id })
         logScriptSignal(id, current.runs, signal)
         pendingScripts.set(id, next)
-        return { result: next, apply: () => (scripts.set(id, next), scriptsChanged()) }
+        return { result: next, apply: () => putScript(id, next) }
       }),
     deleteScript: (id) =>
       write(() => {
         if (deleteScriptRow.run(id).changes === 0) return { result: false }
         dropScriptLog(id, 0)
         pendingScripts.set(id, DELETED)
-        return { result: true, apply: () => (scripts.delete(id), scriptsChanged()) }
+        return { result: true, apply: () => putScript(id, undefined) }
       }),
     async queryScripts(query) {
       const { where, params } = whereClause(query.filters, SQLITE)

@@ -1,11 +1,8 @@
-// The one seam between the service and its database. Two backends keep the same contract:
-// SQLite (a file; the default, needs nothing) and PostgreSQL (shared by replicas). Nothing above
-// this file knows which one runs.
+// The one seam between the service and its database: the contract that both backends keep, SQLite
+// (a file; the default, needs nothing) and PostgreSQL (shared by replicas). It imports only the
+// domain; open.ts chooses the backend, and nothing above knows which one runs.
 import type { Finish, OpenRun, Output, Runs, Signal } from '../domain/run.js'
 import type { Script, ScriptFields } from '../domain/script.js'
-import { openPostgresStore } from './postgres.js'
-import type { StoredSignalOf } from './rows.js'
-import { openSqliteStore } from './sqlite.js'
 
 export type { Script, ScriptFields } from '../domain/script.js'
 
@@ -107,6 +104,9 @@ export interface Store {
   close(): Promise<void>
 }
 
+/** A signal as read back: its body's size, without the body (a signal_body row). */
+export type StoredSignalOf = Signal & { readonly bytes: number | undefined }
+
 /** A signal in the run log, with its output while that is kept. */
 export interface LogEntry {
   readonly seq: number
@@ -134,26 +134,6 @@ export interface StoreOptions {
   onAvailability?: (up: boolean) => void
   /** Caps the database at this many pages, as a full disk would; for tests of write failures (SQLite). */
   maxPages?: number
-}
-
-/** Whether `location` names a PostgreSQL database rather than a SQLite file. */
-export const isPostgresUrl = (location: string) => /^postgres(ql)?:\/\//i.test(location)
-
-/** `location` fit for a log line: a URL's password is replaced by ***. */
-export function redactPassword(location: string): string {
-  if (!isPostgresUrl(location)) return location
-  try {
-    const url = new URL(location)
-    if (url.password !== '') url.password = '***'
-    return url.toString()
-  } catch {
-    return location.replace(/:[^:@/]*@/, ':***@')
-  }
-}
-
-/** Opens the store at `location`: a postgres:// URL, else a SQLite file (created with its folder). */
-export async function openStore(location: string, options: StoreOptions = {}): Promise<Store> {
-  return isPostgresUrl(location) ? openPostgresStore(location, options) : openSqliteStore(location, options)
 }
 
 /** The row of a finished run, for finishes(). */

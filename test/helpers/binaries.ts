@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import type { Test } from 'tap'
 
-export function which(name: string): string | undefined {
+function which(name: string): string | undefined {
   try {
     return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined
   } catch {

@@ -46,7 +46,13 @@ export async function startCli(t: Test, args: string[], env: NodeJS.ProcessEnv =
       const seen = logs.find(match)
       if (seen) return resolve(seen)
       const timer = setTimeout(() => reject(new Error(`no such log line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs)
-      waiters.push({ match, resolve: (l) => (clearTimeout(timer), resolve(l)) })
+      waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(timer)
+          resolve(l)
+        },
+      })
       child.once('exit', (code) => reject(new Error(`statuspage exited with ${code}; stderr: ${stderr}`)))
     })
   const listening = await waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1:'))

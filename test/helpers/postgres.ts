@@ -6,7 +6,7 @@ import { createDatabase, postgresBin, startCluster as start, type Cluster } from
 export { pgRows, type Cluster } from '../../bench/pg-cluster.js'
 
 /** The bin folder, or undefined after skipping (locally) or failing (CI) the test. */
-export function requirePostgres(t: Test): string | undefined {
+function requirePostgres(t: Test): string | undefined {
   const bin = postgresBin()
   if (bin !== undefined) return bin
   const message = 'PostgreSQL not found (Debian: apt-get install postgresql; or set PG_BIN)'
