@@ -75,6 +75,11 @@ export function benchScripts(count: number, now: number): Script[] {
     tz: null,
     grace: null,
     ...runFieldsOf(i % 13 !== 0, null),
-    ...(i % 5 === 0 && { runs: runsOf([{ kind: 'start', at: now - 3_000_000 }, { kind: 'success', at: now - 2_000_000 }]) }),
+    ...(i % 5 === 0 && {
+      runs: runsOf([
+        { kind: 'start', at: now - 3_000_000 },
+        { kind: 'success', at: now - 2_000_000 },
+      ]),
+    }),
   }))
 }

@@ -145,7 +145,10 @@ async function startup(what: string, yaml: string, checkedIn: boolean): Promise<
     const start = performance.now()
     const sp = await startStatuspage(yaml, dbPath)
     for (;;) {
-      const ok = await fetch(`${sp.url}/-/ready`).then((r) => r.ok, () => false)
+      const ok = await fetch(`${sp.url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
       if (ok) break
     }
     times.push(performance.now() - start)
@@ -180,11 +183,16 @@ export async function httpBench(): Promise<Row[]> {
     await versus('GET /refresh/:id with token, persisted', '/refresh/item-0', {}, 0.8),
     await versus('GET /refresh/:id of a cron item, persisted', '/refresh/item-0', {}, 0.8, benchYaml(1000, { cron: true })),
     await versus('start + finish pairs of one item, with rids, persisted', '/refresh/item-0', { requests: runPairs('item-0') }, 0.8),
-    await versus('POST /refresh/:id/1 with a 10 KiB output (the run log), persisted', '/refresh/item-0/1', {
-      method: 'POST',
-      body: output,
-      headers: { ...headers, 'content-type': 'text/plain' },
-    }, undefined),
+    await versus(
+      'POST /refresh/:id/1 with a 10 KiB output (the run log), persisted',
+      '/refresh/item-0/1',
+      {
+        method: 'POST',
+        body: output,
+        headers: { ...headers, 'content-type': 'text/plain' },
+      },
+      undefined,
+    ),
     await versus('PUT /api/v1/script/:id (Scripto report)', '/api/v1/script/1', { method: 'PUT', body: putBody }, 0.5),
     await latencyUnderScrape(10_000),
     await latencyUnderScrape(100_000),

@@ -35,7 +35,8 @@ let databases = 0
 
 /** Rows of `sql` on a fresh connection to `url`, bigints as numbers. */
 export async function pgRows<T>(url: string, sql: string): Promise<T[]> {
-  const getTypeParser = ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser
+  const getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser
   const client = new pg.Client({ connectionString: url, types: { getTypeParser } })
   await client.connect()
   try {

@@ -35,4 +35,12 @@ app.get('/refresh/:id/:signal?', async (_req, reply) => {
 })
 await app.listen({ host: '127.0.0.1', port: 0 })
 process.stdout.write(`${(app.server.address() as { port: number }).port}\n`)
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.close().then(() => client.end()).then(() => process.exit(0)))
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(
+    signal,
+    () =>
+      void app
+        .close()
+        .then(() => client.end())
+        .then(() => process.exit(0)),
+  )

@@ -50,9 +50,16 @@ async function twoReplicas(cluster: Cluster): Promise<Row> {
  */
 async function floor(cluster: Cluster): Promise<Row[]> {
   const rows: Row[] = []
-  for (const [flags, which] of [[START_FLAGS, "npm start's node flags"], [[], "node's default flags"]] as const) {
+  for (const [flags, which] of [
+    [START_FLAGS, "npm start's node flags"],
+    [[], "node's default flags"],
+  ] as const) {
     const database = await cluster.createDatabase()
-    rows.push(await versusServer(`floor: bare Fastify + one single-row UPDATE per batch, ${which}`, '/refresh/item-0', {}, undefined, () => startPgFloor(database, flags)))
+    rows.push(
+      await versusServer(`floor: bare Fastify + one single-row UPDATE per batch, ${which}`, '/refresh/item-0', {}, undefined, () =>
+        startPgFloor(database, flags),
+      ),
+    )
   }
   return rows
 }
@@ -111,14 +118,23 @@ const progress = (what: string) => process.stderr.write(`postgres: ${what}\n`)
 export async function postgresBench(): Promise<Row[]> {
   const bin = postgresBin()
   if (bin === undefined) {
-    return [{ what: 'PostgreSQL store', statuspage: 'not measured: PostgreSQL not found (apt-get install postgresql, or PG_BIN)', baseline: '', ratio: '', goal: '' }]
+    return [
+      { what: 'PostgreSQL store', statuspage: 'not measured: PostgreSQL not found (apt-get install postgresql, or PG_BIN)', baseline: '', ratio: '', goal: '' },
+    ]
   }
   const cluster = startCluster(bin)
   try {
     progress('refresh throughput')
     return [
       await versus('GET /refresh/:id, PostgreSQL store (one id)', '/refresh/item-0', {}, 0.5, benchYaml(1000), await cluster.createDatabase()),
-      await versus('GET /refresh/:id, PostgreSQL store (100 ids)', '/refresh/item-0', { requests: spread }, 0.5, benchYaml(1000), await cluster.createDatabase()),
+      await versus(
+        'GET /refresh/:id, PostgreSQL store (100 ids)',
+        '/refresh/item-0',
+        { requests: spread },
+        0.5,
+        benchYaml(1000),
+        await cluster.createDatabase(),
+      ),
       ...(await floor(cluster)),
       await twoReplicas(cluster),
       ...(await convergence(cluster)),

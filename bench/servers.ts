@@ -62,8 +62,12 @@ export const START_FLAGS = (JSON.parse(readFileSync('package.json', 'utf8')) as 
 export function startStatuspage(configYaml: string, dbPath?: string): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'statuspage-bench-'))
   writeFileSync(join(dir, 'config.yml'), configYaml)
-  const child = spawn(process.execPath, [...START_FLAGS, 'dist/src/main.js', '--host', '127.0.0.1', '--port', '0', '--db', dbPath ?? join(dir, 'sp.db'), join(dir, 'config.yml')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [...START_FLAGS, 'dist/src/main.js', '--host', '127.0.0.1', '--port', '0', '--db', dbPath ?? join(dir, 'sp.db'), join(dir, 'config.yml')],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
   return started(child, (line) => /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(line)?.[1])
 }

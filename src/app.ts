@@ -59,7 +59,9 @@ function clientErrorHandler(timeoutMs: number) {
     const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'SP_ERR_BAD_REQUEST', 'request: is not valid HTTP/1.1']
     const body = JSON.stringify(errorBody(status, code, message.replace('%d', String(timeoutMs / 1000))))
     if (socket.writable) {
-      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      )
     }
     socket.destroy()
   }
@@ -77,7 +79,19 @@ const requestForLog = (req: FastifyRequest) => ({
   remotePort: req.socket?.remotePort,
 })
 
-export async function buildApp({ config, database, now = Date.now, logger = false, logRequests = false, trustProxy = false, metricsCacheMs, retentionMs, requestTimeoutMs = 30_000, drainMs, maxPages }: AppOptions) {
+export async function buildApp({
+  config,
+  database,
+  now = Date.now,
+  logger = false,
+  logRequests = false,
+  trustProxy = false,
+  metricsCacheMs,
+  retentionMs,
+  requestTimeoutMs = 30_000,
+  drainMs,
+  maxPages,
+}: AppOptions) {
   const app = Fastify({
     logger: logger === false ? false : { redact: REDACT, serializers: { req: requestForLog }, ...(logger === true ? {} : logger) },
     // Every job in a fleet checks in: two access-log lines per check-in cost more than the check-in

@@ -10,20 +10,12 @@ import { DURATION_HINT, DURATION_PATTERN } from './domain/duration.js'
 /** The body of every error response. */
 export const errorBody = (statusCode: number, code: string, message: string) => ({ statusCode, code, error: STATUS_CODES[statusCode], message })
 
-export const TokenMissingError = createError(
-  'SP_ERR_TOKEN_MISSING',
-  'token missing: send it as the X-Token header or as Authorization: Bearer <token>',
-  403,
-)
+export const TokenMissingError = createError('SP_ERR_TOKEN_MISSING', 'token missing: send it as the X-Token header or as Authorization: Bearer <token>', 403)
 export const TokenWrongError = createError('SP_ERR_TOKEN_WRONG', 'token is wrong', 403)
 export const NotFoundError = createError('SP_ERR_NOT_FOUND', '%s', 404)
 export const BadRequestError = createError('SP_ERR_BAD_REQUEST', '%s', 400)
 /** The database does not answer: nothing was recorded, and the client should try again. */
-export const StoreUnavailableError = createError(
-  'SP_ERR_STORE_UNAVAILABLE',
-  'the database is unreachable: nothing was recorded; try again',
-  503,
-)
+export const StoreUnavailableError = createError('SP_ERR_STORE_UNAVAILABLE', 'the database is unreachable: nothing was recorded; try again', 503)
 /**
  * The database stopped answering while the write was under way: it may still commit. A retry with
  * the same rid or Idempotency-Key is recorded once (see applySignal).
@@ -82,7 +74,11 @@ function describe(e: ErrorObject): string {
     case 'minimum':
       return `must be at least ${String(p.limit)}`
     case 'pattern':
-      return p.pattern === DURATION_PATTERN ? DURATION_HINT : p.pattern === NO_NUL ? 'must not contain a NUL character (\\u0000)' : `must match ${String(p.pattern)}`
+      return p.pattern === DURATION_PATTERN
+        ? DURATION_HINT
+        : p.pattern === NO_NUL
+          ? 'must not contain a NUL character (\\u0000)'
+          : `must match ${String(p.pattern)}`
     case 'false schema':
       return 'must not be given'
     case 'propertyNames':

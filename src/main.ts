@@ -97,7 +97,9 @@ function parseTrustProxy(text: string): boolean | string {
       if (family === 0 || rest.length > 0 || (prefix !== undefined && !/^\d+$/.test(prefix))) throw new Error()
       if (prefix !== undefined) new BlockList().addSubnet(address, Number(prefix), family === 4 ? 'ipv4' : 'ipv6')
     } catch {
-      fail(2, [`statuspage: --trust-proxy: '${entry}' is not an address, a CIDR, loopback, linklocal or uniquelocal (give true, false or a comma-separated list)`])
+      fail(2, [
+        `statuspage: --trust-proxy: '${entry}' is not an address, a CIDR, loopback, linklocal or uniquelocal (give true, false or a comma-separated list)`,
+      ])
     }
   }
   return text

@@ -87,9 +87,20 @@ t.test('a late item reaches the webhook with its labels and why; a pause and a s
   const [backup] = firing('backup')
   t.same(backup!.groupLabels, { alertname: 'StatuspageItemDown', group: 'Backups' }, 'one notification per alert name and group')
   const alert = backup!.alerts.find((a) => a.labels.id === 'backup')!
-  t.match(alert.labels, { alertname: 'StatuspageItemDown', severity: 'critical', reason: 'late', group: 'Backups', id: 'backup', name: 'Nightly backup', job: 'statuspage' })
+  t.match(alert.labels, {
+    alertname: 'StatuspageItemDown',
+    severity: 'critical',
+    reason: 'late',
+    group: 'Backups',
+    id: 'backup',
+    name: 'Nightly backup',
+    job: 'statuspage',
+  })
   t.equal(alert.annotations.summary, 'An item is down: late.')
-  t.match(alert.annotations.description, /^Nightly backup \(id backup, group Backups\) is late by [\d.]+s: it has not checked in since its last due time and grace\.$/)
+  t.match(
+    alert.annotations.description,
+    /^Nightly backup \(id backup, group Backups\) is late by [\d.]+s: it has not checked in since its last due time and grace\.$/,
+  )
 
   // A pause in statuspage, and a silence in Alertmanager.
   t.equal((await post('/api/v1/items/backup/pause')).status, 200)
@@ -106,10 +117,14 @@ t.test('a late item reaches the webhook with its labels and why; a pause and a s
   })
   t.equal(silence.status, 200)
   await prom.waitFor('ALERTS{alertname="StatuspageItemDown", id="backup"}', (r) => r.length === 0)
-  await waitUntil(async () => {
-    const alerts = (await (await fetch(`${am}/api/v2/alerts?filter=id%3D%22web%22`)).json()) as { status: { state: string } }[]
-    return alerts.length > 0 && alerts.every((a) => a.status.state === 'suppressed')
-  }, 'the website alert silenced', 30_000)
+  await waitUntil(
+    async () => {
+      const alerts = (await (await fetch(`${am}/api/v2/alerts?filter=id%3D%22web%22`)).json()) as { status: { state: string } }[]
+      return alerts.length > 0 && alerts.every((a) => a.status.state === 'suppressed')
+    },
+    'the website alert silenced',
+    30_000,
+  )
   const mark = hook.received.length
 
   // The canary fails: once it has been notified twice (repeat_interval apart), a still-firing
@@ -117,7 +132,17 @@ t.test('a late item reaches the webhook with its labels and why; a pause and a s
   await service.refresh('canary/fail')
   await waitUntil(() => firing('canary').length >= 2, 'notified of the canary twice', 30_000)
   const since = hook.received.slice(mark)
-  t.same(since.flatMap((n) => n.alerts.filter((a) => a.status === 'firing' && a.labels.id !== 'canary').map((a) => a.labels.id)), [], 'nothing fires for the paused item nor the silenced one')
-  t.ok(hook.received.some((n) => n.alerts.some((a) => a.status === 'resolved' && a.labels.id === 'backup')), 'the paused item is resolved')
-  t.match(firing('canary')[0]!.alerts.find((a) => a.labels.id === 'canary'), { labels: { reason: 'failed' }, annotations: { summary: 'An item is down: failed.' } })
+  t.same(
+    since.flatMap((n) => n.alerts.filter((a) => a.status === 'firing' && a.labels.id !== 'canary').map((a) => a.labels.id)),
+    [],
+    'nothing fires for the paused item nor the silenced one',
+  )
+  t.ok(
+    hook.received.some((n) => n.alerts.some((a) => a.status === 'resolved' && a.labels.id === 'backup')),
+    'the paused item is resolved',
+  )
+  t.match(
+    firing('canary')[0]!.alerts.find((a) => a.labels.id === 'canary'),
+    { labels: { reason: 'failed' }, annotations: { summary: 'An item is down: failed.' } },
+  )
 })

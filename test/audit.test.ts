@@ -36,7 +36,12 @@ t.test('durations past ten years are refused in the API with a 400 naming the fi
     ['periodicity', 1e30, 'body.periodicity: must be at most 315576000'],
     ['duration', 1e30, 'body.duration: must be at most 315576000'],
   ] as const) {
-    const res = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { [field]: value, ...(field === 'duration' ? { status: true } : {}) } })
+    const res = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/script/1',
+      headers: auth,
+      payload: { [field]: value, ...(field === 'duration' ? { status: true } : {}) },
+    })
     t.equal(res.statusCode, 400, `${field} ${value}`)
     t.match(res.json().message, message)
   }
@@ -54,7 +59,12 @@ t.test('a last_exec outside the years 1970 to 9999 in some zone is refused; one 
     t.match(res.json().message, `body.last_exec: must lie within the years 1970 to 9999 in every time zone`)
   }
   t.same((await app.inject({ url: '/api/v1/script' })).json().objects, [], 'nothing stored')
-  const res = await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: scriptBody({ last_exec: '9999-12-31T23:59:59+14:00', periodicity: 'daily' }) })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/v1/script',
+    headers: auth,
+    payload: scriptBody({ last_exec: '9999-12-31T23:59:59+14:00', periodicity: 'daily' }),
+  })
   t.equal(res.statusCode, 201, 'the last instant of 9999 at +14:00 is taken')
   t.equal(res.json().last_exec, '9999-12-31T09:59:59')
   t.equal(res.json().next_due, null, 'a due time past the year 9999 is null, not "+010000-…"')
@@ -95,27 +105,46 @@ t.test('an interval of ten years shows its due time, and every time on every pag
 })
 
 for (const backend of backends(t)) {
-  t.test(`${backend.name}: scripts stored with values out of range (before ranges were checked) are shown with null times and a warning, never a 500`, async (t) => {
-    const location = await backend.fresh(t)
-    const store = await openStore(location)
-    await store.createScript({ ...NEW_SCRIPT, name: 'huge grace', server: 'h', grace: 1e30, lastExec: T0 })
-    await store.createScript({ ...NEW_SCRIPT, name: 'far', server: 'h', lastExec: Date.UTC(9999, 11, 31, 23), periodicity: 1e30 })
-    await store.close()
-    const { lines, logger } = logSink()
-    const { app } = await testApp(t, { dbPath: location, logger, clock: new FakeClock(T0 + 1000) })
-    for (const url of ['/api/v1/status', '/api/v1/script', '/api/v1/script/1', '/api/v1/script/2', '/', '/script/1', '/script/2', '/badge/script/1.svg', '/metrics']) {
-      const res = await app.inject({ url })
-      t.equal(res.statusCode, 200, url)
-      t.notMatch(res.body, /NaN|Invalid Date/, url)
-    }
-    const [huge, far] = (await app.inject({ url: '/api/v1/script' })).json().objects
-    t.same([huge.grace, huge.deadline, huge.last_exec], [1e30, null, '2026-01-15T12:00:00'])
-    t.same([far.last_exec, far.next_due], [null, null])
-    const put = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { status: false } })
-    t.equal(put.statusCode, 200, 'a report to it is answered')
-    const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40 && l.script !== undefined)
-    t.same(warnings.map((w) => [w.script, w.fields]), [[1, ['grace']], [2, ['last_exec', 'periodicity']]])
-  })
+  t.test(
+    `${backend.name}: scripts stored with values out of range (before ranges were checked) are shown with null times and a warning, never a 500`,
+    async (t) => {
+      const location = await backend.fresh(t)
+      const store = await openStore(location)
+      await store.createScript({ ...NEW_SCRIPT, name: 'huge grace', server: 'h', grace: 1e30, lastExec: T0 })
+      await store.createScript({ ...NEW_SCRIPT, name: 'far', server: 'h', lastExec: Date.UTC(9999, 11, 31, 23), periodicity: 1e30 })
+      await store.close()
+      const { lines, logger } = logSink()
+      const { app } = await testApp(t, { dbPath: location, logger, clock: new FakeClock(T0 + 1000) })
+      for (const url of [
+        '/api/v1/status',
+        '/api/v1/script',
+        '/api/v1/script/1',
+        '/api/v1/script/2',
+        '/',
+        '/script/1',
+        '/script/2',
+        '/badge/script/1.svg',
+        '/metrics',
+      ]) {
+        const res = await app.inject({ url })
+        t.equal(res.statusCode, 200, url)
+        t.notMatch(res.body, /NaN|Invalid Date/, url)
+      }
+      const [huge, far] = (await app.inject({ url: '/api/v1/script' })).json().objects
+      t.same([huge.grace, huge.deadline, huge.last_exec], [1e30, null, '2026-01-15T12:00:00'])
+      t.same([far.last_exec, far.next_due], [null, null])
+      const put = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { status: false } })
+      t.equal(put.statusCode, 200, 'a report to it is answered')
+      const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40 && l.script !== undefined)
+      t.same(
+        warnings.map((w) => [w.script, w.fields]),
+        [
+          [1, ['grace']],
+          [2, ['last_exec', 'periodicity']],
+        ],
+      )
+    },
+  )
 
   t.test(`${backend.name}: text with NUL is refused with a 400 naming the field, and stores nothing`, async (t) => {
     const { app } = await testApp(t, { dbPath: await backend.fresh(t) })
@@ -127,7 +156,10 @@ for (const backend of backends(t)) {
     t.equal((await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: scriptBody({}) })).statusCode, 201)
     const put = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { server: 'x\u0000' } })
     t.equal(put.statusCode, 400)
-    t.same((await app.inject({ url: '/api/v1/script' })).json().objects.map((s: { server: string }) => s.server), ['db1'])
+    t.same(
+      (await app.inject({ url: '/api/v1/script' })).json().objects.map((s: { server: string }) => s.server),
+      ['db1'],
+    )
   })
 }
 
@@ -148,7 +180,15 @@ t.test('the ping key never reaches the log, however the ping URL is spelled', as
   const { lines, logger } = logSink()
   const { app } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS, extra: `  ping_key: ${PING_KEY}\n` })), logger, logRequests: true })
   const encoded = PING_KEY.replace('-', '%2D')
-  for (const url of [`/ping/${PING_KEY}/a`, `//ping/${PING_KEY}/a`, `/%70ing/${PING_KEY}/a/fail`, `/%70ing/${encoded}/a`, `/ping%2F${PING_KEY}/a`, `/ping//${PING_KEY}/a`, `/PING/${PING_KEY}/a`]) {
+  for (const url of [
+    `/ping/${PING_KEY}/a`,
+    `//ping/${PING_KEY}/a`,
+    `/%70ing/${PING_KEY}/a/fail`,
+    `/%70ing/${encoded}/a`,
+    `/ping%2F${PING_KEY}/a`,
+    `/ping//${PING_KEY}/a`,
+    `/PING/${PING_KEY}/a`,
+  ]) {
     await app.inject({ url })
   }
   t.ok(lines.length >= 14, 'every request was logged')
@@ -203,7 +243,7 @@ function slowClient(url: string, head: string, drip: string): Promise<{ ms: numb
   })
 }
 
-t.test('slow headers and slow bodies are cut at the deadline with a 408 in the service\'s error shape; oversized headers get a 431 so too', async (t) => {
+t.test("slow headers and slow bodies are cut at the deadline with a 408 in the service's error shape; oversized headers get a 431 so too", async (t) => {
   const { app } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS })), requestTimeoutMs: 1000 })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
   const [headers, body, json] = await Promise.all([
@@ -213,16 +253,28 @@ t.test('slow headers and slow bodies are cut at the deadline with a 408 in the s
   ])
   t.equal(headers.status, 'HTTP/1.1 408 Request Timeout')
   t.same(JSON.parse(headers.body), { statusCode: 408, code: 'SP_ERR_REQUEST_TIMEOUT', error: 'Request Timeout', message: 'headers: must arrive within 1 s' })
-  for (const [what, answer] of [['a check-in body', body], ['a JSON body', json]] as const) {
+  for (const [what, answer] of [
+    ['a check-in body', body],
+    ['a JSON body', json],
+  ] as const) {
     t.equal(answer.status, 'HTTP/1.1 408 Request Timeout', what)
-    t.same(JSON.parse(answer.body), { statusCode: 408, code: 'SP_ERR_REQUEST_TIMEOUT', error: 'Request Timeout', message: 'body: must arrive within 1 s of the headers' }, what)
+    t.same(
+      JSON.parse(answer.body),
+      { statusCode: 408, code: 'SP_ERR_REQUEST_TIMEOUT', error: 'Request Timeout', message: 'body: must arrive within 1 s of the headers' },
+      what,
+    )
     t.match(answer.headers.toLowerCase(), 'connection: close', what)
   }
   for (const answer of [headers, body, json]) t.ok(answer.ms < 3500, `cut after ${answer.ms} ms`)
   t.same((await app.inject({ url: '/api/v1/items/a/runs', headers: auth })).json().runs, [], 'nothing recorded')
   const big = await slowClient(url, `GET /refresh/a HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`, '')
   t.equal(big.status, 'HTTP/1.1 431 Request Header Fields Too Large')
-  t.same(JSON.parse(big.body), { statusCode: 431, code: 'SP_ERR_HEADERS_TOO_LARGE', error: 'Request Header Fields Too Large', message: 'headers: must be at most 16 KiB in all' })
+  t.same(JSON.parse(big.body), {
+    statusCode: 431,
+    code: 'SP_ERR_HEADERS_TOO_LARGE',
+    error: 'Request Header Fields Too Large',
+    message: 'headers: must be at most 16 KiB in all',
+  })
 })
 
 t.test('SIGTERM under load: every request already sent is answered, the last answer on each connection says Connection: close, none is reset', async (t) => {
@@ -268,33 +320,46 @@ t.test('SIGTERM under load: every request already sent is answered, the last ans
 })
 
 for (const backend of backends(t)) {
-  t.test(`${backend.name}: past 16 open runs, a start drops the oldest with a log line and a count, and its finish still gets its duration by rid`, async (t) => {
-    const { lines, logger } = logSink()
-    const { app, clock } = await testApp(t, { dbPath: await backend.fresh(t), logger, config: config(yamlConfig({ groups: GROUPS })) })
-    for (let i = 0; i < 100; i++) {
-      t.equal((await app.inject({ url: `/refresh/a/start?rid=r${i}`, headers: auth })).statusCode, 200)
-      clock.advance(1)
-    }
-    for (let i = 0; i < 100; i++) t.equal((await app.inject({ url: `/refresh/a?rid=r${i}`, headers: auth })).statusCode, 200)
-    const { runs } = (await app.inject({ url: '/api/v1/items/a/runs?limit=100', headers: auth })).json()
-    const finishes = runs.filter((r: { kind: string }) => r.kind === 'success')
-    t.equal(finishes.length, 100)
-    t.same(finishes.filter((r: { duration_seconds: number | null }) => r.duration_seconds === null), [], 'every finish has a duration')
-    t.equal(finishes.find((r: { rid: string }) => r.rid === 'r0').duration_seconds, 100, 'the first run, dropped 84 starts ago, ran 100 s')
-    const metrics = (await app.inject({ url: '/metrics' })).body
-    t.match(metrics, /^statuspage_runs_dropped_total 84$/m)
-    const dropped = lines.map((l) => JSON.parse(l)).filter((l) => l.msg?.startsWith('run dropped'))
-    t.equal(dropped.length, 84)
-    t.same([dropped[0].item, dropped[0].rid, dropped[0].level], ['a', 'r0', 40])
+  t.test(
+    `${backend.name}: past 16 open runs, a start drops the oldest with a log line and a count, and its finish still gets its duration by rid`,
+    async (t) => {
+      const { lines, logger } = logSink()
+      const { app, clock } = await testApp(t, { dbPath: await backend.fresh(t), logger, config: config(yamlConfig({ groups: GROUPS })) })
+      for (let i = 0; i < 100; i++) {
+        t.equal((await app.inject({ url: `/refresh/a/start?rid=r${i}`, headers: auth })).statusCode, 200)
+        clock.advance(1)
+      }
+      for (let i = 0; i < 100; i++) t.equal((await app.inject({ url: `/refresh/a?rid=r${i}`, headers: auth })).statusCode, 200)
+      const { runs } = (await app.inject({ url: '/api/v1/items/a/runs?limit=100', headers: auth })).json()
+      const finishes = runs.filter((r: { kind: string }) => r.kind === 'success')
+      t.equal(finishes.length, 100)
+      t.same(
+        finishes.filter((r: { duration_seconds: number | null }) => r.duration_seconds === null),
+        [],
+        'every finish has a duration',
+      )
+      t.equal(finishes.find((r: { rid: string }) => r.rid === 'r0').duration_seconds, 100, 'the first run, dropped 84 starts ago, ran 100 s')
+      const metrics = (await app.inject({ url: '/metrics' })).body
+      t.match(metrics, /^statuspage_runs_dropped_total 84$/m)
+      const dropped = lines.map((l) => JSON.parse(l)).filter((l) => l.msg?.startsWith('run dropped'))
+      t.equal(dropped.length, 84)
+      t.same([dropped[0].item, dropped[0].rid, dropped[0].level], ['a', 'r0', 40])
 
-    t.equal((await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: scriptBody({}) })).statusCode, 201)
-    for (let i = 0; i < 17; i++) await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: auth, payload: { rid: `s${i}` } })
-    clock.advance(30)
-    const report = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { status: true, rid: 's0' } })
-    t.equal(report.json().last_duration, 30, "a script's dropped run keeps its duration too")
-    t.match((await app.inject({ url: '/metrics' })).body, /^statuspage_runs_dropped_total 85$/m)
-    t.same(lines.map((l) => JSON.parse(l)).filter((l) => l.msg?.startsWith('run dropped') && l.script === 1).map((l) => l.rid), ['s0'])
-  })
+      t.equal((await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: scriptBody({}) })).statusCode, 201)
+      for (let i = 0; i < 17; i++) await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: auth, payload: { rid: `s${i}` } })
+      clock.advance(30)
+      const report = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { status: true, rid: 's0' } })
+      t.equal(report.json().last_duration, 30, "a script's dropped run keeps its duration too")
+      t.match((await app.inject({ url: '/metrics' })).body, /^statuspage_runs_dropped_total 85$/m)
+      t.same(
+        lines
+          .map((l) => JSON.parse(l))
+          .filter((l) => l.msg?.startsWith('run dropped') && l.script === 1)
+          .map((l) => l.rid),
+        ['s0'],
+      )
+    },
+  )
 }
 
 t.test('/-/ready answers 503 while SQLite writes fail (a full disk), and 200 once they commit again', async (t) => {
@@ -305,7 +370,8 @@ t.test('/-/ready answers 503 while SQLite writes fail (a full disk), and 200 onc
   })
   t.equal((await app.inject({ url: '/-/ready' })).statusCode, 200)
   let status = 200
-  for (let i = 0; i < 100 && status === 200; i++) status = (await app.inject({ method: 'POST', url: '/refresh/a/log', headers: auth, payload: `${i} `.repeat(5000) })).statusCode
+  for (let i = 0; i < 100 && status === 200; i++)
+    status = (await app.inject({ method: 'POST', url: '/refresh/a/log', headers: auth, payload: `${i} `.repeat(5000) })).statusCode
   t.equal(status, 500, 'the disk filled up')
   const ready = await app.inject({ url: '/-/ready' })
   t.same([ready.statusCode, ready.json().code], [503, 'SP_ERR_STORE_UNAVAILABLE'])
@@ -317,32 +383,38 @@ t.test('/-/ready answers 503 while SQLite writes fail (a full disk), and 200 onc
   t.match((await app.inject({ url: '/metrics' })).body, /^statuspage_store_up 1$/m)
 })
 
-t.test('SQLite: under a stream of 10 KiB outputs, all of them stay within a tenth over max_output_mib, and deleted outputs give their space back to the file', async (t) => {
-  const ids = Array.from({ length: 10 }, (_, i) => `c${i}`)
-  const groups = `\n    G:\n${ids.map((id) => `      - { name: ${id}, id: ${id} }`).join('\n')}\n`
-  const { app, dbPath, clock } = await testApp(t, { retentionMs: 200, config: config(yamlConfig({ groups, top: '\nrun_log:\n  max_output_mib: 2\n  max_age: 1h\n' })) })
-  const reader = new Database(dbPath, { readonly: true })
-  t.teardown(() => reader.close())
-  const total = reader.prepare('SELECT coalesce(sum(kept), 0) AS bytes FROM signal_body')
-  const output = 'x'.repeat(10 * 1024)
-  let most = 0
-  for (let round = 0; round < 200; round++) {
-    const answers = await Promise.all(ids.map((id) => app.inject({ method: 'POST', url: `/refresh/${id}`, headers: auth, payload: output })))
-    t.ok(answers.every((a) => a.statusCode === 200))
-    most = Math.max(most, (total.get() as { bytes: number }).bytes)
-  }
-  const limit = 2 * 1024 * 1024
-  t.ok(most <= limit * 1.1, `20 MB sent, at most ${(most / limit).toFixed(2)} of max_output_mib kept at once`)
-  const size = () => statSync(dbPath).size + (existsSync(`${dbPath}-wal`) ? statSync(`${dbPath}-wal`).size : 0)
-  const loaded = size()
-  t.ok(loaded < 10 * limit, `the file and its WAL hold ${(loaded / 1024 / 1024).toFixed(1)} MiB`)
-  t.equal(reader.pragma('auto_vacuum', { simple: true }), 2, 'incremental auto_vacuum')
-  // Every output past max_age: the next sweep deletes them all, and the pages go back to the file.
-  const pages = reader.pragma('page_count', { simple: true }) as number
-  clock.advance(7200)
-  await waitUntil(() => (total.get() as { bytes: number }).bytes === 0, 'the old outputs deleted', 5000)
-  await waitUntil(() => (reader.pragma('page_count', { simple: true }) as number) < pages / 2, `fewer than half of the ${pages} pages`, 5000)
-})
+t.test(
+  'SQLite: under a stream of 10 KiB outputs, all of them stay within a tenth over max_output_mib, and deleted outputs give their space back to the file',
+  async (t) => {
+    const ids = Array.from({ length: 10 }, (_, i) => `c${i}`)
+    const groups = `\n    G:\n${ids.map((id) => `      - { name: ${id}, id: ${id} }`).join('\n')}\n`
+    const { app, dbPath, clock } = await testApp(t, {
+      retentionMs: 200,
+      config: config(yamlConfig({ groups, top: '\nrun_log:\n  max_output_mib: 2\n  max_age: 1h\n' })),
+    })
+    const reader = new Database(dbPath, { readonly: true })
+    t.teardown(() => reader.close())
+    const total = reader.prepare('SELECT coalesce(sum(kept), 0) AS bytes FROM signal_body')
+    const output = 'x'.repeat(10 * 1024)
+    let most = 0
+    for (let round = 0; round < 200; round++) {
+      const answers = await Promise.all(ids.map((id) => app.inject({ method: 'POST', url: `/refresh/${id}`, headers: auth, payload: output })))
+      t.ok(answers.every((a) => a.statusCode === 200))
+      most = Math.max(most, (total.get() as { bytes: number }).bytes)
+    }
+    const limit = 2 * 1024 * 1024
+    t.ok(most <= limit * 1.1, `20 MB sent, at most ${(most / limit).toFixed(2)} of max_output_mib kept at once`)
+    const size = () => statSync(dbPath).size + (existsSync(`${dbPath}-wal`) ? statSync(`${dbPath}-wal`).size : 0)
+    const loaded = size()
+    t.ok(loaded < 10 * limit, `the file and its WAL hold ${(loaded / 1024 / 1024).toFixed(1)} MiB`)
+    t.equal(reader.pragma('auto_vacuum', { simple: true }), 2, 'incremental auto_vacuum')
+    // Every output past max_age: the next sweep deletes them all, and the pages go back to the file.
+    const pages = reader.pragma('page_count', { simple: true }) as number
+    clock.advance(7200)
+    await waitUntil(() => (total.get() as { bytes: number }).bytes === 0, 'the old outputs deleted', 5000)
+    await waitUntil(() => (reader.pragma('page_count', { simple: true }) as number) < pages / 2, `fewer than half of the ${pages} pages`, 5000)
+  },
+)
 
 for (const backend of backends(t)) {
   t.test(`${backend.name}: a retried signal, known by its rid or its Idempotency-Key, is recorded and counted once`, async (t) => {
@@ -373,14 +445,26 @@ for (const backend of backends(t)) {
     t.equal((await send('/refresh/a/fail?rid=r1')).statusCode, 200)
     t.equal((await app.inject({ url: '/api/v1/status' })).json().groups[0].items[0].consecutive_failures, 6, 'a rid started again is a new run')
     const bad = await send('/refresh/a', { 'idempotency-key': 'has space' })
-    t.same([bad.statusCode, bad.json().message], [400, 'Idempotency-Key: must be 1 to 200 visible ASCII characters without a double quote (or those in double quotes), given once'])
+    t.same(
+      [bad.statusCode, bad.json().message],
+      [400, 'Idempotency-Key: must be 1 to 200 visible ASCII characters without a double quote (or those in double quotes), given once'],
+    )
 
     t.equal((await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: scriptBody({ failure_threshold: 3 }) })).statusCode, 201)
     for (let i = 0; i < 2; i++) {
-      const report = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: { ...auth, 'idempotency-key': 'report-1' }, payload: { status: false } })
+      const report = await app.inject({
+        method: 'PUT',
+        url: '/api/v1/script/1',
+        headers: { ...auth, 'idempotency-key': 'report-1' },
+        payload: { status: false },
+      })
       t.equal(report.json().consecutive_failures, 1, 'a retried report counts once')
     }
-    t.same((await app.inject({ url: '/api/v1/script/1/runs', headers: auth })).json().runs.map((r: { kind: string }) => r.kind), ['failure', 'success'], 'and is logged once, after the report that created it')
+    t.same(
+      (await app.inject({ url: '/api/v1/script/1/runs', headers: auth })).json().runs.map((r: { kind: string }) => r.kind),
+      ['failure', 'success'],
+      'and is logged once, after the report that created it',
+    )
   })
 }
 
@@ -392,7 +476,13 @@ function freeze(url: string, signal: 'SIGSTOP' | 'SIGCONT'): void {
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
-        return Number(readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]) === postmaster
+        return (
+          Number(
+            readFileSync(`/proc/${p}/stat`, 'utf8')
+              .replace(/^.*\) /, '')
+              .split(' ')[1],
+          ) === postmaster
+        )
       } catch {
         return false
       }
@@ -423,7 +513,8 @@ t.test('PostgreSQL frozen under load: writes answer 503 within 2 s, and their re
   t.same([...new Set(again.map((r) => r.statusCode))], [200])
   const item = (await app.inject({ url: '/api/v1/status' })).json().groups[0].items[0]
   t.equal(item.consecutive_failures, 10, 'ten failures, each counted once')
-  const log = async (id: string) => (await app.inject({ url: `/api/v1/items/${id}/runs?limit=100`, headers: auth })).json().runs.map((r: { kind: string }) => r.kind)
+  const log = async (id: string) =>
+    (await app.inject({ url: `/api/v1/items/${id}/runs?limit=100`, headers: auth })).json().runs.map((r: { kind: string }) => r.kind)
   t.equal((await log('a')).filter((kind: string) => kind === 'failure').length, 10, 'each failure logged once')
   t.same(await log('b'), Array(10).fill('start'), 'each start logged once')
   t.equal(app.monitor.store.runs().get('b')?.open.length, 10, 'ten runs open')

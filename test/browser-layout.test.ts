@@ -59,11 +59,18 @@ t.test('at 390 and 1280 px, light and dark, no word wraps inside itself and noth
     await fetch(`${cli.url}/api/v1/script`, { method: 'POST', headers, body: JSON.stringify(s) })
   }
 
-  for (const [width, height] of [[390, 844], [1280, 800]] as const) {
+  for (const [width, height] of [
+    [390, 844],
+    [1280, 800],
+  ] as const) {
     for (const colorScheme of ['light', 'dark'] as const) {
       const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width, height }, colorScheme })
       const page = await context.newPage()
-      for (const [name, url] of [['status', '/'], ['item', '/item/backup'], ['script', '/script/1']] as const) {
+      for (const [name, url] of [
+        ['status', '/'],
+        ['item', '/item/backup'],
+        ['script', '/script/1'],
+      ] as const) {
         const at = `${name} page at ${width} px, ${colorScheme}`
         await page.goto(cli.url + url)
         t.same(await page.evaluate(WORDS_BROKEN), [], `${at}: no word wraps inside itself`)

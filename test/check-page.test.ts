@@ -12,7 +12,8 @@ const GROUPS = `
 `
 const HOSTILE = 'dumping db...\n<script>alert(1)</script>\n"quoted" & done\n'
 const withOutput = (show: boolean) => config(yamlConfig({ groups: GROUPS, extra: `  show_output: ${show}\n` }))
-const send = (app: App, path: string, body?: string) => app.inject({ method: body === undefined ? 'GET' : 'POST', url: `/refresh/${path}`, headers: auth, payload: body })
+const send = (app: App, path: string, body?: string) =>
+  app.inject({ method: body === undefined ? 'GET' : 'POST', url: `/refresh/${path}`, headers: auth, payload: body })
 const page = async (app: App, url: string) => {
   const res = await app.inject({ url })
   return { res, html: res.body }
@@ -31,7 +32,10 @@ t.test('a curl fail signal with a body shows its output on /item/:id, escaped, w
   t.notMatch(html, '<script>', 'no script, not even from the output')
   t.notMatch(html, /https?:\/\/(?!www\.w3\.org)/, 'nothing from elsewhere')
   t.match(html, '<h1>Backup</h1>')
-  t.match(html, /<p class="stateline down" data-status="failed"><span class="mark" aria-hidden="true">✖<\/span> <span class="state">Down<\/span> <span class="why">reported a failure<\/span><\/p>/)
+  t.match(
+    html,
+    /<p class="stateline down" data-status="failed"><span class="mark" aria-hidden="true">✖<\/span> <span class="state">Down<\/span> <span class="why">reported a failure<\/span><\/p>/,
+  )
   t.match(html, '<dt>Schedule</dt><dd>every 1h</dd>')
   t.match(html, '<dt>Belongs to</dt><dd>groups Jobs, Also</dd>')
   t.match(html, /<dt>Maintenance<\/dt><dd><span class="maint" title="2026-01-16 03:00:00 \+00:00">maintenance in 14 h for 1h<\/span><\/dd>/)
@@ -49,7 +53,11 @@ t.test('with show_output off (the default) the page says outputs are hidden and 
 
 t.test('each run in the log shows its outcome, time and duration; the chart has a bar per timed run', async (t) => {
   const { app, clock } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS })) })
-  for (const [seconds, end] of [[2, '0'], [4, '3'], [1, '0']] as const) {
+  for (const [seconds, end] of [
+    [2, '0'],
+    [4, '3'],
+    [1, '0'],
+  ] as const) {
     await send(app, 'backup/start')
     clock.advance(seconds)
     await send(app, `backup/${end}`)
@@ -69,8 +77,20 @@ t.test('each run in the log shows its outcome, time and duration; the chart has 
   t.notMatch(html, 'lightMyRequest', 'no User-Agent either')
   const runs = (await app.inject({ url: '/api/v1/items/backup/runs', headers: auth })).json().runs
   t.same([runs[0].address, runs[0].user_agent], ['127.0.0.1', 'lightMyRequest'], 'the runs API, with the token, still has them')
-  const bars = [...html.matchAll(/<rect class="(ok|bad)" x="(\d+)" y="(\d+)" width="9" height="(\d+)"><title>[^<]*: ([^<]*)<\/title><\/rect>/g)].map((m) => [m[1], Number(m[4]), m[5]])
-  t.same(bars, [['ok', 30, '2s'], ['bad', 60, '4s, failed'], ['ok', 15, '1s']], 'oldest first; the longest run fills the height')
+  const bars = [...html.matchAll(/<rect class="(ok|bad)" x="(\d+)" y="(\d+)" width="9" height="(\d+)"><title>[^<]*: ([^<]*)<\/title><\/rect>/g)].map((m) => [
+    m[1],
+    Number(m[4]),
+    m[5],
+  ])
+  t.same(
+    bars,
+    [
+      ['ok', 30, '2s'],
+      ['bad', 60, '4s, failed'],
+      ['ok', 15, '1s'],
+    ],
+    'oldest first; the longest run fills the height',
+  )
   t.match(html, 'The last 3 timed runs, the longest 4s.')
 })
 
@@ -82,7 +102,10 @@ t.test('availability over 24 h, 7 d and 30 d comes from the log, over what it co
   clock.advance(3600)
   // Up for the first hour, late for two, then up again for the last hour: 2 of 4 hours.
   const { html } = await page(app, '/item/web')
-  t.match(html, '<ul class="avail"><li><span class="pct">50.0%</span> 24 h <span class="since">over 4h</span></li><li><span class="pct">50.0%</span> 7 d <span class="since">over 4h</span></li>')
+  t.match(
+    html,
+    '<ul class="avail"><li><span class="pct">50.0%</span> 24 h <span class="since">over 4h</span></li><li><span class="pct">50.0%</span> 7 d <span class="since">over 4h</span></li>',
+  )
 })
 
 t.test("a script's page shows its state, schedule and log; unknown checks are a 404 naming the id", async (t) => {

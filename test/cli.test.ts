@@ -39,7 +39,10 @@ t.test('the CLI serves refreshes, survives a broken config on SIGHUP and applies
     ],
     'the new config is in force and http kept its state',
   )
-  t.notOk(cli.logs.some((l) => JSON.stringify(l).includes(TOKEN)), 'the token is never logged')
+  t.notOk(
+    cli.logs.some((l) => JSON.stringify(l).includes(TOKEN)),
+    'the token is never logged',
+  )
 
   cli.child.kill('SIGTERM')
   const [code] = await once(cli.child, 'exit')

@@ -7,8 +7,6 @@ import { TOKEN, yamlConfig } from './helpers/app.js'
 import { requireBinary } from './helpers/binaries.js'
 import { exec, MAIN, startService } from './helpers/cli.js'
 
-
-
 const getScript = async (url: string, id: number) => (await fetch(`${url}/api/v1/script/${id}`)).json() as Promise<Record<string, unknown>>
 
 t.test("the seed READMEs' curl examples get the answers shown there", async (t) => {
@@ -25,12 +23,34 @@ t.test("the seed READMEs' curl examples get the answers shown there", async (t) 
 
   // Scripto's examples, with the token header added.
   const host = 'myserver.local'
-  const created = await exec(curl, ['-i', '-s', '-H', 'Content-Type: application/json', '-H', `X-Token: ${TOKEN}`, '-XPOST', `${url}/api/v1/script`, '-d', `{"last_exec":"CURRENT_TIMESTAMP", "name": "test_curl.sh", "server": "${host}", "status": 0}`])
+  const created = await exec(curl, [
+    '-i',
+    '-s',
+    '-H',
+    'Content-Type: application/json',
+    '-H',
+    `X-Token: ${TOKEN}`,
+    '-XPOST',
+    `${url}/api/v1/script`,
+    '-d',
+    `{"last_exec":"CURRENT_TIMESTAMP", "name": "test_curl.sh", "server": "${host}", "status": 0}`,
+  ])
   t.match(created.stdout, /^HTTP\/1\.1 201 Created\r\n/)
   t.match(created.stdout, /\r\nlocation: \/api\/v1\/script\/1\r\n/i)
   t.match(JSON.parse(created.stdout.split('\r\n\r\n')[1]!), { id: 1, name: 'test_curl.sh', server: host, status: false })
 
-  const updated = await exec(curl, ['-i', '-s', '-H', 'Content-Type: application/json', '-H', `X-Token: ${TOKEN}`, '-XPUT', `${url}/api/v1/script/1`, '-d', `{"last_exec":"CURRENT_TIMESTAMP", "name": "test_curl.sh", "server": "${host}", "status": 1}`])
+  const updated = await exec(curl, [
+    '-i',
+    '-s',
+    '-H',
+    'Content-Type: application/json',
+    '-H',
+    `X-Token: ${TOKEN}`,
+    '-XPUT',
+    `${url}/api/v1/script/1`,
+    '-d',
+    `{"last_exec":"CURRENT_TIMESTAMP", "name": "test_curl.sh", "server": "${host}", "status": 1}`,
+  ])
   t.match(updated.stdout, /^HTTP\/1\.1 200 OK\r\n/)
   t.match(JSON.parse(updated.stdout.split('\r\n\r\n')[1]!), { id: 1, status: true, state: 'ok' })
 
@@ -102,7 +122,12 @@ print(urllib.request.urlopen(r, timeout=10).read().decode(), end='')`
     ['a', 'curl -X POST', curl, ['-s', '-X', 'POST', '-H', token, `${url}/refresh/a`]],
     ['b', "curl -d ''", curl, ['-s', '-d', '', '-H', token, `${url}/refresh/b`]],
     ['c', 'curl, JSON type, no body', curl, ['-s', '-X', 'POST', '-H', 'Content-Type: application/json', '-H', token, `${url}/refresh/c`]],
-    ['d', 'curl, JSON type, a body that is not JSON', curl, ['-s', '-H', 'Content-Type: application/json', '-d', 'backup finished, 3 files', '-H', token, `${url}/refresh/d`]],
+    [
+      'd',
+      'curl, JSON type, a body that is not JSON',
+      curl,
+      ['-s', '-H', 'Content-Type: application/json', '-d', 'backup finished, 3 files', '-H', token, `${url}/refresh/d`],
+    ],
     ['e', 'curl, JSON type, broken JSON', curl, ['-s', '-H', 'Content-Type: application/json', '-d', '{"partial": ', '-H', token, `${url}/refresh/e`]],
     ['f', 'curl --data-binary @file (4 KiB)', curl, ['-s', '--data-binary', `@${MAIN}`, '-H', 'Content-Type: text/plain', '-H', token, `${url}/refresh/f`]],
     ['g', 'wget --post-data=', wget, ['-q', '-O', '-', '--post-data=', `--header=${token}`, `${url}/refresh/g`]],
@@ -113,7 +138,11 @@ print(urllib.request.urlopen(r, timeout=10).read().decode(), end='')`
     t.same([res.code, res.stdout], [0, '{"refreshed": 1}'], `${id}: ${tool}`)
   }
   const status = (await (await fetch(`${url}/api/v1/status`)).json()) as { groups: { items: { id: string; state: string }[] }[] }
-  t.same(status.groups[0]!.items.filter((i) => i.state !== 'up').map((i) => i.id), [], 'every check-in was recorded')
+  t.same(
+    status.groups[0]!.items.filter((i) => i.state !== 'up').map((i) => i.id),
+    [],
+    'every check-in was recorded',
+  )
 })
 
 t.test("a curl check-in on the shipped config's cron item moves its next_due to the next 02:30 in Berlin", async (t) => {
@@ -130,7 +159,7 @@ t.test("a curl check-in on the shipped config's cron item moves its next_due to 
   t.equal((await exec(curl, ['-fsS', '-H', `X-Token: ${token}`, `${url}/refresh/backup`])).stdout, '{"refreshed": 1}')
   const { next_due, deadline, state } = await backup()
   t.equal(state, 'up')
-  t.match(next_due, /^\d{4}-\d{2}-\d{2}T02:30:00\+0[12]:00$/, 'the next 02:30, with Berlin\'s offset')
+  t.match(next_due, /^\d{4}-\d{2}-\d{2}T02:30:00\+0[12]:00$/, "the next 02:30, with Berlin's offset")
   const ahead = Date.parse(next_due as string) - Date.now()
   t.ok(ahead > 0 && ahead <= 25 * 3600_000, 'within the next day')
   t.equal(Date.parse(deadline as string) - Date.parse(next_due as string), 1800_000, 'deadline = next_due + grace')

@@ -50,12 +50,22 @@ t.test('the seed README example loads unchanged, with the defaults filled in', a
 t.test('an id or name written as a YAML number becomes the string the URL carries', async (t) => {
   const r = parseConfig(yamlConfig({ groups: '\n    G:\n      - name: 2024\n        id: 5\n' }), 'config.yml')
   if (!r.ok) throw new Error(r.errors.join('\n'))
-  t.same(r.config.items[0], { index: 0, group: 'G', id: '5', name: '2024', interval: 600, check: { schedule: { kind: 'interval', seconds: 600 }, grace: 0, limits: DEFAULT_LIMITS, maintenance: [], manualResume: false } })
+  t.same(r.config.items[0], {
+    index: 0,
+    group: 'G',
+    id: '5',
+    name: '2024',
+    interval: 600,
+    check: { schedule: { kind: 'interval', seconds: 600 }, grace: 0, limits: DEFAULT_LIMITS, maintenance: [], manualResume: false },
+  })
   t.ok(r.config.itemsById.has('5'))
 })
 
 t.test('groups keep the order of the file', async (t) => {
-  const r = parseConfig(yamlConfig({ groups: '\n    Zeta:\n      - {name: a, id: a}\n    Alpha:\n      - {name: b, id: b}\n    Mid:\n      - {name: c, id: c}\n' }), 'x')
+  const r = parseConfig(
+    yamlConfig({ groups: '\n    Zeta:\n      - {name: a, id: a}\n    Alpha:\n      - {name: b, id: b}\n    Mid:\n      - {name: c, id: c}\n' }),
+    'x',
+  )
   t.same(r.ok && r.config.groups.map((g) => g.name), ['Zeta', 'Alpha', 'Mid'])
 })
 
@@ -72,7 +82,11 @@ t.test('each bad config gets one line naming the file, the path and the fault', 
       'statuspage:\n  token: abc\n  groups:\n    A:\n      - {name: a, id: a}\n',
       ['config.yml: statuspage.token: must be at least 32 characters; generate one with: head -c 1000 /dev/urandom | sha512sum | cut -c 1-64'],
     ],
-    ['numeric token', `statuspage:\n  token: ${'1'.repeat(40)}\n  groups:\n    A:\n      - {name: a, id: a}\n`, ['config.yml: statuspage.token: must be string']],
+    [
+      'numeric token',
+      `statuspage:\n  token: ${'1'.repeat(40)}\n  groups:\n    A:\n      - {name: a, id: a}\n`,
+      ['config.yml: statuspage.token: must be string'],
+    ],
     ['missing groups', `statuspage:\n  token: ${TOKEN}\n`, ["config.yml: statuspage: must have required property 'groups'"]],
     ['empty groups', `statuspage:\n  token: ${TOKEN}\n  groups: {}\n`, ['config.yml: statuspage.groups: must not be empty']],
     ['a group with no items', yamlConfig({ groups: '\n    SomeGroup: []\n' }), ['config.yml: statuspage.groups.SomeGroup: must not be empty']],
@@ -89,17 +103,29 @@ t.test('each bad config gets one line naming the file, the path and the fault', 
     ['an empty id', yamlConfig({ groups: '\n    G:\n      - {name: a, id: ""}\n' }), ['config.yml: statuspage.groups.G[0].id: must not be empty']],
     ['a fractional id', yamlConfig({ groups: '\n    G:\n      - {name: a, id: 1.5}\n' }), ['config.yml: statuspage.groups.G[0].id: must be string or integer']],
     ['a zero interval', yamlConfig({ extra: '  interval: 0\n' }), ['config.yml: statuspage.interval: must be greater than 0']],
-    ['a negative item interval', yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, interval: -5}\n' }), ['config.yml: statuspage.groups.G[0].interval: must be greater than 0']],
-    ['an interval in words', yamlConfig({ extra: '  interval: ten minutes\n' }), ['config.yml: statuspage.interval: must be seconds or a duration such as 90s, 15m, 2h, 1d, 1w or 1h30m']],
+    [
+      'a negative item interval',
+      yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, interval: -5}\n' }),
+      ['config.yml: statuspage.groups.G[0].interval: must be greater than 0'],
+    ],
+    [
+      'an interval in words',
+      yamlConfig({ extra: '  interval: ten minutes\n' }),
+      ['config.yml: statuspage.interval: must be seconds or a duration such as 90s, 15m, 2h, 1d, 1w or 1h30m'],
+    ],
     [
       'a misspelt key',
       yamlConfig({ extra: '  intervall: 60\n' }),
-      ["config.yml: statuspage: unknown key 'intervall' (allowed: title, token, ping_key, interval, tz, grace, refresh_interval, show_output, maintenance, groups)"],
+      [
+        "config.yml: statuspage: unknown key 'intervall' (allowed: title, token, ping_key, interval, tz, grace, refresh_interval, show_output, maintenance, groups)",
+      ],
     ],
     [
       'an unknown item key',
       yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, internal: 5}\n' }),
-      ["config.yml: statuspage.groups.G[0]: unknown key 'internal' (allowed: name, id, interval, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, manual_resume, maintenance)"],
+      [
+        "config.yml: statuspage.groups.G[0]: unknown key 'internal' (allowed: name, id, interval, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, manual_resume, maintenance)",
+      ],
     ],
     [
       'a cron minute out of range',
@@ -111,19 +137,35 @@ t.test('each bad config gets one line naming the file, the path and the fault', 
       yamlConfig({ groups: "\n    G:\n      - {name: a, id: a, schedule: '@daily', tz: Mars/Base}\n" }),
       ["config.yml: statuspage.groups.G[0].tz: 'Mars/Base' is not a known IANA time zone (such as Europe/Berlin or UTC)"],
     ],
-    ['an unknown default zone', yamlConfig({ extra: '  tz: Berlin\n' }), ["config.yml: statuspage.tz: 'Berlin' is not a known IANA time zone (such as Europe/Berlin or UTC)"]],
+    [
+      'an unknown default zone',
+      yamlConfig({ extra: '  tz: Berlin\n' }),
+      ["config.yml: statuspage.tz: 'Berlin' is not a known IANA time zone (such as Europe/Berlin or UTC)"],
+    ],
     [
       'interval and schedule together',
       yamlConfig({ groups: "\n    G:\n      - {name: a, id: a, interval: 60, schedule: '@hourly'}\n" }),
       ['config.yml: statuspage.groups.G[0]: has both interval and schedule; give one'],
     ],
-    ['a zone without a schedule', yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, tz: UTC}\n' }), ['config.yml: statuspage.groups.G[0].tz: applies to a schedule; this item has none']],
-    ['a grace in words', yamlConfig({ extra: '  grace: an hour\n' }), ['config.yml: statuspage.grace: must be seconds or a duration such as 90s, 15m, 2h, 1d, 1w or 1h30m']],
+    [
+      'a zone without a schedule',
+      yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, tz: UTC}\n' }),
+      ['config.yml: statuspage.groups.G[0].tz: applies to a schedule; this item has none'],
+    ],
+    [
+      'a grace in words',
+      yamlConfig({ extra: '  grace: an hour\n' }),
+      ['config.yml: statuspage.grace: must be seconds or a duration such as 90s, 15m, 2h, 1d, 1w or 1h30m'],
+    ],
     ['an interval of 0s', yamlConfig({ extra: '  interval: 0s\n' }), ['config.yml: statuspage.interval: must be greater than 0']],
     ['an unknown top-level key', `${yamlConfig()}extra: 1\n`, ["config.yml: (top level): unknown key 'extra' (allowed: statuspage, scripto, run_log)"]],
     ['a run log keeping more than the signals kept', yamlConfig({ top: 'run_log:\n  keep: 1000\n' }), ['config.yml: run_log.keep: must be at most 256']],
     ['an output age of 0', yamlConfig({ top: 'run_log:\n  max_age: 0s\n' }), ['config.yml: run_log.max_age: must be greater than 0']],
-    ['a bad periodicity', yamlConfig({ top: 'scripto:\n  default_periodicity: yearly\n' }), ['config.yml: scripto.default_periodicity: must be one of: hourly, daily, weekly, monthly']],
+    [
+      'a bad periodicity',
+      yamlConfig({ top: 'scripto:\n  default_periodicity: yearly\n' }),
+      ['config.yml: scripto.default_periodicity: must be one of: hourly, daily, weekly, monthly'],
+    ],
     ['a YAML syntax error', 'statuspage:\n  title: x\n   token: y\n', ['config.yml: line 3, column 9: bad indentation of a mapping entry']],
     ['a duplicated key', `statuspage:\n  token: ${TOKEN}\n  token: ${TOKEN}\n`, ['config.yml: line 3, column 3: duplicated mapping key']],
     ['an empty file', '', ["config.yml: the file is empty; it needs a 'statuspage' section"]],
@@ -136,7 +178,8 @@ t.test('schedules, zones, graces and durations: their defaults and what they ove
   const c = config(
     yamlConfig({
       extra: '  interval: 15m\n  tz: Europe/Berlin\n',
-      groups: "\n    G:\n      - {name: a, id: a}\n      - {name: b, id: b, schedule: '30 2 * * *'}\n      - {name: c, id: c, schedule: '@daily', tz: Asia/Kolkata, grace: 1h30m}\n      - {name: d, id: d, interval: 2h, grace: 90}\n",
+      groups:
+        "\n    G:\n      - {name: a, id: a}\n      - {name: b, id: b, schedule: '30 2 * * *'}\n      - {name: c, id: c, schedule: '@daily', tz: Asia/Kolkata, grace: 1h30m}\n      - {name: d, id: d, interval: 2h, grace: 90}\n",
     }),
   )
   const spec = (i: number) => {
@@ -149,7 +192,11 @@ t.test('schedules, zones, graces and durations: their defaults and what they ove
   t.same(spec(2), { interval: undefined, grace: 5400, schedule: '@daily Asia/Kolkata' })
   t.same(spec(3), { interval: 7200, grace: 90, schedule: 'every 7200' })
   const graced = config(yamlConfig({ extra: '  grace: 5m\n', groups: "\n    G:\n      - {name: a, id: a}\n      - {name: b, id: b, schedule: '@daily'}\n" }))
-  t.same(graced.items.map((i) => i.check.grace), [300, 300], 'statuspage.grace applies to both kinds')
+  t.same(
+    graced.items.map((i) => i.check.grace),
+    [300, 300],
+    'statuspage.grace applies to both kinds',
+  )
 })
 
 t.test('every problem of a file is listed, not only the first', async (t) => {

@@ -31,7 +31,11 @@ async function client(url: string, n: number, acked: Acked, stop: { now: boolean
         const res = await fetch(`${url}/refresh/${id}`, { headers })
         if (res.status === 200) acked.refreshes.set(id, sent)
       } else if (mine === undefined) {
-        const res = await fetch(`${url}/api/v1/script`, { method: 'POST', headers, body: JSON.stringify({ name: `c${n}`, server: 'crash', status: true, last_exec: 'CURRENT_TIMESTAMP' }) })
+        const res = await fetch(`${url}/api/v1/script`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ name: `c${n}`, server: 'crash', status: true, last_exec: 'CURRENT_TIMESTAMP' }),
+        })
         if (res.status === 201) {
           mine = ((await res.json()) as { id: number }).id
           acked.scripts.set(mine, { acked: true })
@@ -67,7 +71,9 @@ t.test('every write answered 2xx survives kill -9, round after round', async (t)
 
     const db = new Database(dbPath)
     t.equal(db.pragma('integrity_check', { simple: true }), 'ok', `round ${round}: integrity_check`)
-    const refreshes = new Map((db.prepare(`SELECT id, last_refresh FROM ${LAST_REFRESH}`).all() as { id: string; last_refresh: number }[]).map((r) => [r.id, r.last_refresh]))
+    const refreshes = new Map(
+      (db.prepare(`SELECT id, last_refresh FROM ${LAST_REFRESH}`).all() as { id: string; last_refresh: number }[]).map((r) => [r.id, r.last_refresh]),
+    )
     const scripts = new Map((db.prepare('SELECT id, status FROM script').all() as { id: number; status: number }[]).map((r) => [r.id, r.status === 1]))
     db.close()
 

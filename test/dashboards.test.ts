@@ -26,13 +26,18 @@ interface JsonPanel {
 
 const committed = readFileSync('dashboards/statuspage.json', 'utf8')
 const json = JSON.parse(committed) as { panels: JsonPanel[]; templating: { list: Record<string, unknown>[] }; uid: string; schemaVersion: number }
-const rules = (yaml.load(readFileSync('dashboards/alerts.yml', 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules)
+const rules = (yaml.load(readFileSync('dashboards/alerts.yml', 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap(
+  (g) => g.rules,
+)
 
 /** The dashboard's expressions with Grafana's variables replaced as Grafana would for "All". */
 const dashboardExprs = json.panels.flatMap((p) =>
   p.targets.map((tg) => ({
     title: `${p.title} ${tg.expr}`,
-    expr: tg.expr.replace(/\$job|\$group/g, '.*').replace(/\$__range/g, '5m').replace(/\$__rate_interval/g, '1m'),
+    expr: tg.expr
+      .replace(/\$job|\$group/g, '.*')
+      .replace(/\$__range/g, '5m')
+      .replace(/\$__rate_interval/g, '1m'),
   })),
 )
 
@@ -52,10 +57,19 @@ t.test('the dashboard has a fixed uid, the current schema version and provisioni
     t.ok(p.description, `${p.title}: has a description`)
     t.ok(p.fieldConfig.defaults.unit, `${p.title}: has a unit`)
     // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax
-    t.ok(p.targets.every((tg) => tg.datasource.uid === '${datasource}'), `${p.title}: queries the chosen data source`)
+    t.ok(
+      p.targets.every((tg) => tg.datasource.uid === '${datasource}'),
+      `${p.title}: queries the chosen data source`,
+    )
   }
-  t.same(dashboard.panels?.map((p) => p.type), ['stat', 'stat', 'timeseries', 'state-timeline', 'table', 'table', 'bargauge', 'stat', 'table', 'timeseries', 'table', 'timeseries'])
-  t.ok(dashboardExprs.some((e) => e.title.includes('avg_over_time(statuspage_item_up{job=~"$job",group=~"$group"}[$__range])')), 'availability over the range')
+  t.same(
+    dashboard.panels?.map((p) => p.type),
+    ['stat', 'stat', 'timeseries', 'state-timeline', 'table', 'table', 'bargauge', 'stat', 'table', 'timeseries', 'table', 'timeseries'],
+  )
+  t.ok(
+    dashboardExprs.some((e) => e.title.includes('avg_over_time(statuspage_item_up{job=~"$job",group=~"$group"}[$__range])')),
+    'availability over the range',
+  )
 })
 
 t.test('promtool accepts the rules and their unit tests pass', async (t) => {
@@ -68,10 +82,22 @@ t.test('promtool accepts the rules and their unit tests pass', async (t) => {
   t.equal(test.status, 0, test.stdout + test.stderr)
   t.same(
     rules.map((r) => r.alert),
-    ['StatuspageItemDown', 'StatuspageScriptDown', 'StatuspageRunSlowerThanUsual', 'StatuspageDown', 'StatuspageReplicaDown', 'StatuspageStoreDown', 'StatuspageConfigReloadFailed'],
+    [
+      'StatuspageItemDown',
+      'StatuspageScriptDown',
+      'StatuspageRunSlowerThanUsual',
+      'StatuspageDown',
+      'StatuspageReplicaDown',
+      'StatuspageStoreDown',
+      'StatuspageConfigReloadFailed',
+    ],
   )
   const tested = new Set([...readFileSync('dashboards/alerts.test.yml', 'utf8').matchAll(/alertname: (\w+)/g)].map((m) => m[1]))
-  t.same(rules.filter((r) => !tested.has(r.alert)), [], 'every alert has a unit test')
+  t.same(
+    rules.filter((r) => !tested.has(r.alert)),
+    [],
+    'every alert has a unit test',
+  )
 })
 
 t.test('every dashboard and rule query runs on a real Prometheus that scraped statuspage', async (t) => {
@@ -81,7 +107,10 @@ t.test('every dashboard and rule query runs on a real Prometheus that scraped st
   // stat, the due-next table and the alert's "late by" all have a cron check to show. Runs give the
   // run panels data: http ran and is running again, mail failed, a script ran, failed and runs.
   const jobGroup = `    Jobs:\n      - {name: Flaky, id: flaky, interval: 1h, failure_threshold: 2, min_runtime: 1s}\n`
-  const cli = await startService(t, yamlConfig({ groups: `${SEED_GROUPS}    Backups:\n      - {name: Nightly, id: nightly, schedule: '*/2 * * * * *', grace: 0}\n${jobGroup}` }))
+  const cli = await startService(
+    t,
+    yamlConfig({ groups: `${SEED_GROUPS}    Backups:\n      - {name: Nightly, id: nightly, schedule: '*/2 * * * * *', grace: 0}\n${jobGroup}` }),
+  )
   await cli.refresh('nightly')
   await cli.refresh('http/start')
   await cli.refresh('http')
@@ -105,7 +134,11 @@ t.test('every dashboard and rule query runs on a real Prometheus that scraped st
   for (const rule of rules) await t.resolves(prom.query(rule.expr), `the ${rule.alert} expression evaluates`)
   const loaded = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } }
   const health = loaded.data.groups.flatMap((g) => g.rules.map((r) => [r.name, r.health]))
-  t.same(health.map(([name]) => name), rules.map((r) => r.alert), 'Prometheus loaded every rule')
+  t.same(
+    health.map(([name]) => name),
+    rules.map((r) => r.alert),
+    'Prometheus loaded every rule',
+  )
   const script = await prom.waitFor('ALERTS{alertname="StatuspageScriptDown"}', (r) => r.length === 1)
   t.equal(script[0]!.metric.reason, 'failed', 'StatuspageScriptDown fires for the failed script, saying why')
   const firing = await prom.waitFor('ALERTS{alertname="StatuspageItemDown"}', (r) => r.length === 4)
@@ -114,14 +147,29 @@ t.test('every dashboard and rule query runs on a real Prometheus that scraped st
     ['dns never', 'dns-internal never', 'mail never', 'nightly late'],
     'the items never refreshed and the late cron item are down; http (running) and flaky (1 of 2 failures) are not',
   )
-  const alerts = (await (await fetch(`${prom.url}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; annotations: Record<string, string> }[] } }
+  const alerts = (await (await fetch(`${prom.url}/api/v1/alerts`)).json()) as {
+    data: { alerts: { labels: Record<string, string>; annotations: Record<string, string> }[] }
+  }
   const nightly = alerts.data.alerts.find((a) => a.labels.alertname === 'StatuspageItemDown' && a.labels.id === 'nightly')!
-  t.match(nightly.annotations.description, /^Nightly \(id nightly, group Backups\) is late by \d+(\.\d+)?s: it has not checked in since its last due time and grace\.$/, 'the cron check\'s alert says how late it is')
+  t.match(
+    nightly.annotations.description,
+    /^Nightly \(id nightly, group Backups\) is late by \d+(\.\d+)?s: it has not checked in since its last due time and grace\.$/,
+    "the cron check's alert says how late it is",
+  )
   const never = alerts.data.alerts.find((a) => a.labels.alertname === 'StatuspageItemDown' && a.labels.id === 'dns')!
   t.match(never.annotations.description, /has never checked in\.$/)
 
   const exposition = await (await fetch(`${cli.url}/metrics`)).text()
-  const exposed = new Set(exposition.split('\n').filter((l) => !l.startsWith('#') && l).map((l) => l.split(/[{ ]/)[0]))
+  const exposed = new Set(
+    exposition
+      .split('\n')
+      .filter((l) => !l.startsWith('#') && l)
+      .map((l) => l.split(/[{ ]/)[0]),
+  )
   const used = new Set([...`${committed}\n${rules.map((r) => r.expr).join('\n')}`.matchAll(/\bstatuspage_[a-z_]+/g)].map((m) => m[0]))
-  t.same([...used].filter((name) => !exposed.has(name)), [], `every metric the dashboard and rules use is exposed (${used.size} names)`)
+  t.same(
+    [...used].filter((name) => !exposed.has(name)),
+    [],
+    `every metric the dashboard and rules use is exposed (${used.size} names)`,
+  )
 })

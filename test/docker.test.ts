@@ -39,7 +39,10 @@ t.test('the stack: statuspage, Prometheus, Alertmanager and Grafana, with their 
     }
   }
   t.ok(statuspage!.volumes?.includes('./config.yml:/app/config.yml:ro'))
-  t.ok(statuspage!.volumes?.some((v) => v.endsWith(':/app/data')), 'the database on a volume')
+  t.ok(
+    statuspage!.volumes?.some((v) => v.endsWith(':/app/data')),
+    'the database on a volume',
+  )
 
   const home = grafana!.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH!
   const mount = grafana!.volumes!.map((v) => v.split(':')).find(([, target]) => home.startsWith(`${target}/`))
@@ -47,22 +50,38 @@ t.test('the stack: statuspage, Prometheus, Alertmanager and Grafana, with their 
 })
 
 t.test('Prometheus scrapes the statuspage service and loads the mounted rules', async (t) => {
-  const config = yaml.load(readFileSync('dashboards/prometheus.yml', 'utf8')) as { rule_files: string[]; scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }
+  const config = yaml.load(readFileSync('dashboards/prometheus.yml', 'utf8')) as {
+    rule_files: string[]
+    scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[]
+  }
   const mounts = compose.services.prometheus!.volumes!.map((v) => v.split(':'))
-  t.same(config.scrape_configs.map((s) => [s.job_name, s.static_configs[0]!.targets]), [['statuspage', ['statuspage:8080']]])
-  for (const file of config.rule_files) t.ok(mounts.some(([source, target]) => target === file && source === './dashboards/alerts.yml'), `${file} is the repository's alerts.yml`)
+  t.same(
+    config.scrape_configs.map((s) => [s.job_name, s.static_configs[0]!.targets]),
+    [['statuspage', ['statuspage:8080']]],
+  )
+  for (const file of config.rule_files)
+    t.ok(
+      mounts.some(([source, target]) => target === file && source === './dashboards/alerts.yml'),
+      `${file} is the repository's alerts.yml`,
+    )
   const ds = yaml.load(readFileSync('dashboards/provisioning/datasources/prometheus.yml', 'utf8')) as { datasources: Record<string, unknown>[] }
   t.match(ds.datasources, [{ type: 'prometheus', uid: 'prometheus', url: 'http://prometheus:9090', isDefault: true }])
 })
 
-for (const [file, prometheusFile] of [['docker-compose.yml', 'dashboards/prometheus.yml'], ['docker-compose.ha.yml', 'dashboards/prometheus-ha.yml']] as const) {
+for (const [file, prometheusFile] of [
+  ['docker-compose.yml', 'dashboards/prometheus.yml'],
+  ['docker-compose.ha.yml', 'dashboards/prometheus-ha.yml'],
+] as const) {
   t.test(`${file}: Prometheus sends its alerts to the Alertmanager service, which loads the shipped config`, async (t) => {
     const stack = yaml.load(readFileSync(file, 'utf8')) as { services: Record<string, Service & { command?: string[] }> }
     const alertmanager = stack.services.alertmanager!
     const configFlag = alertmanager.command!.find((c) => c.startsWith('--config.file='))!.slice('--config.file='.length)
     t.ok(alertmanager.volumes!.includes(`./dashboards/alertmanager.yml:${configFlag}:ro`), 'the shipped alertmanager.yml is the one it loads')
     const config = yaml.load(readFileSync(prometheusFile, 'utf8')) as { alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] } }
-    t.same(config.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets)), ['alertmanager:9093'])
+    t.same(
+      config.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets)),
+      ['alertmanager:9093'],
+    )
     t.same(alertmanager.ports, ['9093:9093'])
   })
 }
@@ -81,7 +100,10 @@ t.test('amtool accepts the shipped alertmanager.yml, and so it does with the com
   const email = spawnSync(amtool, ['check-config', `${dir}/email.yml`], { encoding: 'utf8' })
   t.equal(email.status, 0, email.stdout + email.stderr)
   t.match(email.stdout, /- 2 receivers/, 'the webhook and the email receiver')
-  const config = yaml.load(text) as { route: { group_by: string[]; receiver: string }; receivers: { name: string; webhook_configs?: { send_resolved: boolean }[] }[] }
+  const config = yaml.load(text) as {
+    route: { group_by: string[]; receiver: string }
+    receivers: { name: string; webhook_configs?: { send_resolved: boolean }[] }[]
+  }
   t.same(config.route.group_by, ['alertname', 'group'], "grouped by statuspage's group")
   t.match(config.receivers, [{ name: config.route.receiver, webhook_configs: [{ send_resolved: true }] }])
 })
@@ -98,14 +120,21 @@ t.test('the Dockerfile: multi-stage on a supported LTS, non-root, port 8080, hea
   t.match(dockerfile, /^HEALTHCHECK .*\n?.*\/-\/healthy/m)
   t.match(dockerfile, /^CMD \[.*"dist\/src\/main\.js", "\/app\/config\.yml"\]$/m, "the seed README's `-v …:/app/config.yml:ro` works as written")
   const cmd = JSON.parse(/^CMD (\[.*"dist\/src\/main\.js".*\])$/m.exec(dockerfile)![1]!) as string[]
-  t.same(cmd.filter((word) => word.startsWith('--')), START_FLAGS, 'the image runs node with the flags of npm start, which the benchmarks measure')
+  t.same(
+    cmd.filter((word) => word.startsWith('--')),
+    START_FLAGS,
+    'the image runs node with the flags of npm start, which the benchmarks measure',
+  )
   t.match(dockerfile, /^VOLUME \["\/app\/data"\]$/m)
   for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
     for (const source of m[1]!.split(' ')) t.ok(existsSync(source), `COPY source ${source} exists`)
   }
 })
 
-const ha = yaml.load(readFileSync('docker-compose.ha.yml', 'utf8')) as { services: Record<string, Service & { depends_on?: unknown }>; volumes: Record<string, unknown> }
+const ha = yaml.load(readFileSync('docker-compose.ha.yml', 'utf8')) as {
+  services: Record<string, Service & { depends_on?: unknown }>
+  volumes: Record<string, unknown>
+}
 
 t.test('docker-compose accepts the replicated compose file', async (t) => {
   const bin = requireBinary(t, 'docker-compose', 'apt-get install docker-compose')
@@ -134,19 +163,31 @@ t.test('the replicated stack: PostgreSQL, two replicas on it behind nginx, Prome
     t.ok(replica.volumes?.includes('./config.yml:/app/config.yml:ro'), 'the same config on every replica')
     // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's variable syntax
     const url = new URL(replica.environment!.DATABASE_URL!.replaceAll('${POSTGRES_PASSWORD:-statuspage}', 'pw'))
-    t.same([url.protocol, url.hostname, url.port, url.username, url.pathname], ['postgres:', 'postgres', '5432', env.POSTGRES_USER, `/${env.POSTGRES_DB}`], 'DATABASE_URL names the postgres service')
+    t.same(
+      [url.protocol, url.hostname, url.port, url.username, url.pathname],
+      ['postgres:', 'postgres', '5432', env.POSTGRES_USER, `/${env.POSTGRES_DB}`],
+      'DATABASE_URL names the postgres service',
+    )
     t.match(replica.depends_on, { postgres: { condition: 'service_healthy' } })
   }
   t.same(loadbalancer!.ports, ['8080:80'])
   const conf = readFileSync('dashboards/nginx-ha.conf', 'utf8')
-  t.same([...conf.matchAll(/^\s*server (\S+:\d+)/gm)].map((m) => m[1]), ['statuspage-a:8080', 'statuspage-b:8080'], 'nginx balances over both replicas')
+  t.same(
+    [...conf.matchAll(/^\s*server (\S+:\d+)/gm)].map((m) => m[1]),
+    ['statuspage-a:8080', 'statuspage-b:8080'],
+    'nginx balances over both replicas',
+  )
   t.match(conf, /proxy_next_upstream [^;]*http_503/, "a replica's 503 goes to the other one")
   t.match(conf, /X-Forwarded-For/)
 })
 
 t.test('Prometheus with replicas: the state once through the load balancer, the rest from each replica', async (t) => {
   const config = yaml.load(readFileSync('dashboards/prometheus-ha.yml', 'utf8')) as {
-    scrape_configs: { job_name: string; static_configs: { targets: string[] }[]; metric_relabel_configs: { regex?: string; action?: string; target_label?: string; replacement?: string }[] }[]
+    scrape_configs: {
+      job_name: string
+      static_configs: { targets: string[] }[]
+      metric_relabel_configs: { regex?: string; action?: string; target_label?: string; replacement?: string }[]
+    }[]
   }
   const [lb, each] = config.scrape_configs
   t.same([lb!.job_name, lb!.static_configs[0]!.targets], ['statuspage', ['loadbalancer:80']])
@@ -160,8 +201,15 @@ t.test('Prometheus with replicas: the state once through the load balancer, the 
   const kept = each!.metric_relabel_configs.find((r) => r.action === 'keep')!
   const viaLb = names.filter((n) => !matches(dropped, n))
   const viaReplicas = names.filter((n) => matches(kept, n))
-  t.same(names.filter((n) => viaLb.includes(n) === viaReplicas.includes(n)), [], 'no family from both, none from neither')
+  t.same(
+    names.filter((n) => viaLb.includes(n) === viaReplicas.includes(n)),
+    [],
+    'no family from both, none from neither',
+  )
   t.ok(viaLb.includes('statuspage_item_up') && viaLb.includes('statuspage_item_deadline_seconds'), 'the state through the load balancer')
-  t.ok(['statuspage_store_up', 'statuspage_refreshes_total', 'process_resident_memory_bytes'].every((n) => viaReplicas.includes(n)), 'per-replica families from each replica')
+  t.ok(
+    ['statuspage_store_up', 'statuspage_refreshes_total', 'process_resident_memory_bytes'].every((n) => viaReplicas.includes(n)),
+    'per-replica families from each replica',
+  )
   t.match(each!.metric_relabel_configs.at(-1), { target_label: 'job', replacement: 'statuspage' }, "under the state's job, for the dashboard")
 })

@@ -40,6 +40,9 @@ t.test('a write that fails alone leaves the rest of its batch to commit', async 
   const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
   const write = (v: string | null) => batches.write(() => ({ result: insert.run(v).changes }))
   const results = await Promise.allSettled([write('a'), write(null), write('b')])
-  t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled'])
+  t.same(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  )
   t.same(db.prepare('SELECT v FROM t').all(), [{ v: 'a' }, { v: 'b' }])
 })

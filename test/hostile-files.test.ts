@@ -22,7 +22,10 @@ t.test('1 MB of junk is refused with a few clear lines and exit code 2', async (
     t.equal(result.ok, false, name)
     if (!result.ok) {
       t.ok(result.errors.length >= 1 && result.errors.length <= 10, `${name}: ${result.errors.length} line(s)`)
-      t.ok(result.errors.every((l) => l.startsWith(`${join(dir, name)}: `) && !l.includes('\n    at ')), `${name}: named, no stack: ${result.errors[0]!.slice(0, 120)}`)
+      t.ok(
+        result.errors.every((l) => l.startsWith(`${join(dir, name)}: `) && !l.includes('\n    at ')),
+        `${name}: named, no stack: ${result.errors[0]!.slice(0, 120)}`,
+      )
     }
   }
   const cli = await runCli(['--db', join(dir, 'sp.db'), join(dir, 'binary.yml')])
@@ -31,7 +34,10 @@ t.test('1 MB of junk is refused with a few clear lines and exit code 2', async (
 })
 
 t.test('a config of 100,000 items loads', async (t) => {
-  const groups = Array.from({ length: 1000 }, (_, g) => `\n    g${g}:\n${Array.from({ length: 100 }, (_, i) => `      - {name: item ${i}, id: g${g}-${i}}\n`).join('')}`).join('')
+  const groups = Array.from(
+    { length: 1000 },
+    (_, g) => `\n    g${g}:\n${Array.from({ length: 100 }, (_, i) => `      - {name: item ${i}, id: g${g}-${i}}\n`).join('')}`,
+  ).join('')
   const dir = t.testdir({ 'big.yml': yamlConfig({ groups }) })
   const result = loadConfig(join(dir, 'big.yml'))
   t.equal(result.ok && result.config.items.length, 100_000)

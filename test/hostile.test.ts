@@ -54,7 +54,14 @@ const scriptBody = fc.record(
   { requiredKeys: [] },
 )
 
-const filter = fc.record({ name: fc.oneof(fc.constantFrom('id', 'name', 'server', 'status', 'last_exec', 'periodicity'), fc.string()), op: fc.oneof(fc.constantFrom('==', '!=', '<', 'like', 'in', 'is_null', 'eq', 'gte'), fc.string()), val: fc.oneof(scriptField, fc.array(scriptField, { maxLength: 3 })) }, { requiredKeys: ['name'] })
+const filter = fc.record(
+  {
+    name: fc.oneof(fc.constantFrom('id', 'name', 'server', 'status', 'last_exec', 'periodicity'), fc.string()),
+    op: fc.oneof(fc.constantFrom('==', '!=', '<', 'like', 'in', 'is_null', 'eq', 'gte'), fc.string()),
+    val: fc.oneof(scriptField, fc.array(scriptField, { maxLength: 3 })),
+  },
+  { requiredKeys: ['name'] },
+)
 const q = fc.oneof(
   fc
     .record(
@@ -66,7 +73,12 @@ const q = fc.oneof(
       },
       { requiredKeys: [] },
     )
-    .map((o) => `{${Object.entries(o).map(([k, v]) => `"${k}":${v}`).join(',')}}`),
+    .map(
+      (o) =>
+        `{${Object.entries(o)
+          .map(([k, v]) => `"${k}":${v}`)
+          .join(',')}}`,
+    ),
   fc.json(),
   fc.string(),
 )
@@ -77,7 +89,9 @@ const path = fc.oneof(
   fc.constant('/api/v1/script'),
   segment.map((s) => `/api/v1/script/${s}`),
   query.map((qs) => `/api/v1/script?${new URLSearchParams(qs)}`),
-  fc.tuple(fc.constantFrom('/badge/', '/badge/group/', '/badge/script/'), segment, fc.constantFrom('.svg', '.json', '', '.png')).map(([a, b, c]) => `${a}${b}${c}`),
+  fc
+    .tuple(fc.constantFrom('/badge/', '/badge/group/', '/badge/script/'), segment, fc.constantFrom('.svg', '.json', '', '.png'))
+    .map(([a, b, c]) => `${a}${b}${c}`),
   fc.constantFrom('/', '/metrics', '/api/v1/status', '/-/healthy', '/-/ready', '/nope', '//', '/api/v1/script/1/extra'),
   segment.map((s) => `/${s}`),
 )
@@ -92,7 +106,18 @@ const body = fc.oneof(
 
 const headers = fc.record(
   {
-    'content-type': fc.oneof(fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', 'application/jsonx', '*/*'), fc.string()),
+    'content-type': fc.oneof(
+      fc.constantFrom(
+        'application/json',
+        'application/json; charset=utf-8',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data',
+        'application/jsonx',
+        '*/*',
+      ),
+      fc.string(),
+    ),
     'x-token': fc.constantFrom(TOKEN, `${TOKEN}x`, '', 'short'),
     authorization: fc.constantFrom(`Bearer ${TOKEN}`, 'Bearer nope', 'Basic abc', `bearer ${TOKEN}`),
     accept: fc.constantFrom('application/openmetrics-text', 'text/html', '*/*', 'application/json;q=0'),
@@ -101,7 +126,9 @@ const headers = fc.record(
 )
 
 const randomRequest = fc.record({
-  method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS') as fc.Arbitrary<'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'>,
+  method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS') as fc.Arbitrary<
+    'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'
+  >,
   url: path,
   headers,
   payload: body,
@@ -111,7 +138,11 @@ const randomRequest = fc.record({
 // Writes that may well be accepted, so that refused and accepted requests mix and interleave.
 const plausible = fc.record({
   method: fc.constantFrom('POST', 'PUT', 'PATCH', 'GET') as fc.Arbitrary<'POST' | 'PUT' | 'PATCH' | 'GET'>,
-  url: fc.oneof(fc.constant('/api/v1/script'), fc.integer({ min: 1, max: 5 }).map((id) => `/api/v1/script/${id}`), fc.constantFrom('/refresh/http', '/refresh/dns')),
+  url: fc.oneof(
+    fc.constant('/api/v1/script'),
+    fc.integer({ min: 1, max: 5 }).map((id) => `/api/v1/script/${id}`),
+    fc.constantFrom('/refresh/http', '/refresh/dns'),
+  ),
   headers: fc.constant({ 'content-type': 'application/json', 'x-token': TOKEN }),
   payload: fc
     .record(
@@ -191,7 +222,10 @@ t.test('no request makes a 5xx, a 4xx without a cause, a change on refusal, or a
   )
   t.equal(answered, 1500)
   t.ok(app.monitor.store.scripts().length > 0, 'some writes went through, so writes were exercised')
-  t.notOk(sink.lines.some((l) => l.includes(TOKEN)), `the token is in none of ${sink.lines.length} log lines`)
+  t.notOk(
+    sink.lines.some((l) => l.includes(TOKEN)),
+    `the token is in none of ${sink.lines.length} log lines`,
+  )
 })
 
 t.test('requests sent together, batched into shared transactions, leave memory equal to the file', async (t) => {

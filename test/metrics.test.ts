@@ -51,7 +51,14 @@ t.test('script families: ok, failed, late and never, with the period in force', 
   await app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload: { status: 1 } })
   clock.advance(61)
   t.same(
-    await metricLines(app, 'statuspage_script_up', 'statuspage_script_success', 'statuspage_script_last_exec_seconds', 'statuspage_script_period_seconds', 'statuspage_script_reports_total'),
+    await metricLines(
+      app,
+      'statuspage_script_up',
+      'statuspage_script_success',
+      'statuspage_script_last_exec_seconds',
+      'statuspage_script_period_seconds',
+      'statuspage_script_reports_total',
+    ),
     [
       'statuspage_script_up{id="4",name="never.sh",server="b"} 0',
       'statuspage_script_up{id="2",name="failed.sh",server="a"} 0',
@@ -129,7 +136,10 @@ t.test('text format by default, OpenMetrics when the scraper prefers it', async 
     [undefined, 'text/plain; version=0.0.4; charset=utf-8'],
     ['*/*', 'text/plain; version=0.0.4; charset=utf-8'],
     ['text/plain;version=0.0.4', 'text/plain; version=0.0.4; charset=utf-8'],
-    ['application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2', 'application/openmetrics-text; version=1.0.0; charset=utf-8'],
+    [
+      'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
+      'application/openmetrics-text; version=1.0.0; charset=utf-8',
+    ],
     ['text/plain;q=0.9,application/openmetrics-text;q=0.5', 'text/plain; version=0.0.4; charset=utf-8'],
   ]
   for (const [accept, type] of cases) {
@@ -171,7 +181,12 @@ t.test('a large exposition is rendered in slices and chunks, with the same bytes
 
 t.test('the deadline gauge is absent until the first check-in, then the due time plus grace; cron items have no interval', async (t) => {
   const clock = new FakeClock(Date.parse('2025-03-08T12:00:00Z'))
-  const c = config(yamlConfig({ groups: "\n    G:\n      - {name: Nightly, id: nightly, schedule: '30 2 * * *', tz: America/New_York}\n      - {name: Web, id: web, interval: 60, grace: 30}\n" }))
+  const c = config(
+    yamlConfig({
+      groups:
+        "\n    G:\n      - {name: Nightly, id: nightly, schedule: '30 2 * * *', tz: America/New_York}\n      - {name: Web, id: web, interval: 60, grace: 30}\n",
+    }),
+  )
   const { app } = await testApp(t, { clock, config: c })
   t.same(await metricLines(app, 'statuspage_item_deadline_seconds'), [])
   t.same(await metricLines(app, 'statuspage_item_interval_seconds'), ['statuspage_item_interval_seconds{group="G",id="web",name="Web"} 60'])

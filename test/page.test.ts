@@ -96,7 +96,10 @@ t.test('the page is served with security headers', async (t) => {
   const res = await app.inject({ url: '/' })
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'text/html; charset=utf-8')
-  t.match(res.headers['content-security-policy'], /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'$/)
+  t.match(
+    res.headers['content-security-policy'],
+    /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'$/,
+  )
   t.equal(res.headers['x-content-type-options'], 'nosniff')
   t.equal(res.headers['referrer-policy'], 'no-referrer')
 })
@@ -127,7 +130,9 @@ t.test('relative times read naturally', async (t) => {
 })
 
 t.test('item badges: the worst state of the id, as SVG and as shields.io JSON', async (t) => {
-  const { app } = await testApp(t, { config: config(yamlConfig({ groups: '\n    A:\n      - {name: Web <1>, id: web}\n    B:\n      - {name: Web, id: web, interval: 1}\n' })) })
+  const { app } = await testApp(t, {
+    config: config(yamlConfig({ groups: '\n    A:\n      - {name: Web <1>, id: web}\n    B:\n      - {name: Web, id: web, interval: 1}\n' })),
+  })
   const svg = async (url: string) => {
     const res = await app.inject({ url })
     t.equal(res.headers['content-type'], 'image/svg+xml; charset=utf-8')
@@ -146,7 +151,12 @@ t.test('group and script badges; 404 for what does not exist', async (t) => {
   await app.inject({ url: '/refresh/dns-internal', headers: auth })
   t.same((await app.inject({ url: '/badge/group/Group%20%232.json' })).json(), { schemaVersion: 1, label: 'Group #2', message: 'up', color: 'brightgreen' })
   t.same((await app.inject({ url: '/badge/group/SomeGroup.json' })).json(), { schemaVersion: 1, label: 'SomeGroup', message: 'down', color: 'red' })
-  await app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload: { name: 'b.sh', server: 'h', status: 1, last_exec: 'CURRENT_TIMESTAMP', periodicity: 60 } })
+  await app.inject({
+    method: 'POST',
+    url: '/api/v1/script',
+    headers: json,
+    payload: { name: 'b.sh', server: 'h', status: 1, last_exec: 'CURRENT_TIMESTAMP', periodicity: 60 },
+  })
   t.same((await app.inject({ url: '/badge/script/1.json' })).json(), { schemaVersion: 1, label: 'b.sh', message: 'ok', color: 'brightgreen' })
   clock.advance(61)
   t.same((await app.inject({ url: '/badge/script/1.json' })).json(), { schemaVersion: 1, label: 'b.sh', message: 'late', color: 'orange' })
@@ -179,9 +189,16 @@ t.test('a cron item shows its schedule in words with its zone, when it is next d
 })
 
 t.test('the page shows a running check and for how long, the last duration, and why a check is down', async (t) => {
-  const c = config(yamlConfig({ groups: '\n    Jobs:\n      - {name: Backup, id: backup, interval: 1h}\n      - {name: Sync, id: sync, interval: 1h, failure_threshold: 2}\n' }))
+  const c = config(
+    yamlConfig({
+      groups: '\n    Jobs:\n      - {name: Backup, id: backup, interval: 1h}\n      - {name: Sync, id: sync, interval: 1h, failure_threshold: 2}\n',
+    }),
+  )
   const { app, clock } = await testApp(t, { config: c })
-  const li = async (name: string) => new RegExp(`<li class="[^"]*" data-status="[^"]*"><span class="mark"[^>]*>.</span><a class="name" href="[^"]*">${name}</a>.*?</li>`).exec(await page(app))![0]
+  const li = async (name: string) =>
+    new RegExp(`<li class="[^"]*" data-status="[^"]*"><span class="mark"[^>]*>.</span><a class="name" href="[^"]*">${name}</a>.*?</li>`).exec(
+      await page(app),
+    )![0]
   await app.inject({ url: '/refresh/backup/start', headers: auth })
   clock.advance(1.2)
   await app.inject({ url: '/refresh/backup/0', headers: auth })
@@ -189,12 +206,19 @@ t.test('the page shows a running check and for how long, the last duration, and 
   clock.advance(12)
   t.match(await li('Backup'), /^<li class="up" data-status="running">.*<span class="why">running for 12s<\/span><span class="dur">last run 1\.2s<\/span>/)
   await app.inject({ url: '/refresh/sync/3', headers: auth })
-  t.match(await li('Sync'), /^<li class="up" data-status="up">.*<span class="why">exit status 3; 1 of 2 failures in a row before down<\/span>/, 'up, with the failure short of the threshold')
+  t.match(
+    await li('Sync'),
+    /^<li class="up" data-status="up">.*<span class="why">exit status 3; 1 of 2 failures in a row before down<\/span>/,
+    'up, with the failure short of the threshold',
+  )
   await app.inject({ url: '/refresh/sync/fail', headers: auth })
   t.match(await li('Sync'), /^<li class="down" data-status="failed">.*<span class="why">reported a failure; 2 failures in a row<\/span>/)
 
   await app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload: { name: 'etl.sh', server: 'db1', status: true, max_runtime: 5 } })
   await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: auth })
   clock.advance(6)
-  t.match(text(await page(app)).find((l) => l.includes('etl.sh')), /^⧗ Timeout1etl\.shdb1.*running for 6s, longer than max_runtime 5s$/)
+  t.match(
+    text(await page(app)).find((l) => l.includes('etl.sh')),
+    /^⧗ Timeout1etl\.shdb1.*running for 6s, longer than max_runtime 5s$/,
+  )
 })

@@ -29,13 +29,26 @@ t.test('a paused item is paused, not down: out of the banner, grey on the page, 
   const paused = await post(app, '/api/v1/items/backup/pause')
   t.equal(paused.statusCode, 200)
   t.same(paused.json(), { id: 'backup', items: [{ group: 'Jobs', status: 'paused', paused_since: '2026-01-15T14:00:00+00:00' }] })
-  t.match(await item(app, 'backup'), { up: true, state: 'up', status: 'paused', reason: 'paused until its next signal or a resume', paused_since: '2026-01-15T14:00:00+00:00' })
+  t.match(await item(app, 'backup'), {
+    up: true,
+    state: 'up',
+    status: 'paused',
+    reason: 'paused until its next signal or a resume',
+    paused_since: '2026-01-15T14:00:00+00:00',
+  })
   const html = (await app.inject({ url: '/' })).body
   t.match(html, '<p class="banner ok" role="status">All systems are operational</p>', 'left out of the banner')
-  t.match(html, /<li class="held" data-status="paused"><span class="mark" aria-hidden="true">‖<\/span><a class="name" href="\/item\/backup">Backup<\/a><span class="state">Paused<\/span>/)
+  t.match(
+    html,
+    /<li class="held" data-status="paused"><span class="mark" aria-hidden="true">‖<\/span><a class="name" href="\/item\/backup">Backup<\/a><span class="state">Paused<\/span>/,
+  )
   t.same(await metricLines(app, 'statuspage_item_paused'), ['statuspage_item_paused{group="Jobs",id="backup",name="Backup"} 1'])
   t.same(await metricLines(app, 'statuspage_item_up'), ['statuspage_item_up{group="Jobs",id="backup",name="Backup"} 1'])
-  t.same(await metricLines(app, 'statuspage_item_last_refresh_seconds'), [`statuspage_item_last_refresh_seconds{group="Jobs",id="backup",name="Backup"} ${T0 / 1000}`], 'the pause is no check-in')
+  t.same(
+    await metricLines(app, 'statuspage_item_last_refresh_seconds'),
+    [`statuspage_item_last_refresh_seconds{group="Jobs",id="backup",name="Backup"} ${T0 / 1000}`],
+    'the pause is no check-in',
+  )
   t.same((await app.inject({ url: '/badge/backup.json' })).json(), { schemaVersion: 1, label: 'Backup', message: 'paused', color: 'lightgrey' })
 })
 
@@ -50,7 +63,11 @@ t.test('a check-in resumes a paused item, and so does a resume, which starts its
   clock.advance(5 * 3600)
   const resumed = await post(app, '/api/v1/items/backup/resume')
   t.same(resumed.json().items, [{ group: 'Jobs', status: 'up', paused_since: null }])
-  t.match(await item(app, 'backup'), { status: 'up', due_in_seconds: 3600, last_refresh: '2026-01-15T17:01:00+00:00' }, 'not late at once: the interval starts from the resume')
+  t.match(
+    await item(app, 'backup'),
+    { status: 'up', due_in_seconds: 3600, last_refresh: '2026-01-15T17:01:00+00:00' },
+    'not late at once: the interval starts from the resume',
+  )
   clock.advance(60)
   t.match((await post(app, '/api/v1/items/backup/resume')).json().items, [{ status: 'up' }])
   t.match(await item(app, 'backup'), { last_refresh: '2026-01-15T17:01:00+00:00' }, 'a resume of a check that is not paused changes nothing')
@@ -62,9 +79,23 @@ t.test('with manual_resume a paused item logs and ignores its signals; only a re
   await post(app, '/api/v1/items/sticky/pause')
   clock.advance(60)
   t.equal((await app.inject({ url: '/refresh/sticky/fail', headers: auth })).body, '{"refreshed": 1}', 'answered as always')
-  t.match(await item(app, 'sticky'), { status: 'paused', reason: 'paused: only a resume releases it', consecutive_failures: 0, last_refresh: '2026-01-15T12:00:00+00:00', manual_resume: true })
+  t.match(await item(app, 'sticky'), {
+    status: 'paused',
+    reason: 'paused: only a resume releases it',
+    consecutive_failures: 0,
+    last_refresh: '2026-01-15T12:00:00+00:00',
+    manual_resume: true,
+  })
   const log = (await app.inject({ url: '/api/v1/items/sticky/runs', headers: auth })).json().runs as { kind: string; ignored: boolean }[]
-  t.same(log.map((e) => [e.kind, e.ignored]), [['failure', true], ['pause', false], ['success', false]], 'pauses are in the log, and the ignored signal too')
+  t.same(
+    log.map((e) => [e.kind, e.ignored]),
+    [
+      ['failure', true],
+      ['pause', false],
+      ['success', false],
+    ],
+    'pauses are in the log, and the ignored signal too',
+  )
   await post(app, '/api/v1/items/sticky/resume')
   await app.inject({ url: '/refresh/sticky/fail', headers: auth })
   t.match(await item(app, 'sticky'), { status: 'failed', consecutive_failures: 1 }, 'signals count again once resumed')
@@ -95,21 +126,43 @@ t.test('pausing needs the token and an item or script that exists', async (t) =>
   t.match(await item(app, 'backup'), { status: 'never' }, 'nothing changed')
 })
 
-t.test("a paused script is paused; with manual_resume its reports change nothing until it is resumed", async (t) => {
+t.test('a paused script is paused; with manual_resume its reports change nothing until it is resumed', async (t) => {
   const { app, clock } = await testApp(t)
-  await app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload: { name: 'etl.sh', server: 'db1', status: 1, last_exec: 'CURRENT_TIMESTAMP', manual_resume: true } })
+  await app.inject({
+    method: 'POST',
+    url: '/api/v1/script',
+    headers: json,
+    payload: { name: 'etl.sh', server: 'db1', status: 1, last_exec: 'CURRENT_TIMESTAMP', manual_resume: true },
+  })
   const paused = await post(app, '/api/v1/script/1/pause')
   t.match(paused.json(), { id: 1, state: 'paused', manual_resume: true, paused_since: '2026-01-15T12:00:00' })
   clock.advance(3 * 86_400)
-  const report = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: json, payload: { status: 0, last_exec: 'CURRENT_TIMESTAMP', server: 'db2' } })
+  const report = await app.inject({
+    method: 'PUT',
+    url: '/api/v1/script/1',
+    headers: json,
+    payload: { status: 0, last_exec: 'CURRENT_TIMESTAMP', server: 'db2' },
+  })
   t.equal(report.statusCode, 200)
-  t.match(report.json(), { state: 'paused', status: true, last_exec: '2026-01-15T12:00:00', server: 'db2' }, 'its fields change; what it says of the run does not')
+  t.match(
+    report.json(),
+    { state: 'paused', status: true, last_exec: '2026-01-15T12:00:00', server: 'db2' },
+    'its fields change; what it says of the run does not',
+  )
   t.same(await metricLines(app, 'statuspage_script_paused'), ['statuspage_script_paused{id="1",name="etl.sh",server="db2"} 1'])
   t.same(await metricLines(app, 'statuspage_script_up'), ['statuspage_script_up{id="1",name="etl.sh",server="db2"} 1'])
   const resumed = await post(app, '/api/v1/script/1/resume')
   t.match(resumed.json(), { state: 'ok', paused_since: null })
   const log = (await app.inject({ url: '/api/v1/script/1/runs', headers: auth })).json().runs as { kind: string; ignored: boolean }[]
-  t.same(log.map((e) => [e.kind, e.ignored]), [['resume', false], ['failure', true], ['pause', false], ['success', false]])
+  t.same(
+    log.map((e) => [e.kind, e.ignored]),
+    [
+      ['resume', false],
+      ['failure', true],
+      ['pause', false],
+      ['success', false],
+    ],
+  )
 })
 
 t.test('a script without manual_resume is resumed by its next report', async (t) => {
@@ -134,7 +187,11 @@ t.test('inside a window a check is in maintenance, not down; the page shows the 
   t.match(await item(app, 'mail'), { status: 'up', maintenance: { start: '2026-01-15T13:00:00+00:00', end: '2026-01-15T13:30:00+00:00', now: false } })
   t.match((await app.inject({ url: '/' })).body, /Mail<\/a>.*?<span class="maint" title="2026-01-15 13:00:00 \+00:00">maintenance in 1 h for 30m<\/span>/)
   clock.advance(3600 + 10 * 60)
-  t.match(await item(app, 'mail'), { up: false, state: 'up', status: 'maintenance', reason: 'in a maintenance window for 20m more', maintenance: { now: true } }, 'backup, never refreshed, is down')
+  t.match(
+    await item(app, 'mail'),
+    { up: false, state: 'up', status: 'maintenance', reason: 'in a maintenance window for 20m more', maintenance: { now: true } },
+    'backup, never refreshed, is down',
+  )
   t.same(await metricLines(app, 'statuspage_item_in_maintenance'), [
     'statuspage_item_in_maintenance{group="Jobs",id="backup",name="Backup"} 0',
     'statuspage_item_in_maintenance{group="Jobs",id="mail",name="Mail"} 1',
@@ -157,32 +214,51 @@ t.test('a deadline that falls inside a window moves to its end plus grace', asyn
   t.match(await item(app, 'mail'), { status: 'late', reason: 'late by 5m: no check-in by the deadline' })
 })
 
-t.test('windows at the top level hold every item and script; the zone is the window\'s own', async (t) => {
+t.test("windows at the top level hold every item and script; the zone is the window's own", async (t) => {
   // Sunday 2026-01-18 02:00 in Berlin is 01:00 UTC.
   const sunday = Date.UTC(2026, 0, 18, 1, 30)
   const { app, clock } = await testApp(t, { config: withWindows() })
   await app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload: { name: 'a.sh', server: 'h', status: 0 } })
   clock.t = sunday
   const status = (await app.inject({ url: '/api/v1/status' })).json()
-  t.same(status.groups[0].items.map((i: { status: string }) => i.status), ['maintenance', 'maintenance'])
+  t.same(
+    status.groups[0].items.map((i: { status: string }) => i.status),
+    ['maintenance', 'maintenance'],
+  )
   t.match(status.scripts, [{ state: 'maintenance', maintenance: { start: '2026-01-18T01:00:00', end: '2026-01-18T03:00:00', now: true } }])
   t.equal(status.up, true)
   clock.t = Date.UTC(2026, 0, 18, 3)
-  t.match((await app.inject({ url: '/api/v1/status' })).json().groups[0].items, [{ status: 'never' }, { status: 'never' }], 'the window is half-open: over at its end')
+  t.match(
+    (await app.inject({ url: '/api/v1/status' })).json().groups[0].items,
+    [{ status: 'never' }, { status: 'never' }],
+    'the window is half-open: over at its end',
+  )
 })
 
 t.test('a group takes windows as {items, maintenance}, and bad windows are refused naming them', async (t) => {
   const c = config(
-    yamlConfig({ groups: '\n    DB:\n      maintenance: [{schedule: "0 3 * * *", duration: 1h}]\n      items:\n        - {name: Primary, id: db1}\n    Web:\n      - {name: Site, id: web}\n' }),
+    yamlConfig({
+      groups:
+        '\n    DB:\n      maintenance: [{schedule: "0 3 * * *", duration: 1h}]\n      items:\n        - {name: Primary, id: db1}\n    Web:\n      - {name: Site, id: web}\n',
+    }),
   )
-  t.same(c.groups.map((g) => g.items.map((i) => i.check.maintenance.length)), [[1], [0]])
+  t.same(
+    c.groups.map((g) => g.items.map((i) => i.check.maintenance.length)),
+    [[1], [0]],
+  )
   const bad = (groups: string, extra = '') => {
     const r = parseConfig(yamlConfig({ groups, extra }), 'config.yml')
     return r.ok ? [] : r.errors
   }
-  t.same(bad('\n    G:\n      - {name: A, id: a, maintenance: [{schedule: "0 3 * * *"}]}\n'), ["config.yml: statuspage.groups.G[0].maintenance[0]: must have required property 'duration'"])
-  t.same(bad('\n    G:\n      - {name: A, id: a, maintenance: [{schedule: "0 25 * * *", duration: 1h}]}\n'), ["config.yml: statuspage.groups.G[0].maintenance[0].schedule: '0 25 * * *': hour 25 is out of range 0-23"])
-  t.same(bad('\n    G:\n      items: [{name: A, id: a}]\n      maintenance: [{schedule: "@daily", duration: 0}]\n'), ['config.yml: statuspage.groups.G.maintenance[0].duration: must be greater than 0'])
+  t.same(bad('\n    G:\n      - {name: A, id: a, maintenance: [{schedule: "0 3 * * *"}]}\n'), [
+    "config.yml: statuspage.groups.G[0].maintenance[0]: must have required property 'duration'",
+  ])
+  t.same(bad('\n    G:\n      - {name: A, id: a, maintenance: [{schedule: "0 25 * * *", duration: 1h}]}\n'), [
+    "config.yml: statuspage.groups.G[0].maintenance[0].schedule: '0 25 * * *': hour 25 is out of range 0-23",
+  ])
+  t.same(bad('\n    G:\n      items: [{name: A, id: a}]\n      maintenance: [{schedule: "@daily", duration: 0}]\n'), [
+    'config.yml: statuspage.groups.G.maintenance[0].duration: must be greater than 0',
+  ])
   t.same(bad('\n    G:\n      - {name: A, id: a}\n', '  maintenance: [{schedule: "@daily", duration: 1h, tz: Mars/Olympus}]\n'), [
     "config.yml: statuspage.maintenance[0].tz: 'Mars/Olympus' is not a known IANA time zone (such as Europe/Berlin or UTC)",
   ])

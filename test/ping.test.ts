@@ -79,7 +79,11 @@ t.test('the ping key allows check-ins and nothing else', async (t) => {
   const { app } = await testApp(t, { config: withKey() })
   const asToken = { 'x-token': KEY, 'content-type': 'application/json' }
   t.equal((await app.inject({ url: '/refresh/backup', headers: asToken })).statusCode, 403, 'not a refresh token')
-  t.equal((await app.inject({ method: 'POST', url: '/api/v1/script', headers: asToken, payload: { name: 'a', server: 'b', status: true } })).statusCode, 403, 'cannot write scripts')
+  t.equal(
+    (await app.inject({ method: 'POST', url: '/api/v1/script', headers: asToken, payload: { name: 'a', server: 'b', status: true } })).statusCode,
+    403,
+    'cannot write scripts',
+  )
 })
 
 t.test('the key never reaches the log, not even in the logged URL', async (t) => {
@@ -87,8 +91,14 @@ t.test('the key never reaches the log, not even in the logged URL', async (t) =>
   const { app } = await testApp(t, { config: withKey(), logger: sink.logger, logRequests: true })
   await ping(app, `${KEY}/backup/start`)
   await ping(app, `${KEY}/nope`)
-  t.ok(sink.lines.some((l) => l.includes('/ping/[redacted]/backup/start')), 'the URL is logged with the key taken out')
-  t.notOk(sink.lines.some((l) => l.includes(KEY)), 'the key is nowhere')
+  t.ok(
+    sink.lines.some((l) => l.includes('/ping/[redacted]/backup/start')),
+    'the URL is logged with the key taken out',
+  )
+  t.notOk(
+    sink.lines.some((l) => l.includes(KEY)),
+    'the key is nowhere',
+  )
 })
 
 t.test('ping_key is validated like the token, and must not be the token', async (t) => {

@@ -34,7 +34,10 @@ t.test('Prometheus scrapes statuspage and sees the same state as the JSON status
 
   const scripts = Object.fromEntries((await prom.query('statuspage_script_up')).map((s) => [s.metric.name, s.value[1]]))
   t.same(scripts, { 'ok.sh': '1', 'bad.sh': '0' })
-  t.same((await prom.query('statuspage_refreshes_total{id="http"}')).map((s) => s.value[1]), ['1', '1'])
+  t.same(
+    (await prom.query('statuspage_refreshes_total{id="http"}')).map((s) => s.value[1]),
+    ['1', '1'],
+  )
 
   await cli.refresh('dns')
   await prom.waitFor('statuspage_item_up{id="dns"}', (r) => r[0]?.value[1] === '1')

@@ -15,7 +15,12 @@ t.test('promtool check metrics finds nothing to report', async (t) => {
   await app.inject({ url: '/refresh/dns/3', headers: auth })
   await app.inject({ url: '/refresh/mail/start', headers: auth })
   const json = { ...auth, 'content-type': 'application/json' }
-  await app.inject({ method: 'POST', url: '/api/v1/script', headers: json, payload: { name: 'a', server: 'h', status: 1, last_exec: 'CURRENT_TIMESTAMP', max_runtime: 60, min_runtime: 1 } })
+  await app.inject({
+    method: 'POST',
+    url: '/api/v1/script',
+    headers: json,
+    payload: { name: 'a', server: 'h', status: 1, last_exec: 'CURRENT_TIMESTAMP', max_runtime: 60, min_runtime: 1 },
+  })
   await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: json, payload: {} })
   await app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload: { status: 0, duration: 3 } })
   await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: json, payload: {} })

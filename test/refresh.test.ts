@@ -116,12 +116,24 @@ t.test('wrong tokens are throttled per address; the right token never is', async
     const ok = await app.inject({ url: '/refresh/http', headers: auth, remoteAddress: '10.0.0.9' })
     if (ok.statusCode !== 200) t.fail(`check-in ${i} from the same address: ${ok.statusCode}`)
   }
-  t.equal((await app.inject({ url: '/refresh/http', headers: { 'x-token': 'guess' }, remoteAddress: '10.0.0.10' })).statusCode, 403, 'another address is not throttled')
+  t.equal(
+    (await app.inject({ url: '/refresh/http', headers: { 'x-token': 'guess' }, remoteAddress: '10.0.0.10' })).statusCode,
+    403,
+    'another address is not throttled',
+  )
   t.equal(lastSignals(app.monitor.store).get('http'), app.monitor.now())
-  t.same(await metricLines(app, 'statuspage_refresh_rejected_total'), [`statuspage_refresh_rejected_total ${FAILED_AUTH_PER_MINUTE + 2}`], '403s and 429s are counted')
+  t.same(
+    await metricLines(app, 'statuspage_refresh_rejected_total'),
+    [`statuspage_refresh_rejected_total ${FAILED_AUTH_PER_MINUTE + 2}`],
+    '403s and 429s are counted',
+  )
 })
 
-const wrongRefresh = (remoteAddress: string, headers: Record<string, string> = {}) => ({ url: '/refresh/http', headers: { 'x-token': 'guess', ...headers }, remoteAddress })
+const wrongRefresh = (remoteAddress: string, headers: Record<string, string> = {}) => ({
+  url: '/refresh/http',
+  headers: { 'x-token': 'guess', ...headers },
+  remoteAddress,
+})
 const wrongScriptWrite = (remoteAddress: string) => ({
   method: 'POST' as const,
   url: '/api/v1/script',

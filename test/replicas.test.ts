@@ -48,7 +48,11 @@ t.test('a signal acknowledged by one replica reaches the other within 2 s, with 
   await waitUntil(() => a.runs().get('backup')?.lastDuration === 3.5, 'A knows of the finish', 2000)
   t.ok(Date.now() - started < 4000, 'both ways within 2 s each')
   t.same(a.runs().get('backup'), b.runs().get('backup'), 'both replicas hold the same runs')
-  t.same(onB.map(({ id, record }) => [id, record.runs.open.length]), [['backup', 1]], "B was told of A's start")
+  t.same(
+    onB.map(({ id, record }) => [id, record.runs.open.length]),
+    [['backup', 1]],
+    "B was told of A's start",
+  )
   t.match(a.runs().get('backup')?.streak, { failures: 1, failing: true })
 })
 
@@ -76,7 +80,8 @@ t.test('batches of both replicas to the same ids, in any order, all commit and a
   const { a, b, url } = r
   const ids = Array.from({ length: 20 }, (_, i) => `item-${i}`)
   // Each replica writes its ids in its own order: without one order of locks they would deadlock.
-  const write = (store: Store, order: string[], at: number) => Promise.all(order.flatMap((id) => [store.recordSignal(id, { kind: 'start', at }), store.recordSignal(id, { kind: 'success', at: at + 1 })]))
+  const write = (store: Store, order: string[], at: number) =>
+    Promise.all(order.flatMap((id) => [store.recordSignal(id, { kind: 'start', at }), store.recordSignal(id, { kind: 'success', at: at + 1 })]))
   for (let round = 0; round < 10; round++) {
     const results = await Promise.all([write(a, ids, 1000 * round), write(b, [...ids].reverse(), 1000 * round + 500)])
     t.ok(results.flat().every((record) => record !== undefined))
@@ -99,30 +104,54 @@ t.test('batches written back to back by both replicas, each while the one before
     const records = []
     for (let i = 0; i < 300; i++) {
       // Runs of a start, its finish, and a check-in without a rid; each run a rid of its own.
-      records.push(store.recordSignal(`item-${i % 5}`, { kind: i % 3 === 0 ? 'start' : 'success', at: 10 * i + who, rid: i % 3 === 2 ? undefined : `r${who}-${i - (i % 3)}` }))
+      records.push(
+        store.recordSignal(`item-${i % 5}`, {
+          kind: i % 3 === 0 ? 'start' : 'success',
+          at: 10 * i + who,
+          rid: i % 3 === 2 ? undefined : `r${who}-${i - (i % 3)}`,
+        }),
+      )
       if (i % 3 === 0) await new Promise((resolve) => setImmediate(resolve))
     }
     return Promise.all(records)
   }
   const [fromA, fromB] = await Promise.all([stream(a, 0), stream(b, 1)])
-  t.ok([...fromA, ...fromB].every((record) => record !== undefined), 'all 600 acknowledged')
-  for (const [who, records] of [['A', fromA], ['B', fromB]] as const) {
+  t.ok(
+    [...fromA, ...fromB].every((record) => record !== undefined),
+    'all 600 acknowledged',
+  )
+  for (const [who, records] of [
+    ['A', fromA],
+    ['B', fromB],
+  ] as const) {
     for (let k = 0; k < 5; k++) {
       const seqs = records.filter((_, i) => i % 5 === k).map((record) => record!.seq)
-      t.same(seqs, [...seqs].sort((x, y) => x - y), `${who}: item-${k}'s signals in the order they were sent`)
+      t.same(
+        seqs,
+        [...seqs].sort((x, y) => x - y),
+        `${who}: item-${k}'s signals in the order they were sent`,
+      )
     }
   }
   const stored = await pgRows<{ seq: number; n: number }>(url, 'SELECT seq, n FROM item_signal')
   const have = new Set(stored.flatMap((row) => Array.from({ length: row.n }, (_, k) => row.seq + k)))
-  t.same([...fromA, ...fromB].filter((record) => !have.has(record!.seq)), [], 'every acknowledged signal is stored under its seq')
+  t.same(
+    [...fromA, ...fromB].filter((record) => !have.has(record!.seq)),
+    [],
+    'every acknowledged signal is stored under its seq',
+  )
   t.same(await pgRows(url, 'SELECT sum(n)::integer AS n FROM item_signal'), [{ n: 600 }], 'every signal is stored once')
   const fresh = await openStore(url)
   t.teardown(() => fresh.close())
-  await waitUntil(() => [0, 1, 2, 3, 4].every((i) => JSON.stringify(a.runs().get(`item-${i}`)) === JSON.stringify(b.runs().get(`item-${i}`))), 'the replicas agree', 2000)
+  await waitUntil(
+    () => [0, 1, 2, 3, 4].every((i) => JSON.stringify(a.runs().get(`item-${i}`)) === JSON.stringify(b.runs().get(`item-${i}`))),
+    'the replicas agree',
+    2000,
+  )
   for (let i = 0; i < 5; i++) t.same(a.runs().get(`item-${i}`), fresh.runs().get(`item-${i}`), `item-${i}: as a fresh open folds it`)
 })
 
-t.test("a signal for an id whose rows another replica deleted is stored, not lost", async (t) => {
+t.test('a signal for an id whose rows another replica deleted is stored, not lost', async (t) => {
   const r = await twoReplicas(t)
   if (r === undefined) return
   const { a, b, url } = r
@@ -224,7 +253,12 @@ t.test('an app on a database that stops: 503 with the error shape, not ready, st
   const refused = await app.inject({ url: '/refresh/http', headers: auth })
   t.equal(refused.statusCode, 503)
   t.equal(refused.headers['retry-after'], '1')
-  t.same(refused.json(), { statusCode: 503, code: 'SP_ERR_STORE_UNAVAILABLE', error: 'Service Unavailable', message: 'the database is unreachable: nothing was recorded; try again' })
+  t.same(refused.json(), {
+    statusCode: 503,
+    code: 'SP_ERR_STORE_UNAVAILABLE',
+    error: 'Service Unavailable',
+    message: 'the database is unreachable: nothing was recorded; try again',
+  })
   const report = await app.inject({ method: 'POST', url: '/api/v1/script', headers: auth, payload: { name: 'a.sh', server: 'h', status: true } })
   t.equal(report.statusCode, 503)
   const ready = await app.inject({ url: '/-/ready' })
@@ -239,7 +273,11 @@ t.test('an app on a database that stops: 503 with the error shape, not ready, st
   t.equal(await store(), '1')
   t.equal((await app.inject({ url: '/refresh/http', headers: auth })).statusCode, 200)
   const status = (await app.inject({ url: '/api/v1/status' })).json() as { groups: { items: { id: string; status: string }[] }[] }
-  t.same(status.groups.flatMap((g) => g.items.filter((i) => i.status === 'up').map((i) => i.id)).sort(), ['dns', 'http', 'http'], 'both check-ins kept, none from the outage')
+  t.same(
+    status.groups.flatMap((g) => g.items.filter((i) => i.status === 'up').map((i) => i.id)).sort(),
+    ['dns', 'http', 'http'],
+    'both check-ins kept, none from the outage',
+  )
 })
 
 t.test('thresholds count finishes from both replicas', async (t) => {
@@ -250,7 +288,10 @@ t.test('thresholds count finishes from both replicas', async (t) => {
   const clock = new FakeClock()
   const a = (await testApp(t, { dbPath, clock, config: cfg })).app
   const b = (await testApp(t, { dbPath, clock, config: cfg })).app
-  const state = (app: typeof a) => app.inject({ url: '/api/v1/status' }).then((res) => (res.json() as { groups: { items: { status: string; consecutive_failures: number }[] }[] }).groups[0]!.items[0]!)
+  const state = (app: typeof a) =>
+    app
+      .inject({ url: '/api/v1/status' })
+      .then((res) => (res.json() as { groups: { items: { status: string; consecutive_failures: number }[] }[] }).groups[0]!.items[0]!)
   t.equal((await a.inject({ url: '/refresh/backup/1', headers: auth })).statusCode, 200)
   t.match(await state(a), { status: 'up', consecutive_failures: 1 }, 'one failure is under the threshold')
   await waitUntil(() => b.monitor.store.runs().get('backup') !== undefined, 'B heard of the failure', 2000)
@@ -295,7 +336,7 @@ t.test('two real replicas: a check-in sent to one shows on the other within 2 s;
   await waitUntil(() => acknowledged >= 50, 'refreshes acknowledged')
   a.child.kill('SIGKILL')
   await stream
-  const [{ n }] = await pgRows<{ n: number }>(url, "SELECT coalesce(sum(n), 0)::integer AS n FROM item_signal WHERE id <> 'dns'") as [{ n: number }]
+  const [{ n }] = (await pgRows<{ n: number }>(url, "SELECT coalesce(sum(n), 0)::integer AS n FROM item_signal WHERE id <> 'dns'")) as [{ n: number }]
   t.ok(n >= acknowledged && n <= acknowledged + 1, `every acknowledged refresh is stored (${acknowledged} acknowledged, ${n} stored)`)
 })
 
@@ -305,7 +346,16 @@ t.test('a payload on the channel that is not a note is ignored, and the replicas
   const { a, b, url } = r
   // Any session on the database may NOTIFY on the channel: none of these may crash a replica, nor
   // reach its SQL (a note's seqs are written into syncRange's query).
-  for (const payload of ['null', '5', 'not json', '{"r":1}', '{"r":"x","d":5}', '{"r":"x","d":[1,"2"]}', '{"r":"x","lo":"1; DROP TABLE script","hi":2}', '{"r":"x","lo":9,"hi":2}']) {
+  for (const payload of [
+    'null',
+    '5',
+    'not json',
+    '{"r":1}',
+    '{"r":"x","d":5}',
+    '{"r":"x","d":[1,"2"]}',
+    '{"r":"x","lo":"1; DROP TABLE script","hi":2}',
+    '{"r":"x","lo":9,"hi":2}',
+  ]) {
     await pgRows(url, `NOTIFY statuspage_changes, '${payload}'`)
   }
   await a.recordSignal('after', { kind: 'success', at: 1000 })
@@ -317,7 +367,16 @@ t.test('a note is read field by field', async (t) => {
   t.same(noteOf('{"r":"a","lo":16,"hi":47}'), { r: 'a', lo: 16, hi: 47 })
   t.same(noteOf('{"r":"a","d":[3,4],"extra":1}'), { r: 'a', d: [3, 4] })
   t.same(noteOf('{"r":"a","all":true}'), { r: 'a', all: true })
-  for (const payload of ['null', '[]', '{"lo":1,"hi":2}', '{"r":"a","lo":1}', '{"r":"a","lo":1.5,"hi":2}', '{"r":"a","lo":3,"hi":2}', '{"r":"a","d":"1"}', '{"r":"a","all":1}']) {
+  for (const payload of [
+    'null',
+    '[]',
+    '{"lo":1,"hi":2}',
+    '{"r":"a","lo":1}',
+    '{"r":"a","lo":1.5,"hi":2}',
+    '{"r":"a","lo":3,"hi":2}',
+    '{"r":"a","d":"1"}',
+    '{"r":"a","all":1}',
+  ]) {
     t.equal(noteOf(payload), undefined, payload)
   }
 })
@@ -330,7 +389,10 @@ t.test('notes are hints: a note naming a live script as deleted, or a huge range
   await a.recordSignal('live', { kind: 'success', at: 1000 })
   await waitUntil(() => b.getScript(script.id) !== undefined && b.runs().get('live') !== undefined, 'B knows of both', 2000)
   // 20,000 rows that no note of a replica names: reading them would be the whole table.
-  await pgRows(url, "INSERT INTO item_signal (id, seq, prev, token, at, n, signals) SELECT 'bulk' || g, g * 16, 0, 'x', 1, 1, '[[0,\"ok\"]]' FROM generate_series(1000000, 1019999) g")
+  await pgRows(
+    url,
+    "INSERT INTO item_signal (id, seq, prev, token, at, n, signals) SELECT 'bulk' || g, g * 16, 0, 'x', 1, 1, '[[0,\"ok\"]]' FROM generate_series(1000000, 1019999) g",
+  )
   /** A change noted after the notes sent: once each replica has the other's, it has read them. */
   const settled = async (at: number) => {
     await a.recordSignal('after', { kind: 'success', at })
@@ -339,16 +401,26 @@ t.test('notes are hints: a note naming a live script as deleted, or a huge range
   }
   await pgRows(url, `NOTIFY statuspage_changes, '{"r":"x","d":[${script.id}]}'`)
   await settled(2000)
-  for (const [name, store] of [['A', a], ['B', b]] as const) t.same(store.getScript(script.id), script, `${name} keeps the script the note said was deleted`)
+  for (const [name, store] of [
+    ['A', a],
+    ['B', b],
+  ] as const)
+    t.same(store.getScript(script.id), script, `${name} keeps the script the note said was deleted`)
   const before = [a.remoteRows, b.remoteRows]
   await pgRows(url, `NOTIFY statuspage_changes, '{"r":"x","lo":0,"hi":9007199254740991}'`)
   await settled(3000)
-  for (const [name, store] of [['A', a], ['B', b]] as const) {
+  for (const [name, store] of [
+    ['A', a],
+    ['B', b],
+  ] as const) {
     t.equal(store.runs().get('live')?.lastSignal, 1000, `${name} keeps its runs`)
     t.equal(store.runs().get('bulk1000000'), undefined, `${name} folded none of the unnoted rows`)
   }
   const read = [a.remoteRows - before[0]!, b.remoteRows - before[1]!]
-  t.ok(read.every((n) => n <= 2 * 4097 + 10), `rows read for the notes: ${read.join(', ')} (at most 4,097 per table per note)`)
+  t.ok(
+    read.every((n) => n <= 2 * 4097 + 10),
+    `rows read for the notes: ${read.join(', ')} (at most 4,097 per table per note)`,
+  )
   await b.deleteScript(script.id)
   await waitUntil(() => a.getScript(script.id) === undefined, "A believes B's real deletion", 2000)
 })

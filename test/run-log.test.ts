@@ -34,34 +34,37 @@ t.test('a failure sent with curl --data-binary keeps its output, source and exit
   t.equal(fail.headers['ping-body-limit'], '10240')
   const { runs: entries, next_before } = await runs(app, 'backup')
   for (const { seq } of entries) t.type(seq, 'number')
-  t.same(entries.map(({ seq: _seq, ...rest }) => rest), [
-    {
-      kind: 'failure',
-      time: '2026-01-15T12:01:30+00:00',
-      rid: null,
-      exit_status: 3,
-      duration_seconds: 90,
-      address: '127.0.0.1',
-      user_agent: 'curl/8.5.0',
-      output_bytes: Buffer.byteLength(log),
-      output: log,
-      output_cut: false,
-      ignored: false,
-    },
-    {
-      kind: 'start',
-      time: '2026-01-15T12:00:00+00:00',
-      rid: null,
-      exit_status: null,
-      duration_seconds: null,
-      address: '127.0.0.1',
-      user_agent: 'curl/8.5.0',
-      output_bytes: null,
-      output: null,
-      output_cut: null,
-      ignored: false,
-    },
-  ])
+  t.same(
+    entries.map(({ seq: _seq, ...rest }) => rest),
+    [
+      {
+        kind: 'failure',
+        time: '2026-01-15T12:01:30+00:00',
+        rid: null,
+        exit_status: 3,
+        duration_seconds: 90,
+        address: '127.0.0.1',
+        user_agent: 'curl/8.5.0',
+        output_bytes: Buffer.byteLength(log),
+        output: log,
+        output_cut: false,
+        ignored: false,
+      },
+      {
+        kind: 'start',
+        time: '2026-01-15T12:00:00+00:00',
+        rid: null,
+        exit_status: null,
+        duration_seconds: null,
+        address: '127.0.0.1',
+        user_agent: 'curl/8.5.0',
+        output_bytes: null,
+        output: null,
+        output_cut: null,
+        ignored: false,
+      },
+    ],
+  )
   t.equal(next_before, null, 'one page holds them')
 })
 
@@ -96,7 +99,11 @@ t.test('/log records a body and changes nothing, by token and by ping key', asyn
   t.same((await app.inject({ url: '/metrics' })).body.match(/^statuspage_refreshes_total.*$/m)?.[0], metricsBefore, 'nor counted as a refresh')
   t.same(
     (await runs(app, 'backup')).runs.map((e) => [e.kind, e.output]),
-    [['log', 'step 2 of 3 done'], ['log', 'step 1 of 3 done'], ['success', null]],
+    [
+      ['log', 'step 2 of 3 done'],
+      ['log', 'step 1 of 3 done'],
+      ['success', null],
+    ],
   )
 })
 
@@ -107,10 +114,17 @@ t.test('the log pages newest first, shows run_log.keep entries, and gives times 
     clock.advance(60)
   }
   const first = await runs(app, 'report', '?limit=3')
-  t.same(first.runs.map((e) => e.output), ['run 7', 'run 6', 'run 5'])
+  t.same(
+    first.runs.map((e) => e.output),
+    ['run 7', 'run 6', 'run 5'],
+  )
   t.equal(first.runs[0]!.time, '2026-01-15T13:07:00+01:00', 'Europe/Berlin, as the schedule')
   const second = await runs(app, 'report', `?limit=3&before=${first.next_before}`)
-  t.same(second.runs.map((e) => e.output), ['run 4', 'run 3'], 'the 5 newest, no more')
+  t.same(
+    second.runs.map((e) => e.output),
+    ['run 4', 'run 3'],
+    'the 5 newest, no more',
+  )
   t.equal(second.next_before, null)
 })
 
@@ -125,7 +139,12 @@ t.test('reading the log needs the token, an item that exists and a sound page', 
   const unknown = await res('/api/v1/items/nope/runs')
   t.equal(unknown.statusCode, 404)
   t.same(unknown.json(), { statusCode: 404, code: 'SP_ERR_NOT_FOUND', error: 'Not Found', message: 'id: no item has the id "nope"' })
-  for (const [query, field] of [['?limit=0', 'limit'], ['?limit=101', 'limit'], ['?before=x', 'before'], ['?page=2', 'page']] as const) {
+  for (const [query, field] of [
+    ['?limit=0', 'limit'],
+    ['?limit=101', 'limit'],
+    ['?before=x', 'before'],
+    ['?page=2', 'page'],
+  ] as const) {
     const bad = await res(`/api/v1/items/backup/runs${query}`)
     t.equal(bad.statusCode, 400, query)
     t.match(bad.json().message, field, `${query}: names ${field}`)
@@ -140,7 +159,14 @@ t.test('retention deletes outputs older than max_age, keeping their entries', as
   await send(app, '/refresh/backup', 'new output')
   clock.advance(20)
   await waitUntil(async () => (await runs(app, 'backup')).runs[1]!.output === null, 'the old output deleted')
-  t.same((await runs(app, 'backup')).runs.map((e) => [e.output, e.output_bytes]), [['new output', 10], [null, 10]], 'the size sent stays')
+  t.same(
+    (await runs(app, 'backup')).runs.map((e) => [e.output, e.output_bytes]),
+    [
+      ['new output', 10],
+      [null, 10],
+    ],
+    'the size sent stays',
+  )
 })
 
 t.test('an item removed by a reload has no log any more', async (t) => {
@@ -185,13 +211,16 @@ t.test("a script's run log needs the token even where the script API is open, an
   const missing = await app.inject({ url: '/api/v1/script/2/runs', headers: auth })
   t.same([missing.statusCode, missing.json().message], [404, 'id: no script with id 2'])
   const bad = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: auth, payload: { output: 'x' } })
-  t.same([bad.statusCode, bad.json().message], [400, 'body.rid, body.duration, body.exit_code, body.output: describe a finished run, so they come with a status'])
+  t.same(
+    [bad.statusCode, bad.json().message],
+    [400, 'body.rid, body.duration, body.exit_code, body.output: describe a finished run, so they come with a status'],
+  )
   const deleted = await app.inject({ method: 'DELETE', url: '/api/v1/script/1', headers: auth })
   t.equal(deleted.statusCode, 204)
   t.equal((await app.inject({ url: '/api/v1/script/1/runs', headers: auth })).statusCode, 404, 'gone with the script')
 })
 
-t.test("the script API disabled has no script run logs either", async (t) => {
+t.test('the script API disabled has no script run logs either', async (t) => {
   const { app } = await testApp(t, { config: config(yamlConfig({ top: 'scripto:\n  enabled: false\n' })) })
   const res = await app.inject({ url: '/api/v1/script/1/runs', headers: auth })
   t.same([res.statusCode, res.json().message], [404, 'the script API is disabled (scripto.enabled: false)'])

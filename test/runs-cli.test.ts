@@ -77,7 +77,13 @@ t.test('the ping URLs with curl give the same state as the /refresh signals', as
   t.equal((await exec(curl, ['-fsS', '-m', '10', '--retry', '5', `${url}/ping/${KEY}/pinged/0`])).stdout, 'OK')
   await exec(curl, ['-fsS', '-m', '10', '-H', `X-Token: ${TOKEN}`, `${url}/refresh/refreshed/0`])
   const [a, b] = [await item('pinged'), await item('refreshed')]
-  const same = (i: Record<string, unknown>) => ({ state: i.state, status: i.status, reason: i.reason, consecutive_failures: i.consecutive_failures, ran: typeof i.last_duration })
+  const same = (i: Record<string, unknown>) => ({
+    state: i.state,
+    status: i.status,
+    reason: i.reason,
+    consecutive_failures: i.consecutive_failures,
+    ran: typeof i.last_duration,
+  })
   t.same(same(a), same(b))
   t.same(same(a), { state: 'up', status: 'up', reason: null, consecutive_failures: 0, ran: 'number' })
   const wrong = await exec(curl, ['-sS', '-m', '10', '-w', '%{http_code}', `${url}/ping/${KEY}x/pinged`])
@@ -95,7 +101,11 @@ t.test('statuspage-run wraps a command for an item: start, exit status with the 
   t.match(strict, { status: 'failed', reason: 'exit status 3' })
   t.ok((strict.last_duration as number) >= 0.3, `the run was timed (${strict.last_duration})`)
   const runLog = async (id: string) =>
-    ((await (await fetch(`${url}/api/v1/items/${encodeURIComponent(id)}/runs`, { headers: { 'x-token': TOKEN } })).json()) as { runs: Record<string, unknown>[] }).runs
+    (
+      (await (await fetch(`${url}/api/v1/items/${encodeURIComponent(id)}/runs`, { headers: { 'x-token': TOKEN } })).json()) as {
+        runs: Record<string, unknown>[]
+      }
+    ).runs
   const [finish, start] = await runLog('strict')
   t.match(finish, { kind: 'failure', exit_status: 3, user_agent: /^curl\//, output_cut: false })
   t.same(String(finish!.output).split('\n').sort(), ['', 'err', 'out'], "the command's stdout and stderr go with its exit status")
@@ -124,12 +134,20 @@ t.test('statuspage-run wraps a command for a script, with its duration', async (
   if (!requireBinary(t, 'curl', 'apt-get install curl')) return
   const { url, report } = await service(t)
   await report({ name: 'backup.sh', server: 'db1', status: 1 })
-  const res = await exec('sh', ['scripts/statuspage-run', '--url', url, '--script', '1', '--', 'sh', '-c', 'sleep 0.2; printf \'say "hi" \\\\ then\\ttab\\n\'; echo oops >&2; exit 4'], { STATUSPAGE_TOKEN: TOKEN })
+  const res = await exec(
+    'sh',
+    ['scripts/statuspage-run', '--url', url, '--script', '1', '--', 'sh', '-c', 'sleep 0.2; printf \'say "hi" \\\\ then\\ttab\\n\'; echo oops >&2; exit 4'],
+    { STATUSPAGE_TOKEN: TOKEN },
+  )
   t.equal(res.code, 4)
   t.equal(res.stdout, 'say "hi" \\ then\ttab\n')
   const [finish] = ((await (await fetch(`${url}/api/v1/script/1/runs`, { headers: { 'x-token': TOKEN } })).json()) as { runs: Record<string, unknown>[] }).runs
   t.match(finish, { kind: 'failure', exit_status: 4, user_agent: /^curl\// })
-  t.same(String(finish!.output).split('\n').sort(), ['', 'oops', 'say "hi" \\ then\ttab'], "its output, quotes, backslash and tab included, goes to the script's run log")
+  t.same(
+    String(finish!.output).split('\n').sort(),
+    ['', 'oops', 'say "hi" \\ then\ttab'],
+    "its output, quotes, backslash and tab included, goes to the script's run log",
+  )
   const script = (await (await fetch(`${url}/api/v1/script/1`)).json()) as Record<string, unknown>
   t.match(script, { state: 'failed', status: false, reason: 'exit status 4', last_exec: String })
   t.ok((script.last_duration as number) >= 0.2 && (script.last_duration as number) < 5, `the duration the wrapper measured (${script.last_duration})`)
@@ -143,9 +161,13 @@ t.test('a statuspage that is down neither blocks nor fails the job', async (t) =
   const { port } = server.address() as { port: number }
   await new Promise((resolve) => server.close(resolve))
   const started = Date.now()
-  const res = await exec('sh', ['scripts/statuspage-run', '--url', `http://127.0.0.1:${port}`, '--item', 'x', '--retries', '1', '--timeout', '2', '--', 'sh', '-c', 'exit 5'], {
-    STATUSPAGE_TOKEN: TOKEN,
-  })
+  const res = await exec(
+    'sh',
+    ['scripts/statuspage-run', '--url', `http://127.0.0.1:${port}`, '--item', 'x', '--retries', '1', '--timeout', '2', '--', 'sh', '-c', 'exit 5'],
+    {
+      STATUSPAGE_TOKEN: TOKEN,
+    },
+  )
   t.equal(res.code, 5, 'the exit status of the job')
   t.match(res.stderr, /^statuspage-run: could not send the start to statuspage \(curl exit 7\)/m)
   t.match(res.stderr, /^statuspage-run: could not send the exit status 5 to statuspage \(curl exit 7\)/m)

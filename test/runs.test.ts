@@ -43,11 +43,26 @@ t.test('start, then a finish 1.2 s later: running meanwhile, then up with last_d
 t.test('/refresh/:id/3 fails a check with failure_threshold 1, and not one with 3', async (t) => {
   const { app, clock } = await testApp(t, { config: runsConfig() })
   await signal(app, 'backup/3')
-  t.match(await item(app, 'backup'), { state: 'down', status: 'failed', reason: 'exit status 3', consecutive_failures: 1, last_failure: '2026-01-15T12:00:00+00:00' })
-  t.match(await item(app, 'backup', 'Again'), { state: 'up', status: 'up', reason: 'exit status 3; 1 of 3 failures in a row before down', consecutive_failures: 1 })
+  t.match(await item(app, 'backup'), {
+    state: 'down',
+    status: 'failed',
+    reason: 'exit status 3',
+    consecutive_failures: 1,
+    last_failure: '2026-01-15T12:00:00+00:00',
+  })
+  t.match(await item(app, 'backup', 'Again'), {
+    state: 'up',
+    status: 'up',
+    reason: 'exit status 3; 1 of 3 failures in a row before down',
+    consecutive_failures: 1,
+  })
   clock.advance(10)
   await signal(app, 'backup/0')
-  t.match(await item(app, 'backup'), { state: 'up', status: 'up', consecutive_failures: 0, last_failure: '2026-01-15T12:00:00+00:00' }, 'exit status 0 is a success')
+  t.match(
+    await item(app, 'backup'),
+    { state: 'up', status: 'up', consecutive_failures: 0, last_failure: '2026-01-15T12:00:00+00:00' },
+    'exit status 0 is a success',
+  )
 })
 
 t.test('failure_threshold 2 and recovery_threshold 2 over HTTP', async (t) => {
@@ -157,11 +172,13 @@ t.test('runs survive a restart: open runs, durations and the streaks of items wi
   t.match(await item(second.app, 'backup'), { status: 'up', last_duration: 4 })
 })
 
-t.test('a reload that changes an item\'s thresholds recounts its history; one that keeps them keeps its streak', async (t) => {
+t.test("a reload that changes an item's thresholds recounts its history; one that keeps them keeps its streak", async (t) => {
   const { app } = await testApp(t, { config: runsConfig() })
   await signal(app, 'flaky/fail')
   t.match(await item(app, 'flaky'), { status: 'up' })
-  await app.monitor.reload(config(yamlConfig({ groups: GROUPS.replace('failure_threshold: 2, recovery_threshold: 2', 'failure_threshold: 1, recovery_threshold: 2') })))
+  await app.monitor.reload(
+    config(yamlConfig({ groups: GROUPS.replace('failure_threshold: 2, recovery_threshold: 2', 'failure_threshold: 1, recovery_threshold: 2') })),
+  )
   t.match(await item(app, 'flaky'), { status: 'failed', reason: 'reported a failure', failure_threshold: 1 }, 'one failure is enough now')
   await app.monitor.reload(config(yamlConfig({ groups: GROUPS })))
   t.match(await item(app, 'flaky'), { status: 'up', consecutive_failures: 1 }, 'and two again')
@@ -188,7 +205,12 @@ t.test('the log of warnings never carries the token', async (t) => {
 
 t.test('a reload recomputes the due times of items whose schedule or grace changed, and only those are new', async (t) => {
   const clock = new FakeClock(Date.parse('2026-01-15T12:10:00Z'))
-  const cron = (schedule: string, grace: string) => config(yamlConfig({ groups: `\n    Jobs:\n      - {name: A, id: a, schedule: '${schedule}', grace: ${grace}}\n      - {name: B, id: b, schedule: '0 * * * *', grace: 5m}\n` }))
+  const cron = (schedule: string, grace: string) =>
+    config(
+      yamlConfig({
+        groups: `\n    Jobs:\n      - {name: A, id: a, schedule: '${schedule}', grace: ${grace}}\n      - {name: B, id: b, schedule: '0 * * * *', grace: 5m}\n`,
+      }),
+    )
   const { app } = await testApp(t, { clock, config: cron('0 * * * *', '5m') })
   await signal(app, 'a')
   await signal(app, 'b')

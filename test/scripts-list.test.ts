@@ -26,7 +26,7 @@ const list = async (app: App, query: Record<string, unknown>) => {
 }
 const ids = (res: { json(): { objects: { id: number }[] } }) => res.json().objects.map((o) => o.id)
 
-t.test('the list uses Scripto\'s envelope, 10 per page by default', async (t) => {
+t.test("the list uses Scripto's envelope, 10 per page by default", async (t) => {
   const app = await seeded(t)
   const res = await list(app, {})
   t.equal(res.statusCode, 200)
@@ -34,7 +34,21 @@ t.test('the list uses Scripto\'s envelope, 10 per page by default', async (t) =>
   t.same(Object.keys(body), ['num_results', 'objects', 'page', 'total_pages'])
   t.same([body.num_results, body.page, body.total_pages], [25, 1, 3])
   t.same(ids(res), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-  t.same(Object.keys(body.objects[0]), ['id', 'last_exec', 'name', 'server', 'status', 'periodicity', 'schedule', 'tz', 'grace', 'state', 'next_due', 'deadline', ...RUN_KEYS])
+  t.same(Object.keys(body.objects[0]), [
+    'id',
+    'last_exec',
+    'name',
+    'server',
+    'status',
+    'periodicity',
+    'schedule',
+    'tz',
+    'grace',
+    'state',
+    'next_due',
+    'deadline',
+    ...RUN_KEYS,
+  ])
 })
 
 t.test('page and results_per_page page through the results', async (t) => {
@@ -67,7 +81,13 @@ t.test('q filters with each operator', async (t) => {
   const app = await seeded(t)
   const cases: [unknown, number[]][] = [
     [[{ name: 'name', op: '==', val: 'backup.sh' }], [1, 2]],
-    [[{ name: 'name', op: 'eq', val: 'backup.sh' }, { name: 'status', op: '==', val: false }], [2]],
+    [
+      [
+        { name: 'name', op: 'eq', val: 'backup.sh' },
+        { name: 'status', op: '==', val: false },
+      ],
+      [2],
+    ],
     [[{ name: 'status', op: '==', val: 0 }], [2]],
     [[{ name: 'server', op: '!=', val: 'batch' }], [1, 2, 3, 4]],
     [[{ name: 'last_exec', op: '<', val: '2026-01-15' }], [3]],
@@ -77,10 +97,22 @@ t.test('q filters with each operator', async (t) => {
     [[{ name: 'name', op: 'like', val: 'r%' }], [3, 4]],
     [[{ name: 'server', op: 'in', val: ['db2', 'web1'] }], [2, 3, 4]],
     [[{ name: 'id', op: 'in', val: [] }], []],
-    [[{ name: 'last_exec', op: 'is_null' }, { name: 'server', op: '!=', val: 'batch' }], [4]],
+    [
+      [
+        { name: 'last_exec', op: 'is_null' },
+        { name: 'server', op: '!=', val: 'batch' },
+      ],
+      [4],
+    ],
     [[{ name: 'last_exec', op: 'is_not_null' }], [1, 2, 3]],
     [[{ name: 'periodicity', op: '==', val: 'weekly' }], [3]],
-    [[{ name: 'last_exec', op: '==', val: null }, { name: 'id', op: '<', val: 6 }], [4, 5]],
+    [
+      [
+        { name: 'last_exec', op: '==', val: null },
+        { name: 'id', op: '<', val: 6 },
+      ],
+      [4, 5],
+    ],
   ]
   for (const [filters, expected] of cases) {
     const res = await list(app, { q: { filters }, results_per_page: '100' })
@@ -110,7 +142,10 @@ t.test('a malformed q is a 400 that says what is wrong', async (t) => {
     ['[]', 'q: must be object'],
     ['{"filter": []}', "q: unknown key 'filter' (allowed: filters, order_by, limit, offset)"],
     ['{"filters": [{"name": "nme", "op": "==", "val": 1}]}', 'q.filters[0].name: must be one of: id, last_exec, name, server, status, periodicity'],
-    ['{"filters": [{"name": "name", "op": "~", "val": 1}]}', "q.filters[0].op: must be one of: ==, eq, equals, equal_to, !=, ne, neq, not_equal_to, <, lt, >, gt, <=, le, lte, leq, >=, ge, gte, geq, like, in, is_null, is_not_null"],
+    [
+      '{"filters": [{"name": "name", "op": "~", "val": 1}]}',
+      'q.filters[0].op: must be one of: ==, eq, equals, equal_to, !=, ne, neq, not_equal_to, <, lt, >, gt, <=, le, lte, leq, >=, ge, gte, geq, like, in, is_null, is_not_null',
+    ],
     ['{"filters": [{"name": "name", "op": "=="}]}', "q.filters[0].val: is required with op '=='"],
     ['{"filters": [{"name": "id", "op": "==", "val": "1"}]}', 'q.filters[0].val: must be an integer'],
     ['{"filters": [{"name": "last_exec", "op": "<", "val": "soon"}]}', 'q.filters[0].val: must be an ISO 8601 date or date-time'],
@@ -132,7 +167,11 @@ t.test('a malformed q is a 400 that says what is wrong', async (t) => {
 
 t.test('the largest offset, limit and page a client may send answer an empty page, not an error', async (t) => {
   const app = await seeded(t)
-  for (const [q, page] of [['{"offset": 9007199254740991}', '1'], ['{"limit": 9007199254740991, "offset": -0}', '1000000000'], ['{"offset": 1e3}', '1']]) {
+  for (const [q, page] of [
+    ['{"offset": 9007199254740991}', '1'],
+    ['{"limit": 9007199254740991, "offset": -0}', '1000000000'],
+    ['{"offset": 1e3}', '1'],
+  ]) {
     const res = await app.inject({ url: `/api/v1/script?page=${page}&q=${encodeURIComponent(q!)}` })
     t.equal(res.statusCode, 200, `${q} page ${page}`)
     t.same(res.json().objects, [], `${q} page ${page}`)

@@ -9,7 +9,7 @@ const NO_SCHEDULE = { periodicity: 'daily', schedule: null, tz: null, grace: 0 }
 const post = (app: Awaited<ReturnType<typeof testApp>>['app'], body: unknown, headers: Record<string, string> = json) =>
   app.inject({ method: 'POST', url: '/api/v1/script', headers, payload: typeof body === 'string' ? body : JSON.stringify(body) })
 
-t.test('POST stores a script and answers 201 with the object in Scripto\'s key order and a Location', async (t) => {
+t.test("POST stores a script and answers 201 with the object in Scripto's key order and a Location", async (t) => {
   const { app } = await testApp(t)
   const res = await post(app, { last_exec: 'CURRENT_TIMESTAMP', name: 'test_curl.sh', server: 'myserver.local', status: 0 })
   t.equal(res.statusCode, 201)
@@ -35,7 +35,19 @@ t.test('GET one script, or 404 naming the id', async (t) => {
   await post(app, { name: 'a.sh', server: 'h', status: true })
   const res = await app.inject({ url: '/api/v1/script/1' })
   t.equal(res.statusCode, 200)
-  t.same(res.json(), { id: 1, last_exec: null, name: 'a.sh', server: 'h', status: true, ...NO_SCHEDULE, state: 'never', next_due: null, deadline: null, reason: 'no check-in yet', ...NO_RUN_VIEW })
+  t.same(res.json(), {
+    id: 1,
+    last_exec: null,
+    name: 'a.sh',
+    server: 'h',
+    status: true,
+    ...NO_SCHEDULE,
+    state: 'never',
+    next_due: null,
+    deadline: null,
+    reason: 'no check-in yet',
+    ...NO_RUN_VIEW,
+  })
   const missing = await app.inject({ url: '/api/v1/script/2' })
   t.equal(missing.statusCode, 404)
   t.same(missing.json(), { statusCode: 404, code: 'SP_ERR_NOT_FOUND', error: 'Not Found', message: 'no script with id 2' })
@@ -65,11 +77,21 @@ t.test('PUT and PATCH change only the fields given', async (t) => {
 t.test('PUT accepts the object it was given back, but not another id', async (t) => {
   const { app } = await testApp(t)
   await post(app, { name: 'a.sh', server: 'h', status: true })
-  const same = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: json, payload: { id: 1, name: 'a.sh', server: 'h', status: false, last_exec: null } })
+  const same = await app.inject({
+    method: 'PUT',
+    url: '/api/v1/script/1',
+    headers: json,
+    payload: { id: 1, name: 'a.sh', server: 'h', status: false, last_exec: null },
+  })
   t.equal(same.statusCode, 200)
   const other = await app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: json, payload: { id: 2, status: true } })
   t.equal(other.statusCode, 400)
-  t.same(other.json(), { statusCode: 400, code: 'SP_ERR_BAD_REQUEST', error: 'Bad Request', message: 'body.id: must be the id in the URL (1) or left out, got 2' })
+  t.same(other.json(), {
+    statusCode: 400,
+    code: 'SP_ERR_BAD_REQUEST',
+    error: 'Bad Request',
+    message: 'body.id: must be the id in the URL (1) or left out, got 2',
+  })
   t.equal(app.monitor.store.getScript(1)?.status, false, 'unchanged by the refused request')
 })
 
@@ -115,29 +137,95 @@ t.test('each bad input gets a 4xx naming the field and the fault, and stores not
   const { app } = await testApp(t)
   const valid = { name: 'a.sh', server: 'h', status: true }
   const cases: [string, { body: string; headers?: Record<string, string> }, number, string, string][] = [
-    ['body not JSON', { body: '{"name": ' }, 400, 'FST_ERR_CTP_INVALID_JSON_BODY', "body: is not valid JSON (Body is not valid JSON but content-type is set to 'application/json')"],
+    [
+      'body not JSON',
+      { body: '{"name": ' },
+      400,
+      'FST_ERR_CTP_INVALID_JSON_BODY',
+      "body: is not valid JSON (Body is not valid JSON but content-type is set to 'application/json')",
+    ],
     ['empty body', { body: '' }, 400, 'FST_ERR_CTP_EMPTY_JSON_BODY', 'body: must not be empty'],
-    ['text/plain', { body: JSON.stringify(valid), headers: { ...auth, 'content-type': 'text/plain' } }, 415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Content-Type: must be application/json'],
-    ['form-encoded (curl -d without -H)', { body: 'a=1', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Content-Type: must be application/json'],
+    [
+      'text/plain',
+      { body: JSON.stringify(valid), headers: { ...auth, 'content-type': 'text/plain' } },
+      415,
+      'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+      'Content-Type: must be application/json',
+    ],
+    [
+      'form-encoded (curl -d without -H)',
+      { body: 'a=1', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' } },
+      415,
+      'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+      'Content-Type: must be application/json',
+    ],
     ['no Content-Type', { body: JSON.stringify(valid), headers: auth }, 415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Content-Type: must be application/json'],
     ['missing name', { body: '{"server": "h", "status": 1}' }, 400, 'SP_ERR_VALIDATION', "body: must have required property 'name'"],
-    ['missing server and status', { body: '{"name": "a"}' }, 400, 'SP_ERR_VALIDATION', "body: must have required property 'server'; body: must have required property 'status'"],
+    [
+      'missing server and status',
+      { body: '{"name": "a"}' },
+      400,
+      'SP_ERR_VALIDATION',
+      "body: must have required property 'server'; body: must have required property 'status'",
+    ],
     ['an id', { body: JSON.stringify({ ...valid, id: 4 }) }, 400, 'SP_ERR_VALIDATION', 'body.id: must not be given'],
-    ['an unknown field', { body: JSON.stringify({ ...valid, state: 'ok' }) }, 400, 'SP_ERR_VALIDATION', "body: unknown key 'state' (allowed: name, server, status, last_exec, periodicity, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, manual_resume, rid, duration, exit_code, output)"],
+    [
+      'an unknown field',
+      { body: JSON.stringify({ ...valid, state: 'ok' }) },
+      400,
+      'SP_ERR_VALIDATION',
+      "body: unknown key 'state' (allowed: name, server, status, last_exec, periodicity, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, manual_resume, rid, duration, exit_code, output)",
+    ],
     ['status as a string', { body: JSON.stringify({ ...valid, status: 'true' }) }, 400, 'SP_ERR_VALIDATION', 'body.status: must be one of: true, false, 1, 0'],
     ['status 2', { body: JSON.stringify({ ...valid, status: 2 }) }, 400, 'SP_ERR_VALIDATION', 'body.status: must be one of: true, false, 1, 0'],
     ['name a number', { body: JSON.stringify({ ...valid, name: 5 }) }, 400, 'SP_ERR_VALIDATION', 'body.name: must be string'],
     ['empty server', { body: JSON.stringify({ ...valid, server: '' }) }, 400, 'SP_ERR_VALIDATION', 'body.server: must not be empty'],
-    ['name over 200 characters', { body: JSON.stringify({ ...valid, name: 'x'.repeat(201) }) }, 400, 'SP_ERR_VALIDATION', 'body.name: must be at most 200 characters'],
-    ['an unparseable date', { body: JSON.stringify({ ...valid, last_exec: '02/08/2017' }) }, 400, 'SP_ERR_BAD_REQUEST', 'body.last_exec: must be CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE or an ISO 8601 date or date-time, got "02/08/2017"'],
+    [
+      'name over 200 characters',
+      { body: JSON.stringify({ ...valid, name: 'x'.repeat(201) }) },
+      400,
+      'SP_ERR_VALIDATION',
+      'body.name: must be at most 200 characters',
+    ],
+    [
+      'an unparseable date',
+      { body: JSON.stringify({ ...valid, last_exec: '02/08/2017' }) },
+      400,
+      'SP_ERR_BAD_REQUEST',
+      'body.last_exec: must be CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE or an ISO 8601 date or date-time, got "02/08/2017"',
+    ],
     ['a date as a number', { body: JSON.stringify({ ...valid, last_exec: 1501682185 }) }, 400, 'SP_ERR_VALIDATION', 'body.last_exec: must be string or null'],
-    ['a bad periodicity', { body: JSON.stringify({ ...valid, periodicity: 'yearly' }) }, 400, 'SP_ERR_VALIDATION', 'body.periodicity: must be one of: hourly, daily, weekly, monthly'],
+    [
+      'a bad periodicity',
+      { body: JSON.stringify({ ...valid, periodicity: 'yearly' }) },
+      400,
+      'SP_ERR_VALIDATION',
+      'body.periodicity: must be one of: hourly, daily, weekly, monthly',
+    ],
     ['a zero periodicity', { body: JSON.stringify({ ...valid, periodicity: 0 }) }, 400, 'SP_ERR_VALIDATION', 'body.periodicity: must be greater than 0'],
-    ['a periodicity over ten years', { body: JSON.stringify({ ...valid, periodicity: 1e12 }) }, 400, 'SP_ERR_VALIDATION', 'body.periodicity: must be at most 315576000'],
+    [
+      'a periodicity over ten years',
+      { body: JSON.stringify({ ...valid, periodicity: 1e12 }) },
+      400,
+      'SP_ERR_VALIDATION',
+      'body.periodicity: must be at most 315576000',
+    ],
     ['an array', { body: '[]' }, 400, 'SP_ERR_VALIDATION', 'body: must be object'],
     ['null', { body: 'null' }, 400, 'SP_ERR_VALIDATION', 'body: must be object'],
-    ['a Content-Length that is not the body\'s', { body: JSON.stringify(valid), headers: { ...json, 'content-length': '3' } }, 400, 'FST_ERR_CTP_INVALID_CONTENT_LENGTH', 'Content-Length: must be the length of the body'],
-    ['a body over 64 KiB', { body: JSON.stringify({ ...valid, name: 'x'.repeat(70_000) }) }, 413, 'FST_ERR_CTP_BODY_TOO_LARGE', 'body: must be at most 65536 bytes'],
+    [
+      "a Content-Length that is not the body's",
+      { body: JSON.stringify(valid), headers: { ...json, 'content-length': '3' } },
+      400,
+      'FST_ERR_CTP_INVALID_CONTENT_LENGTH',
+      'Content-Length: must be the length of the body',
+    ],
+    [
+      'a body over 64 KiB',
+      { body: JSON.stringify({ ...valid, name: 'x'.repeat(70_000) }) },
+      413,
+      'FST_ERR_CTP_BODY_TOO_LARGE',
+      'body: must be at most 65536 bytes',
+    ],
   ]
   for (const [what, req, statusCode, code, message] of cases) {
     const res = await app.inject({ method: 'POST', url: '/api/v1/script', headers: req.headers ?? json, payload: req.body })
@@ -179,7 +267,10 @@ t.test('writes need the token by default; reads are open', async (t) => {
 t.test('with require_token: false the API is open, as the original, with a warning at start', async (t) => {
   const sink = logSink()
   const { app } = await testApp(t, { config: config(yamlConfig({ top: 'scripto:\n  require_token: false\n' })), logger: sink.logger })
-  t.match(sink.lines.map((l) => JSON.parse(l)), [{ level: 40, msg: 'scripto.require_token is false: anyone who reaches this port can write script reports' }])
+  t.match(
+    sink.lines.map((l) => JSON.parse(l)),
+    [{ level: 40, msg: 'scripto.require_token is false: anyone who reaches this port can write script reports' }],
+  )
   const res = await post(app, { name: 'a.sh', server: 'h', status: 1 }, { 'content-type': 'application/json' })
   t.equal(res.statusCode, 201)
   const del = await app.inject({ method: 'DELETE', url: '/api/v1/script/1' })
@@ -257,12 +348,23 @@ t.test('script reports survive a restart on the same database', async (t) => {
   })
 })
 
-t.test('a script on a cron schedule: next_due in Scripto\'s form, from the last_exec it was created with', async (t) => {
+t.test("a script on a cron schedule: next_due in Scripto's form, from the last_exec it was created with", async (t) => {
   const { app } = await testApp(t)
   const res = await post(app, { name: 'backup.sh', server: 'db1', status: 1, last_exec: '2025-03-08T12:00:00', schedule: '30 2 * * *', tz: 'America/New_York' })
   t.equal(res.statusCode, 201)
-  t.match(res.json(), { periodicity: null, schedule: '30 2 * * *', tz: 'America/New_York', grace: 3600, next_due: '2025-03-09T07:00:00', deadline: '2025-03-09T08:00:00' })
-  t.match(app.monitor.getScript(1), { schedule: '30 2 * * *', tz: 'America/New_York', grace: null, periodicity: null }, 'stored as sent; defaults stay defaults')
+  t.match(res.json(), {
+    periodicity: null,
+    schedule: '30 2 * * *',
+    tz: 'America/New_York',
+    grace: 3600,
+    next_due: '2025-03-09T07:00:00',
+    deadline: '2025-03-09T08:00:00',
+  })
+  t.match(
+    app.monitor.getScript(1),
+    { schedule: '30 2 * * *', tz: 'America/New_York', grace: null, periodicity: null },
+    'stored as sent; defaults stay defaults',
+  )
 })
 
 t.test('lateness of a scheduled script is decided by its deadline, grace included', async (t) => {
@@ -282,7 +384,10 @@ t.test('a script has a periodicity or a schedule; bad schedules and zones are 40
   const { app } = await testApp(t)
   const base = { name: 'a.sh', server: 'h', status: 1 }
   const cases: [object, string][] = [
-    [{ ...base, periodicity: 'daily', schedule: '@daily' }, 'body.periodicity, body.schedule: a script has a periodicity or a schedule, not both; send the other as null'],
+    [
+      { ...base, periodicity: 'daily', schedule: '@daily' },
+      'body.periodicity, body.schedule: a script has a periodicity or a schedule, not both; send the other as null',
+    ],
     [{ ...base, schedule: '61 * * * *' }, "body.schedule: '61 * * * *': minute 61 is out of range 0-59"],
     [{ ...base, schedule: '@daily', tz: 'Mars/Base' }, "body.tz: 'Mars/Base' is not a known IANA time zone (such as Europe/Berlin or UTC)"],
     [{ ...base, tz: 'UTC' }, 'body.tz: applies to a schedule; this script has none'],
@@ -319,13 +424,18 @@ t.test('a script run: start, then a report finishes it with its measured duratio
   t.equal(started.statusCode, 200)
   t.match(started.json(), { state: 'running', reason: 'running for 0s', last_start: '2026-01-15T12:00:00' })
   clock.advance(90)
-  const done = await app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload: { status: true, last_exec: 'CURRENT_TIMESTAMP', exit_code: 0 } })
+  const done = await app.inject({
+    method: 'PATCH',
+    url: '/api/v1/script/1',
+    headers: json,
+    payload: { status: true, last_exec: 'CURRENT_TIMESTAMP', exit_code: 0 },
+  })
   t.match(done.json(), { state: 'ok', last_duration: 90, reason: null })
   const missing = await app.inject({ method: 'POST', url: '/api/v1/script/9/start', headers: auth })
   t.same([missing.statusCode, missing.json().message], [404, 'no script with id 9'])
 })
 
-t.test('a start counts as the arrival for the script\'s schedule', async (t) => {
+t.test("a start counts as the arrival for the script's schedule", async (t) => {
   const { app, clock } = await testApp(t)
   await post(app, { name: 'h.sh', server: 'h', status: true, last_exec: 'CURRENT_TIMESTAMP', periodicity: 'hourly' })
   clock.advance(3500)
@@ -347,7 +457,7 @@ t.test('a report may carry rid, duration and exit_code; the reported duration wi
   t.match(b.json(), { state: 'ok', last_duration: 4.5, consecutive_failures: 0 }, 'rid b: the reported duration')
 })
 
-t.test('a script\'s limits are writable fields, with the duration syntax of grace; null turns them back', async (t) => {
+t.test("a script's limits are writable fields, with the duration syntax of grace; null turns them back", async (t) => {
   const { app, clock } = await testApp(t)
   const res = await post(app, { name: 'q.sh', server: 'h', status: true, min_runtime: '1s', max_runtime: '2m', failure_threshold: 2, recovery_threshold: 3 })
   t.match(res.json(), { min_runtime: 1, max_runtime: 120, failure_threshold: 2, recovery_threshold: 3 })

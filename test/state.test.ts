@@ -125,8 +125,15 @@ t.test('while another process holds the write lock, the service answers at once 
   t.same(acked, [], 'no check-in is acknowledged while the lock is held')
   t.equal(lock.count(`SELECT count(*) AS n FROM ${LAST_REFRESH}`), 0)
   lock.release()
-  t.same((await Promise.all(checkIns)).map((r) => r.statusCode), [200, 200, 200])
-  t.same(onDisk(dbPath, `SELECT id FROM ${LAST_REFRESH} ORDER BY id`), [{ id: 'dns' }, { id: 'http' }, { id: 'mail' }], 'every acknowledged check-in is on disk')
+  t.same(
+    (await Promise.all(checkIns)).map((r) => r.statusCode),
+    [200, 200, 200],
+  )
+  t.same(
+    onDisk(dbPath, `SELECT id FROM ${LAST_REFRESH} ORDER BY id`),
+    [{ id: 'dns' }, { id: 'http' }, { id: 'mail' }],
+    'every acknowledged check-in is on disk',
+  )
   const [retries] = await metricLines(app, 'statuspage_store_lock_retries_total')
   t.ok(Number(retries!.split(' ')[1]) >= 2, `the retries are counted: ${retries}`)
 })

@@ -31,15 +31,44 @@ t.test('GET /api/v1/status gives every group in config order with each item stat
       {
         name: 'SomeGroup',
         items: [
-          { ...every(600), last_refresh: '2026-01-15T12:00:00+00:00', next_due: '2026-01-15T12:10:00+00:00', deadline: '2026-01-15T12:10:00+00:00', ...up, due_in_seconds: 439 },
+          {
+            ...every(600),
+            last_refresh: '2026-01-15T12:00:00+00:00',
+            next_due: '2026-01-15T12:10:00+00:00',
+            deadline: '2026-01-15T12:10:00+00:00',
+            ...up,
+            due_in_seconds: 439,
+          },
           { id: 'dns', name: 'DNS', ...never(600) },
-          { id: 'mail', name: 'SMTP/IMAP', interval: 60, schedule: null, tz: null, grace: 0, last_refresh: '2026-01-15T12:01:40+00:00', next_due: '2026-01-15T12:02:40+00:00', deadline: '2026-01-15T12:02:40+00:00', ...up, state: 'down', status: 'late', reason: 'late by 1s: no check-in by the deadline', due_in_seconds: -1 },
+          {
+            id: 'mail',
+            name: 'SMTP/IMAP',
+            interval: 60,
+            schedule: null,
+            tz: null,
+            grace: 0,
+            last_refresh: '2026-01-15T12:01:40+00:00',
+            next_due: '2026-01-15T12:02:40+00:00',
+            deadline: '2026-01-15T12:02:40+00:00',
+            ...up,
+            state: 'down',
+            status: 'late',
+            reason: 'late by 1s: no check-in by the deadline',
+            due_in_seconds: -1,
+          },
         ],
       },
       {
         name: 'Group #2',
         items: [
-          { ...every(600), last_refresh: '2026-01-15T12:00:00+00:00', next_due: '2026-01-15T12:10:00+00:00', deadline: '2026-01-15T12:10:00+00:00', ...up, due_in_seconds: 439 },
+          {
+            ...every(600),
+            last_refresh: '2026-01-15T12:00:00+00:00',
+            next_due: '2026-01-15T12:10:00+00:00',
+            deadline: '2026-01-15T12:10:00+00:00',
+            ...up,
+            due_in_seconds: 439,
+          },
           { id: 'dns-internal', name: 'Internal DNS', ...never(600) },
         ],
       },
@@ -55,13 +84,17 @@ t.test('a cron item shows its schedule, zone and grace, and its due time and dea
   const item = async () => (await app.inject({ url: '/api/v1/status' })).json().groups[0].items[0]
   t.same(await item(), { id: 'nightly', name: 'Nightly', ...never(3600), interval: null, schedule: '30 2 * * *', tz: 'America/New_York', grace: 3600 })
   await app.inject({ url: '/refresh/nightly', headers: auth })
-  t.match(await item(), {
-    last_refresh: '2025-03-08T07:00:00-05:00',
-    next_due: '2025-03-09T03:00:00-04:00',
-    deadline: '2025-03-09T04:00:00-04:00',
-    state: 'up',
-    due_in_seconds: 20 * 3600,
-  }, 'the 02:30 that does not exist on the spring-forward day is due at 03:00 EDT')
+  t.match(
+    await item(),
+    {
+      last_refresh: '2025-03-08T07:00:00-05:00',
+      next_due: '2025-03-09T03:00:00-04:00',
+      deadline: '2025-03-09T04:00:00-04:00',
+      state: 'up',
+      due_in_seconds: 20 * 3600,
+    },
+    'the 02:30 that does not exist on the spring-forward day is due at 03:00 EDT',
+  )
   clock.t = Date.parse('2025-03-09T08:00:01Z')
   t.match(await item(), { state: 'down', due_in_seconds: -1 }, 'one second past the deadline')
   await app.inject({ url: '/refresh/nightly', headers: auth })
@@ -101,7 +134,13 @@ t.test('script times in the status carry the offset; the Scripto API keeps its n
     await app.inject({ method: 'POST', url: '/api/v1/script', headers, payload: { name: 'a.sh', server: 'h', status: true, last_exec } })
   }
   const scripts = (await app.inject({ url: '/api/v1/status' })).json().scripts as { id: number; last_exec: string | null }[]
-  t.same(scripts.map((s) => [s.id, s.last_exec]), [[2, null], [1, '2026-01-15T12:00:00+01:00']])
+  t.same(
+    scripts.map((s) => [s.id, s.last_exec]),
+    [
+      [2, null],
+      [1, '2026-01-15T12:00:00+01:00'],
+    ],
+  )
   t.equal((await app.inject({ url: '/api/v1/script/1' })).json().last_exec, '2026-01-15T11:00:00')
 })
 
@@ -154,5 +193,10 @@ t.test('/-/ready answers 503 in the error shape while the server drains, and 200
   const ready = raw.slice(raw.indexOf('HTTP/1.1', 1))
   t.match(raw, /^HTTP\/1\.1 200 OK\r\n/, 'the held request was answered')
   t.match(ready, /^HTTP\/1\.1 503 Service Unavailable\r\n/)
-  t.same(JSON.parse(ready.split('\r\n\r\n')[1]!), { statusCode: 503, code: 'SP_ERR_SHUTTING_DOWN', error: 'Service Unavailable', message: 'statuspage is shutting down' })
+  t.same(JSON.parse(ready.split('\r\n\r\n')[1]!), {
+    statusCode: 503,
+    code: 'SP_ERR_SHUTTING_DOWN',
+    error: 'Service Unavailable',
+    message: 'statuspage is shutting down',
+  })
 })

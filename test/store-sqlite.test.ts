@@ -19,7 +19,13 @@ t.test('writes of one turn commit together: nothing is on disk before the commit
   const other = new Database(path, { readonly: true })
   t.equal((other.prepare(`SELECT count(*) AS n FROM ${LAST_REFRESH}`).get() as { n: number }).n, 0, 'not on disk before the commit')
   const [, , script] = await Promise.all(writes)
-  t.same([...lastSignals(store)], [['a', 1], ['b', 2]])
+  t.same(
+    [...lastSignals(store)],
+    [
+      ['a', 1],
+      ['b', 2],
+    ],
+  )
   t.equal((other.prepare(`SELECT count(*) AS n FROM ${LAST_REFRESH}`).get() as { n: number }).n, 2, 'on disk once resolved')
   t.same(script, { id: 1, ...fields('x.sh') })
   other.close()
@@ -59,7 +65,11 @@ t.test('when SQLite rolls back the whole batch (disk full), memory, disk and eve
   const results = await Promise.allSettled(writes)
   t.match((results[1] as PromiseRejectedResult).reason, { code: 'SQLITE_FULL' }, 'the big write hit the page limit')
   const stored = onDisk<{ id: number; name: string }>(path, 'SELECT id, name FROM script ORDER BY id')
-  t.same(store.scripts().map((s) => ({ id: s.id, name: s.name })), stored, 'memory shows what a fresh open of the file shows')
+  t.same(
+    store.scripts().map((s) => ({ id: s.id, name: s.name })),
+    stored,
+    'memory shows what a fresh open of the file shows',
+  )
   for (const [i, r] of results.entries()) {
     const name = i === 1 ? 'x'.repeat(200) : `small-${i === 0 ? 1 : i}.sh`
     const onFile = stored.some((s) => s.name === name)
@@ -80,7 +90,13 @@ t.test('a database from before runs keeps its refreshes: each becomes a success 
   t.same(onDisk(path, 'PRAGMA auto_vacuum'), [{ auto_vacuum: 0 }])
   const store = openStore(path)
   t.same(onDisk(path, 'PRAGMA auto_vacuum'), [{ auto_vacuum: 2 }], 'rewritten once to give deleted pages back (incremental)')
-  t.same(lastSignals(store), new Map([['a', 3000], ['b', 2000]]))
+  t.same(
+    lastSignals(store),
+    new Map([
+      ['a', 3000],
+      ['b', 2000],
+    ]),
+  )
   t.same(store.runs().get('a')?.streak, { failures: 0, successes: 1, failing: false, lastFailure: undefined, lastFailureReason: undefined })
   t.match(store.getScript(1), { status: false, streak: { failures: 1, failing: true, lastFailure: 5000 } }, 'a failed script stays failed')
   const next = await store.recordSignal('a', { kind: 'start', at: 4000 })
@@ -92,4 +108,3 @@ t.test('a database from before runs keeps its refreshes: each becomes a success 
   ])
   t.equal(next?.seq, 3, 'new signals come after the migrated ones')
 })
-

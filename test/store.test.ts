@@ -21,12 +21,31 @@ for (const backend of backends(t)) {
     const writes = [refreshIds(store, ['a'], 1), refreshIds(store, ['b'], 2), store.createScript(fields('x.sh'))]
     t.equal(lastSignals(store).size, 0, 'not in memory before the commit')
     const [, , script] = await Promise.all(writes)
-    t.same([...lastSignals(store)], [['a', 1], ['b', 2]])
+    t.same(
+      [...lastSignals(store)],
+      [
+        ['a', 1],
+        ['b', 2],
+      ],
+    )
     t.same(script, { id: 1, ...fields('x.sh') })
-    t.same(await backend.rows(location, 'SELECT id, at FROM item_signal ORDER BY id'), [{ id: 'a', at: 1 }, { id: 'b', at: 2 }], 'on disk once resolved')
+    t.same(
+      await backend.rows(location, 'SELECT id, at FROM item_signal ORDER BY id'),
+      [
+        { id: 'a', at: 1 },
+        { id: 'b', at: 2 },
+      ],
+      'on disk once resolved',
+    )
     await store.close()
     const reopened = (await open(t, location)).store
-    t.same([...lastSignals(reopened)], [['a', 1], ['b', 2]])
+    t.same(
+      [...lastSignals(reopened)],
+      [
+        ['a', 1],
+        ['b', 2],
+      ],
+    )
     t.same(reopened.scripts(), [script])
     await reopened.close()
   })
@@ -41,8 +60,19 @@ for (const backend of backends(t)) {
     const reopened = (await open(t, location)).store
     t.teardown(() => reopened.close())
     t.match(reopened.runs().get('a'), { lastSignal: 1000, paused: 2000, streak: { failures: 0 } }, 'the ignored failure is still ignored')
-    t.same((await reopened.runLog('a', { keep: 10, before: undefined, limit: 10 })).map((e) => [e.signal.kind, e.signal.ignored ?? false]), [['failure', true], ['pause', false], ['success', false]])
-    t.same(await reopened.finishes('a'), [{ seq: (await reopened.finishes('a'))[0]!.seq, at: 1000, succeeded: true, exitStatus: undefined, duration: undefined }], 'an ignored finish counts in no streak')
+    t.same(
+      (await reopened.runLog('a', { keep: 10, before: undefined, limit: 10 })).map((e) => [e.signal.kind, e.signal.ignored ?? false]),
+      [
+        ['failure', true],
+        ['pause', false],
+        ['success', false],
+      ],
+    )
+    t.same(
+      await reopened.finishes('a'),
+      [{ seq: (await reopened.finishes('a'))[0]!.seq, at: 1000, succeeded: true, exitStatus: undefined, duration: undefined }],
+      'an ignored finish counts in no streak',
+    )
     await reopened.recordSignal('a', { kind: 'resume', at: 4000 })
     t.match(reopened.runs().get('a'), { lastSignal: 4000, paused: undefined, lastResume: 4000 })
   })
@@ -59,10 +89,16 @@ for (const backend of backends(t)) {
       }),
       store.createScript(fields('ok-2.sh')),
     ])
-    t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'])
+    t.same(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'],
+    )
     t.match((results[1] as PromiseRejectedResult).reason, /name/)
     t.match((results[3] as PromiseRejectedResult).reason, /refused by its patch/)
-    t.same(store.scripts().map((s) => s.name), ['ok-1.sh', 'ok-2.sh'])
+    t.same(
+      store.scripts().map((s) => s.name),
+      ['ok-1.sh', 'ok-2.sh'],
+    )
     t.same(await backend.rows(location, 'SELECT name FROM script ORDER BY id'), [{ name: 'ok-1.sh' }, { name: 'ok-2.sh' }])
     t.same([...lastSignals(store)], [['a', 5]])
   })
@@ -102,7 +138,10 @@ for (const backend of backends(t)) {
     for (const periodicity of [90, 0.5, 1e21, 'weekly'] as const) await store.createScript({ ...fields('p.sh'), periodicity })
     await store.close()
     const reopened = (await open(t, location)).store
-    t.same(reopened.scripts().map((s) => s.periodicity), [90, 0.5, 1e21, 'weekly'])
+    t.same(
+      reopened.scripts().map((s) => s.periodicity),
+      [90, 0.5, 1e21, 'weekly'],
+    )
     await reopened.close()
   })
 
@@ -115,7 +154,10 @@ for (const backend of backends(t)) {
     t.same([...(await queued)], ['a'], 'the first batch wrote a only')
     t.same([...(await later)], ['b'], 'a signal after the id came back is written')
     await store.close()
-    t.same(await backend.rows(location, 'SELECT id, at FROM item_signal ORDER BY id'), [{ id: 'a', at: 5 }, { id: 'b', at: 7 }])
+    t.same(await backend.rows(location, 'SELECT id, at FROM item_signal ORDER BY id'), [
+      { id: 'a', at: 5 },
+      { id: 'b', at: 7 },
+    ])
   })
 
   t.test(`${backend.name}: keepOnlyItems deletes the stored signals of the ids it drops`, async (t) => {
@@ -161,7 +203,10 @@ for (const backend of backends(t)) {
     const runs = store.runs().get('busy')
     const finishes = await store.finishes('busy')
     t.ok(finishes.length >= 100, `the kept finishes are read (${finishes.length})`)
-    t.ok(finishes.every((f, i) => i === 0 || f.seq > finishes[i - 1]!.seq), 'finishes come oldest first')
+    t.ok(
+      finishes.every((f, i) => i === 0 || f.seq > finishes[i - 1]!.seq),
+      'finishes come oldest first',
+    )
     await store.close()
     const kept = (await backend.rows<{ n: number }>(location, "SELECT sum(n) AS n FROM item_signal WHERE id = 'busy'"))[0]!.n
     t.ok(kept >= SIGNALS_KEPT && kept <= SIGNALS_KEPT + 64, `between ${SIGNALS_KEPT} and ${SIGNALS_KEPT + 64} kept (${kept})`)
@@ -185,14 +230,38 @@ for (const backend of backends(t)) {
     }
     t.same(await names({ filters: [{ field: 'name', op: 'like', value: 'backup%' }] }), { total: 2, names: ['Backup.sh', 'backup-db.sh'] }, 'like ignores case')
     t.same(await names({ filters: [{ field: 'name', op: 'like', value: 'a\\_%' }] }), { total: 0, names: [] }, 'like has no escape character')
-    t.same(await names({ orderBy: [{ field: 'last_exec', direction: 'asc' }] }), { total: 4, names: ['backup-db.sh', 'zeta.sh', 'a_b.sh', 'Backup.sh'] }, 'nulls first going up')
-    t.same(await names({ orderBy: [{ field: 'last_exec', direction: 'desc' }] }), { total: 4, names: ['Backup.sh', 'a_b.sh', 'zeta.sh', 'backup-db.sh'] }, 'nulls last going down')
-    t.same(await names({ orderBy: [{ field: 'name', direction: 'asc' }] }), { total: 4, names: ['Backup.sh', 'a_b.sh', 'backup-db.sh', 'zeta.sh'] }, 'names in byte order')
+    t.same(
+      await names({ orderBy: [{ field: 'last_exec', direction: 'asc' }] }),
+      { total: 4, names: ['backup-db.sh', 'zeta.sh', 'a_b.sh', 'Backup.sh'] },
+      'nulls first going up',
+    )
+    t.same(
+      await names({ orderBy: [{ field: 'last_exec', direction: 'desc' }] }),
+      { total: 4, names: ['Backup.sh', 'a_b.sh', 'zeta.sh', 'backup-db.sh'] },
+      'nulls last going down',
+    )
+    t.same(
+      await names({ orderBy: [{ field: 'name', direction: 'asc' }] }),
+      { total: 4, names: ['Backup.sh', 'a_b.sh', 'backup-db.sh', 'zeta.sh'] },
+      'names in byte order',
+    )
     t.same(await names({ filters: [{ field: 'last_exec', op: '==', value: null }] }), { total: 1, names: ['backup-db.sh'] }, '== null matches null')
-    t.same(await names({ filters: [{ field: 'last_exec', op: '!=', value: 1000 }] }), { total: 3, names: ['Backup.sh', 'backup-db.sh', 'a_b.sh'] }, '!= keeps nulls')
+    t.same(
+      await names({ filters: [{ field: 'last_exec', op: '!=', value: 1000 }] }),
+      { total: 3, names: ['Backup.sh', 'backup-db.sh', 'a_b.sh'] },
+      '!= keeps nulls',
+    )
     t.same(await names({ filters: [{ field: 'periodicity', op: 'in', value: ['90', 'daily'] }] }), { total: 2, names: ['Backup.sh', 'zeta.sh'] })
     t.same(await names({ filters: [{ field: 'id', op: 'in', value: [] }] }), { total: 0, names: [] })
-    t.same(await names({ filters: [{ field: 'status', op: '==', value: 0 }, { field: 'server', op: '==', value: 'h' }] }), { total: 1, names: ['backup-db.sh'] })
+    t.same(
+      await names({
+        filters: [
+          { field: 'status', op: '==', value: 0 },
+          { field: 'server', op: '==', value: 'h' },
+        ],
+      }),
+      { total: 1, names: ['backup-db.sh'] },
+    )
     t.same(await names({ filters: [{ field: 'last_exec', op: '>=', value: 2000 }] }), { total: 2, names: ['Backup.sh', 'a_b.sh'] })
     t.same(await names({ limit: 2, offset: 1 }), { total: 4, names: ['backup-db.sh', 'zeta.sh'] }, 'total counts without limit and offset')
     t.same(await names({ filters: [{ field: 'id', op: '>', value: Number.MAX_SAFE_INTEGER }] }), { total: 0, names: [] }, 'the largest id a client can send')
@@ -235,7 +304,9 @@ for (const backend of backends(t)) {
   t.test(`${backend.name}: a signal has the same seq when answered, in the run log and after a restart`, async (t) => {
     const { store, location } = await open(t)
     // Two ids interleaved in one batch: each id's row must give back the seqs its signals were answered with.
-    const records = await Promise.all(['a', 'b', 'a', 'b', 'a'].map((id, i) => store.recordSignal(id, { kind: 'success', at: i + 1, output: output(`${id}${i}`) })))
+    const records = await Promise.all(
+      ['a', 'b', 'a', 'b', 'a'].map((id, i) => store.recordSignal(id, { kind: 'success', at: i + 1, output: output(`${id}${i}`) })),
+    )
     const answered = records.filter((_, i) => i % 2 === 0).map((r) => r!.seq)
     const logged = async (s: Store) => (await s.runLog('a', { keep: 100, before: undefined, limit: 10 })).map((e) => [e.seq, e.output?.text])
     t.same(await logged(store), answered.map((seq, k) => [seq, `a${k * 2}`]).reverse())
@@ -269,9 +340,17 @@ for (const backend of backends(t)) {
       times.push(...page.map((e) => e.signal.at))
       before = page.at(-1)!.seq
     }
-    t.same(times, Array.from({ length: 40 }, (_, i) => 1000 * (40 - i)), 'every signal once, newest first')
+    t.same(
+      times,
+      Array.from({ length: 40 }, (_, i) => 1000 * (40 - i)),
+      'every signal once, newest first',
+    )
     const newest = await store.runLog('job', { keep: 25, before: undefined, limit: 100 })
-    t.same(newest.map((e) => e.signal.at), times.slice(0, 25), 'keep bounds the log')
+    t.same(
+      newest.map((e) => e.signal.at),
+      times.slice(0, 25),
+      'keep bounds the log',
+    )
     t.same(await store.runLog('job', { keep: 25, before: newest[20]!.seq, limit: 100 }), newest.slice(21), 'and every page of it')
   })
 
@@ -286,7 +365,10 @@ for (const backend of backends(t)) {
     t.equal(Number(bodies!.n), Number(signals!.n), 'an output per kept signal, no more')
     t.ok(Number(signals!.n) < SIGNALS_KEPT + 100, 'some were trimmed')
     const log = await store.runLog('busy', { keep: 1000, before: undefined, limit: 1000 })
-    t.ok(log.every((e) => e.output?.text === `run ${e.signal.at - 1}`), 'each kept signal still has its own output')
+    t.ok(
+      log.every((e) => e.output?.text === `run ${e.signal.at - 1}`),
+      'each kept signal still has its own output',
+    )
     store.keepOnlyItems(new Set())
     await store.recordSignal('other', { kind: 'success', at: 1 })
     t.same(await backend.rows(location, 'SELECT id FROM signal_body'), [], 'none left of a dropped item')
@@ -307,7 +389,17 @@ for (const backend of backends(t)) {
     t.equal(await store.pruneOutputs({ before: 0, maxBytes: 3 * 1024, downTo: 0, limit: 10 }), 0, 'none while they hold no more than maxBytes')
     t.same(await left(), [8000, 9000, 10_000], 'the newest that fit in the size')
     const log = await store.runLog('job-1', { keep: 100, before: undefined, limit: 10 })
-    t.same(log.map((e) => [e.signal.at, e.output?.text.length]), [[10_000, 1024], [8000, 1024], [6000, undefined], [4000, undefined], [2000, undefined]], 'signals stay; their outputs go')
+    t.same(
+      log.map((e) => [e.signal.at, e.output?.text.length]),
+      [
+        [10_000, 1024],
+        [8000, 1024],
+        [6000, undefined],
+        [4000, undefined],
+        [2000, undefined],
+      ],
+      'signals stay; their outputs go',
+    )
   })
 }
 

@@ -51,9 +51,7 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: s
 const TOKEN_HINT = 'generate one with: head -c 1000 /dev/urandom | sha512sum | cut -c 1-64'
 
 // useDefaults fills title, interval... from the schema, so the defaults are written once.
-const validate = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictTypes: false }).compile<RawConfig>(
-  configSchema,
-)
+const validate = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictTypes: false }).compile<RawConfig>(configSchema)
 
 /** Parses and validates config text. `label` (the file name) starts every error line. */
 export function parseConfig(text: string, label: string): ConfigResult {
@@ -72,77 +70,80 @@ export function parseConfig(text: string, label: string): ConfigResult {
   }
   if (!validate(data)) {
     return {
-        ok: false,
-        errors: describeAjvErrors(validate.errors ?? [], data).map((line) =>
-          /^statuspage\.(token|ping_key): must be at least/.test(line) ? `${label}: ${line}; ${TOKEN_HINT}` : `${label}: ${line}`,
-        ),
-      }
+      ok: false,
+      errors: describeAjvErrors(validate.errors ?? [], data).map((line) =>
+        /^statuspage\.(token|ping_key): must be at least/.test(line) ? `${label}: ${line}; ${TOKEN_HINT}` : `${label}: ${line}`,
+      ),
     }
-    const errors: string[] = []
-    const config = normalise(data, (path, fault) => errors.push(`${label}: ${readablePath(path, data)}: ${fault}`))
-    return errors.length > 0 ? { ok: false, errors } : { ok: true, config }
   }
+  const errors: string[] = []
+  const config = normalise(data, (path, fault) => errors.push(`${label}: ${readablePath(path, data)}: ${fault}`))
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, config }
+}
 
-  export function loadConfig(path: string): ConfigResult {
-    const label = path
-    let text: string
-    try {
-      text = readFileSync(path, 'utf8')
-    } catch (err) {
-      const { code, message } = err as NodeJS.ErrnoException
-      return { ok: false, errors: [`${label}: cannot read the file (${code ?? message})`] }
-    }
-    return parseConfig(text, label)
+export function loadConfig(path: string): ConfigResult {
+  const label = path
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException
+    return { ok: false, errors: [`${label}: cannot read the file (${code ?? message})`] }
   }
+  return parseConfig(text, label)
+}
 
-  /** A JSON pointer to `keys` (escaped as RFC 6901 says), for readablePath. */
-  const pointer = (...keys: (string | number)[]) => keys.map((k) => `/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')
+/** A JSON pointer to `keys` (escaped as RFC 6901 says), for readablePath. */
+const pointer = (...keys: (string | number)[]) => keys.map((k) => `/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')
 
-  /** Grace of a check that names none and whose config names none. */
-  const DEFAULT_GRACE = { interval: 0, cron: 3600 } as const
+/** Grace of a check that names none and whose config names none. */
+const DEFAULT_GRACE = { interval: 0, cron: 3600 } as const
 
-  /**
-   * The validated file as a Config. What the schema cannot say (a cron expression, a zone, a
-   * duration of 0 where it must be positive) is checked here and reported through `fault`.
-   */
-  function normalise(raw: RawConfig, fault: (path: string, message: string) => void): Config {
-    const s = raw.statuspage
-    const seconds = (value: number | string | undefined, path: string, positive = false): number | undefined => {
-      if (value === undefined) return undefined
-      const n = parseDuration(value)
-      // The schema has refused what is neither a number from 0 nor a duration string.
-      if (n === undefined) fault(path, DURATION_RANGE)
-      else if (positive && n === 0) fault(path, 'must be greater than 0')
-      return n
-    }
-    const globalInterval = seconds(s.interval, pointer('statuspage', 'interval'), true) ?? 600
-    const globalGrace = seconds(s.grace, pointer('statuspage', 'grace'))
-    // The key is scoped so that a leaked crontab cannot write scripts: the token must not be it.
-    if (s.ping_key === s.token) fault(pointer('statuspage', 'ping_key'), 'must differ from the token: the ping key is written in crontabs, the token gives more')
-    const tz = s.tz as string
-    if (!isTimeZone(tz)) fault(pointer('statuspage', 'tz'), unknownZone(tz))
-    const windowsOf = (raw: RawWindows | undefined, path: (string | number)[]): readonly MaintenanceWindow[] =>
-      (raw ?? []).map((w, i) => {
-        const zone = w.tz ?? tz
-        const schedule = cronSchedule(w.schedule, zone)
-        if ('error' in schedule) fault(pointer(...path, i, w.tz !== undefined && !isTimeZone(w.tz) ? 'tz' : 'schedule'), schedule.error)
-        const length = seconds(w.duration, pointer(...path, i, 'duration'), true) ?? 0
-        // A window that does not compile is reported above; the config is then refused.
-        return Object.freeze({ schedule: schedule as MaintenanceWindow['schedule'], seconds: length, key: `${w.schedule}\0${zone}\0${length}` })
-      })
-    const everywhere = windowsOf(s.maintenance, ['statuspage', 'maintenance'])
-    /** Windows of one check: its own, its group's and everywhere's, one shared array when it adds none. */
-    const joined = (...lists: (readonly MaintenanceWindow[])[]) => {
-      const some = lists.filter((l) => l.length > 0)
-      return some.length === 0 ? NO_WINDOWS : some.length === 1 ? some[0]! : Object.freeze(some.flat())
-    }
-    const items: Item[] = []
-    const groups: Group[] = Object.entries(s.groups).map(([groupName, entry]) => {
-      const grouped = !Array.isArray(entry)
-      const list = (grouped ? (entry as { items: RawItem[] }).items : entry) as RawItem[]
-      const groupWindows = joined(everywhere, grouped ? windowsOf((entry as { maintenance?: RawWindows }).maintenance, ['statuspage', 'groups', groupName, 'maintenance']) : NO_WINDOWS)
-      const itemsAt = grouped ? ['statuspage', 'groups', groupName, 'items'] : ['statuspage', 'groups', groupName]
-      return {
+/**
+ * The validated file as a Config. What the schema cannot say (a cron expression, a zone, a
+ * duration of 0 where it must be positive) is checked here and reported through `fault`.
+ */
+function normalise(raw: RawConfig, fault: (path: string, message: string) => void): Config {
+  const s = raw.statuspage
+  const seconds = (value: number | string | undefined, path: string, positive = false): number | undefined => {
+    if (value === undefined) return undefined
+    const n = parseDuration(value)
+    // The schema has refused what is neither a number from 0 nor a duration string.
+    if (n === undefined) fault(path, DURATION_RANGE)
+    else if (positive && n === 0) fault(path, 'must be greater than 0')
+    return n
+  }
+  const globalInterval = seconds(s.interval, pointer('statuspage', 'interval'), true) ?? 600
+  const globalGrace = seconds(s.grace, pointer('statuspage', 'grace'))
+  // The key is scoped so that a leaked crontab cannot write scripts: the token must not be it.
+  if (s.ping_key === s.token) fault(pointer('statuspage', 'ping_key'), 'must differ from the token: the ping key is written in crontabs, the token gives more')
+  const tz = s.tz as string
+  if (!isTimeZone(tz)) fault(pointer('statuspage', 'tz'), unknownZone(tz))
+  const windowsOf = (raw: RawWindows | undefined, path: (string | number)[]): readonly MaintenanceWindow[] =>
+    (raw ?? []).map((w, i) => {
+      const zone = w.tz ?? tz
+      const schedule = cronSchedule(w.schedule, zone)
+      if ('error' in schedule) fault(pointer(...path, i, w.tz !== undefined && !isTimeZone(w.tz) ? 'tz' : 'schedule'), schedule.error)
+      const length = seconds(w.duration, pointer(...path, i, 'duration'), true) ?? 0
+      // A window that does not compile is reported above; the config is then refused.
+      return Object.freeze({ schedule: schedule as MaintenanceWindow['schedule'], seconds: length, key: `${w.schedule}\0${zone}\0${length}` })
+    })
+  const everywhere = windowsOf(s.maintenance, ['statuspage', 'maintenance'])
+  /** Windows of one check: its own, its group's and everywhere's, one shared array when it adds none. */
+  const joined = (...lists: (readonly MaintenanceWindow[])[]) => {
+    const some = lists.filter((l) => l.length > 0)
+    return some.length === 0 ? NO_WINDOWS : some.length === 1 ? some[0]! : Object.freeze(some.flat())
+  }
+  const items: Item[] = []
+  const groups: Group[] = Object.entries(s.groups).map(([groupName, entry]) => {
+    const grouped = !Array.isArray(entry)
+    const list = (grouped ? (entry as { items: RawItem[] }).items : entry) as RawItem[]
+    const groupWindows = joined(
+      everywhere,
+      grouped ? windowsOf((entry as { maintenance?: RawWindows }).maintenance, ['statuspage', 'groups', groupName, 'maintenance']) : NO_WINDOWS,
+    )
+    const itemsAt = grouped ? ['statuspage', 'groups', groupName, 'items'] : ['statuspage', 'groups', groupName]
+    return {
       name: groupName,
       items: list.map((it, i) => {
         const at = (key?: string) => (key === undefined ? pointer(...itemsAt, i) : pointer(...itemsAt, i, key))
@@ -161,11 +162,23 @@ export function parseConfig(text: string, label: string): ConfigResult {
           if (it.interval !== undefined) fault(at(), 'has both interval and schedule; give one')
           const schedule = cronSchedule(it.schedule, it.tz ?? tz)
           if ('error' in schedule) fault(at(it.tz !== undefined && !isTimeZone(it.tz) ? 'tz' : 'schedule'), schedule.error)
-          check = { schedule: 'error' in schedule ? { kind: 'interval', seconds: globalInterval } : schedule, grace: grace ?? globalGrace ?? DEFAULT_GRACE.cron, limits, maintenance, manualResume }
+          check = {
+            schedule: 'error' in schedule ? { kind: 'interval', seconds: globalInterval } : schedule,
+            grace: grace ?? globalGrace ?? DEFAULT_GRACE.cron,
+            limits,
+            maintenance,
+            manualResume,
+          }
         } else {
           if (it.tz !== undefined) fault(at('tz'), 'applies to a schedule; this item has none')
           interval = seconds(it.interval, at('interval'), true) ?? globalInterval
-          check = { schedule: { kind: 'interval', seconds: interval }, grace: grace ?? globalGrace ?? DEFAULT_GRACE.interval, limits, maintenance, manualResume }
+          check = {
+            schedule: { kind: 'interval', seconds: interval },
+            grace: grace ?? globalGrace ?? DEFAULT_GRACE.interval,
+            limits,
+            maintenance,
+            manualResume,
+          }
         }
         // YAML reads `id: 5` as a number; the URL always carries a string.
         const item: Item = Object.freeze({

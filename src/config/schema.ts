@@ -15,30 +15,41 @@ const PERIOD_MAX = DURATION_MAX
 
 /** hourly, daily, weekly, monthly, or a number of seconds. Shared with the Scripto API. */
 export const periodicitySchema = {
-  description:
-    'How often a script is expected to run: hourly, daily, weekly, monthly (1, 24, 168, 730 hours) or a number of seconds.',
+  description: 'How often a script is expected to run: hourly, daily, weekly, monthly (1, 24, 168, 730 hours) or a number of seconds.',
   type: ['string', 'number'],
   if: { type: 'string' },
   then: { enum: ['hourly', 'daily', 'weekly', 'monthly'] },
   else: { exclusiveMinimum: 0, maximum: PERIOD_MAX },
 } as const
 
-const positiveSeconds = (description: string) =>
-  ({ description, type: 'number', exclusiveMinimum: 0, maximum: DURATION_MAX }) as const
+const positiveSeconds = (description: string) => ({ description, type: 'number', exclusiveMinimum: 0, maximum: DURATION_MAX }) as const
 
 /**
  * Seconds as a number, or a Prometheus duration string (90s, 15m, 2h, 1d, 1w, 1h30m); 0 allowed, up
  * to DURATION_MAX (a string beyond it is refused when it is parsed).
  */
 const duration = <D extends string>(description: D) =>
-  ({ description, type: ['number', 'string'], if: { type: 'string' }, then: { pattern: DURATION_PATTERN }, else: { minimum: 0, maximum: DURATION_MAX } }) as const
+  ({
+    description,
+    type: ['number', 'string'],
+    if: { type: 'string' },
+    then: { pattern: DURATION_PATTERN },
+    else: { minimum: 0, maximum: DURATION_MAX },
+  }) as const
 /** As duration, but more than 0 (a string of zeros is refused when the config is normalised). */
 const positiveDuration = <D extends string>(description: D) =>
-  ({ description, type: ['number', 'string'], if: { type: 'string' }, then: { pattern: DURATION_PATTERN }, else: { exclusiveMinimum: 0, maximum: DURATION_MAX } }) as const
+  ({
+    description,
+    type: ['number', 'string'],
+    if: { type: 'string' },
+    then: { pattern: DURATION_PATTERN },
+    else: { exclusiveMinimum: 0, maximum: DURATION_MAX },
+  }) as const
 
 const scheduleFields = {
   schedule: {
-    description: "A cron expression: 5 fields (or 6 with seconds first), @hourly, @daily, @weekly, @monthly, @yearly; L, W, # and names (MON, JAN). Instead of interval.",
+    description:
+      'A cron expression: 5 fields (or 6 with seconds first), @hourly, @daily, @weekly, @monthly, @yearly; L, W, # and names (MON, JAN). Instead of interval.',
     type: 'string',
     minLength: 1,
     maxLength: NAME_MAX,

@@ -27,9 +27,7 @@ const targets = (queries: Query[]) =>
     ...(q.table ? { instant: true, range: false, format: 'table' } : { range: true }),
   }))
 
-const upDownMappings = [
-  { type: 'value', options: { '0': { text: 'Down', color: 'red', index: 0 }, '1': { text: 'Up', color: 'green', index: 1 } } },
-]
+const upDownMappings = [{ type: 'value', options: { '0': { text: 'Down', color: 'red', index: 0 }, '1': { text: 'Up', color: 'green', index: 1 } } }]
 
 function panel(p: {
   id: number
@@ -60,7 +58,13 @@ function panel(p: {
 }
 
 /** A threshold that turns red from `red` on. */
-const redFrom = (red: number) => ({ mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: red }] })
+const redFrom = (red: number) => ({
+  mode: 'absolute',
+  steps: [
+    { color: 'green', value: null },
+    { color: 'red', value: red },
+  ],
+})
 
 /**
  * Instant table queries merged into one table: the `labels` columns, then one column per query,
@@ -115,7 +119,15 @@ export const dashboard: Dashboard = {
   annotations: { list: [] },
   templating: {
     list: [
-      { type: 'datasource', name: 'datasource', label: 'Data source', query: 'prometheus', current: { text: 'default', value: 'default' }, hide: 0, refresh: 1 },
+      {
+        type: 'datasource',
+        name: 'datasource',
+        label: 'Data source',
+        query: 'prometheus',
+        current: { text: 'default', value: 'default' },
+        hide: 0,
+        refresh: 1,
+      },
       queryVariable('job', 'Job', 'label_values(statuspage_item_up, job)', false),
       queryVariable('group', 'Group', 'label_values(statuspage_item_up{job=~"$job"}, group)', true),
     ],
@@ -166,7 +178,17 @@ export const dashboard: Dashboard = {
       unit: 'short',
       gridPos: [0, 4, 12, 8],
       queries: [{ expr: `statuspage_item_up{${items}}`, legend: '{{group}} / {{name}}' }],
-      defaults: { mappings: upDownMappings, color: { mode: 'thresholds' }, thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }] } },
+      defaults: {
+        mappings: upDownMappings,
+        color: { mode: 'thresholds' },
+        thresholds: {
+          mode: 'absolute',
+          steps: [
+            { color: 'red', value: null },
+            { color: 'green', value: 1 },
+          ],
+        },
+      },
       options: { showValue: 'never', mergeValues: true, rowHeight: 0.8, legend: { showLegend: false } },
     }),
     panel({
@@ -189,7 +211,8 @@ export const dashboard: Dashboard = {
       id: 6,
       type: 'table',
       title: 'Scripts',
-      description: 'Every script now: state (up only when its last run succeeded and its deadline has not passed), last reported status, time since its last run and its period.',
+      description:
+        'Every script now: state (up only when its last run succeeded and its deadline has not passed), last reported status, time since its last run and its period.',
       unit: 's',
       gridPos: [12, 8, 12, 14],
       queries: [
@@ -220,7 +243,20 @@ export const dashboard: Dashboard = {
       unit: 'percentunit',
       gridPos: [0, 22, 24, 8],
       queries: [{ expr: `avg_over_time(statuspage_item_up{${items}}[$__range])`, legend: '{{group}} / {{name}}', table: false }],
-      defaults: { min: 0, max: 1, decimals: 2, color: { mode: 'thresholds' }, thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'orange', value: 0.99 }, { color: 'green', value: 0.999 }] } },
+      defaults: {
+        min: 0,
+        max: 1,
+        decimals: 2,
+        color: { mode: 'thresholds' },
+        thresholds: {
+          mode: 'absolute',
+          steps: [
+            { color: 'red', value: null },
+            { color: 'orange', value: 0.99 },
+            { color: 'green', value: 0.999 },
+          ],
+        },
+      },
       options: { displayMode: 'basic', orientation: 'horizontal', reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false } },
     }),
     panel({

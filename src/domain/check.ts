@@ -113,9 +113,7 @@ export function statusReason(status: CheckStatus, spec: CheckSpec, due: Due | un
     case 'running':
       return `running for ${humanSeconds((now - runningNow(runs, limits, now)!.start) / 1000)}`
     case 'up':
-      return streak.failures > 0
-        ? `${streak.lastFailureReason}; ${streak.failures} of ${times(limits.failureThreshold, 'failure')} in a row before down`
-        : null
+      return streak.failures > 0 ? `${streak.lastFailureReason}; ${streak.failures} of ${times(limits.failureThreshold, 'failure')} in a row before down` : null
   }
 }
 

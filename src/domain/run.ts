@@ -123,11 +123,37 @@ export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: 
   if (key !== undefined && runs.keys.includes(key)) return { runs, retry: true }
   const keys = key === undefined ? runs.keys : [...runs.keys, key].slice(-KEYS_KEPT)
   if (signal.kind === 'pause') {
-    return { runs: { lastSignal: runs.lastSignal, open: runs.open, dropped: runs.dropped, finished: runs.finished, keys, lastStart: runs.lastStart, lastDuration: runs.lastDuration, streak: runs.streak, paused: runs.paused ?? at, lastResume: runs.lastResume } }
+    return {
+      runs: {
+        lastSignal: runs.lastSignal,
+        open: runs.open,
+        dropped: runs.dropped,
+        finished: runs.finished,
+        keys,
+        lastStart: runs.lastStart,
+        lastDuration: runs.lastDuration,
+        streak: runs.streak,
+        paused: runs.paused ?? at,
+        lastResume: runs.lastResume,
+      },
+    }
   }
   if (signal.kind === 'resume') {
     if (runs.paused === undefined) return { runs }
-    return { runs: { lastSignal: at, open: runs.open, dropped: runs.dropped, finished: runs.finished, keys, lastStart: runs.lastStart, lastDuration: runs.lastDuration, streak: runs.streak, paused: undefined, lastResume: at } }
+    return {
+      runs: {
+        lastSignal: at,
+        open: runs.open,
+        dropped: runs.dropped,
+        finished: runs.finished,
+        keys,
+        lastStart: runs.lastStart,
+        lastDuration: runs.lastDuration,
+        streak: runs.streak,
+        paused: undefined,
+        lastResume: at,
+      },
+    }
   }
   if (signal.kind === 'start') {
     if (rid !== undefined && runs.open.some((r) => r.rid === rid && at - r.start < RETRY_MS)) return { runs, retry: true }
@@ -137,7 +163,18 @@ export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: 
     const kept = dropped?.rid === undefined ? runs.dropped : [...runs.dropped, dropped].slice(-DROPPED_KEPT)
     // A rid started again is a new run: its finish is not a retry of the last one.
     const finished = rid !== undefined && runs.finished.some((r) => r.rid === rid) ? runs.finished.filter((r) => r.rid !== rid) : runs.finished
-    const next: Runs = { lastSignal: at, open, dropped: kept, finished, keys, lastStart: at, lastDuration: runs.lastDuration, streak: runs.streak, paused: undefined, lastResume: runs.lastResume }
+    const next: Runs = {
+      lastSignal: at,
+      open,
+      dropped: kept,
+      finished,
+      keys,
+      lastStart: at,
+      lastDuration: runs.lastDuration,
+      streak: runs.streak,
+      paused: undefined,
+      lastResume: runs.lastResume,
+    }
     return dropped === undefined ? { runs: next } : { runs: next, dropped }
   }
   let k = rid === undefined ? runs.open.length - 1 : runs.open.findIndex((r) => r.rid === rid)
@@ -154,7 +191,18 @@ export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: 
   const duration = signal.duration ?? (started === undefined ? undefined : Math.max(0, at - started.start) / 1000)
   const finish: Finish = { at, succeeded: signal.kind === 'success', exitStatus: signal.exitStatus, duration }
   return {
-    runs: { lastSignal: at, open, dropped, finished, keys, lastStart: runs.lastStart, lastDuration: duration ?? runs.lastDuration, streak: countRun(runs.streak, finish, DEFAULT_LIMITS), paused: undefined, lastResume: runs.lastResume },
+    runs: {
+      lastSignal: at,
+      open,
+      dropped,
+      finished,
+      keys,
+      lastStart: runs.lastStart,
+      lastDuration: duration ?? runs.lastDuration,
+      streak: countRun(runs.streak, finish, DEFAULT_LIMITS),
+      paused: undefined,
+      lastResume: runs.lastResume,
+    },
     finish,
   }
 }
@@ -194,11 +242,21 @@ export interface Streak {
 
 export const NO_STREAK: Streak = Object.freeze({ failures: 0, successes: 0, failing: false, lastFailure: undefined, lastFailureReason: undefined })
 
-export const NO_RUNS: Runs = Object.freeze({ lastSignal: undefined, open: Object.freeze([]), dropped: Object.freeze([]), finished: Object.freeze([]), keys: Object.freeze([]), lastStart: undefined, lastDuration: undefined, streak: NO_STREAK, paused: undefined, lastResume: undefined })
+export const NO_RUNS: Runs = Object.freeze({
+  lastSignal: undefined,
+  open: Object.freeze([]),
+  dropped: Object.freeze([]),
+  finished: Object.freeze([]),
+  keys: Object.freeze([]),
+  lastStart: undefined,
+  lastDuration: undefined,
+  streak: NO_STREAK,
+  paused: undefined,
+  lastResume: undefined,
+})
 
 /** Whether `limits` judge runs as the defaults do (max_runtime aside): then Runs.streak is the streak. */
-export const judgedByDefaults = (limits: RunLimits) =>
-  limits.minRuntime === undefined && limits.failureThreshold === 1 && limits.recoveryThreshold === 1
+export const judgedByDefaults = (limits: RunLimits) => limits.minRuntime === undefined && limits.failureThreshold === 1 && limits.recoveryThreshold === 1
 
 /** A span of seconds for people: 0.1s, 9.5s, 42s, 1h30m. */
 export function humanSeconds(seconds: number): string {

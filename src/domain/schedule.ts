@@ -52,9 +52,14 @@ function describeCronError(message: string): string {
     const field = invalid[1]!.toLowerCase().replace('dayofweek', 'weekday').replace('dayofmonth', 'day')
     const range = FIELDS[field]
     const value = invalid[2]!
-    return range === undefined ? `${field} ${value} is not valid` : /^\d+$/.test(value) ? `${field} ${value} is out of range ${range}` : `${field} '${value}' is not valid (${range})`
+    return range === undefined
+      ? `${field} ${value} is not valid`
+      : /^\d+$/.test(value)
+        ? `${field} ${value} is out of range ${range}`
+        : `${field} '${value}' is not valid (${range})`
   }
-  if (/parts/.test(message)) return 'must have 5 fields (minute hour day month weekday), or 6 with seconds first, or be @hourly, @daily, @weekly, @monthly or @yearly'
+  if (/parts/.test(message))
+    return 'must have 5 fields (minute hour day month weekday), or 6 with seconds first, or be @hourly, @daily, @weekly, @monthly or @yearly'
   return message.replace(/^CronPattern: /, '')
 }
 

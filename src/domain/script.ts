@@ -73,7 +73,10 @@ export const NEW_SCRIPT: ScriptFields = Object.freeze({
  * The run fields of a script that has not had a start, whose last report said `status`: a failed
  * report is one failure. (Scripts stored before runs, and scripts in tests.)
  */
-export function runFieldsOf(status: boolean, lastExec: number | null): Pick<Script, 'maxRuntime' | 'minRuntime' | 'failureThreshold' | 'recoveryThreshold' | 'manualResume' | 'runs' | 'streak'> {
+export function runFieldsOf(
+  status: boolean,
+  lastExec: number | null,
+): Pick<Script, 'maxRuntime' | 'minRuntime' | 'failureThreshold' | 'recoveryThreshold' | 'manualResume' | 'runs' | 'streak'> {
   return {
     manualResume: false,
     maxRuntime: null,
@@ -140,7 +143,11 @@ export function fieldsOutOfRange(script: Script): string[] {
   const out: string[] = []
   if (script.lastExec !== null && !isShowable(script.lastExec)) out.push('last_exec')
   if (typeof script.periodicity === 'number' && !(script.periodicity > 0 && script.periodicity <= DURATION_MAX)) out.push('periodicity')
-  for (const [field, seconds] of [['grace', script.grace], ['max_runtime', script.maxRuntime], ['min_runtime', script.minRuntime]] as const) {
+  for (const [field, seconds] of [
+    ['grace', script.grace],
+    ['max_runtime', script.maxRuntime],
+    ['min_runtime', script.minRuntime],
+  ] as const) {
     if (seconds !== null && !(seconds >= 0 && seconds <= DURATION_MAX)) out.push(field)
   }
   return out

@@ -66,7 +66,17 @@ export interface Snapshot<B extends Board = Board> {
 /** `due` and `runs`: the item's due times after its last signal and its runs, as the monitor keeps them. */
 export function itemStatus(item: Item, due: Due | undefined, { runs, streak }: ItemRuns, now: number): ItemStatus {
   const status = checkStatus(item.check, due, runs, streak, now)
-  return { item, check: item.check, lastRefresh: runs.lastSignal, state: isUp(status) ? 'up' : 'down', status, dueIn: secondsToDeadline(due, now), due, runs, streak }
+  return {
+    item,
+    check: item.check,
+    lastRefresh: runs.lastSignal,
+    state: isUp(status) ? 'up' : 'down',
+    status,
+    dueIn: secondsToDeadline(due, now),
+    due,
+    runs,
+    streak,
+  }
 }
 
 const SCRIPT_STATE: Record<CheckStatus, ScriptState> = {
@@ -94,7 +104,17 @@ export function scriptStatus(script: Script, defaults: ScriptDefaults, now: numb
   }
   const { check, due } = known
   const status = checkStatus(check, due, script.runs, script.streak, now)
-  return { script, check, periodicity: check.periodicity, period: check.period, state: SCRIPT_STATE[status], status, due, runs: script.runs, streak: script.streak }
+  return {
+    script,
+    check,
+    periodicity: check.periodicity,
+    period: check.period,
+    state: SCRIPT_STATE[status],
+    status,
+    due,
+    runs: script.runs,
+    streak: script.streak,
+  }
 }
 
 /** `dues` and `runs`: each item's due times and runs, index-aligned with config.items. */
@@ -121,9 +141,7 @@ export function snapshot<B extends Board>(
   })
   scriptStatuses.sort(
     (a, b) =>
-      Number(isUp(a.status)) - Number(isUp(b.status)) ||
-      (a.script.lastExec ?? -Infinity) - (b.script.lastExec ?? -Infinity) ||
-      a.script.id - b.script.id,
+      Number(isUp(a.status)) - Number(isUp(b.status)) || (a.script.lastExec ?? -Infinity) - (b.script.lastExec ?? -Infinity) || a.script.id - b.script.id,
   )
   return { now, config, items, groups, scripts: scriptStatuses, itemsDown, scriptsNotOk }
 }

@@ -16,8 +16,7 @@ export type Format = 'text' | 'openmetrics'
 // prom-client's escaping (lib/registry.js): HELP text and label values.
 const escapeString = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
 const escapeLabel = (s: string) => escapeString(s).replace(/"/g, '\\"')
-const labelString = (labels: readonly (readonly [string, string])[]) =>
-  `{${labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`
+const labelString = (labels: readonly (readonly [string, string])[]) => `{${labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`
 
 // prom-client's getValueAsString.
 const valueString = (v: number) => (Number.isNaN(v) ? 'Nan' : Number.isFinite(v) ? `${v}` : v < 0 ? '-Inf' : '+Inf')
@@ -36,7 +35,13 @@ const itemLabelCache = new WeakMap<Board, LabelBytes>()
 export function itemLabels(config: Board): LabelBytes {
   let labels = itemLabelCache.get(config)
   if (labels === undefined) {
-    const strings = config.items.map((i) => labelString([['group', i.group], ['id', i.id], ['name', i.name]]))
+    const strings = config.items.map((i) =>
+      labelString([
+        ['group', i.group],
+        ['id', i.id],
+        ['name', i.name],
+      ]),
+    )
     const bytes = Buffer.from(strings.join(''))
     let offset = 0
     const views = strings.map((str) => {
@@ -55,7 +60,13 @@ const scriptLabelCache = new WeakMap<Script, Buffer>()
 function scriptLabels(script: Script): Buffer {
   let labels = scriptLabelCache.get(script)
   if (labels === undefined) {
-    labels = Buffer.from(labelString([['id', String(script.id)], ['name', script.name], ['server', script.server]]))
+    labels = Buffer.from(
+      labelString([
+        ['id', String(script.id)],
+        ['name', script.name],
+        ['server', script.server],
+      ]),
+    )
     scriptLabelCache.set(script, labels)
   }
   return labels
@@ -118,14 +129,26 @@ function runFamilies(kind: 'item' | 'script', of: (s: Snapshot, i: number) => Ru
     family('failed', 'Whether the KIND is failed (1): failure_threshold failed runs in a row, and not yet recovery_threshold successful ones since.', (r) =>
       r.streak.failing ? 1 : 0,
     ),
-    family('consecutive_failures', 'Failed runs of the KIND in a row, up to the last one (a run shorter than min_runtime is a failure).', (r) => r.streak.failures),
+    family(
+      'consecutive_failures',
+      'Failed runs of the KIND in a row, up to the last one (a run shorter than min_runtime is a failure).',
+      (r) => r.streak.failures,
+    ),
     family('last_start_seconds', 'Unix time in seconds of the last start signal of the KIND; absent until one.', (r) => seconds(r.runs.lastStart)),
-    family('last_duration_seconds', 'Seconds the last run of the KIND took, from its start to its finish (or as reported); absent until one.', (r) => r.runs.lastDuration),
+    family(
+      'last_duration_seconds',
+      'Seconds the last run of the KIND took, from its start to its finish (or as reported); absent until one.',
+      (r) => r.runs.lastDuration,
+    ),
     family('last_failure_seconds', 'Unix time in seconds of the last failed run of the KIND; absent until one.', (r) => seconds(r.streak.lastFailure)),
     family('max_runtime_seconds', 'The max_runtime of the KIND: a run open longer is a timeout; absent when off.', (r) => r.check.limits.maxRuntime),
     family('min_runtime_seconds', 'The min_runtime of the KIND: a successful run shorter is a failure; absent when off.', (r) => r.check.limits.minRuntime),
-    family('paused', 'Whether the KIND is paused (1): neither up nor down, and left out of alerts, until it is resumed.', (r) => (r.status === 'paused' ? 1 : 0)),
-    family('in_maintenance', 'Whether the KIND is inside a maintenance window (1): not down, and left out of alerts.', (r) => (r.status === 'maintenance' ? 1 : 0)),
+    family('paused', 'Whether the KIND is paused (1): neither up nor down, and left out of alerts, until it is resumed.', (r) =>
+      r.status === 'paused' ? 1 : 0,
+    ),
+    family('in_maintenance', 'Whether the KIND is inside a maintenance window (1): not down, and left out of alerts.', (r) =>
+      r.status === 'maintenance' ? 1 : 0,
+    ),
   ]
 }
 
@@ -371,10 +394,9 @@ function plan(s: Snapshot, format: Format): { def: FamilyDef; head: string; seri
   const scriptBytes = s.scripts.map(({ script }) => scriptLabels(script))
   const itemSeries: Series = { count: s.items.length, labels: (i) => items.views[i]! }
   const scriptSeries: Series = { count: s.scripts.length, labels: (i) => scriptBytes[i]! }
-  return [
-    ...ITEM_FAMILIES.map((def) => ({ def, series: itemSeries })),
-    ...SCRIPT_FAMILIES.map((def) => ({ def, series: scriptSeries })),
-  ].map(({ def, series }) => ({ def, series, head: header(def.name, def.help, def.type, format) }))
+  return [...ITEM_FAMILIES.map((def) => ({ def, series: itemSeries })), ...SCRIPT_FAMILIES.map((def) => ({ def, series: scriptSeries }))].map(
+    ({ def, series }) => ({ def, series, head: header(def.name, def.help, def.type, format) }),
+  )
 }
 
 /**

@@ -58,7 +58,7 @@ function promRegistry(format: Format, monitor: Monitor) {
   })
   new Counter({
     name: 'statuspage_store_remote_rows_total',
-    help: "Rows read of what other replicas wrote, after their notifications (PostgreSQL); at most 4,096 per table per notification.",
+    help: 'Rows read of what other replicas wrote, after their notifications (PostgreSQL); at most 4,096 per table per notification.',
     registers,
     collect() {
       this.reset()
@@ -68,8 +68,16 @@ function promRegistry(format: Format, monitor: Monitor) {
   return {
     registry,
     unknown: new Counter({ name: 'statuspage_refresh_unknown_total', help: 'Refreshes of an id that no item has.', registers }),
-    rejected: new Counter({ name: 'statuspage_refresh_rejected_total', help: 'Refreshes refused: token missing or wrong (403), or too many such (429).', registers }),
-    dropped: new Counter({ name: 'statuspage_runs_dropped_total', help: `Open runs that a start pushed out, past ${MAX_OPEN_RUNS} open at once on one check: no longer running nor timed.`, registers }),
+    rejected: new Counter({
+      name: 'statuspage_refresh_rejected_total',
+      help: 'Refreshes refused: token missing or wrong (403), or too many such (429).',
+      registers,
+    }),
+    dropped: new Counter({
+      name: 'statuspage_runs_dropped_total',
+      help: `Open runs that a start pushed out, past ${MAX_OPEN_RUNS} open at once on one check: no longer running nor timed.`,
+      registers,
+    }),
   }
 }
 

@@ -10,7 +10,18 @@ export interface Badge {
 }
 
 /** The tone of each state a badge shows. */
-export const TONE = { up: 'good', ok: 'good', running: 'good', down: 'bad', failed: 'bad', timeout: 'bad', late: 'warn', never: 'none', paused: 'none', maintenance: 'info' } as const
+export const TONE = {
+  up: 'good',
+  ok: 'good',
+  running: 'good',
+  down: 'bad',
+  failed: 'bad',
+  timeout: 'bad',
+  late: 'warn',
+  never: 'none',
+  paused: 'none',
+  maintenance: 'info',
+} as const
 
 // Shields' own colours, as hex for the SVG and by name for the endpoint JSON.
 const HEX: Record<Tone, string> = { good: '#4c1', bad: '#e05d44', warn: '#fe7d37', info: '#007ec6', none: '#9f9f9f' }

@@ -57,7 +57,12 @@ function facts(page: CheckPage): string {
     '<dl class="facts">' +
     row('Schedule', `${h(inWords(schedule))}${grace > 0 ? `, grace ${humanSeconds(grace)}` : ''}`) +
     row('Last check-in', when(s.runs.lastSignal, now)) +
-    row('Next due', s.due === undefined ? 'after its first check-in' : `${dueText(s.due, now) || 'never again'}${Number.isFinite(s.due.nextDue) ? ` <span class="since">${localTime(s.due.nextDue) ?? '–'}</span>` : ''}`) +
+    row(
+      'Next due',
+      s.due === undefined
+        ? 'after its first check-in'
+        : `${dueText(s.due, now) || 'never again'}${Number.isFinite(s.due.nextDue) ? ` <span class="since">${localTime(s.due.nextDue) ?? '–'}</span>` : ''}`,
+    ) +
     row('Deadline', s.due === undefined || !Number.isFinite(s.due.deadline) ? '–' : `<span class="since">${localTime(s.due.deadline) ?? '–'}</span>`) +
     row('Last run', s.runs.lastDuration === undefined ? '–' : humanSeconds(s.runs.lastDuration)) +
     row('Maintenance', windowText(s, now) || (s.status === 'maintenance' ? 'now' : 'no window')) +
@@ -69,7 +74,12 @@ function facts(page: CheckPage): string {
 
 function availabilityList({ status, log, now }: CheckPage): string {
   const signals = log.map((e) => e.signal).reverse()
-  const figures = availability(status.check, signals, now, SPANS.map(([, span]) => span))
+  const figures = availability(
+    status.check,
+    signals,
+    now,
+    SPANS.map(([, span]) => span),
+  )
   const items = SPANS.map(([label, span], k) => {
     const { ratio, covered } = figures[k]!
     const over = covered < span && ratio !== null ? ` <span class="since">over ${humanSeconds(covered / 1000)}</span>` : ''
@@ -101,12 +111,15 @@ const SIGNAL_WORDS = { start: 'Start', success: 'Success', failure: 'Failure', l
 
 function logRow({ signal, output }: LogEntry, showOutput: boolean, now: number): string {
   const what =
-    SIGNAL_WORDS[signal.kind] + (signal.exitStatus === undefined ? '' : ` (exit ${signal.exitStatus})`) + (signal.ignored === true ? ' <span class="why">ignored: paused</span>' : '')
+    SIGNAL_WORDS[signal.kind] +
+    (signal.exitStatus === undefined ? '' : ` (exit ${signal.exitStatus})`) +
+    (signal.ignored === true ? ' <span class="why">ignored: paused</span>' : '')
   let out = '–'
   if (signal.bytes !== undefined) {
     if (!showOutput) out = `<span class="note">hidden (${signal.bytes} bytes)</span>`
     else if (output === undefined) out = `<span class="note">deleted by retention (${signal.bytes} bytes)</span>`
-    else out = `<pre class="out">${h(output.text)}</pre>${Buffer.byteLength(output.text) < output.bytes ? `<span class="note">cut: the first ${Buffer.byteLength(output.text)} of ${output.bytes} bytes</span>` : ''}`
+    else
+      out = `<pre class="out">${h(output.text)}</pre>${Buffer.byteLength(output.text) < output.bytes ? `<span class="note">cut: the first ${Buffer.byteLength(output.text)} of ${output.bytes} bytes</span>` : ''}`
   }
   return (
     `<tr class="${signal.kind === 'failure' && signal.ignored !== true ? 'failed' : 'ok'}">` +
@@ -121,7 +134,9 @@ function logRow({ signal, output }: LogEntry, showOutput: boolean, now: number):
 export function renderCheckPage(page: CheckPage): string {
   const { status, log, now } = page
   const entries = log.slice(0, page.shown)
-  const hidden = page.showOutput ? '' : '<p class="note">Outputs are hidden on this public page (they can hold secrets): set <code>statuspage.show_output: true</code> to show them, or read them from the API with the token.</p>'
+  const hidden = page.showOutput
+    ? ''
+    : '<p class="note">Outputs are hidden on this public page (they can hold secrets): set <code>statuspage.show_output: true</code> to show them, or read them from the API with the token.</p>'
   return `${documentHead(`${page.name} – ${page.title}`, isUp(status.status), page.refresh)}
 <p class="crumb"><a href="/">← ${h(page.title)}</a></p>
 <h1>${h(page.name)}</h1>

@@ -156,7 +156,11 @@ const scriptRow = (s: ScriptStatus, now: number) => {
 const CHUNK = 500
 
 function* chunked<T>(rows: readonly T[], render: (row: T) => string): Generator<string> {
-  for (let i = 0; i < rows.length; i += CHUNK) yield rows.slice(i, i + CHUNK).map(render).join('')
+  for (let i = 0; i < rows.length; i += CHUNK)
+    yield rows
+      .slice(i, i + CHUNK)
+      .map(render)
+      .join('')
 }
 
 /** A page's start, up to its <main>: one style (see STYLE_HASH), a favicon, a reload every `refresh` seconds. */

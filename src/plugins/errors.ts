@@ -26,7 +26,8 @@ export default fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((err: FastifyError, request, reply) => {
       // 4xx, and the 503 of a database that does not answer, say what happened; any other is a 500.
-      const statusCode = err.statusCode !== undefined && ((err.statusCode >= 400 && err.statusCode < 500) || err.code === 'SP_ERR_STORE_UNAVAILABLE') ? err.statusCode : 500
+      const statusCode =
+        err.statusCode !== undefined && ((err.statusCode >= 400 && err.statusCode < 500) || err.code === 'SP_ERR_STORE_UNAVAILABLE') ? err.statusCode : 500
       if (statusCode === 500) {
         request.log.error({ err }, 'request failed')
         return reply.code(500).send(errorBody(500, 'SP_ERR_INTERNAL', 'Internal Server Error'))
@@ -38,7 +39,9 @@ export default fp(
       const code = err.validation ? 'SP_ERR_VALIDATION' : (err.code ?? 'SP_ERR_BAD_REQUEST')
       return reply.code(statusCode).send(errorBody(statusCode, code, messageOf(err, request)))
     })
-    app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, 'SP_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)))
+    app.setNotFoundHandler((request, reply) =>
+      reply.code(404).send(errorBody(404, 'SP_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+    )
   },
   { name: 'errors' },
 )

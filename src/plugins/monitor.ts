@@ -25,7 +25,9 @@ export default fp<MonitorOptions>(
       maxPages,
       onError: (err, what) => app.log.error({ err }, `database: ${what}`),
       onAvailability: (up) =>
-        up ? app.log.info('database: writes commit again; ready') : app.log.error('database: writes fail (unreachable, or a full disk); not ready until they commit again'),
+        up
+          ? app.log.info('database: writes commit again; ready')
+          : app.log.error('database: writes fail (unreachable, or a full disk); not ready until they commit again'),
     })
     try {
       app.decorate('monitor', await Monitor.open(config, store, now))
@@ -36,7 +38,10 @@ export default fp<MonitorOptions>(
     for (const script of store.scripts()) {
       const fields = fieldsOutOfRange(script)
       if (fields.length > 0) {
-        app.log.warn({ script: script.id, fields }, 'script: a stored value is out of range; times derived from it show as null until the script is written again')
+        app.log.warn(
+          { script: script.id, fields },
+          'script: a stored value is out of range; times derived from it show as null until the script is written again',
+        )
       }
     }
     app.addHook('onClose', async () => store.close())

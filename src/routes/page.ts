@@ -55,7 +55,14 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
     const { config } = app.monitor
     return html(
       reply,
-      renderCheckPage({ ...page, title: config.title, shown: Math.min(config.runLog.keep, PAGE_ENTRIES), showOutput: config.showOutput, refresh: config.refreshInterval, now: app.monitor.now() }),
+      renderCheckPage({
+        ...page,
+        title: config.title,
+        shown: Math.min(config.runLog.keep, PAGE_ENTRIES),
+        showOutput: config.showOutput,
+        refresh: config.refreshInterval,
+        now: app.monitor.now(),
+      }),
     )
   }
   const wholeLog = { keep: SIGNALS_KEPT, before: undefined, limit: SIGNALS_KEPT }
@@ -67,7 +74,12 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
     const log = await app.monitor.store.runLog(id, wholeLog)
     // An id in several groups shares one log; the first item's schedule judges it here.
     const [status] = app.monitor.itemStatuses(items)
-    return checkPage(reply, { name: items[0]!.name, where: `${items.length === 1 ? 'group' : 'groups'} ${items.map((i) => i.group).join(', ')}`, status: status!, log })
+    return checkPage(reply, {
+      name: items[0]!.name,
+      where: `${items.length === 1 ? 'group' : 'groups'} ${items.map((i) => i.group).join(', ')}`,
+      status: status!,
+      log,
+    })
   })
 
   app.get('/script/:id', async (request, reply) => {

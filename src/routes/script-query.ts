@@ -8,13 +8,30 @@ import { SCRIPT_FIELDS, type ScriptField, type ScriptFilter, type ScriptQuery } 
 
 // Flask-Restless's spellings of each operator.
 const OPS: Record<string, ScriptFilter['op']> = {
-  '==': '==', eq: '==', equals: '==', equal_to: '==',
-  '!=': '!=', ne: '!=', neq: '!=', not_equal_to: '!=',
-  '<': '<', lt: '<',
-  '>': '>', gt: '>',
-  '<=': '<=', le: '<=', lte: '<=', leq: '<=',
-  '>=': '>=', ge: '>=', gte: '>=', geq: '>=',
-  like: 'like', in: 'in', is_null: 'is_null', is_not_null: 'is_not_null',
+  '==': '==',
+  eq: '==',
+  equals: '==',
+  equal_to: '==',
+  '!=': '!=',
+  ne: '!=',
+  neq: '!=',
+  not_equal_to: '!=',
+  '<': '<',
+  lt: '<',
+  '>': '>',
+  gt: '>',
+  '<=': '<=',
+  le: '<=',
+  lte: '<=',
+  leq: '<=',
+  '>=': '>=',
+  ge: '>=',
+  gte: '>=',
+  geq: '>=',
+  like: 'like',
+  in: 'in',
+  is_null: 'is_null',
+  is_not_null: 'is_not_null',
 }
 
 const qSchema = {

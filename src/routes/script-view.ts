@@ -6,7 +6,6 @@ import { zoneOf } from '../domain/schedule.js'
 import type { ScriptStatus } from '../domain/snapshot.js'
 import { scriptoDate } from '../time.js'
 
-
 /**
  * The run fields that items and scripts both show: why the check has its status, the limits in
  * force, the last run, the pause that holds it and its current or next maintenance window. `time` writes an instant in the view's form.

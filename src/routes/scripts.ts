@@ -53,7 +53,7 @@ const fields = {
 /** What a report may say of the run it finishes; not stored as fields. */
 const runFields = {
   rid: { description: 'Run id: finishes the run that a start with this rid began.', type: 'string', pattern: RID_PATTERN },
-  duration: { description: "Seconds the run took; takes the place of the measured one (finish - start).", type: 'number', minimum: 0, maximum: DURATION_MAX },
+  duration: { description: 'Seconds the run took; takes the place of the measured one (finish - start).', type: 'number', minimum: 0, maximum: DURATION_MAX },
   exit_code: { description: "The job's exit status, kept for people; status decides success.", type: 'integer', minimum: 0, maximum: 255 },
   output: { description: "The job's output, for the run log: its first 10 KiB are kept.", type: 'string' },
 } as const
@@ -141,7 +141,11 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     if (body.periodicity !== undefined) out.periodicity = body.periodicity
     if (body.schedule !== undefined) out.schedule = body.schedule
     if (body.tz !== undefined) out.tz = body.tz
-    for (const [key, field] of [['grace', 'grace'], ['max_runtime', 'maxRuntime'], ['min_runtime', 'minRuntime']] as const) {
+    for (const [key, field] of [
+      ['grace', 'grace'],
+      ['max_runtime', 'maxRuntime'],
+      ['min_runtime', 'minRuntime'],
+    ] as const) {
       const value = body[key]
       if (value === undefined) continue
       const seconds = value === null ? null : parseDuration(value)
@@ -196,7 +200,16 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       return undefined
     }
     const output = body.output === undefined ? undefined : outputOf(Buffer.from(body.output), Buffer.byteLength(body.output))
-    return { kind: patch.status ? 'success' : 'failure', at: monitor.now(), rid: body.rid, key: requestKey(request), duration: body.duration, exitStatus: body.exit_code, source: sourceOf(request), output }
+    return {
+      kind: patch.status ? 'success' : 'failure',
+      at: monitor.now(),
+      rid: body.rid,
+      key: requestKey(request),
+      duration: body.duration,
+      exitStatus: body.exit_code,
+      source: sourceOf(request),
+      output,
+    }
   }
   /**
    * `signal` to script `id`, marked ignored when the script is paused and resumes only by hand;

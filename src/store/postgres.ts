@@ -185,7 +185,10 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     query_timeout: 10_000,
     keepAlive: true,
     // ms since the epoch and seqs are bigint: read as numbers (exact below 2^53).
-    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === 20 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
   }
   const pool = new pg.Pool(config)
   // An idle connection that the server ends emits here; unhandled, it would end the process.
@@ -365,7 +368,8 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     const note = noteOf(msg.payload)
     if (note === undefined || note.r === replica) return
     if (note.all) resyncWanted = true
-    if (note.lo !== undefined && note.hi !== undefined) range = range === undefined ? { lo: note.lo, hi: note.hi } : { lo: Math.min(range.lo, note.lo), hi: Math.max(range.hi, note.hi) }
+    if (note.lo !== undefined && note.hi !== undefined)
+      range = range === undefined ? { lo: note.lo, hi: note.hi } : { lo: Math.min(range.lo, note.lo), hi: Math.max(range.hi, note.hi) }
     for (const id of note.d ?? []) deletedElsewhere.add(id)
     void pump()
   }
@@ -782,7 +786,11 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       current = undefined
       const taken = [...(range === undefined ? [] : [range.lo, range.hi]), ...tx.seqs]
       if (taken.length > 0 || tx.deleted.length > 0) {
-        let note: Note = { r: replica, ...(taken.length > 0 ? { lo: Math.min(...taken), hi: Math.max(...taken) } : {}), ...(tx.deleted.length > 0 ? { d: tx.deleted } : {}) }
+        let note: Note = {
+          r: replica,
+          ...(taken.length > 0 ? { lo: Math.min(...taken), hi: Math.max(...taken) } : {}),
+          ...(tx.deleted.length > 0 ? { d: tx.deleted } : {}),
+        }
         if (JSON.stringify(note).length > NOTE_MAX) note = { r: replica, all: true }
         await client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(note)])
       }
@@ -832,13 +840,17 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   /** Within a script write: `signal` in script `id`'s log, whose runs were `before`; now and then the oldest entries beyond the kept ones dropped. */
   async function logScriptSignal(client: PoolClient, id: number, before: Runs, signal: Signal | undefined) {
     if (signal === undefined || applySignal(before, signal).retry) return
-    const { rows } = await client.query<{ seq: number }>("INSERT INTO script_log (script_id, seq, at, signals) VALUES ($1, nextval('change_seq') * 16, $2, $3) RETURNING seq", [
-      id,
-      signal.at,
-      scriptLogText(before, signal),
-    ])
+    const { rows } = await client.query<{ seq: number }>(
+      "INSERT INTO script_log (script_id, seq, at, signals) VALUES ($1, nextval('change_seq') * 16, $2, $3) RETURNING seq",
+      [id, signal.at, scriptLogText(before, signal)],
+    )
     if (signal.output !== undefined) {
-      await client.query('INSERT INTO signal_body (id, seq, at, kept, body) VALUES ($1, $2, $3, octet_length($4), $4)', [SCRIPT_OUTPUTS, rows[0]!.seq, signal.at, signal.output.text])
+      await client.query('INSERT INTO signal_body (id, seq, at, kept, body) VALUES ($1, $2, $3, octet_length($4), $4)', [
+        SCRIPT_OUTPUTS,
+        rows[0]!.seq,
+        signal.at,
+        signal.output.text,
+      ])
     }
     if (scriptLogTrimDue(id)) await dropScriptLog(client, id, SIGNALS_KEPT)
   }
@@ -856,7 +868,10 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       const { rows } = await pool.query<SignalRow>(sql, [key, page.keep])
       const signals = logPage(rows, page)
       const range = outputRange(signals)
-      const bodies = range === undefined ? [] : (await pool.query<BodyRow>('SELECT seq, body FROM signal_body WHERE id = $1 AND seq BETWEEN $2 AND $3', [bodyId, ...range])).rows
+      const bodies =
+        range === undefined
+          ? []
+          : (await pool.query<BodyRow>('SELECT seq, body FROM signal_body WHERE id = $1 AND seq BETWEEN $2 AND $3', [bodyId, ...range])).rows
       return logEntries(signals, bodies)
     })
 
@@ -932,7 +947,10 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     pruneOutputs: ({ before, maxBytes, downTo, limit }) =>
       reading(async () => {
         // Outputs are written by statuspage_append and read by id: deleting them locks no row a check-in waits for.
-        const old = await pool.query('DELETE FROM signal_body WHERE ctid = ANY(ARRAY(SELECT ctid FROM signal_body WHERE at < $1 ORDER BY at LIMIT $2))', [before, limit])
+        const old = await pool.query('DELETE FROM signal_body WHERE ctid = ANY(ARRAY(SELECT ctid FROM signal_body WHERE at < $1 ORDER BY at LIMIT $2))', [
+          before,
+          limit,
+        ])
         if (old.rowCount! > 0) return old.rowCount!
         const { rows } = await pool.query<{ bytes: number }>('SELECT coalesce(sum(kept), 0)::bigint AS bytes FROM signal_body')
         if (rows[0]!.bytes <= maxBytes) return 0
@@ -981,14 +999,24 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         return { result: true, apply: () => dropScript(id) }
       }),
     scriptRunLog: (id, page) =>
-      logRead('SELECT script_id AS id, seq, at, 1 AS n, signals FROM script_log WHERE script_id = $1 ORDER BY seq DESC LIMIT $2', id, SCRIPT_OUTPUTS, { ...page, keep: Math.min(page.keep, SIGNALS_KEPT) }),
+      logRead('SELECT script_id AS id, seq, at, 1 AS n, signals FROM script_log WHERE script_id = $1 ORDER BY seq DESC LIMIT $2', id, SCRIPT_OUTPUTS, {
+        ...page,
+        keep: Math.min(page.keep, SIGNALS_KEPT),
+      }),
     queryScripts(query) {
       const { where, params } = whereClause(query.filters, POSTGRES)
-      const order = [...query.orderBy.map((o) => `${POSTGRES.column(o.field)} ${o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`), 'id ASC'].join(', ')
+      const order = [
+        ...query.orderBy.map((o) => `${POSTGRES.column(o.field)} ${o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`),
+        'id ASC',
+      ].join(', ')
       return reading(async () => {
         const [{ rows: counted }, { rows }] = await Promise.all([
           pool.query<{ n: number }>(`SELECT count(*) AS n FROM script ${where}`, params),
-          pool.query<ScriptRow>(`SELECT * FROM script ${where} ORDER BY ${order} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [...params, query.limit, query.offset]),
+          pool.query<ScriptRow>(`SELECT * FROM script ${where} ORDER BY ${order} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [
+            ...params,
+            query.limit,
+            query.offset,
+          ]),
         ])
         return { total: counted[0]!.n, scripts: rows.map(fromRow) }
       })

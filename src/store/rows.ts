@@ -51,8 +51,14 @@ type StoredSignal = [
   key?: string | null,
 ]
 type StoredKind = 'start' | 'ok' | 'fail' | 'log' | 'pause' | 'resume'
-const STORED_KIND = { start: 'start', success: 'ok', failure: 'fail', log: 'log', pause: 'pause', resume: 'resume' } as const satisfies Record<SignalKind, StoredKind>
-const SIGNAL_KIND = { start: 'start', ok: 'success', fail: 'failure', log: 'log', pause: 'pause', resume: 'resume' } as const satisfies Record<StoredKind, SignalKind>
+const STORED_KIND = { start: 'start', success: 'ok', failure: 'fail', log: 'log', pause: 'pause', resume: 'resume' } as const satisfies Record<
+  SignalKind,
+  StoredKind
+>
+const SIGNAL_KIND = { start: 'start', ok: 'success', fail: 'failure', log: 'log', pause: 'pause', resume: 'resume' } as const satisfies Record<
+  StoredKind,
+  SignalKind
+>
 /** Signals per row at most: 16 with run ids stay well under the 1 KB a b-tree page holds locally. */
 export const ROW_SIGNALS_MAX = 16
 
@@ -239,8 +245,20 @@ export const toRow = (s: ScriptFields) => ({
 
 /** The script columns a row is written with, in toRow's order. */
 export const SCRIPT_COLUMNS = [
-  'name', 'server', 'status', 'last_exec', 'periodicity', 'schedule', 'tz', 'grace',
-  'max_runtime', 'min_runtime', 'failure_threshold', 'recovery_threshold', 'run_state', 'manual_resume',
+  'name',
+  'server',
+  'status',
+  'last_exec',
+  'periodicity',
+  'schedule',
+  'tz',
+  'grace',
+  'max_runtime',
+  'min_runtime',
+  'failure_threshold',
+  'recovery_threshold',
+  'run_state',
+  'manual_resume',
 ] as const satisfies readonly (keyof ReturnType<typeof toRow>)[]
 
 /**
@@ -251,7 +269,17 @@ export function applyInOrder(runs: Runs, signal: Signal) {
   const last = runs.lastSignal
   const inOrder: Signal =
     last !== undefined && signal.at < last
-      ? { kind: signal.kind, at: last, rid: signal.rid, key: signal.key, exitStatus: signal.exitStatus, duration: signal.duration, source: signal.source, output: signal.output, ignored: signal.ignored }
+      ? {
+          kind: signal.kind,
+          at: last,
+          rid: signal.rid,
+          key: signal.key,
+          exitStatus: signal.exitStatus,
+          duration: signal.duration,
+          source: signal.source,
+          output: signal.output,
+          ignored: signal.ignored,
+        }
       : signal
   return { signal: inOrder, ...applySignal(runs, inOrder) }
 }

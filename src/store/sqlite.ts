@@ -8,7 +8,25 @@ import type { Script } from '../domain/script.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 import { whereClause, type Dialect } from './script-filters.js'
-import { applyInOrder, finishesOf, fromRow, logEntries, logPage, outputRange, ROW_SIGNALS_MAX, SCRIPT_COLUMNS, SCRIPT_OUTPUTS, scriptLogText, signalsOf, signalsText, toRow, trimEvery, type BodyRow, type ScriptRow, type SignalRow } from './rows.js'
+import {
+  applyInOrder,
+  finishesOf,
+  fromRow,
+  logEntries,
+  logPage,
+  outputRange,
+  ROW_SIGNALS_MAX,
+  SCRIPT_COLUMNS,
+  SCRIPT_OUTPUTS,
+  scriptLogText,
+  signalsOf,
+  signalsText,
+  toRow,
+  trimEvery,
+  type BodyRow,
+  type ScriptRow,
+  type SignalRow,
+} from './rows.js'
 import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from './store.js'
 
 interface QueuedSignal {
@@ -345,9 +363,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       const { where, params } = whereClause(query.filters, SQLITE)
       const total = (db.prepare(`SELECT count(*) AS n FROM script ${where}`).get(params) as { n: number }).n
       const order = [...query.orderBy.map((o) => `${SQLITE.column(o.field)} ${o.direction === 'desc' ? 'DESC' : 'ASC'}`), 'id ASC'].join(', ')
-      const rows = db
-        .prepare(`SELECT * FROM script ${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
-        .all(...params, query.limit, query.offset) as ScriptRow[]
+      const rows = db.prepare(`SELECT * FROM script ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...params, query.limit, query.offset) as ScriptRow[]
       return { total, scripts: rows.map(fromRow) }
     },
 

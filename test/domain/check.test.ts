@@ -6,7 +6,13 @@ import { formatDuration, parseDuration } from '../../src/domain/duration.js'
 import { cronSchedule, describeSchedule, type Schedule } from '../../src/domain/schedule.js'
 
 const now = Date.UTC(2026, 0, 1)
-const every = (seconds: number, grace = 0): CheckSpec => ({ schedule: { kind: 'interval', seconds }, grace, limits: DEFAULT_LIMITS, maintenance: NO_WINDOWS, manualResume: false })
+const every = (seconds: number, grace = 0): CheckSpec => ({
+  schedule: { kind: 'interval', seconds },
+  grace,
+  limits: DEFAULT_LIMITS,
+  maintenance: NO_WINDOWS,
+  manualResume: false,
+})
 /** The status of a check with no runs: signalled at due.last, or never. */
 const checkState = (due: Due | undefined, succeeded: boolean, at: number) =>
   checkStatus(every(1), due, NO_RUNS, succeeded ? NO_STREAK : { ...NO_STREAK, failures: 1, failing: true }, at)
@@ -63,7 +69,13 @@ t.test('a check-in before the cached due time computes no new occurrence', async
 
 // The daylight-saving cases, as cronsim (Healthchecks, Sentry Crons) decides them.
 const DST: [string, string, string, string, string][] = [
-  ['spring forward: a time in the gap runs at the first instant after it', '30 2 * * *', 'America/New_York', '2025-03-08T12:00:00Z', '2025-03-09T07:00:00.000Z'],
+  [
+    'spring forward: a time in the gap runs at the first instant after it',
+    '30 2 * * *',
+    'America/New_York',
+    '2025-03-08T12:00:00Z',
+    '2025-03-09T07:00:00.000Z',
+  ],
   ['fall back: a fixed time runs at its first pass', '30 1 * * *', 'America/New_York', '2025-11-02T04:00:00Z', '2025-11-02T05:30:00.000Z'],
   ['fall back: ... and not again at the second pass', '30 1 * * *', 'America/New_York', '2025-11-02T05:30:00Z', '2025-11-03T06:30:00.000Z'],
   ['fall back: a wildcard hour runs in both passes', '30 * * * *', 'America/New_York', '2025-11-02T05:30:00Z', '2025-11-02T06:30:00.000Z'],
@@ -102,7 +114,10 @@ t.test('a bad expression or zone is refused with what is wrong', async (t) => {
   }
   t.equal(error('61 * * * *'), "'61 * * * *': minute 61 is out of range 0-59")
   t.equal(error('0 25 * * *'), "'0 25 * * *': hour 25 is out of range 0-23")
-  t.equal(error('* * * *'), "'* * * *': must have 5 fields (minute hour day month weekday), or 6 with seconds first, or be @hourly, @daily, @weekly, @monthly or @yearly")
+  t.equal(
+    error('* * * *'),
+    "'* * * *': must have 5 fields (minute hour day month weekday), or 6 with seconds first, or be @hourly, @daily, @weekly, @monthly or @yearly",
+  )
   t.equal(error('0 0 31 2 *'), "'0 0 31 2 *': never matches a date")
   t.equal(error('0 0 * * *', 'Mars/Base'), "'Mars/Base' is not a known IANA time zone (such as Europe/Berlin or UTC)")
 })
@@ -114,8 +129,23 @@ t.test('schedules read in words, with their zone', async (t) => {
 
 t.test('durations are seconds or Prometheus duration strings', async (t) => {
   const cases: [number | string, number | undefined][] = [
-    [90, 90], [0.5, 0.5], ['90s', 90], ['15m', 900], ['2h', 7200], ['1d', 86_400], ['1w', 604_800], ['1h30m', 5400], ['1y', 31_536_000], ['500ms', 0.5],
-    ['', undefined], ['1.5h', undefined], ['30m1h', undefined], ['2 days', undefined], ['h', undefined], [-1, undefined], [Infinity, undefined],
+    [90, 90],
+    [0.5, 0.5],
+    ['90s', 90],
+    ['15m', 900],
+    ['2h', 7200],
+    ['1d', 86_400],
+    ['1w', 604_800],
+    ['1h30m', 5400],
+    ['1y', 31_536_000],
+    ['500ms', 0.5],
+    ['', undefined],
+    ['1.5h', undefined],
+    ['30m1h', undefined],
+    ['2 days', undefined],
+    ['h', undefined],
+    [-1, undefined],
+    [Infinity, undefined],
   ]
   for (const [text, seconds] of cases) t.equal(parseDuration(text), seconds, JSON.stringify(text))
   t.same([5400, 90, 604_800 + 7200, 0.5].map(formatDuration), ['1h30m', '1m30s', '1w2h', '0.5s'])

@@ -22,7 +22,17 @@ const formats = new Map<string, Intl.DateTimeFormat>()
 function wall(ms: number, tz: string): Wall {
   let f = formats.get(tz)
   if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short', timeZoneName: 'longOffset' })
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      weekday: 'short',
+      timeZoneName: 'longOffset',
+    })
     formats.set(tz, f)
   }
   const p = Object.fromEntries(f.formatToParts(ms).map(({ type, value }) => [type, value]))
@@ -56,18 +66,34 @@ interface Expr {
 function parse(text: string): Expr {
   const [mi, h, dom, , dow] = text.split(' ') as [string, string, string, string, string]
   const weekdays = dow === '*' ? undefined : new Set([...values(dow, 0, 7)].map((d) => d % 7))
-  return { text, minutes: values(mi, 0, 59), hours: values(h, 0, 23), days: dom === '*' ? undefined : values(dom, 1, 31), weekdays, fixed: !/[*/]/.test(mi + h) }
+  return {
+    text,
+    minutes: values(mi, 0, 59),
+    hours: values(h, 0, 23),
+    days: dom === '*' ? undefined : values(dom, 1, 31),
+    weekdays,
+    fixed: !/[*/]/.test(mi + h),
+  }
 }
 
 /** Day-of-month and day-of-week: either one when both are restricted, as in Vixie cron. */
 const dayMatches = (e: Expr, w: Pick<Wall, 'day' | 'weekday'>) =>
-  e.days !== undefined && e.weekdays !== undefined ? e.days.has(w.day) || e.weekdays.has(w.weekday) : (e.days?.has(w.day) ?? true) && (e.weekdays?.has(w.weekday) ?? true)
+  e.days !== undefined && e.weekdays !== undefined
+    ? e.days.has(w.day) || e.weekdays.has(w.weekday)
+    : (e.days?.has(w.day) ?? true) && (e.weekdays?.has(w.weekday) ?? true)
 const matches = (e: Expr, w: Wall) => e.minutes.has(w.minute) && e.hours.has(w.hour) && dayMatches(e, w)
 
 /** The wall time `k` minutes before `w`, on the wall clock (no zone): for the times a gap skips. */
 function wallMinus(w: Wall, ms: number, k: number): Wall {
   const local = new Date(ms + w.offset * MINUTE - k * MINUTE)
-  return { minute: local.getUTCMinutes(), hour: local.getUTCHours(), day: local.getUTCDate(), month: local.getUTCMonth() + 1, weekday: local.getUTCDay(), offset: w.offset }
+  return {
+    minute: local.getUTCMinutes(),
+    hour: local.getUTCHours(),
+    day: local.getUTCDate(),
+    month: local.getUTCMonth() + 1,
+    weekday: local.getUTCDay(),
+    offset: w.offset,
+  }
 }
 
 /** The first instant strictly after `last` at which the job runs, by cronsim's rules. */
@@ -122,24 +148,33 @@ const zone = fc.constantFrom(...Object.keys(ZONES))
 t.test('croner with the no-wildcard rule gives the due time an independent minute-by-minute search gives', async (t) => {
   let compared = 0
   await fc.assert(
-    fc.property(expression, zone, fc.integer({ min: -36 * 60, max: 36 * 60 }), fc.integer({ min: 0, max: 59 }), fc.nat(), (text, tz, minutes, seconds, pick) => {
-      const transitions = ZONES[tz]!
-      const last = transitions[pick % transitions.length]! + minutes * MINUTE + seconds * 1000
-      const schedule = cronSchedule(text, tz, last)
-      if ('error' in schedule) throw new Error(`${text}: ${schedule.error}`)
-      const expected = oracle(parse(text), tz, last)
-      const actual = nextDue(schedule, last)
-      compared++
-      if (actual !== expected) {
-        throw new Error(`${text} in ${tz} after ${new Date(last).toISOString()}: croner ${new Date(actual).toISOString()}, oracle ${new Date(expected).toISOString()}`)
-      }
-    }),
+    fc.property(
+      expression,
+      zone,
+      fc.integer({ min: -36 * 60, max: 36 * 60 }),
+      fc.integer({ min: 0, max: 59 }),
+      fc.nat(),
+      (text, tz, minutes, seconds, pick) => {
+        const transitions = ZONES[tz]!
+        const last = transitions[pick % transitions.length]! + minutes * MINUTE + seconds * 1000
+        const schedule = cronSchedule(text, tz, last)
+        if ('error' in schedule) throw new Error(`${text}: ${schedule.error}`)
+        const expected = oracle(parse(text), tz, last)
+        const actual = nextDue(schedule, last)
+        compared++
+        if (actual !== expected) {
+          throw new Error(
+            `${text} in ${tz} after ${new Date(last).toISOString()}: croner ${new Date(actual).toISOString()}, oracle ${new Date(expected).toISOString()}`,
+          )
+        }
+      },
+    ),
     { numRuns: 300 },
   )
   t.equal(compared, 300)
 })
 
-t.test('the oracle itself keeps the rules: the issue\'s cases', async (t) => {
+t.test("the oracle itself keeps the rules: the issue's cases", async (t) => {
   const at = (text: string, tz: string, last: string) => new Date(oracle(parse(text), tz, Date.parse(last))).toISOString()
   t.equal(at('30 2 * * *', 'America/New_York', '2025-03-08T12:00:00Z'), '2025-03-09T07:00:00.000Z', 'spring forward: at the end of the gap')
   t.equal(at('30 1 * * *', 'America/New_York', '2025-11-02T05:30:00Z'), '2025-11-03T06:30:00.000Z', 'fall back: fixed time once')

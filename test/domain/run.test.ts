@@ -8,7 +8,13 @@ import { cronSchedule } from '../../src/domain/schedule.js'
 
 const T = Date.UTC(2026, 0, 15, 12)
 const s = (seconds: number) => T + seconds * 1000
-const hourly = (limits: Partial<RunLimits> = {}, grace = 300): CheckSpec => ({ schedule: { kind: 'interval', seconds: 3600 }, grace, limits: { ...DEFAULT_LIMITS, ...limits }, maintenance: NO_WINDOWS, manualResume: false })
+const hourly = (limits: Partial<RunLimits> = {}, grace = 300): CheckSpec => ({
+  schedule: { kind: 'interval', seconds: 3600 },
+  grace,
+  limits: { ...DEFAULT_LIMITS, ...limits },
+  maintenance: NO_WINDOWS,
+  manualResume: false,
+})
 
 /** The status and reason of a check after `signals`, at `now`. */
 function judge(spec: CheckSpec, signals: Signal[], now: number) {
@@ -52,7 +58,10 @@ t.test('a finish with no open run is a check-in without a duration', async (t) =
 t.test('rids pair each finish with its own start; without a rid the latest open run ends', async (t) => {
   const overlapping = runsOf([start(0, 'a'), start(10, 'b'), ok(15, 'a')])
   t.equal(overlapping.lastDuration, 15, 'a ran 15 s')
-  t.same(overlapping.open.map((r) => r.rid), ['b'])
+  t.same(
+    overlapping.open.map((r) => r.rid),
+    ['b'],
+  )
   t.equal(runsOf([start(0, 'a'), start(10, 'b'), ok(15, 'a'), ok(40, 'b')]).lastDuration, 30, 'b ran 30 s')
   t.equal(runsOf([start(0, 'a'), start(10, 'b'), ok(12)]).lastDuration, 2, 'no rid: the latest open run (b)')
   t.equal(runsOf([start(0, 'a'), ok(12, 'zzz')]).lastDuration, undefined, 'an unknown rid matches nothing')

@@ -6,7 +6,7 @@ import { scriptStatus } from '../../src/domain/snapshot.js'
 
 const now = Date.UTC(2026, 0, 15, 12, 30, 45, 500)
 
-t.test('the named periods are Scripto\'s 1, 24, 168 and 730 hours; a number is seconds', async (t) => {
+t.test("the named periods are Scripto's 1, 24, 168 and 730 hours; a number is seconds", async (t) => {
   t.same(
     ['hourly', 'daily', 'weekly', 'monthly', 90].map((p) => periodSeconds(p as never)),
     [3600, 86_400, 604_800, 2_628_000, 90],
@@ -15,7 +15,11 @@ t.test('the named periods are Scripto\'s 1, 24, 168 and 730 hours; a number is s
 
 const DEFAULTS = { periodicity: 'daily', tz: 'UTC', grace: undefined, maintenance: NO_WINDOWS } as const
 const status = (lastExec: number | null, ok: boolean, periodicity: 'daily' | 'hourly') =>
-  scriptStatus({ id: 1, name: 's', server: 'h', status: ok, lastExec, periodicity, schedule: null, tz: null, grace: null, ...runFieldsOf(ok, lastExec) }, DEFAULTS, now).state
+  scriptStatus(
+    { id: 1, name: 's', server: 'h', status: ok, lastExec, periodicity, schedule: null, tz: null, grace: null, ...runFieldsOf(ok, lastExec) },
+    DEFAULTS,
+    now,
+  ).state
 
 t.test('a script is late only once now is past last_exec + period', async (t) => {
   const day = 86_400_000

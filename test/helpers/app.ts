@@ -9,10 +9,35 @@ export const TOKEN = 'test-token-0123456789abcdef0123456789abcdef'
 export const T0 = Date.UTC(2026, 0, 15, 12, 0, 0)
 
 /** The run fields that items and scripts show, in order, after their own. */
-export const RUN_KEYS = ['reason', 'max_runtime', 'min_runtime', 'failure_threshold', 'recovery_threshold', 'last_start', 'last_duration', 'consecutive_failures', 'last_failure', 'paused_since', 'manual_resume', 'maintenance'] as const
+export const RUN_KEYS = [
+  'reason',
+  'max_runtime',
+  'min_runtime',
+  'failure_threshold',
+  'recovery_threshold',
+  'last_start',
+  'last_duration',
+  'consecutive_failures',
+  'last_failure',
+  'paused_since',
+  'manual_resume',
+  'maintenance',
+] as const
 
 /** The run fields of a check that has never started a run nor failed, under the default limits, never paused, with no windows. */
-export const NO_RUN_VIEW = { max_runtime: null, min_runtime: null, failure_threshold: 1, recovery_threshold: 1, last_start: null, last_duration: null, consecutive_failures: 0, last_failure: null, paused_since: null, manual_resume: false, maintenance: null } as const
+export const NO_RUN_VIEW = {
+  max_runtime: null,
+  min_runtime: null,
+  failure_threshold: 1,
+  recovery_threshold: 1,
+  last_start: null,
+  last_duration: null,
+  consecutive_failures: 0,
+  last_failure: null,
+  paused_since: null,
+  manual_resume: false,
+  maintenance: null,
+} as const
 
 /** The seed README's example groups. */
 export const SEED_GROUPS = `

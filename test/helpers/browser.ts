@@ -9,7 +9,16 @@ export async function launchChromium(t: Test): Promise<Browser | undefined> {
   const browser = await chromium.launch({
     executablePath,
     // The machine has no network: keep chromium from trying to reach its services.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   })
   t.teardown(() => browser.close())
   return browser

@@ -57,7 +57,10 @@ export async function startOnFreePort(
     const deadline = Date.now() + 30_000
     for (;;) {
       if (child.exitCode !== null) break
-      const ready = await fetch(`${url}${readyPath}`).then((r) => r.ok, () => false)
+      const ready = await fetch(`${url}${readyPath}`).then(
+        (r) => r.ok,
+        () => false,
+      )
       if (ready && (await isOurs(url))) return url
       if (Date.now() > deadline) throw new Error(`${binary} not ready after 30 s:\n${log}`)
       await new Promise((r) => setTimeout(r, 100))
