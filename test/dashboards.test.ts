@@ -56,8 +56,8 @@ t.test('the dashboard has a fixed uid, the current schema version and provisioni
   for (const p of json.panels) {
     t.ok(p.description, `${p.title}: has a description`)
     t.ok(p.fieldConfig.defaults.unit, `${p.title}: has a unit`)
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax
     t.ok(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax
       p.targets.every((tg) => tg.datasource.uid === '${datasource}'),
       `${p.title}: queries the chosen data source`,
     )
