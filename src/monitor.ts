@@ -3,10 +3,24 @@
 // combines the three.
 import type { Config, Item } from './config/load.js'
 import { dueAfter, type Due } from './domain/check.js'
-import { applySignal, countRun, countRuns, judgedByDefaults, NO_RUNS, OUTPUT_MAX, type Finish, type OpenRun, type Output, type Signal } from './domain/run.js'
+import {
+  applySignal,
+  countRun,
+  countRuns,
+  judgedByDefaults,
+  NO_RUNS,
+  OUTPUT_MAX,
+  type Finish,
+  type OpenRun,
+  type Output,
+  type Runs,
+  type Signal,
+} from './domain/run.js'
 import { itemStatus, scriptStatus, snapshot, type ItemRuns, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import type { Script, ScriptFields } from './domain/script.js'
-import type { ScriptQuery, SignalRecord, Store } from './store/store.js'
+import type { LogEntry, ScriptQuery, SignalRecord, Store } from './store/store.js'
+
+type LogPage = { keep: number; before: number | undefined; limit: number }
 
 export type Clock = () => number
 
@@ -20,6 +34,8 @@ export interface ReloadStatus {
 }
 
 export class Monitor {
+  /** Private: every read and write of the store goes through the Monitor, where its rules are. */
+  readonly #store: Store
   #config: Config
   /** Each item's due times after its last signal, index-aligned with #config.items. */
   #dues: (Due | undefined)[] = []
@@ -38,11 +54,12 @@ export class Monitor {
 
   private constructor(
     config: Config,
-    readonly store: Store,
+    store: Store,
     readonly now: Clock,
     histories: Histories,
   ) {
     this.#config = config
+    this.#store = store
     this.#reload = { successful: true, lastSuccess: now() }
     store.keepOnlyItems(new Set(config.itemsById.keys()))
     this.#derive(config, histories)
@@ -70,7 +87,7 @@ export class Monitor {
         if (!judgedByDefaults(item.check.limits)) kept.set(limitsKey(item), { runs: before.runs[item.index]!, counted: before.counted[item.index]! })
       }
     }
-    const storeRuns = this.store.runs()
+    const storeRuns = this.#store.runs()
     const counted = new Float64Array(config.items.length)
     this.#runs = config.items.map((item) => {
       const runs = storeRuns.get(item.id) ?? NO_RUNS
@@ -111,7 +128,7 @@ export class Monitor {
   }
 
   snapshot(): Snapshot<Config> {
-    return snapshot(this.#config, this.#dues, this.#runs, this.store.scripts(), this.now())
+    return snapshot(this.#config, this.#dues, this.#runs, this.#store.scripts(), this.now())
   }
 
   /** The state of some items now, by the same rule as the snapshot, without building one. */
@@ -124,19 +141,53 @@ export class Monitor {
     return scriptStatus(script, this.#config.scriptDefaults, this.now())
   }
 
+  /** Each item id's runs, as committed. */
+  runs(): ReadonlyMap<string, Runs> {
+    return this.#store.runs()
+  }
+
+  /** A page of item `id`'s run log (see Store.runLog). */
+  runLog(id: string, page: LogPage): Promise<LogEntry[]> {
+    return this.#store.runLog(id, page)
+  }
+
+  /** A page of script `id`'s run log. */
+  scriptRunLog(id: number, page: LogPage): Promise<LogEntry[]> {
+    return this.#store.scriptRunLog(id, page)
+  }
+
+  /** One step of output retention (see Store.pruneOutputs). */
+  pruneOutputs(rule: { before: number; maxBytes: number; downTo: number; limit: number }): Promise<number> {
+    return this.#store.pruneOutputs(rule)
+  }
+
+  /** Whether writes commit, and what the store counts, for readiness and /metrics. */
+  get storeHealth(): Pick<Store, 'up' | 'lockRetries' | 'remoteRows'> {
+    return this.#store
+  }
+
+  /** Commits what is queued, then closes the store. */
+  close(): Promise<void> {
+    return this.#store.close()
+  }
+
   // Scripts: every report passes through here, so the check model and its limits apply in one place.
 
+  scripts(): readonly Script[] {
+    return this.#store.scripts()
+  }
+
   getScript(id: number): Script | undefined {
-    return this.store.getScript(id)
+    return this.#store.getScript(id)
   }
 
   queryScripts(query: ScriptQuery): Promise<{ total: number; scripts: Script[] }> {
-    return this.store.queryScripts(query)
+    return this.#store.queryScripts(query)
   }
 
   /** Stores a new script; resolves, once committed, to it. */
   async createScript(fields: ScriptFields, signal?: Signal): Promise<Script> {
-    const script = await this.store.createScript(fields, signal)
+    const script = await this.#store.createScript(fields, signal)
     this.#wrote(signal?.output)
     return script
   }
@@ -148,13 +199,13 @@ export class Monitor {
    */
   async updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined> {
     if (signal?.kind !== 'start') {
-      const script = await this.store.updateScript(id, patch, signal)
+      const script = await this.#store.updateScript(id, patch, signal)
       if (script !== undefined) this.#wrote(signal?.output)
       return script
     }
     // Whether the start drops an open run is known only from the script as the write finds it.
     let dropped: OpenRun | undefined
-    const script = await this.store.updateScript(
+    const script = await this.#store.updateScript(
       id,
       (current) => {
         dropped = applySignal(current.runs, signal).dropped
@@ -167,7 +218,7 @@ export class Monitor {
   }
 
   deleteScript(id: number): Promise<boolean> {
-    return this.store.deleteScript(id)
+    return this.#store.deleteScript(id)
   }
 
   /**
@@ -179,7 +230,7 @@ export class Monitor {
     const configured = this.#config.itemsById.get(id)
     if (configured === undefined) return []
     // One object shape for every signal: this runs for every check-in.
-    const record = await this.store.recordSignal(id, {
+    const record = await this.#store.recordSignal(id, {
       kind: signal.kind,
       at: this.now(),
       rid: signal.rid,
@@ -203,14 +254,14 @@ export class Monitor {
    */
   #ignores(id: string, items: readonly Item[], kind: Signal['kind']): boolean {
     if (kind === 'log' || kind === 'pause' || kind === 'resume') return false
-    return this.store.runs().get(id)?.paused !== undefined && items.some((item) => item.check.manualResume)
+    return this.#store.runs().get(id)?.paused !== undefined && items.some((item) => item.check.manualResume)
   }
 
   #count(item: Item, record: SignalRecord): void {
     const i = item.index
     const { limits } = item.check
     // The id's runs as committed now: a later signal of the same batch may be in them already.
-    const runs = this.store.runs().get(item.id) ?? record.runs
+    const runs = this.#store.runs().get(item.id) ?? record.runs
     const { finish } = record
     let { streak } = runs
     if (!judgedByDefaults(limits)) {
@@ -234,7 +285,7 @@ export class Monitor {
     const run = (): Promise<void> | undefined => {
       const ids = recounted(config, this.#config)
       if (ids.length === 0) return void this.#apply(config, new Map())
-      return histories(this.store, ids).then((found) => this.#apply(config, found))
+      return histories(this.#store, ids).then((found) => this.#apply(config, found))
     }
     const pending = this.#reloading === undefined ? run() : this.#reloading.then(run)
     if (pending === undefined) return Promise.resolve()
@@ -246,7 +297,7 @@ export class Monitor {
   }
 
   #apply(config: Config, histories: Histories): void {
-    this.store.keepOnlyItems(new Set(config.itemsById.keys()))
+    this.#store.keepOnlyItems(new Set(config.itemsById.keys()))
     const before = { config: this.#config, runs: this.#runs, counted: this.#counted }
     this.#config = config
     this.#derive(config, histories, before)

@@ -517,5 +517,5 @@ t.test('PostgreSQL frozen under load: writes answer 503 within 2 s, and their re
     (await app.inject({ url: `/api/v1/items/${id}/runs?limit=100`, headers: auth })).json().runs.map((r: { kind: string }) => r.kind)
   t.equal((await log('a')).filter((kind: string) => kind === 'failure').length, 10, 'each failure logged once')
   t.same(await log('b'), Array(10).fill('start'), 'each start logged once')
-  t.equal(app.monitor.store.runs().get('b')?.open.length, 10, 'ten runs open')
+  t.equal(app.monitor.runs().get('b')?.open.length, 10, 'ten runs open')
 })

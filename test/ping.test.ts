@@ -61,7 +61,7 @@ t.test('a wrong key, an unknown id, or no ping_key at all is 404 "not found", an
   const off = await testApp(t, { config: config(yamlConfig({ groups: GROUPS })) })
   const res = await ping(off.app, `${KEY}/backup`)
   t.same([res.statusCode, res.body], [404, 'not found'], 'ping URLs are off without ping_key')
-  t.equal(app.monitor.store.runs().size, 0)
+  t.equal(app.monitor.runs().size, 0)
 })
 
 t.test('an exit status over 255 or a bad rid is 400, naming it', async (t) => {
@@ -72,7 +72,7 @@ t.test('an exit status over 255 or a bad rid is 400, naming it', async (t) => {
   t.same([rid.statusCode, rid.body], [400, 'rid: must be 1 to 64 characters from A-Z a-z 0-9 . _ -, got "a/b"'])
   const word = await ping(app, `${KEY}/backup/finish`)
   t.same([word.statusCode, word.body], [400, 'signal: must be start, fail, log or an exit status 0 to 255, got "finish"'])
-  t.equal(app.monitor.store.runs().size, 0)
+  t.equal(app.monitor.runs().size, 0)
 })
 
 t.test('the ping key allows check-ins and nothing else', async (t) => {

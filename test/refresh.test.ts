@@ -14,7 +14,7 @@ t.test('a refresh without a token is refused with 403 and changes nothing', asyn
     error: 'Forbidden',
     message: 'token missing: send it as the X-Token header or as Authorization: Bearer <token>',
   })
-  t.equal(lastSignals(app.monitor.store).size, 0)
+  t.equal(lastSignals(app.monitor).size, 0)
 })
 
 t.test('a refresh with a wrong token is refused with 403 and changes nothing', async (t) => {
@@ -24,7 +24,7 @@ t.test('a refresh with a wrong token is refused with 403 and changes nothing', a
     t.equal(res.statusCode, 403)
     t.same(res.json(), { statusCode: 403, code: 'SP_ERR_TOKEN_WRONG', error: 'Forbidden', message: 'token is wrong' })
   }
-  t.equal(lastSignals(app.monitor.store).size, 0)
+  t.equal(lastSignals(app.monitor).size, 0)
 })
 
 t.test('the token is checked before anything else, even for an id too long to be valid', async (t) => {
@@ -39,7 +39,7 @@ t.test('an id in two groups refreshes both and answers exactly as the original',
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
   t.equal(res.body, '{"refreshed": 2}')
-  t.same([...lastSignals(app.monitor.store)], [['http', clock.t]])
+  t.same([...lastSignals(app.monitor)], [['http', clock.t]])
 })
 
 t.test('an id in one group refreshes one item', async (t) => {
@@ -58,7 +58,7 @@ t.test('POST refreshes too, with Authorization: Bearer and whatever body the cli
   })
   t.equal(res.statusCode, 200)
   t.equal(res.body, '{"refreshed": 1}')
-  t.equal(lastSignals(app.monitor.store).get('mail'), clock.t)
+  t.equal(lastSignals(app.monitor).get('mail'), clock.t)
 })
 
 t.test('HEAD checks in too, as curl -I does, with the token', async (t) => {
@@ -66,9 +66,9 @@ t.test('HEAD checks in too, as curl -I does, with the token', async (t) => {
   const res = await app.inject({ method: 'HEAD', url: '/refresh/dns', headers: auth })
   t.equal(res.statusCode, 200)
   t.equal(res.body, '')
-  t.equal(lastSignals(app.monitor.store).get('dns'), clock.t)
+  t.equal(lastSignals(app.monitor).get('dns'), clock.t)
   t.equal((await app.inject({ method: 'HEAD', url: '/refresh/mail' })).statusCode, 403, 'not without the token')
-  t.equal(lastSignals(app.monitor.store).has('mail'), false)
+  t.equal(lastSignals(app.monitor).has('mail'), false)
 })
 
 t.test('check-ins are not access-logged unless asked', async (t) => {
@@ -84,7 +84,7 @@ t.test('an unknown id is not an error: 0 refreshed, a warning logged, nothing st
   const res = await app.inject({ url: '/refresh/nope', headers: auth })
   t.equal(res.statusCode, 200)
   t.equal(res.body, '{"refreshed": 0}')
-  t.equal(lastSignals(app.monitor.store).size, 0)
+  t.equal(lastSignals(app.monitor).size, 0)
   const warning = sink.lines.map((l) => JSON.parse(l)).find((l) => l.level === 40)
   t.match(warning, { id: 'nope', msg: 'refresh of an id that no item has' })
 })
@@ -121,7 +121,7 @@ t.test('wrong tokens are throttled per address; the right token never is', async
     403,
     'another address is not throttled',
   )
-  t.equal(lastSignals(app.monitor.store).get('http'), app.monitor.now())
+  t.equal(lastSignals(app.monitor).get('http'), app.monitor.now())
   t.same(
     await metricLines(app, 'statuspage_refresh_rejected_total'),
     [`statuspage_refresh_rejected_total ${FAILED_AUTH_PER_MINUTE + 2}`],

@@ -137,7 +137,7 @@ t.test('bad signals and run ids are a 400 naming them, and store nothing', async
   const twice = await signal(app, 'backup?rid=a&rid=b')
   t.equal(twice.statusCode, 400)
   t.match(twice.json(), { message: 'rid: must be given once' })
-  t.same(app.monitor.store.runs().size, 0, 'nothing in memory')
+  t.same(app.monitor.runs().size, 0, 'nothing in memory')
   t.same(onDisk(dbPath, 'SELECT * FROM item_signal'), [], 'nothing on disk')
 })
 

@@ -191,5 +191,5 @@ t.test('SQL in a filter value is only ever a value', async (t) => {
   const app = await seeded(t)
   const res = await list(app, { q: { filters: [{ name: 'name', op: '==', val: "x' OR '1'='1" }] } })
   t.same(ids(res), [])
-  t.equal(app.monitor.store.scripts().length, 25)
+  t.equal(app.monitor.scripts().length, 25)
 })

@@ -22,7 +22,7 @@ t.test("POST stores a script and answers 201 with the object in Scripto's key or
       '"paused_since":null,"manual_resume":false,"maintenance":null}',
   )
   const failure = { at: Date.UTC(2026, 0, 15, 12), succeeded: false, exitStatus: undefined, duration: undefined }
-  t.same(app.monitor.store.getScript(1), {
+  t.same(app.monitor.getScript(1), {
     ...{ id: 1, name: 'test_curl.sh', server: 'myserver.local', status: false, lastExec: Date.UTC(2026, 0, 15, 12) },
     ...{ periodicity: null, schedule: null, tz: null, grace: null },
     ...runFieldsOf(false, Date.UTC(2026, 0, 15, 12)),
@@ -71,7 +71,7 @@ t.test('PUT and PATCH change only the fields given', async (t) => {
   }
   const reset = await app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload: { periodicity: null, name: 'b.sh' } })
   t.match(reset.json(), { name: 'b.sh', periodicity: 'daily' }, 'null periodicity falls back to the default')
-  t.equal(app.monitor.store.getScript(1)?.periodicity, null)
+  t.equal(app.monitor.getScript(1)?.periodicity, null)
 })
 
 t.test('PUT accepts the object it was given back, but not another id', async (t) => {
@@ -92,7 +92,7 @@ t.test('PUT accepts the object it was given back, but not another id', async (t)
     error: 'Bad Request',
     message: 'body.id: must be the id in the URL (1) or left out, got 2',
   })
-  t.equal(app.monitor.store.getScript(1)?.status, false, 'unchanged by the refused request')
+  t.equal(app.monitor.getScript(1)?.status, false, 'unchanged by the refused request')
 })
 
 t.test('PUT, PATCH and DELETE of an unknown id are 404', async (t) => {
@@ -103,7 +103,7 @@ t.test('PUT, PATCH and DELETE of an unknown id are 404', async (t) => {
   }
   const del = await app.inject({ method: 'DELETE', url: '/api/v1/script/7', headers: auth })
   t.equal(del.statusCode, 404)
-  t.equal(app.monitor.store.scripts().length, 0)
+  t.equal(app.monitor.scripts().length, 0)
 })
 
 t.test('DELETE answers 204 with no body and forgets the script; its id is never reused', async (t) => {
@@ -112,7 +112,7 @@ t.test('DELETE answers 204 with no body and forgets the script; its id is never 
   const res = await app.inject({ method: 'DELETE', url: '/api/v1/script/1', headers: auth })
   t.equal(res.statusCode, 204)
   t.equal(res.body, '')
-  t.equal(app.monitor.store.getScript(1), undefined)
+  t.equal(app.monitor.getScript(1), undefined)
   const again = await post(app, { name: 'b.sh', server: 'h', status: true })
   t.equal(again.json().id, 2)
 })
@@ -232,18 +232,18 @@ t.test('each bad input gets a 4xx naming the field and the fault, and stores not
     t.equal(res.statusCode, statusCode, what)
     t.same(res.json(), { statusCode, code, error: res.json().error, message }, what)
   }
-  t.same(app.monitor.store.scripts(), [], 'nothing was stored')
+  t.same(app.monitor.scripts(), [], 'nothing was stored')
 })
 
 t.test('a refused update changes nothing stored', async (t) => {
   const { app } = await testApp(t)
   await post(app, { name: 'a.sh', server: 'h', status: true, last_exec: '2026-01-01' })
-  const before = app.monitor.store.getScript(1)
+  const before = app.monitor.getScript(1)
   for (const payload of ['{"status": 1, "last_exec": "nope"}', '{"status": 1, "name": ""}', '{"status": 1, "extra": 1}']) {
     const res = await app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload })
     t.equal(res.statusCode, 400, payload)
   }
-  t.equal(app.monitor.store.getScript(1), before)
+  t.equal(app.monitor.getScript(1), before)
 })
 
 t.test('writes need the token by default; reads are open', async (t) => {
@@ -261,7 +261,7 @@ t.test('writes need the token by default; reads are open', async (t) => {
   }
   t.equal((await app.inject({ url: '/api/v1/script' })).statusCode, 200)
   t.equal((await app.inject({ url: '/api/v1/script/1' })).statusCode, 200)
-  t.equal(app.monitor.store.scripts().length, 1)
+  t.equal(app.monitor.scripts().length, 1)
 })
 
 t.test('with require_token: false the API is open, as the original, with a warning at start', async (t) => {
@@ -398,7 +398,7 @@ t.test('a script has a periodicity or a schedule; bad schedules and zones are 40
     t.equal(res.statusCode, 400, message)
     t.equal(res.json().message, message)
   }
-  t.same(app.monitor.store.scripts(), [], 'nothing stored')
+  t.same(app.monitor.scripts(), [], 'nothing stored')
 
   await post(app, { ...base, periodicity: 'hourly' })
   const patch = (payload: object) => app.inject({ method: 'PATCH', url: '/api/v1/script/1', headers: json, payload })
@@ -475,7 +475,7 @@ t.test("a script's limits are writable fields, with the duration syntax of grace
 t.test('bad run fields are a 400 naming them, and change nothing', async (t) => {
   const { app } = await testApp(t)
   await post(app, { name: 'x.sh', server: 'h', status: true })
-  const before = app.monitor.store.getScript(1)
+  const before = app.monitor.getScript(1)
   const cases: [string, unknown, string][] = [
     ['PATCH', { status: true, exit_code: 256 }, 'body.exit_code: must be at most 255'],
     ['PATCH', { status: true, duration: -1 }, 'body.duration: must be at least 0'],
@@ -493,7 +493,7 @@ t.test('bad run fields are a 400 naming them, and change nothing', async (t) => 
   }
   const start = await app.inject({ method: 'POST', url: '/api/v1/script/1/start', headers: json, payload: { rid: 'ok', extra: 1 } })
   t.same([start.statusCode, start.json().message], [400, "body: unknown key 'extra' (allowed: rid)"])
-  t.same(app.monitor.store.getScript(1), before)
+  t.same(app.monitor.getScript(1), before)
 })
 
 t.test('starting a script needs the token', async (t) => {

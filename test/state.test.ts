@@ -33,7 +33,7 @@ t.test('an item removed from the config is forgotten; an added one starts never 
 
   const smaller = config(yamlConfig({ groups: '\n    G:\n      - {name: HTTP, id: http}\n      - {name: New, id: new}\n' }))
   const second = await testApp(t, { dbPath, config: smaller })
-  t.same([...lastSignals(second.app.monitor.store).keys()], ['http'])
+  t.same([...lastSignals(second.app.monitor).keys()], ['http'])
   t.same(
     second.app.monitor.snapshot().items.map((s) => [s.item.id, s.state]),
     [
@@ -48,7 +48,7 @@ t.test('a reload keeps the state of the items the new config still has', async (
   await app.inject({ url: '/refresh/dns', headers: auth })
   await app.inject({ url: '/refresh/mail', headers: auth })
   await app.monitor.reload(config(yamlConfig({ groups: '\n    Only:\n      - {name: DNS, id: dns, interval: 5}\n' })))
-  t.same([...lastSignals(app.monitor.store)], [['dns', clock.t]])
+  t.same([...lastSignals(app.monitor)], [['dns', clock.t]])
   clock.advance(6)
   t.same(
     app.monitor.snapshot().items.map((s) => [s.item.id, s.state]),
@@ -114,7 +114,7 @@ t.test('while another process holds the write lock, the service answers at once 
       return res
     }),
   )
-  await waitUntil(() => app.monitor.store.lockRetries >= 2, 'retried twice')
+  await waitUntil(() => app.monitor.storeHealth.lockRetries >= 2, 'retried twice')
   for (const url of ['/-/healthy', '/metrics', '/api/v1/status']) {
     const started = performance.now()
     const res = await app.inject({ url })

@@ -44,7 +44,7 @@ function promRegistry(format: Format, monitor: Monitor) {
     help: 'Whether the database answers (1) or not (0); while it does not, check-ins and script writes answer 503.',
     registers,
     collect() {
-      this.set(monitor.store.up ? 1 : 0)
+      this.set(monitor.storeHealth.up ? 1 : 0)
     },
   })
   new Counter({
@@ -53,7 +53,7 @@ function promRegistry(format: Format, monitor: Monitor) {
     registers,
     collect() {
       this.reset()
-      this.inc(monitor.store.lockRetries)
+      this.inc(monitor.storeHealth.lockRetries)
     },
   })
   new Counter({
@@ -62,7 +62,7 @@ function promRegistry(format: Format, monitor: Monitor) {
     registers,
     collect() {
       this.reset()
-      this.inc(monitor.store.remoteRows)
+      this.inc(monitor.storeHealth.remoteRows)
     },
   })
   return {

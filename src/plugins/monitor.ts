@@ -35,7 +35,7 @@ export default fp<MonitorOptions>(
       await store.close()
       throw err
     }
-    for (const script of store.scripts()) {
+    for (const script of app.monitor.scripts()) {
       const fields = fieldsOutOfRange(script)
       if (fields.length > 0) {
         app.log.warn(
@@ -44,7 +44,7 @@ export default fp<MonitorOptions>(
         )
       }
     }
-    app.addHook('onClose', async () => store.close())
+    app.addHook('onClose', async () => app.monitor.close())
   },
   { name: 'monitor' },
 )

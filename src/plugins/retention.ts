@@ -28,7 +28,7 @@ export default fp<RetentionOptions>(
       try {
         let deleted: number
         do {
-          deleted = await monitor.store.pruneOutputs({ before: monitor.now() - maxAge * 1000, maxBytes, downTo: maxBytes * LOW_WATER, limit: RETENTION_STEP })
+          deleted = await monitor.pruneOutputs({ before: monitor.now() - maxAge * 1000, maxBytes, downTo: maxBytes * LOW_WATER, limit: RETENTION_STEP })
           // Requests that arrived during the step are served before the next one.
           await new Promise((resolve) => setImmediate(resolve))
         } while (deleted === RETENTION_STEP && !closing)

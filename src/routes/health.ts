@@ -12,7 +12,7 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
   // that can record them. Alive all the same: a restart would not bring the database back.
   app.get('/-/ready', async (_req, reply) => {
     if (closing || app.connections.draining) return reply.code(503).send(errorBody(503, 'SP_ERR_SHUTTING_DOWN', 'statuspage is shutting down'))
-    if (!app.monitor.store.up) return reply.code(503).send(errorBody(503, 'SP_ERR_STORE_UNAVAILABLE', 'the database is unreachable'))
+    if (!app.monitor.storeHealth.up) return reply.code(503).send(errorBody(503, 'SP_ERR_STORE_UNAVAILABLE', 'the database is unreachable'))
     return reply.type('text/plain').send('statuspage is ready.\n')
   })
 }

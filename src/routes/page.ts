@@ -71,7 +71,7 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
     const { id } = request.params as { id: string }
     const items = app.monitor.config.itemsById.get(id)
     if (items === undefined) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
-    const log = await app.monitor.store.runLog(id, wholeLog)
+    const log = await app.monitor.runLog(id, wholeLog)
     // An id in several groups shares one log; the first item's schedule judges it here.
     const [status] = app.monitor.itemStatuses(items)
     return checkPage(reply, {
@@ -86,7 +86,7 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
     const { id } = request.params as { id: string }
     const script = app.monitor.config.scripto.enabled && /^\d{1,15}$/.test(id) ? app.monitor.getScript(Number(id)) : undefined
     if (script === undefined) throw new NotFoundError(`id: no script with id ${JSON.stringify(id)}`)
-    const log = await app.monitor.store.scriptRunLog(script.id, wholeLog)
+    const log = await app.monitor.scriptRunLog(script.id, wholeLog)
     return checkPage(reply, { name: script.name, where: `server ${script.server}`, status: app.monitor.scriptStatus(script), log })
   })
 

@@ -79,7 +79,7 @@ const runLogRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const { limit = PAGE_DEFAULT, before } = request.query
     const items = monitor.config.itemsById.get(id)
     if (items === undefined) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
-    const page = await monitor.store.runLog(id, { keep: monitor.config.runLog.keep, before, limit })
+    const page = await monitor.runLog(id, { keep: monitor.config.runLog.keep, before, limit })
     return pageView(id, page, limit, zoneOf(items[0]!.check.schedule))
   })
 
@@ -89,7 +89,7 @@ const runLogRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')
     const script = monitor.getScript(id)
     if (script === undefined) throw new NotFoundError(`id: no script with id ${id}`)
-    const page = await monitor.store.scriptRunLog(id, { keep: monitor.config.runLog.keep, before, limit })
+    const page = await monitor.scriptRunLog(id, { keep: monitor.config.runLog.keep, before, limit })
     return pageView(id, page, limit, zoneOf(monitor.scriptStatus(script).check.schedule))
   })
 }

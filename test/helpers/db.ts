@@ -44,7 +44,7 @@ export function onDisk<T>(path: string, sql: string): T[] {
 export async function refreshHeldByLock(app: FastifyInstance, dbPath: string, id: string) {
   const lock = holdWriteLock(dbPath)
   const answer = app.inject({ url: `/refresh/${id}`, headers: { 'x-token': TOKEN } })
-  await waitUntil(() => app.monitor.store.lockRetries > 0, 'queued behind the lock')
+  await waitUntil(() => app.monitor.storeHealth.lockRetries > 0, 'queued behind the lock')
   return { answer, release: lock.release }
 }
 
@@ -56,7 +56,7 @@ export const SIGNALS = `(SELECT s.id, s.seq + j.key AS seq, s.at + (j.value ->> 
   j.value ->> 3 AS exit_status, j.value ->> 4 AS duration FROM item_signal s, json_each(s.signals) j)`
 
 /** The last signal (ms) of every item id, as the store holds it. */
-export const lastSignals = (store: Store): Map<string, number> => new Map([...store.runs()].map(([id, runs]) => [id, runs.lastSignal!]))
+export const lastSignals = (store: Pick<Store, 'runs'>): Map<string, number> => new Map([...store.runs()].map(([id, runs]) => [id, runs.lastSignal!]))
 
 /** Plain refreshes (successes) of `ids` at `at`; resolves to the ids written. */
 export async function refreshIds(store: Store, ids: readonly string[], at: number): Promise<Set<string>> {
