@@ -7,6 +7,7 @@ import {
   applySignal,
   countRun,
   countRuns,
+  heldByPause,
   judgedByDefaults,
   NO_RUNS,
   OUTPUT_MAX,
@@ -253,8 +254,11 @@ export class Monitor {
    * by hand. Judged by what is committed when it arrives, as a later pause is not yet.
    */
   #ignores(id: string, items: readonly Item[], kind: Signal['kind']): boolean {
-    if (kind === 'log' || kind === 'pause' || kind === 'resume') return false
-    return this.#store.runs().get(id)?.paused !== undefined && items.some((item) => item.check.manualResume)
+    return heldByPause(
+      this.#store.runs().get(id),
+      items.some((item) => item.check.manualResume),
+      kind,
+    )
   }
 
   #count(item: Item, record: SignalRecord): void {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import yaml from 'js-yaml'
-import type { CheckSpec } from '../domain/check.js'
+import { timingFault, type CheckSpec } from '../domain/check.js'
 import type { Group, Item } from '../domain/item.js'
 import { NO_WINDOWS, type MaintenanceWindow } from '../domain/maintenance.js'
 import type { Periodicity, ScriptDefaults } from '../domain/script.js'
@@ -158,8 +158,10 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
         })
         let interval: number | undefined
         let check: CheckSpec
+        const timing = timingFault({ schedule: it.schedule !== undefined, period: it.interval !== undefined, tz: it.tz !== undefined })
+        if (timing === 'both') fault(at(), 'has both interval and schedule; give one')
+        if (timing === 'tz without schedule') fault(at('tz'), 'applies to a schedule; this item has none')
         if (it.schedule !== undefined) {
-          if (it.interval !== undefined) fault(at(), 'has both interval and schedule; give one')
           const schedule = cronSchedule(it.schedule, it.tz ?? tz)
           if ('error' in schedule) fault(at(it.tz !== undefined && !isTimeZone(it.tz) ? 'tz' : 'schedule'), schedule.error)
           check = {
@@ -170,7 +172,6 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
             manualResume,
           }
         } else {
-          if (it.tz !== undefined) fault(at('tz'), 'applies to a schedule; this item has none')
           interval = seconds(it.interval, at('interval'), true) ?? globalInterval
           check = {
             schedule: { kind: 'interval', seconds: interval },

@@ -121,3 +121,14 @@ export function statusReason(status: CheckStatus, spec: CheckSpec, due: Due | un
 export function secondsToDeadline(due: Due | undefined, now: number): number | null {
   return due === undefined ? null : Number.isFinite(due.deadline) ? Math.floor((due.deadline - now) / 1000) : null
 }
+
+/**
+ * What is wrong with the timing fields a check was given, by the one rule for items and scripts: a
+ * cron schedule or a period (an interval, a periodicity), not both; a zone only with a schedule.
+ * Each caller words it with its own field names.
+ */
+export function timingFault(given: { schedule: boolean; period: boolean; tz: boolean }): 'both' | 'tz without schedule' | undefined {
+  if (given.schedule && given.period) return 'both'
+  if (!given.schedule && given.tz) return 'tz without schedule'
+  return undefined
+}

@@ -300,3 +300,10 @@ export const countRuns = (finishes: Iterable<Finish>, limits: RunLimits): Streak
   for (const finish of finishes) streak = countRun(streak, finish, limits)
   return streak
 }
+
+/**
+ * Whether a signal of `kind` is logged and otherwise ignored: its check is paused and resumes only
+ * by hand (manual_resume). Judged by the runs committed when it arrives, for items and scripts alike.
+ */
+export const heldByPause = (runs: Runs | undefined, manualResume: boolean, kind: SignalKind): boolean =>
+  manualResume && runs?.paused !== undefined && kind !== 'log' && kind !== 'pause' && kind !== 'resume'

@@ -6,7 +6,8 @@ import { NAME_MAX, NO_NUL, periodicitySchema, runLimitFields } from '../config/s
 import { isShowable, parseScriptoDate, TIME_RANGE } from '../domain/dates.js'
 import { DURATION_MAX, DURATION_PATTERN, DURATION_RANGE, parseDuration } from '../domain/duration.js'
 import { cronSchedule, isTimeZone, unknownZone } from '../domain/schedule.js'
-import type { Signal } from '../domain/run.js'
+import { heldByPause, type Signal } from '../domain/run.js'
+import { timingFault } from '../domain/check.js'
 import { NEW_SCRIPT, scriptSignal, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
 import { guardWithToken } from './auth.js'
@@ -177,14 +178,12 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
    * and schedule, a schedule that compiles in its zone. Names the body's fields.
    */
   const checkSchedule = (next: ScriptFields): void => {
-    if (next.schedule !== null && next.periodicity !== null) {
+    const fault = timingFault({ schedule: next.schedule !== null, period: next.periodicity !== null, tz: next.tz !== null })
+    if (fault === 'both')
       throw new BadRequestError('body.periodicity, body.schedule: a script has a periodicity or a schedule, not both; send the other as null')
-    }
     if (next.tz !== null && !isTimeZone(next.tz)) throw new BadRequestError(`body.tz: ${unknownZone(next.tz)}`)
-    if (next.schedule === null) {
-      if (next.tz !== null) throw new BadRequestError('body.tz: applies to a schedule; this script has none')
-      return
-    }
+    if (fault === 'tz without schedule') throw new BadRequestError('body.tz: applies to a schedule; this script has none')
+    if (next.schedule === null) return
     const schedule = cronSchedule(next.schedule, next.tz ?? monitor.config.tz, monitor.now())
     if ('error' in schedule) throw new BadRequestError(`body.schedule: ${schedule.error}`)
   }
@@ -217,7 +216,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
    */
   const held = (id: number, signal: Signal | undefined): Signal | undefined => {
     const script = signal === undefined ? undefined : monitor.getScript(id)
-    return script?.runs.paused !== undefined && script.manualResume ? { ...signal!, ignored: true } : signal
+    return script !== undefined && heldByPause(script.runs, script.manualResume, signal!.kind) ? { ...signal!, ignored: true } : signal
   }
   /**
    * The fields a write changes: the body's, and the run `signal` finishes, judged by the limits

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { checkStatus, dueAfter, secondsToDeadline, type CheckSpec, type Due } from '../../src/domain/check.js'
+import { checkStatus, dueAfter, secondsToDeadline, timingFault, type CheckSpec, type Due } from '../../src/domain/check.js'
 import { NO_WINDOWS } from '../../src/domain/maintenance.js'
 import { DEFAULT_LIMITS, NO_RUNS, NO_STREAK } from '../../src/domain/run.js'
 import { formatDuration, parseDuration } from '../../src/domain/duration.js'
@@ -149,4 +149,13 @@ t.test('durations are seconds or Prometheus duration strings', async (t) => {
   ]
   for (const [text, seconds] of cases) t.equal(parseDuration(text), seconds, JSON.stringify(text))
   t.same([5400, 90, 604_800 + 7200, 0.5].map(formatDuration), ['1h30m', '1m30s', '1w2h', '0.5s'])
+})
+
+t.test('timing fields: a schedule or a period, not both; a zone only with a schedule', async (t) => {
+  const fault = (schedule: boolean, period: boolean, tz: boolean) => timingFault({ schedule, period, tz })
+  t.same([fault(true, false, true), fault(false, true, false), fault(false, false, false)], [undefined, undefined, undefined])
+  t.equal(fault(true, true, false), 'both')
+  t.equal(fault(true, true, true), 'both')
+  t.equal(fault(false, true, true), 'tz without schedule')
+  t.equal(fault(false, false, true), 'tz without schedule')
 })

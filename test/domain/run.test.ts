@@ -2,7 +2,7 @@
 import t from 'tap'
 import { runsOf } from '../../bench/fixtures.js'
 import { checkStatus, dueAfter, statusReason, type CheckSpec } from '../../src/domain/check.js'
-import { applySignal, countRuns, DEFAULT_LIMITS, MAX_OPEN_RUNS, NO_RUNS, type Finish, type RunLimits, type Signal } from '../../src/domain/run.js'
+import { applySignal, countRuns, DEFAULT_LIMITS, heldByPause, MAX_OPEN_RUNS, NO_RUNS, type Finish, type RunLimits, type Signal } from '../../src/domain/run.js'
 import { NO_WINDOWS } from '../../src/domain/maintenance.js'
 import { cronSchedule } from '../../src/domain/schedule.js'
 
@@ -157,4 +157,15 @@ t.test('a retry is recognised by its rid within a minute, or by its key; the sam
   t.notOk(retry([keyed(0, 'k1')], keyed(1, 'k2')))
   const after = applySignal(runsOf([fail(0)]), keyed(5, 'k1'))
   t.same([after.runs.streak.failures, applySignal(after.runs, keyed(6, 'k1')).runs.streak.failures], [2, 2], 'a retry changes nothing')
+})
+
+t.test('a paused check with manual_resume holds every signal but log, pause and resume; without it, none', async (t) => {
+  const paused = runsOf([{ kind: 'pause', at: s(0) }])
+  t.same(
+    (['start', 'success', 'failure', 'log', 'pause', 'resume'] as const).map((kind) => heldByPause(paused, true, kind)),
+    [true, true, true, false, false, false],
+  )
+  t.equal(heldByPause(paused, false, 'success'), false, 'any signal resumes a check without manual_resume')
+  t.equal(heldByPause(runsOf([ok(0)]), true, 'success'), false, 'not paused')
+  t.equal(heldByPause(undefined, true, 'success'), false, 'never signalled')
 })
