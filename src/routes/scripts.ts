@@ -2,6 +2,7 @@
 // token unless scripto.require_token is false.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyRequest } from 'fastify'
+import type { FromSchema } from 'json-schema-to-ts'
 import { NAME_MAX, NO_NUL, periodicitySchema, runLimitFields } from '../config/schema.js'
 import { isShowable, parseScriptoDate, TIME_RANGE } from '../domain/dates.js'
 import { DURATION_MAX, DURATION_PATTERN, DURATION_RANGE, parseDuration } from '../domain/duration.js'
@@ -93,26 +94,8 @@ const listQuery = {
   },
 } as const
 
-type Body = {
-  name?: string
-  server?: string
-  status?: boolean | number
-  last_exec?: string | null
-  periodicity?: Periodicity | null
-  schedule?: string | null
-  tz?: string | null
-  grace?: number | string | null
-  max_runtime?: number | string | null
-  min_runtime?: number | string | null
-  failure_threshold?: number | null
-  recovery_threshold?: number | null
-  manual_resume?: boolean
-  rid?: string
-  duration?: number
-  exit_code?: number
-  output?: string
-  id?: number
-}
+/** A write's body, as its schema says: every field of createBody and updateBody is optional here. */
+type Body = FromSchema<typeof updateBody>
 
 const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   const { monitor } = app
@@ -139,7 +122,8 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     if (body.name !== undefined) out.name = body.name
     if (body.server !== undefined) out.server = body.server
     if (body.status !== undefined) out.status = body.status === true || body.status === 1
-    if (body.periodicity !== undefined) out.periodicity = body.periodicity
+    // The schema's if/then allows only the named periods as strings; FromSchema cannot narrow it.
+    if (body.periodicity !== undefined) out.periodicity = body.periodicity as Periodicity | null
     if (body.schedule !== undefined) out.schedule = body.schedule
     if (body.tz !== undefined) out.tz = body.tz
     for (const [key, field] of [
