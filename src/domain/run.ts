@@ -63,10 +63,10 @@ export interface Runs {
    * longer running nor timed, but a finish with their rid still gets its duration.
    */
   readonly dropped: readonly OpenRun[]
-  /** The last KEYS_KEPT runs finished with a rid, oldest first: a finish of one soon after is a retry. */
+  /** Runs finished with a rid in the last RETRY_MS, oldest first, at most KEYS_KEPT: a finish of one is a retry. */
   readonly finished: readonly { readonly rid: string; readonly at: number }[]
-  /** The keys (Idempotency-Key) of the last KEYS_KEPT signals that had one: a signal with one of them is a retry. */
-  readonly keys: readonly string[]
+  /** The keys (Idempotency-Key) of the signals in the last KEY_MS, oldest first, at most KEYS_KEPT: a signal with one of them is a retry. */
+  readonly keys: readonly { readonly key: string; readonly at: number }[]
   readonly lastStart: number | undefined
   /** Seconds of the last run that had a start (or a duration of its own). */
   readonly lastDuration: number | undefined
@@ -92,6 +92,15 @@ const KEYS_KEPT = 64
  * retries within seconds, and one that gives every run the same rid starts a run less often.
  */
 const RETRY_MS = 60_000
+/**
+ * An Idempotency-Key is recognised this long (ms): keys are unique, so only the size of what each
+ * write stores bounds it; an hour covers the longest outage a client retries through.
+ */
+const KEY_MS = 3_600_000
+
+/** `list` with `entry` added and what is older than `window` (ms) before it dropped, at most KEYS_KEPT. */
+const recent = <T extends { readonly at: number }>(list: readonly T[], entry: T, window: number): T[] =>
+  [...list.filter((e) => entry.at - e.at < window), entry].slice(-KEYS_KEPT)
 
 /** A run that has ended: what the thresholds count. */
 export interface Finish {
@@ -110,8 +119,8 @@ export interface Finish {
  * ends the run with its rid (an open one, else a dropped one), else, without a rid, the latest open
  * run; one that matches none is a check-in without a duration. A retry is a start with the rid of
  * a run started less than RETRY_MS before and still open, a finish with the rid of a run finished
- * less than RETRY_MS before (and not started again), or any signal with the key of one of the last
- * KEYS_KEPT. A log signal, or an ignored one, changes
+ * less than RETRY_MS before (and not started again), or any signal with the key of one less than
+ * KEY_MS before (of the last KEYS_KEPT). A log signal, or an ignored one, changes
  * nothing. A pause holds the check; a resume releases it and counts as an arrival, so that its
  * schedule starts again from there (a resume of a check that is not paused changes nothing); any
  * other signal releases it too.
@@ -120,8 +129,8 @@ export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: 
   // Object literals of one shape, not spreads: this runs for every check-in.
   const { at, rid, key } = signal
   if (signal.kind === 'log' || signal.ignored === true) return { runs }
-  if (key !== undefined && runs.keys.includes(key)) return { runs, retry: true }
-  const keys = key === undefined ? runs.keys : [...runs.keys, key].slice(-KEYS_KEPT)
+  if (key !== undefined && runs.keys.some((k) => k.key === key && at - k.at < KEY_MS)) return { runs, retry: true }
+  const keys = key === undefined ? runs.keys : recent(runs.keys, { key, at }, KEY_MS)
   if (signal.kind === 'pause') {
     return {
       runs: {
@@ -187,7 +196,12 @@ export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: 
     if (started !== undefined) dropped = dropped.filter((_, i) => i !== k)
     else if (finished.some((r) => r.rid === rid && at - r.at < RETRY_MS)) return { runs, retry: true }
   }
-  if (rid !== undefined) finished = [...finished.filter((r) => r.rid !== rid), { rid, at }].slice(-KEYS_KEPT)
+  if (rid !== undefined)
+    finished = recent(
+      finished.filter((r) => r.rid !== rid),
+      { rid, at },
+      RETRY_MS,
+    )
   const duration = signal.duration ?? (started === undefined ? undefined : Math.max(0, at - started.start) / 1000)
   const finish: Finish = { at, succeeded: signal.kind === 'success', exitStatus: signal.exitStatus, duration }
   return {

@@ -153,7 +153,21 @@ t.test('a retry is recognised by its rid within a minute, or by its key; the sam
   t.notOk(retry([start(0, 'x'), ok(10, 'x'), start(11, 'x')], ok(12, 'x')), 'the finish of a run started again')
   t.notOk(retry([ok(0, 'constant')], ok(120, 'constant')), 'pings every two minutes with one rid all count')
   const keyed = (sec: number, key: string): Signal => ({ kind: 'failure', at: s(sec), key })
-  t.ok(retry([keyed(0, 'k1')], keyed(3600, 'k1')), 'a key seen before, however long ago')
+  t.ok(retry([keyed(0, 'k1')], keyed(3599, 'k1')), 'a key seen less than an hour before')
+  t.notOk(retry([keyed(0, 'k1')], keyed(3600, 'k1')), 'an hour later the key is forgotten')
+  t.same(
+    applySignal(runsOf([keyed(0, 'k1'), keyed(1, 'k2')]), keyed(3600.5, 'k3')).runs.keys,
+    [
+      { key: 'k2', at: s(1) },
+      { key: 'k3', at: s(3600.5) },
+    ],
+    'only the last hour is kept',
+  )
+  t.same(
+    applySignal(runsOf([start(0, 'x'), ok(10, 'x'), start(20, 'y')]), ok(80, 'y')).runs.finished,
+    [{ rid: 'y', at: s(80) }],
+    'and only the last minute of finishes',
+  )
   t.notOk(retry([keyed(0, 'k1')], keyed(1, 'k2')))
   const after = applySignal(runsOf([fail(0)]), keyed(5, 'k1'))
   t.same([after.runs.streak.failures, applySignal(after.runs, keyed(6, 'k1')).runs.streak.failures], [2, 2], 'a retry changes nothing')
