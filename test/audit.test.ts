@@ -444,6 +444,8 @@ for (const backend of backends(t)) {
     t.equal((await send('/refresh/a/start?rid=r1')).statusCode, 200)
     t.equal((await send('/refresh/a/fail?rid=r1')).statusCode, 200)
     t.equal((await app.inject({ url: '/api/v1/status' })).json().groups[0].items[0].consecutive_failures, 6, 'a rid started again is a new run')
+    t.equal((await send('/refresh/a', { 'idempotency-key': '' })).statusCode, 200, 'an empty key is no key')
+    t.equal((await send('/refresh/a', { 'idempotency-key': 'k'.repeat(201) })).statusCode, 400, 'a key over 200 characters is refused')
     const bad = await send('/refresh/a', { 'idempotency-key': 'has space' })
     t.same(
       [bad.statusCode, bad.json().message],

@@ -43,11 +43,12 @@ export const KEY_HINT = 'Idempotency-Key: must be 1 to 200 visible ASCII charact
 /**
  * The request's Idempotency-Key header (as the IETF draft spells it; a quoted string or a bare
  * token): a retry that carries the same key as a signal already recorded is recognised and
- * changes nothing. undefined when there is none; null when it is malformed.
+ * changes nothing. undefined when there is none (or it is empty); null when it is malformed.
  */
 export function keyOf(request: FastifyRequest): string | undefined | null {
   const header = request.headers['idempotency-key']
-  if (header === undefined) return undefined
+  // An empty header presents no key, as an empty X-Token presents no token.
+  if (header === undefined || header === '') return undefined
   const m = typeof header === 'string' ? KEY.exec(header) : null
   return m === null ? null : m[1]!
 }
