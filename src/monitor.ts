@@ -8,6 +8,7 @@ import {
   countRun,
   countRuns,
   heldByPause,
+  signalAt,
   judgedByDefaults,
   NO_RUNS,
   OUTPUT_MAX,
@@ -230,18 +231,7 @@ export class Monitor {
   async signal(id: string, signal: Omit<Signal, 'at'>): Promise<readonly Item[]> {
     const configured = this.#config.itemsById.get(id)
     if (configured === undefined) return []
-    // One object shape for every signal: this runs for every check-in.
-    const record = await this.#store.recordSignal(id, {
-      kind: signal.kind,
-      at: this.now(),
-      rid: signal.rid,
-      key: signal.key,
-      exitStatus: signal.exitStatus,
-      duration: signal.duration,
-      source: signal.source,
-      output: signal.output,
-      ignored: this.#ignores(id, configured, signal.kind),
-    })
+    const record = await this.#store.recordSignal(id, signalAt(signal, this.now(), this.#ignores(id, configured, signal.kind)))
     const items = (record !== undefined && this.#config.itemsById.get(id)) || []
     for (const item of items) this.#count(item, record!)
     if (record?.dropped !== undefined) this.#dropped({ item: id, run: record.dropped })

@@ -125,44 +125,30 @@ export interface Finish {
  * schedule starts again from there (a resume of a check that is not paused changes nothing); any
  * other signal releases it too.
  */
+/** `runs` after a pause or a resume: its arrival, its pause and its last resume change, and the keys. */
+const held = (runs: Runs, keys: Runs['keys'], lastSignal: number | undefined, paused: number | undefined, lastResume: number | undefined): Runs => ({
+  lastSignal,
+  open: runs.open,
+  dropped: runs.dropped,
+  finished: runs.finished,
+  keys,
+  lastStart: runs.lastStart,
+  lastDuration: runs.lastDuration,
+  streak: runs.streak,
+  paused,
+  lastResume,
+})
+
 export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: Finish; dropped?: OpenRun; retry?: true } {
   // Object literals of one shape, not spreads: this runs for every check-in.
   const { at, rid, key } = signal
   if (signal.kind === 'log' || signal.ignored === true) return { runs }
   if (key !== undefined && runs.keys.some((k) => k.key === key && at - k.at < KEY_MS)) return { runs, retry: true }
   const keys = key === undefined ? runs.keys : recent(runs.keys, { key, at }, KEY_MS)
-  if (signal.kind === 'pause') {
-    return {
-      runs: {
-        lastSignal: runs.lastSignal,
-        open: runs.open,
-        dropped: runs.dropped,
-        finished: runs.finished,
-        keys,
-        lastStart: runs.lastStart,
-        lastDuration: runs.lastDuration,
-        streak: runs.streak,
-        paused: runs.paused ?? at,
-        lastResume: runs.lastResume,
-      },
-    }
-  }
+  if (signal.kind === 'pause') return { runs: held(runs, keys, runs.lastSignal, runs.paused ?? at, runs.lastResume) }
   if (signal.kind === 'resume') {
     if (runs.paused === undefined) return { runs }
-    return {
-      runs: {
-        lastSignal: at,
-        open: runs.open,
-        dropped: runs.dropped,
-        finished: runs.finished,
-        keys,
-        lastStart: runs.lastStart,
-        lastDuration: runs.lastDuration,
-        streak: runs.streak,
-        paused: undefined,
-        lastResume: at,
-      },
-    }
+    return { runs: held(runs, keys, at, undefined, at) }
   }
   if (signal.kind === 'start') {
     if (rid !== undefined && runs.open.some((r) => r.rid === rid && at - r.start < RETRY_MS)) return { runs, retry: true }
@@ -220,6 +206,22 @@ export function applySignal(runs: Runs, signal: Signal): { runs: Runs; finish?: 
     finish,
   }
 }
+
+/**
+ * `signal` at `at`, marked `ignored` or not. One object of one shape, not a spread: this runs for
+ * every check-in, and a field of Signal is copied here and nowhere else.
+ */
+export const signalAt = (signal: Omit<Signal, 'at'>, at: number, ignored: boolean | undefined): Signal => ({
+  kind: signal.kind,
+  at,
+  rid: signal.rid,
+  key: signal.key,
+  exitStatus: signal.exitStatus,
+  duration: signal.duration,
+  source: signal.source,
+  output: signal.output,
+  ignored,
+})
 
 /** A check's limits on its runs; seconds. Off (undefined) by default, thresholds 1. */
 export interface RunLimits {

@@ -1,7 +1,7 @@
 // How both stores write what they keep: a script as a row, runs as JSON, and item signals as
 // compact JSON rows. One codec, so that SQLite and PostgreSQL read each other's rows alike.
 import type { LogEntry, StoredSignalOf } from './store.js'
-import { applySignal, NO_RUNS, NO_STREAK, type Finish, type Runs, type Signal, type SignalKind, type Source, type Streak } from '../domain/run.js'
+import { applySignal, signalAt, NO_RUNS, NO_STREAK, type Finish, type Runs, type Signal, type SignalKind, type Source, type Streak } from '../domain/run.js'
 import { runFieldsOf, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 
 export interface ScriptRow {
@@ -267,19 +267,6 @@ export const SCRIPT_COLUMNS = [
  */
 export function applyInOrder(runs: Runs, signal: Signal) {
   const last = runs.lastSignal
-  const inOrder: Signal =
-    last !== undefined && signal.at < last
-      ? {
-          kind: signal.kind,
-          at: last,
-          rid: signal.rid,
-          key: signal.key,
-          exitStatus: signal.exitStatus,
-          duration: signal.duration,
-          source: signal.source,
-          output: signal.output,
-          ignored: signal.ignored,
-        }
-      : signal
+  const inOrder: Signal = last !== undefined && signal.at < last ? signalAt(signal, last, signal.ignored) : signal
   return { signal: inOrder, ...applySignal(runs, inOrder) }
 }
