@@ -323,3 +323,13 @@ export const countRuns = (finishes: Iterable<Finish>, limits: RunLimits): Streak
  */
 export const heldByPause = (runs: Runs | undefined, manualResume: boolean, kind: SignalKind): boolean =>
   manualResume && runs?.paused !== undefined && kind !== 'log' && kind !== 'pause' && kind !== 'resume'
+
+/**
+ * A signal applied to `runs`, with its time kept from going back: replicas' clocks differ, and
+ * the last refresh must never move back (a late batch of one, a clock stepped back on another).
+ */
+export function applyInOrder(runs: Runs, signal: Signal) {
+  const last = runs.lastSignal
+  const inOrder: Signal = last !== undefined && signal.at < last ? signalAt(signal, last, signal.ignored) : signal
+  return { signal: inOrder, ...applySignal(runs, inOrder) }
+}

@@ -1,7 +1,7 @@
 // How both stores write what they keep: a script as a row, runs as JSON, and item signals as
 // compact JSON rows. One codec, so that SQLite and PostgreSQL read each other's rows alike.
 import type { LogEntry, StoredSignalOf } from './store.js'
-import { applySignal, signalAt, NO_RUNS, NO_STREAK, type Finish, type Runs, type Signal, type SignalKind, type Source, type Streak } from '../domain/run.js'
+import { applySignal, NO_RUNS, NO_STREAK, type Finish, type Runs, type Signal, type SignalKind, type Source, type Streak } from '../domain/run.js'
 import { runFieldsOf, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 
 export interface ScriptRow {
@@ -126,24 +126,6 @@ export function signalsOf(row: SignalRow): { seq: number; signal: StoredSignalOf
 /** The `id` of a script's outputs in signal_body: no item has it (ids have a character at least). */
 export const SCRIPT_OUTPUTS = ''
 
-/**
- * Whether script `id`'s log is due a trim, once every `slack` of its writes: trimming on each report
- * scanned its kept entries every time. Counted in memory; after a restart a log holds at most
- * SIGNALS_KEPT + slack entries, and reads take the newest SIGNALS_KEPT.
- */
-export function trimEvery(slack: number): (id: number) => boolean {
-  const since = new Map<number, number>()
-  return (id) => {
-    const writes = (since.get(id) ?? 0) + 1
-    if (writes < slack) {
-      since.set(id, writes)
-      return false
-    }
-    since.delete(id)
-    return true
-  }
-}
-
 /** The run log row of a script's signal, folded on its runs before: a finish keeps its run's duration. */
 export const scriptLogText = (before: Runs, signal: Signal) => signalsText([{ signal, duration: applySignal(before, signal).finish?.duration }])
 
@@ -260,13 +242,3 @@ export const SCRIPT_COLUMNS = [
   'run_state',
   'manual_resume',
 ] as const satisfies readonly (keyof ReturnType<typeof toRow>)[]
-
-/**
- * A signal applied to `runs`, with its time kept from going back: replicas' clocks differ, and
- * the last refresh must never move back (a late batch of one, a clock stepped back on another).
- */
-export function applyInOrder(runs: Runs, signal: Signal) {
-  const last = runs.lastSignal
-  const inOrder: Signal = last !== undefined && signal.at < last ? signalAt(signal, last, signal.ignored) : signal
-  return { signal: inOrder, ...applySignal(runs, inOrder) }
-}

@@ -3,13 +3,13 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { applySignal, NO_RUNS, type Runs, type Signal } from '../domain/run.js'
+import { applyInOrder, applySignal, NO_RUNS, type Runs, type Signal } from '../domain/run.js'
 import type { Script } from '../domain/script.js'
+import { foldBatch, Memory, recordOf, trimEvery, type IdBatch, type Queued } from './core.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 import { whereClause, type Dialect } from './script-filters.js'
 import {
-  applyInOrder,
   finishesOf,
   fromRow,
   logEntries,
@@ -22,21 +22,19 @@ import {
   signalsOf,
   signalsText,
   toRow,
-  trimEvery,
   type BodyRow,
   type ScriptRow,
   type SignalRow,
 } from './rows.js'
-import { finishRecord, SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from './store.js'
+import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from './store.js'
 
-interface QueuedSignal {
-  readonly id: string
-  readonly signal: Signal
-  /** forgotten.get(id) when it was queued: a change means keepOnlyItems dropped the id since. */
-  readonly generation: number | undefined
+interface QueuedSignal extends Queued {
   readonly resolve: (record: SignalRecord | undefined) => void
   readonly reject: (err: unknown) => void
 }
+
+/** An id's runs and how many signals it keeps, after a write. */
+type Kept = { readonly runs: Runs; readonly state: number }
 
 /** SQLite's own operators: LIKE already ignores (ASCII) case and has no escape character. */
 const SQLITE: Dialect = {
@@ -97,7 +95,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   const DELETED = Symbol('deleted')
   const pendingScripts = new Map<number, Script | typeof DELETED>()
   // Runs and kept-signal counts written earlier in the batch under way, likewise.
-  const pendingRuns = new Map<string, { runs: Runs; kept: number }>()
+  const pendingRuns = new Map<string, Kept>()
   // Whether writes commit: false from a batch that failed as a whole (a full disk) until one
   // commits, which a probe tries every PROBE_MS meanwhile.
   let up = true
@@ -167,19 +165,15 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   const scriptLogRows = db.prepare('SELECT script_id AS id, seq, at, 1 AS n, signals FROM script_log WHERE script_id = ? ORDER BY seq DESC LIMIT ?')
 
   // Each id's runs, folded from its kept signals in order; and how many signals it keeps.
-  const runs = new Map<string, Runs>()
-  const kept = new Map<string, number>()
+  const memory = new Memory<number>()
   // In key order (each id's signals in their order): no sort of the whole table.
   let nextSeq = 1 + ((db.prepare('SELECT max(seq) AS seq FROM script_log').get() as { seq: number | null }).seq ?? 0)
   for (const row of db.prepare('SELECT * FROM item_signal ORDER BY id, seq').iterate() as IterableIterator<SignalRow>) {
-    let r = runs.get(row.id) ?? NO_RUNS
+    let r = memory.runs.get(row.id) ?? NO_RUNS
     for (const { signal } of signalsOf(row)) r = applyInOrder(r, signal).runs
-    runs.set(row.id, r)
-    kept.set(row.id, (kept.get(row.id) ?? 0) + row.n)
+    memory.set(row.id, r, (memory.state.get(row.id) ?? 0) + row.n)
     nextSeq = Math.max(nextSeq, row.seq + row.n)
   }
-  // Bumped when keepOnlyItems forgets an id: a signal queued before that is then not written.
-  const forgotten = new Map<string, number>()
   // Signals queued and not yet run, per id.
   const queued = new Map<string, number>()
   const dequeue = (id: string) => {
@@ -187,18 +181,26 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     if (n === 0) queued.delete(id)
     else queued.set(id, n)
   }
-  const scripts = new Map<number, Script>()
-  for (const row of db.prepare('SELECT * FROM script ORDER BY id').all() as ScriptRow[]) scripts.set(row.id, fromRow(row))
-  let scriptList: readonly Script[] | undefined
+  for (const row of db.prepare('SELECT * FROM script ORDER BY id').all() as ScriptRow[]) memory.putScript(row.id, fromRow(row))
 
   // The signals queued since the last batch began are one write, applied in order, in one
   // savepoint: a savepoint per signal cost a fifth of a check-in.
   let signalOp: { queue: QueuedSignal[] } | undefined
-  /** Puts a script (undefined: deletes it) in memory, once its write has committed. */
-  const putScript = (id: number, script: Script | undefined) => {
-    if (script === undefined) scripts.delete(id)
-    else scripts.set(id, script)
-    scriptList = undefined
+  /** Within a write: an id's signals of a batch in its rows, and its oldest rows beyond the kept signals dropped; what it keeps then. */
+  const writeSignals = (id: string, { base, runs, signals }: IdBatch<Kept>): Kept => {
+    for (let i = 0; i < signals.length; i += ROW_SIGNALS_MAX) {
+      const row = signals.slice(i, i + ROW_SIGNALS_MAX)
+      insertSignals.run(id, row[0]!.seq, row[0]!.signal.at, row.length, signalsText(row))
+    }
+    for (const { seq, signal } of signals) {
+      if (signal.output !== undefined) insertBody.run(id, seq, signal.at, Buffer.byteLength(signal.output.text), signal.output.text)
+    }
+    let kept = base.state + signals.length
+    if (kept > SIGNALS_KEPT + TRIM_SLACK) {
+      for (const { n } of trimSignals.all({ id, keep: SIGNALS_KEPT }) as { n: number }[]) kept -= n
+      trimBodies.run({ id })
+    }
+    return { runs, state: kept }
   }
   const scriptLogTrimDue = trimEvery(TRIM_SLACK)
   /** Within a write: `signal` in script `id`'s log, whose runs were `before`; now and then the oldest entries beyond the kept ones dropped. */
@@ -215,7 +217,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   }
 
   return {
-    runs: () => runs,
+    runs: () => memory.runs,
     recordSignal(id, signal) {
       if (signalOp === undefined) {
         const queue: QueuedSignal[] = []
@@ -223,55 +225,20 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
           // Signals from here on go to the next write; this one's are final.
           if (signalOp?.queue === queue) signalOp = undefined
           for (const q of queue) dequeue(q.id)
-          // Each id's signals of this write, for its rows.
-          const latest = new Map<string, { runs: Runs; kept: number; signals: { seq: number; signal: Signal; duration: number | undefined }[] }>()
-          const placed = queue.map(({ id, signal, generation }) => {
-            if (forgotten.get(id) !== generation) return undefined
-            let state = latest.get(id)
-            if (state === undefined) {
-              const before = pendingRuns.get(id) ?? { runs: runs.get(id) ?? NO_RUNS, kept: kept.get(id) ?? 0 }
-              state = { runs: before.runs, kept: before.kept, signals: [] }
-              latest.set(id, state)
-            }
-            const { runs: next, finish, dropped, retry, signal: inOrder } = applyInOrder(state.runs, signal)
-            // A retry of a signal already recorded is answered as it was, and not written again.
-            if (retry) return { state, index: -1, runs: next, finish: undefined, dropped: undefined }
-            state.signals.push({ seq: 0, signal: inOrder, duration: finish?.duration })
-            state.runs = next
-            return { state, index: state.signals.length - 1, runs: next, finish, dropped }
-          })
+          const live = queue.filter((q) => memory.isLive(q))
+          const folded = foldBatch(live, (id) => pendingRuns.get(id) ?? memory.base(id, 0))
           // Each id's signals of the write take seqs in a row, as its rows store them (a row's
           // signals are seq, seq + 1...). A seq of a batch that rolls back is not handed out
           // again: the order only needs to grow.
-          for (const state of latest.values()) for (const s of state.signals) s.seq = nextSeq++
-          const records = placed.map((p): SignalRecord | undefined => {
-            if (p === undefined) return undefined
-            const seq = p.index === -1 ? 0 : p.state.signals[p.index]!.seq
-            return { seq, runs: p.runs, finish: p.finish === undefined ? undefined : finishRecord(p.finish, seq), dropped: p.dropped }
-          })
-          for (const [id, state] of latest) {
-            for (let i = 0; i < state.signals.length; i += ROW_SIGNALS_MAX) {
-              const row = state.signals.slice(i, i + ROW_SIGNALS_MAX)
-              insertSignals.run(id, row[0]!.seq, row[0]!.signal.at, row.length, signalsText(row))
-            }
-            for (const { seq, signal } of state.signals) {
-              if (signal.output !== undefined) insertBody.run(id, seq, signal.at, Buffer.byteLength(signal.output.text), signal.output.text)
-            }
-            state.kept += state.signals.length
-            if (state.kept > SIGNALS_KEPT + TRIM_SLACK) {
-              for (const { n } of trimSignals.all({ id, keep: SIGNALS_KEPT }) as { n: number }[]) state.kept -= n
-              trimBodies.run({ id })
-            }
-          }
-          for (const [id, state] of latest) pendingRuns.set(id, state)
+          for (const state of folded.latest.values()) for (const s of state.signals) s.seq = nextSeq++
+          const after = new Map<string, Kept>()
+          for (const [id, state] of folded.latest) after.set(id, writeSignals(id, state))
+          for (const [id, next] of after) pendingRuns.set(id, next)
           return {
             result: undefined,
             apply: () => {
-              for (const [id, state] of latest) {
-                runs.set(id, state.runs)
-                kept.set(id, state.kept)
-              }
-              for (const [i, q] of queue.entries()) q.resolve(records[i])
+              for (const [id, next] of after) memory.set(id, next.runs, next.state)
+              for (const q of queue) q.resolve(folded.placed.has(q) ? recordOf(folded, q) : undefined)
             },
           }
         }).catch((err: unknown) => {
@@ -282,20 +249,15 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       const { queue } = signalOp
       queued.set(id, (queued.get(id) ?? 0) + 1)
       // Each signal is answered by the write's apply, once committed: no promise chained per signal.
-      return new Promise((resolve, reject) => queue.push({ id, signal, generation: forgotten.get(id), resolve, reject }))
+      return new Promise((resolve, reject) => queue.push({ id, signal, generation: memory.generation(id), resolve, reject }))
     },
     // SQLite has no other writer.
     onSignals: () => {},
     finishes: async (id) => finishesOf(rowsOf.all(id) as SignalRow[]),
     keepOnlyItems(ids) {
-      const gone = [...runs.keys()].filter((id) => !ids.has(id))
-      for (const id of gone) {
-        runs.delete(id)
-        kept.delete(id)
-      }
       // Signals queued and not yet written, of ids no longer kept, are dropped when their turn comes;
       // a signal after this call must be written after the deletes below, not before them.
-      for (const id of queued.keys()) if (!ids.has(id)) forgotten.set(id, (forgotten.get(id) ?? 0) + 1)
+      const gone = memory.keepOnly(ids, queued.keys())
       signalOp = undefined
       if (gone.length > 0) {
         write(() => {
@@ -332,32 +294,32 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       })
     },
 
-    scripts: () => (scriptList ??= Object.freeze([...scripts.values()])),
-    getScript: (id) => scripts.get(id),
+    scripts: () => memory.scripts(),
+    getScript: (id) => memory.script(id),
     createScript: (fields, signal) =>
       write(() => {
         const script = fromRow(insertScript.get(toRow(fields)) as ScriptRow)
         logScriptSignal(script.id, NO_RUNS, signal)
         pendingScripts.set(script.id, script)
-        return { result: script, apply: () => putScript(script.id, script) }
+        return { result: script, apply: () => memory.putScript(script.id, script) }
       }),
     // The current row is read when the batch runs, so updates queued together apply in order.
     updateScript: (id, patch, signal) =>
       write(() => {
-        const current = pendingScripts.get(id) ?? scripts.get(id)
+        const current = pendingScripts.get(id) ?? memory.script(id)
         if (current === undefined || current === DELETED) return { result: undefined }
         const next: Script = Object.freeze({ ...current, ...patch(current), id })
         updateScriptRow.run({ ...toRow(next), id })
         logScriptSignal(id, current.runs, signal)
         pendingScripts.set(id, next)
-        return { result: next, apply: () => putScript(id, next) }
+        return { result: next, apply: () => memory.putScript(id, next) }
       }),
     deleteScript: (id) =>
       write(() => {
         if (deleteScriptRow.run(id).changes === 0) return { result: false }
         dropScriptLog(id, 0)
         pendingScripts.set(id, DELETED)
-        return { result: true, apply: () => putScript(id, undefined) }
+        return { result: true, apply: () => memory.putScript(id, undefined) }
       }),
     async queryScripts(query) {
       const { where, params } = whereClause(query.filters, SQLITE)

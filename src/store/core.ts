@@ -1,0 +1,167 @@
+// The store's rules, written once for both drivers: the copy in memory that every read of runs and
+// scripts comes from, the fold of a batch of signals (each id's signals in order, on what the id
+// was at), the records that answer them, the forgetting of removed ids while their signals are
+// queued, and the cadence of log trims. The drivers (sqlite.ts, postgres/) only move rows.
+import { applyInOrder, NO_RUNS, type OpenRun, type Runs, type Signal } from '../domain/run.js'
+import type { Script } from '../domain/script.js'
+import { finishRecord, type SignalRecord } from './store.js'
+
+/** A signal waiting for its batch: which id, and which generation of that id it was queued for. */
+export interface Queued {
+  readonly id: string
+  readonly signal: Signal
+  /** Memory.generation(id) when it was queued: a change means keepOnlyItems forgot the id since. */
+  readonly generation: number | undefined
+}
+
+/** A signal to write, with the duration of the run it finished and, once given, its seq. */
+interface Pending {
+  readonly signal: Signal
+  readonly duration: number | undefined
+  seq: number
+}
+
+/** An id's state after a batch: what it was folded on (`base`), its runs now and its signals to write. */
+export interface IdBatch<B> {
+  readonly base: B
+  runs: Runs
+  readonly signals: Pending[]
+}
+
+/** Where a signal of a batch went: its id's list at `index` (-1: a retry, not written) and what it did. */
+interface Placed {
+  readonly id: string
+  readonly index: number
+  readonly runs: Runs
+  readonly finish: ReturnType<typeof applyInOrder>['finish']
+  readonly dropped: OpenRun | undefined
+}
+
+export interface Folded<Q, B> {
+  /** The ids with a signal to write, in the order of their first signal. */
+  readonly latest: Map<string, IdBatch<B>>
+  readonly placed: Map<Q, Placed>
+}
+
+/**
+ * The signals of a batch folded per id, in the order they were queued, on what `base` says each id
+ * was at. A retry of a signal already recorded is answered as it was, and not written again; an
+ * id whose signals were all retries is not written at all.
+ */
+export function foldBatch<Q extends Queued, B extends { readonly runs: Runs }>(ops: readonly Q[], base: (id: string) => B): Folded<Q, B> {
+  const latest = new Map<string, IdBatch<B>>()
+  const placed = new Map<Q, Placed>()
+  for (const op of ops) {
+    let state = latest.get(op.id)
+    if (state === undefined) {
+      const b = base(op.id)
+      state = { base: b, runs: b.runs, signals: [] }
+      latest.set(op.id, state)
+    }
+    const { runs, finish, dropped, retry, signal } = applyInOrder(state.runs, op.signal)
+    if (retry) {
+      placed.set(op, { id: op.id, index: -1, runs, finish: undefined, dropped: undefined })
+      continue
+    }
+    placed.set(op, { id: op.id, index: state.signals.length, runs, finish, dropped })
+    state.signals.push({ signal, duration: finish?.duration, seq: 0 })
+    state.runs = runs
+  }
+  for (const [id, state] of latest) if (state.signals.length === 0) latest.delete(id)
+  return { latest, placed }
+}
+
+/** What answers signal `op` of a folded batch whose signals have their seqs (a retry: seq 0). */
+export function recordOf<Q, B>({ latest, placed }: Folded<Q, B>, op: Q): SignalRecord {
+  const { id, index, runs, finish, dropped } = placed.get(op)!
+  const seq = index === -1 ? 0 : latest.get(id)!.signals[index]!.seq
+  return { seq, runs, finish: finish === undefined ? undefined : finishRecord(finish, seq), dropped }
+}
+
+/**
+ * The copy in memory: each id's runs (with what the driver keeps beside them, `S`), and the
+ * scripts. Reads come from here; a driver changes it once a write has committed.
+ */
+export class Memory<S> {
+  readonly runs = new Map<string, Runs>()
+  /** What the driver keeps of each id beside its runs (SQLite: signals kept; PostgreSQL: seq and token). */
+  readonly state = new Map<string, S>()
+  readonly #forgotten = new Map<string, number>()
+  readonly #scripts = new Map<number, Script>()
+  #list: readonly Script[] | undefined
+
+  /** An id's runs and state, once committed. */
+  set(id: string, runs: Runs, state: S): void {
+    this.runs.set(id, runs)
+    this.state.set(id, state)
+  }
+
+  /** What a batch folds an id's signals on. */
+  base(id: string, empty: S): { readonly runs: Runs; readonly state: S } {
+    return { runs: this.runs.get(id) ?? NO_RUNS, state: this.state.get(id) ?? empty }
+  }
+
+  /** For Queued.generation. */
+  generation(id: string): number | undefined {
+    return this.#forgotten.get(id)
+  }
+
+  /** Whether a queued signal's id is still kept: not forgotten since it was queued. */
+  isLive(op: Queued): boolean {
+    return this.#forgotten.get(op.id) === op.generation
+  }
+
+  /**
+   * keepOnlyItems: forgets the ids not in `ids`, and returns those it had; a signal of one of
+   * `queued` (ids with signals queued or under way) that is not kept is then not written.
+   */
+  keepOnly(ids: ReadonlySet<string>, queued: Iterable<string>): string[] {
+    const gone = [...this.runs.keys()].filter((id) => !ids.has(id))
+    for (const id of gone) {
+      this.runs.delete(id)
+      this.state.delete(id)
+    }
+    for (const id of queued) if (!ids.has(id)) this.#forgotten.set(id, (this.#forgotten.get(id) ?? 0) + 1)
+    return gone
+  }
+
+  /** Every script, in id order. */
+  scripts(): readonly Script[] {
+    this.#list ??= Object.freeze([...this.#scripts.values()].sort((a, b) => a.id - b.id))
+    return this.#list
+  }
+
+  script(id: number): Script | undefined {
+    return this.#scripts.get(id)
+  }
+
+  /** Puts a script in memory; undefined deletes it. */
+  putScript(id: number, script: Script | undefined): void {
+    if (script === undefined) this.#scripts.delete(id)
+    else this.#scripts.set(id, script)
+    this.#list = undefined
+  }
+
+  clearScripts(): void {
+    this.#scripts.clear()
+    this.#list = undefined
+  }
+}
+
+/**
+ * Whether script `id`'s log is due a trim, once every `slack` of its writes: trimming on each report
+ * scanned its kept entries every time. Counted in memory; after a restart a log holds at most
+ * SIGNALS_KEPT + slack entries, and reads take the newest SIGNALS_KEPT.
+ */
+export function trimEvery(slack: number): (id: number) => boolean {
+  const since = new Map<number, number>()
+  return (id) => {
+    const writes = (since.get(id) ?? 0) + 1
+    if (writes < slack) {
+      since.set(id, writes)
+      return false
+    }
+    since.delete(id)
+    return true
+  }
+}

@@ -1,0 +1,276 @@
+// How a replica learns what the others wrote. Each replica keeps the whole state in memory (the
+// core's Memory), as SQLite's store does; each batch notifies the range of change_seq it took
+// (a Note), and the others read the rows in that range and fold them on their copy. When the rows
+// do not link up to what a replica knows, or a note says too much, it reads the ids again.
+import { applyInOrder, NO_RUNS, type Runs } from '../../domain/run.js'
+import type { Script } from '../../domain/script.js'
+import { Memory } from '../core.js'
+import { fromRow, runsFromText, signalsOf, type ScriptRow, type SignalRow } from '../rows.js'
+import { finishRecord, type SignalRecord } from '../store.js'
+import type { Queryable } from './link.js'
+
+/** NOTIFY payloads must stay under 8000 bytes; a batch that would say more asks for a resync. */
+export const NOTE_MAX = 7000
+/** Rows of each table read for one note at most (a batch of 4,096 ids); a note naming more asks for a resync. */
+const NOTE_ROWS = 4096
+
+/** What a batch tells the other replicas: the seq range it took, and the scripts it deleted. */
+export interface Note {
+  /** The replica that wrote it. */
+  r: string
+  lo?: number
+  hi?: number
+  /** Deleted script ids. */
+  d?: number[]
+  /** Too much to say: read everything again. */
+  all?: true
+}
+
+const isSeq = (value: unknown): value is number => Number.isSafeInteger(value)
+
+/**
+ * The note in a payload; undefined for one that is not a note. Any session on the database can
+ * NOTIFY on the channel, and syncRange writes the seqs into its SQL: each field is checked.
+ */
+export function noteOf(payload: string): Note | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(payload)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null) return undefined
+  const { r, lo, hi, d, all } = value as Record<string, unknown>
+  if (typeof r !== 'string') return undefined
+  if ((lo !== undefined || hi !== undefined) && !(isSeq(lo) && isSeq(hi) && lo <= hi)) return undefined
+  if (d !== undefined && !(Array.isArray(d) && d.every(isSeq))) return undefined
+  if (all !== undefined && all !== true) return undefined
+  return { r, ...(isSeq(lo) && isSeq(hi) ? { lo, hi } : {}), ...(d === undefined ? {} : { d: d as number[] }), ...(all ? { all } : {}) }
+}
+
+/** An item_state row: an id's runs after its last signal (seq), and the token of the write that left it so. */
+export type SignalStateRow = { id: string; seq: number; token: string; runs: string }
+type LinkedRow = SignalRow & { prev: number; token: string }
+/** What the copy keeps of an id beside its runs: its last seq, and the token of that write. */
+export type IdState = { readonly seq: number; readonly token: string }
+export const NO_STATE: IdState = { seq: 0, token: '' }
+
+/** An id caught up with what other replicas wrote: its runs, last seq and token, and what each signal did. */
+export interface Caught {
+  readonly runs: Runs
+  readonly seq: number
+  readonly token: string
+  readonly records: SignalRecord[]
+}
+
+/** Signals of several ids and batches, grouped by id in their order. */
+function byId<R extends { id: string }>(rows: readonly R[]): Map<string, R[]> {
+  const out = new Map<string, R[]>()
+  for (const row of rows) {
+    const list = out.get(row.id)
+    if (list === undefined) out.set(row.id, [row])
+    else list.push(row)
+  }
+  return out
+}
+
+export class Replication {
+  readonly memory = new Memory<IdState>()
+  /** Rows read of other replicas' writes. */
+  remoteRows = 0
+  readonly replica: string
+  readonly #pool: Queryable
+  /** The change_seq of each script's last write that the copy has. */
+  readonly #scriptSeq = new Map<number, number>()
+  readonly #listeners: ((id: string, record: SignalRecord) => void)[] = []
+  // Other replicas' changes not yet read: a seq range and deleted scripts, or everything.
+  #range: { lo: number; hi: number } | undefined
+  readonly #deleted = new Set<number>()
+  #resyncWanted = false
+
+  constructor(replica: string, pool: Queryable) {
+    this.replica = replica
+    this.#pool = pool
+  }
+
+  onSignals(listener: (id: string, record: SignalRecord) => void): void {
+    this.#listeners.push(listener)
+  }
+
+  /** The state at start-up; listening has begun, so that no change falls between the two. */
+  async load(): Promise<void> {
+    const { rows: states } = await this.#pool.query<SignalStateRow>('SELECT id, seq, token, runs FROM item_state')
+    for (const s of states) this.memory.set(s.id, runsFromText(s.runs), { seq: s.seq, token: s.token })
+    const { rows } = await this.#pool.query<ScriptRow & { seq: number }>('SELECT * FROM script ORDER BY id')
+    for (const row of rows) this.setScript(fromRow(row), row.seq)
+  }
+
+  setScript(script: Script, seq: number): void {
+    this.memory.putScript(script.id, script)
+    this.#scriptSeq.set(script.id, seq)
+  }
+
+  dropScript(id: number): void {
+    this.memory.putScript(id, undefined)
+    this.#scriptSeq.delete(id)
+  }
+
+  /** Folds what another replica wrote into the copy, and tells the listeners. */
+  applyRemote(id: string, { runs, seq, token, records }: Caught): void {
+    this.memory.set(id, runs, { seq, token })
+    for (const record of records) for (const listener of this.#listeners) listener(id, record)
+  }
+
+  /** A notification's payload: what it asks to read. Notes this replica wrote itself are ignored. */
+  heard(payload: string): void {
+    const note = noteOf(payload)
+    if (note === undefined || note.r === this.replica) return
+    if (note.all) this.#resyncWanted = true
+    if (note.lo !== undefined && note.hi !== undefined) {
+      const r = this.#range
+      this.#range = r === undefined ? { lo: note.lo, hi: note.hi } : { lo: Math.min(r.lo, note.lo), hi: Math.max(r.hi, note.hi) }
+    }
+    for (const id of note.d ?? []) this.#deleted.add(id)
+  }
+
+  /** After the database or the notifications were lost for a while. */
+  wantResync(): void {
+    this.#resyncWanted = true
+  }
+
+  /** Whether something is to be read. */
+  get pending(): boolean {
+    return this.#resyncWanted || this.#range !== undefined || this.#deleted.size > 0
+  }
+
+  /**
+   * One step of reading what the other replicas wrote: everything again when a resync is wanted,
+   * else what the notes named. `guarded` runs each read and deals with its failure.
+   */
+  async read(guarded: (read: () => Promise<void>, what: string) => Promise<void>): Promise<void> {
+    const resync = this.#resyncWanted
+    const range = this.#range
+    const deleted = [...this.#deleted]
+    this.#resyncWanted = false
+    this.#range = undefined
+    this.#deleted.clear()
+    if (resync) return guarded(() => this.#resync(), 'reading the database again')
+    if (deleted.length > 0) await guarded(() => this.#syncDeleted(deleted), 'reading the scripts other replicas deleted')
+    if (range !== undefined) await guarded(() => this.#syncRange(range.lo, range.hi), 'reading the changes of other replicas')
+  }
+
+  /**
+   * Reads what other replicas appended to the ids of `states` (item_state rows whose seq this
+   * replica has not folded) and folds it on the copy in memory. When the rows no longer link up
+   * to what this replica knows (trimmed meanwhile), the stored runs are taken as they are.
+   */
+  async catchUp(db: Queryable, states: readonly SignalStateRow[]): Promise<Map<string, Caught>> {
+    const out = new Map<string, Caught>()
+    if (states.length === 0) return out
+    const { rows } = await db.query<LinkedRow>(
+      `SELECT s.id, s.seq, s.prev, s.token, s.at, s.n, s.signals FROM item_signal s
+         JOIN unnest($1::text[], $2::bigint[]) AS k(id, known) ON s.id = k.id AND s.seq > k.known ORDER BY s.id, s.seq`,
+      [states.map((s) => s.id), states.map((s) => this.knownSeq(s.id))],
+    )
+    this.remoteRows += rows.length
+    const rowsOf = byId(rows)
+    for (const state of states) {
+      const folded = this.#fold(state.id, rowsOf.get(state.id) ?? [])
+      out.set(
+        state.id,
+        folded !== undefined && folded.seq === state.seq
+          ? folded
+          : { runs: runsFromText(state.runs), seq: state.seq, token: state.token, records: [{ seq: state.seq, runs: runsFromText(state.runs) }] },
+      )
+    }
+    return out
+  }
+
+  /** The seq of the last signal of `id` that the copy has folded. */
+  knownSeq(id: string): number {
+    return this.memory.state.get(id)?.seq ?? 0
+  }
+
+  /** `rows` of `id` (seq order) folded on its copy; undefined when they do not link up to it. */
+  #fold(id: string, rows: readonly LinkedRow[]): Caught | undefined {
+    const base = this.memory.base(id, NO_STATE)
+    let next = base.runs
+    let { seq, token } = base.state
+    const records: SignalRecord[] = []
+    for (const row of rows) {
+      if (row.prev !== seq) return undefined
+      for (const { seq: s, signal } of signalsOf(row)) {
+        const { runs: after, finish } = applyInOrder(next, signal)
+        next = after
+        records.push(finish === undefined ? { seq: s, runs: after } : { seq: s, runs: after, finish: finishRecord(finish, s) })
+        seq = s
+      }
+      token = row.token
+    }
+    return { runs: next, seq, token, records }
+  }
+
+  /**
+   * Reads the changes that other replicas notified: at most NOTE_ROWS rows of each table. A note
+   * is a hint, which any session on the database can send: one that names more asks for a resync,
+   * which reads only what this replica does not have (item_state, then the rows of stale ids).
+   */
+  async #syncRange(lo: number, hi: number): Promise<void> {
+    // Both reads in one round trip (the simple protocol takes no parameters: the bounds are
+    // integers, checked as the note was read); a replica under load runs one for each batch that
+    // another one writes. The inner LIMIT walks the seq index and stops there.
+    const [{ rows }, { rows: scriptRows }] = (await this.#pool.query(
+      `SELECT * FROM (SELECT id, seq, prev, token, at, n, signals FROM item_signal WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY seq LIMIT ${NOTE_ROWS + 1}) r ORDER BY id, seq;
+       SELECT * FROM script WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY seq LIMIT ${NOTE_ROWS + 1}`,
+    )) as unknown as [{ rows: LinkedRow[] }, { rows: (ScriptRow & { seq: number })[] }]
+    this.remoteRows += rows.length + scriptRows.length
+    if (rows.length > NOTE_ROWS || scriptRows.length > NOTE_ROWS) {
+      this.#resyncWanted = true
+      return
+    }
+    const gaps: string[] = []
+    for (const [id, list] of byId(rows)) {
+      const mine = this.knownSeq(id)
+      const fresh = list.filter((row) => row.seq > mine)
+      if (fresh.length === 0) continue
+      const folded = this.#fold(id, fresh)
+      if (folded === undefined) gaps.push(id)
+      else this.applyRemote(id, folded)
+    }
+    if (gaps.length > 0) {
+      const { rows: states } = await this.#pool.query<SignalStateRow>('SELECT id, seq, token, runs FROM item_state WHERE id = ANY($1::text[])', [gaps])
+      for (const [id, c] of await this.catchUp(this.#pool, states)) this.applyRemote(id, c)
+    }
+    for (const row of scriptRows) if (row.seq > (this.#scriptSeq.get(row.id) ?? 0)) this.setScript(fromRow(row), row.seq)
+  }
+
+  /** Forgets the scripts of a note's `d` that the table no longer has: only the table is believed. */
+  async #syncDeleted(ids: readonly number[]): Promise<void> {
+    if (ids.length > NOTE_ROWS) {
+      this.#resyncWanted = true
+      return
+    }
+    const { rows } = await this.#pool.query<ScriptRow & { seq: number }>('SELECT * FROM script WHERE id = ANY($1::bigint[])', [ids])
+    this.remoteRows += rows.length
+    const stored = new Map(rows.map((row) => [row.id, row]))
+    for (const id of ids) {
+      const row = stored.get(id)
+      if (row === undefined) this.dropScript(id)
+      else if (row.seq > (this.#scriptSeq.get(id) ?? 0)) this.setScript(fromRow(row), row.seq)
+    }
+  }
+
+  /** Reads everything again: after the database or the notifications were lost for a while. */
+  async #resync(): Promise<void> {
+    const { rows: states } = await this.#pool.query<SignalStateRow>('SELECT id, seq, token, runs FROM item_state')
+    const stale = states.filter((s) => s.seq !== this.knownSeq(s.id))
+    for (const [id, c] of await this.catchUp(this.#pool, stale)) this.applyRemote(id, c)
+    const stored = new Set(states.map((s) => s.id))
+    for (const id of [...this.memory.runs.keys()])
+      if (!stored.has(id)) this.applyRemote(id, { runs: NO_RUNS, seq: 0, token: '', records: [{ seq: 0, runs: NO_RUNS }] })
+    const { rows } = await this.#pool.query<ScriptRow & { seq: number }>('SELECT * FROM script ORDER BY id')
+    this.memory.clearScripts()
+    this.#scriptSeq.clear()
+    for (const row of rows) this.setScript(fromRow(row), row.seq)
+  }
+}

@@ -1,0 +1,175 @@
+// PostgreSQL's script writes (each a step of a locked batch, see batches.ts) and its reads over the
+// pool: the run logs of items and scripts, finishes, output retention and script queries.
+import type { PoolClient } from 'pg'
+import { applySignal, NO_RUNS, type Runs, type Signal } from '../../domain/run.js'
+import type { Script } from '../../domain/script.js'
+import { trimEvery } from '../core.js'
+import { whereClause, type Dialect } from '../script-filters.js'
+import {
+  finishesOf,
+  fromRow,
+  logEntries,
+  logPage,
+  outputRange,
+  SCRIPT_COLUMNS,
+  SCRIPT_OUTPUTS,
+  scriptLogText,
+  toRow,
+  type BodyRow,
+  type ScriptRow,
+  type SignalRow,
+} from '../rows.js'
+import { SIGNALS_KEPT, TRIM_SLACK, type Store } from '../store.js'
+import type { Done, Tx } from './batches.js'
+import type { Link } from './link.js'
+import type { Replication } from './replication.js'
+
+/** What SQLite's operators mean, in PostgreSQL: text compares and orders in byte order, as there. */
+const POSTGRES: Dialect = {
+  param: (n) => `$${n}`,
+  column: (field) => (field === 'name' || field === 'server' || field === 'periodicity' ? `${field} COLLATE "C"` : field),
+  never: 'FALSE',
+  is: 'IS NOT DISTINCT FROM',
+  isNot: 'IS DISTINCT FROM',
+  like: (field, param) => `${field} ILIKE ${param} ESCAPE ''`,
+}
+
+const scriptValues = (script: Parameters<typeof toRow>[0]) => {
+  const row = toRow(script)
+  return SCRIPT_COLUMNS.map((c) => row[c])
+}
+const placeholders = SCRIPT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')
+const assignments = SCRIPT_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(', ')
+
+/** Script `id`'s log beyond its newest `keep` entries (all of it with 0): outputs first, then entries. */
+async function dropScriptLog(client: PoolClient, id: number, keep: number) {
+  const beyond = 'SELECT seq FROM script_log WHERE script_id = $1 ORDER BY seq DESC OFFSET $2'
+  await client.query(`DELETE FROM signal_body WHERE id = '${SCRIPT_OUTPUTS}' AND seq IN (${beyond})`, [id, keep])
+  await client.query(`DELETE FROM script_log WHERE script_id = $1 AND seq IN (${beyond})`, [id, keep])
+}
+
+/** A script write queued in a batch (`lock`: the script it reads), or a StoreUnavailableError at once while the database does not answer. */
+export type ScriptWrite = <T>(lock: number | undefined, run: (tx: Tx) => Promise<Done>) => Promise<T>
+
+export function scriptWrites(replication: Replication, write: ScriptWrite): Pick<Store, 'createScript' | 'updateScript' | 'deleteScript'> {
+  const logTrimDue = trimEvery(TRIM_SLACK)
+  /** Within a script write: `signal` in script `id`'s log, whose runs were `before`; now and then the oldest entries beyond the kept ones dropped. */
+  async function logScriptSignal(client: PoolClient, id: number, before: Runs, signal: Signal | undefined) {
+    if (signal === undefined || applySignal(before, signal).retry) return
+    const { rows } = await client.query<{ seq: number }>(
+      "INSERT INTO script_log (script_id, seq, at, signals) VALUES ($1, nextval('change_seq') * 16, $2, $3) RETURNING seq",
+      [id, signal.at, scriptLogText(before, signal)],
+    )
+    if (signal.output !== undefined) {
+      await client.query('INSERT INTO signal_body (id, seq, at, kept, body) VALUES ($1, $2, $3, octet_length($4), $4)', [
+        SCRIPT_OUTPUTS,
+        rows[0]!.seq,
+        signal.at,
+        signal.output.text,
+      ])
+    }
+    if (logTrimDue(id)) await dropScriptLog(client, id, SIGNALS_KEPT)
+  }
+
+  return {
+    createScript: (fields, signal) =>
+      write(undefined, async (tx) => {
+        const { rows } = await tx.client.query<ScriptRow & { seq: number }>(
+          `INSERT INTO script (${SCRIPT_COLUMNS.join(', ')}, seq) VALUES (${placeholders}, nextval('change_seq') * 16) RETURNING *`,
+          scriptValues(fields),
+        )
+        const script = fromRow(rows[0]!)
+        const { seq } = rows[0]!
+        tx.seqs.push(seq)
+        tx.scripts.set(script.id, script)
+        await logScriptSignal(tx.client, script.id, NO_RUNS, signal)
+        return { result: script, apply: () => replication.setScript(script, seq) }
+      }),
+    updateScript: (id, patch, signal) =>
+      write(id, async (tx) => {
+        // The row as locked (another replica's write included), after this batch's writes before it.
+        const current = tx.scripts.get(id)
+        if (current === undefined) return { result: undefined }
+        const next: Script = Object.freeze({ ...current, ...patch(current), id })
+        const { rows } = await tx.client.query<{ seq: number }>(
+          `UPDATE script SET ${assignments}, seq = nextval('change_seq') * 16 WHERE id = $${SCRIPT_COLUMNS.length + 1} RETURNING seq`,
+          [...scriptValues(next), id],
+        )
+        const { seq } = rows[0]!
+        tx.seqs.push(seq)
+        tx.scripts.set(id, next)
+        await logScriptSignal(tx.client, id, current.runs, signal)
+        return { result: next, apply: () => replication.setScript(next, seq) }
+      }),
+    deleteScript: (id) =>
+      write(id, async (tx) => {
+        if (tx.scripts.get(id) === undefined) return { result: false }
+        await tx.client.query('DELETE FROM script WHERE id = $1', [id])
+        await dropScriptLog(tx.client, id, 0)
+        tx.scripts.set(id, undefined)
+        tx.deleted.push(id)
+        return { result: true, apply: () => replication.dropScript(id) }
+      }),
+  }
+}
+
+export function poolReads(link: Link): Pick<Store, 'finishes' | 'runLog' | 'scriptRunLog' | 'pruneOutputs' | 'queryScripts'> {
+  const { pool } = link
+  /** A page of a run log: its rows by `sql` ($1 `key`, $2 how many), with the outputs kept under `bodyId`. */
+  const logRead = (sql: string, key: string | number, bodyId: string, page: { keep: number; before: number | undefined; limit: number }) =>
+    link.reading(async () => {
+      const { rows } = await pool.query<SignalRow>(sql, [key, page.keep])
+      const signals = logPage(rows, page)
+      const range = outputRange(signals)
+      const bodies =
+        range === undefined
+          ? []
+          : (await pool.query<BodyRow>('SELECT seq, body FROM signal_body WHERE id = $1 AND seq BETWEEN $2 AND $3', [bodyId, ...range])).rows
+      return logEntries(signals, bodies)
+    })
+
+  return {
+    finishes: (id) =>
+      link.reading(async () =>
+        finishesOf((await pool.query<SignalRow>('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 ORDER BY seq', [id])).rows),
+      ),
+    // A row holds one signal at least: `keep` rows hold the newest `keep` signals.
+    runLog: (id, page) => logRead('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 ORDER BY seq DESC LIMIT $2', id, id, page),
+    scriptRunLog: (id, page) =>
+      logRead('SELECT script_id AS id, seq, at, 1 AS n, signals FROM script_log WHERE script_id = $1 ORDER BY seq DESC LIMIT $2', id, SCRIPT_OUTPUTS, {
+        ...page,
+        keep: Math.min(page.keep, SIGNALS_KEPT),
+      }),
+    pruneOutputs: ({ before, maxBytes, downTo, limit }) =>
+      link.reading(async () => {
+        // Outputs are written by statuspage_append and read by id: deleting them locks no row a check-in waits for.
+        const old = await pool.query('DELETE FROM signal_body WHERE ctid = ANY(ARRAY(SELECT ctid FROM signal_body WHERE at < $1 ORDER BY at LIMIT $2))', [
+          before,
+          limit,
+        ])
+        if (old.rowCount! > 0) return old.rowCount!
+        const { rows } = await pool.query<{ bytes: number }>('SELECT coalesce(sum(kept), 0)::bigint AS bytes FROM signal_body')
+        if (rows[0]!.bytes <= maxBytes) return 0
+        const oldest = `SELECT ctid FROM (SELECT ctid, kept, sum(kept) OVER (ORDER BY at, ctid) AS upto FROM signal_body ORDER BY at, ctid LIMIT $1) t WHERE upto - kept < $2`
+        return (await pool.query(`DELETE FROM signal_body WHERE ctid = ANY(ARRAY(${oldest}))`, [limit, rows[0]!.bytes - downTo])).rowCount!
+      }),
+    queryScripts(query) {
+      const { where, params } = whereClause(query.filters, POSTGRES)
+      const order = [
+        ...query.orderBy.map((o) => `${POSTGRES.column(o.field)} ${o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`),
+        'id ASC',
+      ].join(', ')
+      return link.reading(async () => {
+        const [{ rows: counted }, { rows }] = await Promise.all([
+          pool.query<{ n: number }>(`SELECT count(*) AS n FROM script ${where}`, params),
+          pool.query<ScriptRow>(`SELECT * FROM script ${where} ORDER BY ${order} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [
+            ...params,
+            query.limit,
+            query.offset,
+          ]),
+        ])
+        return { total: counted[0]!.n, scripts: rows.map(fromRow) }
+      })
+    },
+  }
+}
