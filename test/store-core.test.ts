@@ -1,0 +1,91 @@
+// The store's rules that both drivers share (src/store/core.ts); the contract suite (store.test.ts)
+// runs them through SQLite and PostgreSQL, these pin them down alone.
+import t from 'tap'
+import { NO_RUNS, type Signal } from '../src/domain/run.js'
+import type { Script } from '../src/domain/script.js'
+import { foldBatch, Memory, recordOf, trimEvery, type Queued } from '../src/store/core.js'
+
+const T = Date.UTC(2026, 0, 15, 12)
+const op = (id: string, signal: Omit<Signal, 'at'> & { at?: number }, generation?: number): Queued => ({ id, signal: { at: T, ...signal }, generation })
+
+t.test('a batch folds each id in the order queued, on its base, and answers each signal with the runs after it', async (t) => {
+  const ops = [op('a', { kind: 'start', rid: 'r1' }), op('b', { kind: 'success' }), op('a', { kind: 'success', rid: 'r1', at: T + 5000 })]
+  const folded = foldBatch(ops, () => ({ runs: NO_RUNS }))
+  t.same([...folded.latest.keys()], ['a', 'b'], 'ids in the order of their first signal')
+  const a = folded.latest.get('a')!
+  t.equal(a.signals.length, 2)
+  a.signals.forEach((s, i) => (s.seq = 10 + i))
+  folded.latest.get('b')!.signals[0]!.seq = 20
+  const start = recordOf(folded, ops[0]!)
+  const finish = recordOf(folded, ops[2]!)
+  t.equal(start.seq, 10)
+  t.equal(start.runs.open.length, 1, 'the start left its run open')
+  t.equal(finish.seq, 11)
+  t.equal(finish.runs.open.length, 0, 'the finish closed it')
+  t.equal(finish.finish?.duration, 5, 'and measured it (s)')
+  t.equal(finish.finish?.seq, 11)
+  t.equal(recordOf(folded, ops[1]!).seq, 20)
+})
+
+t.test('a signal older than the last one is taken as arriving then', async (t) => {
+  const folded = foldBatch([op('a', { kind: 'success', at: T + 1000 }), op('a', { kind: 'success', at: T })], () => ({ runs: NO_RUNS }))
+  t.same(
+    folded.latest.get('a')!.signals.map((s) => s.signal.at),
+    [T + 1000, T + 1000],
+  )
+})
+
+t.test('a retry is answered as recorded and not written; an id of retries only is not written at all', async (t) => {
+  const first = foldBatch([op('a', { kind: 'success', key: 'k1' })], () => ({ runs: NO_RUNS }))
+  const after = first.latest.get('a')!.runs
+  const again = op('a', { kind: 'success', key: 'k1', at: T + 1000 })
+  const folded = foldBatch([again, op('b', { kind: 'success' })], (id) => ({ runs: id === 'a' ? after : NO_RUNS }))
+  t.same([...folded.latest.keys()], ['b'])
+  const record = recordOf(folded, again)
+  t.equal(record.seq, 0, 'a retry has no seq of its own')
+  t.equal(record.runs.lastSignal, T, 'and changes nothing')
+})
+
+t.test('keepOnly forgets the ids not kept, and the queued signals of those ids', async (t) => {
+  const memory = new Memory<number>()
+  memory.set('a', NO_RUNS, 1)
+  memory.set('b', NO_RUNS, 2)
+  const queuedA = op('a', { kind: 'success' }, memory.generation('a'))
+  const queuedC = op('c', { kind: 'success' }, memory.generation('c'))
+  const queuedB = op('b', { kind: 'success' }, memory.generation('b'))
+  t.same(memory.keepOnly(new Set(['b', 'c']), ['a', 'b', 'c']), ['a'])
+  t.same([...memory.runs.keys()], ['b'])
+  t.equal(memory.state.get('a'), undefined)
+  t.notOk(memory.isLive(queuedA), "a's queued signal is dropped")
+  t.ok(memory.isLive(queuedB), "b's is written")
+  t.ok(memory.isLive(queuedC), "c's is written: c is kept")
+  t.ok(memory.isLive(op('a', { kind: 'success' }, memory.generation('a'))), 'a signal queued after it is written')
+  t.same(memory.base('z', 0), { runs: NO_RUNS, state: 0 })
+})
+
+t.test('scripts are listed in id order, and the list follows each change', async (t) => {
+  const memory = new Memory<number>()
+  // Only the id matters here.
+  const script = (id: number) => ({ id }) as Script
+  memory.putScript(3, script(3))
+  memory.putScript(1, script(1))
+  t.same(
+    memory.scripts().map((s) => s.id),
+    [1, 3],
+  )
+  memory.putScript(2, script(2))
+  memory.putScript(3, undefined)
+  t.same(
+    memory.scripts().map((s) => s.id),
+    [1, 2],
+  )
+  t.ok(Object.isFrozen(memory.scripts()))
+})
+
+t.test('a log is trimmed once every `slack` writes of its script', async (t) => {
+  const due = trimEvery(3)
+  t.same(
+    [1, 1, 2, 1, 2, 2, 1].map((id) => due(id)),
+    [false, false, false, true, false, true, false],
+  )
+})
