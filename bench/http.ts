@@ -7,6 +7,7 @@ import autocannon from 'autocannon'
 import { OUTPUT_MAX } from '../src/domain/run.js'
 import { openStore } from '../src/store/open.js'
 import { BENCH_TOKEN, benchScripts, benchYaml } from './fixtures.js'
+import { type Load, load } from './load.js'
 import { startBare, startStatuspage, type Server } from './servers.js'
 import { median, type Row } from './table.js'
 
@@ -18,15 +19,14 @@ const output = Array.from({ length: 200 }, (_, i) => `2026-11-22T03:00:${String(
   .join('')
   .slice(0, OUTPUT_MAX)
 
-type Options = Omit<autocannon.Options, 'url'>
+/** What a throughput row sends: by default a GET of its path, with the token. */
+type Options = Partial<Pick<Load, 'method' | 'headers' | 'body' | 'paths'>>
 
 const ROUNDS = 3
 
-async function load(server: Server, path: string, options: Options) {
-  const result = await autocannon({ url: `${server.url}${path}`, connections: 32, duration: SECONDS, headers, ...options })
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${path}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-  return result
-}
+/** 32 connections for `seconds`, as every throughput row runs (see load.ts for the generator). */
+const run = (server: Server, path: string, options: Options, seconds = SECONDS) =>
+  load(server.url, { connections: 32, seconds, headers, paths: [path], ...options })
 
 /**
  * statuspage against bare Fastify on the same requests. Two cores carry both the servers and the
@@ -41,26 +41,33 @@ export function versus(what: string, path: string, options: Options, goal: numbe
   })
 }
 
-/** The server that `start` starts against bare Fastify, as versus does it. */
-export async function versusServer(what: string, path: string, options: Options, goal: number | undefined, start: () => Promise<Server>): Promise<Row> {
-  const bare = await startBare()
+/** The server that `start` starts against bare Fastify (or another `baseline`), as versus does it. */
+export async function versusServer(
+  what: string,
+  path: string,
+  options: Options,
+  goal: number | undefined,
+  start: () => Promise<Server>,
+  baseline: { start: () => Promise<Server>; name: string } = { start: startBare, name: 'bare Fastify' },
+): Promise<Row> {
+  const bare = await baseline.start()
   const sp = await start()
-  for (const server of [bare, sp]) await autocannon({ url: `${server.url}${path}`, connections: 32, duration: 1, headers, ...options })
+  for (const server of [bare, sp]) await run(server, path, options, 1)
   const bareRuns: number[] = []
   const spRuns: number[] = []
   const p99s: number[] = []
   for (let round = 0; round < ROUNDS; round++) {
-    bareRuns.push((await load(bare, path, options)).requests.average)
-    const result = await load(sp, path, options)
-    spRuns.push(result.requests.average)
-    p99s.push(result.latency.p99)
+    bareRuns.push((await run(bare, path, options)).rps)
+    const result = await run(sp, path, options)
+    spRuns.push(result.rps)
+    p99s.push(result.p99)
   }
   await Promise.all([bare.stop(), sp.stop()])
   const ratio = median(spRuns) / median(bareRuns)
   return {
     what,
-    statuspage: `${Math.round(median(spRuns)).toLocaleString('en')} req/s (p99 ${median(p99s)} ms)`,
-    baseline: `${Math.round(median(bareRuns)).toLocaleString('en')} req/s bare Fastify`,
+    statuspage: `${Math.round(median(spRuns)).toLocaleString('en')} req/s (p99 ${median(p99s).toFixed(1)} ms)`,
+    baseline: `${Math.round(median(bareRuns)).toLocaleString('en')} req/s ${baseline.name}`,
     ratio: `${ratio.toFixed(2)} (rounds ${spRuns.map((r, i) => (r / bareRuns[i]!).toFixed(2)).join(', ')})`,
     goal: goal === undefined ? '' : `>= ${goal}${ratio >= goal ? '' : '  MISSED'}`,
   }
@@ -174,15 +181,15 @@ async function nodeStart(): Promise<number> {
  * Requests that alternate a start and its finish (exit status 0), each pair with a run id of its
  * own, so that every finish closes its run and measures a duration.
  */
-function runPairs(id: string): autocannon.Request[] {
-  return Array.from({ length: 200 }, (_, i) => ({ method: 'GET' as const, path: `/refresh/${id}/${i % 2 === 0 ? 'start' : '0'}?rid=r${i >> 1}` }))
+function runPairs(id: string): string[] {
+  return Array.from({ length: 200 }, (_, i) => `/refresh/${id}/${i % 2 === 0 ? 'start' : '0'}?rid=r${i >> 1}`)
 }
 
 export async function httpBench(): Promise<Row[]> {
   return [
-    await versus('GET /refresh/:id with token, persisted', '/refresh/item-0', {}, 0.8),
-    await versus('GET /refresh/:id of a cron item, persisted', '/refresh/item-0', {}, 0.8, benchYaml(1000, { cron: true })),
-    await versus('start + finish pairs of one item, with rids, persisted', '/refresh/item-0', { requests: runPairs('item-0') }, 0.8),
+    await versus('GET /refresh/:id with token, persisted', '/refresh/item-0', {}, 0.9),
+    await versus('GET /refresh/:id of a cron item, persisted', '/refresh/item-0', {}, 0.9, benchYaml(1000, { cron: true })),
+    await versus('start + finish pairs of one item, with rids, persisted', '/refresh/item-0', { paths: runPairs('item-0') }, 0.8),
     await versus(
       'POST /refresh/:id/1 with a 10 KiB output (the run log), persisted',
       '/refresh/item-0/1',
@@ -191,9 +198,9 @@ export async function httpBench(): Promise<Row[]> {
         body: output,
         headers: { ...headers, 'content-type': 'text/plain' },
       },
-      undefined,
+      0.5,
     ),
-    await versus('PUT /api/v1/script/:id (Scripto report)', '/api/v1/script/1', { method: 'PUT', body: putBody }, 0.5),
+    await versus('PUT /api/v1/script/:id (Scripto report)', '/api/v1/script/1', { method: 'PUT', body: putBody }, 0.6),
     await latencyUnderScrape(10_000),
     await latencyUnderScrape(100_000),
     await memory(),

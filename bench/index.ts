@@ -1,13 +1,14 @@
 // npm run bench: every figure measured in this run, on this machine.
 import { cpus, totalmem } from 'node:os'
 import { httpBench } from './http.js'
+import { generator } from './load.js'
 import { postgresBench } from './postgres.js'
 import { reloadBench } from './reload.js'
 import { scrapeBench } from './scrape.js'
 import { table } from './table.js'
 
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
-process.stdout.write(`statuspage benchmarks on ${machine}\n\n`)
+process.stdout.write(`statuspage benchmarks on ${machine}\nthroughput rows: 32 connections from ${generator}; fixed-rate rows: autocannon\n\n`)
 // `npm run bench -- scrape`, `-- http` or `-- postgres` runs one part.
 const only = process.argv[2]
 const part = (name: string) => only === undefined || only === name

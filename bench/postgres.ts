@@ -3,6 +3,7 @@
 import autocannon from 'autocannon'
 import { benchYaml } from './fixtures.js'
 import { headers, SECONDS, versus, versusServer } from './http.js'
+import { load } from './load.js'
 import { postgresBin, startCluster, type Cluster } from './pg-cluster.js'
 import { START_FLAGS, startBare, startPgFloor, startStatuspage, type Server } from './servers.js'
 import { median, type Row } from './table.js'
@@ -10,7 +11,9 @@ import { median, type Row } from './table.js'
 const ROUNDS = 3
 
 /** Refreshes spread over 100 ids: a batch then writes a row per id, as a fleet's check-ins do. */
-const spread: autocannon.Request[] = Array.from({ length: 100 }, (_, i) => ({ method: 'GET', path: `/refresh/item-${i * 10}` }))
+const spreadPaths = Array.from({ length: 100 }, (_, i) => `/refresh/item-${i * 10}`)
+/** The same, for autocannon at a fixed rate. */
+const spread: autocannon.Request[] = spreadPaths.map((path) => ({ method: 'GET', path }))
 
 /** Two replicas on one database, each loaded by half the connections at once, against bare Fastify with all of them. */
 async function twoReplicas(cluster: Cluster): Promise<Row> {
@@ -19,11 +22,8 @@ async function twoReplicas(cluster: Cluster): Promise<Row> {
   const bare = await startBare()
   const a = await startStatuspage(yaml, database)
   const b = await startStatuspage(yaml, database)
-  const run = (server: Server, connections: number, duration = SECONDS) =>
-    autocannon({ url: server.url, connections, duration, headers, requests: spread }).then((r) => {
-      if (r.non2xx > 0 || r.errors > 0) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors`)
-      return r.requests.average
-    })
+  const run = (server: Server, connections: number, seconds = SECONDS) =>
+    load(server.url, { connections, seconds, headers, paths: spreadPaths }).then((r) => r.rps)
   await Promise.all([run(bare, 32, 1), run(a, 16, 1), run(b, 16, 1)])
   const bareRuns: number[] = []
   const pairRuns: number[] = []
@@ -62,6 +62,20 @@ async function floor(cluster: Cluster): Promise<Row[]> {
     )
   }
   return rows
+}
+
+/** A refresh through the PostgreSQL store against the floor, both with npm start's node flags, in alternating rounds. */
+async function againstFloor(cluster: Cluster): Promise<Row> {
+  const floorDb = await cluster.createDatabase()
+  const database = await cluster.createDatabase()
+  return versusServer(
+    'GET /refresh/:id, PostgreSQL store (one id), against the floor',
+    '/refresh/item-0',
+    {},
+    0.8,
+    () => startStatuspage(benchYaml(1000), database),
+    { start: () => startPgFloor(floorDb, START_FLAGS), name: 'the floor (one UPDATE per batch)' },
+  )
 }
 
 const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
@@ -130,12 +144,13 @@ export async function postgresBench(): Promise<Row[]> {
       await versus(
         'GET /refresh/:id, PostgreSQL store (100 ids)',
         '/refresh/item-0',
-        { requests: spread },
+        { paths: spreadPaths },
         0.5,
         benchYaml(1000),
         await cluster.createDatabase(),
       ),
       ...(await floor(cluster)),
+      await againstFloor(cluster),
       await twoReplicas(cluster),
       ...(await convergence(cluster)),
     ]
