@@ -14,7 +14,7 @@ t.test('a batch folds each id in the order queued, on its base, and answers each
   t.same([...folded.latest.keys()], ['a', 'b'], 'ids in the order of their first signal')
   const a = folded.latest.get('a')!
   t.equal(a.signals.length, 2)
-  a.signals.forEach((s, i) => (s.seq = 10 + i))
+  for (const [i, s] of a.signals.entries()) s.seq = 10 + i
   folded.latest.get('b')!.signals[0]!.seq = 20
   const start = recordOf(folded, ops[0]!)
   const finish = recordOf(folded, ops[2]!)
