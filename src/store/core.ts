@@ -21,6 +21,12 @@ interface Pending {
   seq: number
 }
 
+/** An id's runs and what the driver keeps of it beside them: what a batch folds its signals on, and leaves. */
+export interface IdBase<S> {
+  readonly runs: Runs
+  readonly state: S
+}
+
 /** An id's state after a batch: what it was folded on (`base`), its runs now and its signals to write. */
 export interface IdBatch<B> {
   readonly base: B
@@ -97,7 +103,7 @@ export class Memory<S> {
   }
 
   /** What a batch folds an id's signals on. */
-  base(id: string, empty: S): { readonly runs: Runs; readonly state: S } {
+  base(id: string, empty: S): IdBase<S> {
     return { runs: this.runs.get(id) ?? NO_RUNS, state: this.state.get(id) ?? empty }
   }
 

@@ -5,7 +5,7 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { applyInOrder, applySignal, NO_RUNS, type Runs, type Signal } from '../domain/run.js'
 import type { Script } from '../domain/script.js'
-import { foldBatch, Memory, recordOf, trimEvery, type IdBatch, type Queued } from './core.js'
+import { foldBatch, Memory, recordOf, trimEvery, type IdBase, type IdBatch, type Queued } from './core.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 import { whereClause, type Dialect } from './script-filters.js'
@@ -33,8 +33,8 @@ interface QueuedSignal extends Queued {
   readonly reject: (err: unknown) => void
 }
 
-/** An id's runs and how many signals it keeps, after a write. */
-type Kept = { readonly runs: Runs; readonly state: number }
+/** An id's runs and how many signals it keeps. */
+type Kept = IdBase<number>
 
 /** SQLite's own operators: LIKE already ignores (ASCII) case and has no escape character. */
 const SQLITE: Dialect = {

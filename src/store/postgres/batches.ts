@@ -3,10 +3,9 @@
 // then runs in the locked path, as every batch with script writes or deletes does: a transaction
 // that locks what it reads, catches up with the other replicas, folds again and notifies them.
 import type { PoolClient } from 'pg'
-import type { Runs } from '../../domain/run.js'
 import type { Script } from '../../domain/script.js'
 import { StoreUnavailableError } from '../../errors.js'
-import { foldBatch, recordOf, type Folded, type Queued } from '../core.js'
+import { foldBatch, recordOf, type Folded, type IdBase, type Queued } from '../core.js'
 import { fromRow, ROW_SIGNALS_MAX, runsText, signalsText, type ScriptRow } from '../rows.js'
 import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord } from '../store.js'
 import { CHANNEL, isRetryable, isUnavailable, sqlState, type Link, type Queryable } from './link.js'
@@ -53,7 +52,7 @@ export type Op = SignalOp | ScriptOp | ForgetOp
 type Outcome = { kind: 'done' } | { kind: 'retry' } | { kind: 'without'; op: Op; err: unknown } | { kind: 'failed'; err: unknown }
 
 /** What a batch folds an id's signals on: its runs, and the state (the token) they were at. */
-type Base = { readonly runs: Runs; readonly state: IdState }
+type Base = IdBase<IdState>
 
 export class Batches {
   /** Batches that deadlocked and ran again. */
@@ -88,8 +87,11 @@ export class Batches {
    * half as large and the rate fell from 0.45 to 0.35 of bare Fastify.
    */
   async signals(ops: readonly SignalOp[]): Promise<() => void> {
-    const signals = ops.filter(this.#live)
-    for (const op of ops) if (!this.#replication.memory.isLive(op)) op.resolve(undefined)
+    const signals: SignalOp[] = []
+    for (const op of ops) {
+      if (this.#replication.memory.isLive(op)) signals.push(op)
+      else op.resolve(undefined)
+    }
     const none = () => {}
     if (signals.length === 0) return none
     const { memory } = this.#replication
@@ -299,10 +301,10 @@ export class Batches {
       const stale = this.#forgottenSince(signals)
       for (const [id, c] of caught) if (!stale.has(id)) replication.applyRemote(id, c)
       this.#settle(signals, folded, token, stale)()
-      const written = new Set(signals)
       for (const op of ops) {
         if (op.kind === 'signal') {
-          if (!written.has(op)) op.resolve(undefined)
+          // Those folded were answered by #settle; the others' ids were forgotten before the batch.
+          if (!folded.placed.has(op)) op.resolve(undefined)
           continue
         }
         if (op.kind === 'forget') continue
