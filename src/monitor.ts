@@ -2,7 +2,7 @@
 // place. Routes and collectors ask it for a snapshot or tell it of a signal; nothing else
 // combines the three.
 import type { Config, Item } from './config/load.js'
-import { dueAfter, type Due } from './domain/check.js'
+import { dueAfter, scriptKey, type Due } from './domain/check.js'
 import {
   applySignal,
   countRun,
@@ -153,9 +153,9 @@ export class Monitor {
     return this.#store.runLog(id, page)
   }
 
-  /** A page of script `id`'s run log. */
+  /** A page of script `id`'s run log: the same log, under the script's key. */
   scriptRunLog(id: number, page: LogPage): Promise<LogEntry[]> {
-    return this.#store.scriptRunLog(id, page)
+    return this.#store.runLog(scriptKey(id), page)
   }
 
   /** One step of output retention (see Store.pruneOutputs). */

@@ -148,6 +148,11 @@ t.test('each bad config gets one line naming the file, the path and the fault', 
       ['config.yml: statuspage.groups.G[0]: has both interval and schedule; give one'],
     ],
     [
+      "an id that names a script's log",
+      yamlConfig({ groups: '\n    G:\n      - {name: a, id: "scripto:1"}\n' }),
+      ["config.yml: statuspage.groups.G[0].id: must not start with 'scripto:': the store keeps Scripto's scripts under such keys"],
+    ],
+    [
       'a zone without a schedule',
       yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, tz: UTC}\n' }),
       ['config.yml: statuspage.groups.G[0].tz: applies to a schedule; this item has none'],

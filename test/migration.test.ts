@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config/load.js'
+import { loadConfig, parseConfig } from '../src/config/load.js'
 import { FakeClock } from './helpers/app.js'
 import { backends, type Backend } from './helpers/backends.js'
 
@@ -138,6 +138,13 @@ for (const backend of backends(t)) {
     t.equal(scriptTop.output, 'fixed')
     t.ok(((await get(app, '/api/v1/items/web/runs')).body.runs as { seq: number }[])[0]!.seq > scriptTop.seq)
     t.match((await get(app, '/api/v1/script/1')).body, { status: true, consecutive_failures: 0 })
+
+    // A reload that drops an item deletes that item's log, and no script's: they share one log.
+    const fewer = parseConfig(readFileSync(join(FIXTURES, 'config.yml'), 'utf8').replace(/.*id: sync.*\n/, ''), 'config.yml')
+    if (!fewer.ok) throw new Error(fewer.errors.join('\n'))
+    await app.monitor.reload(fewer.config)
+    t.same([...app.monitor.runs().keys()].sort(), ['backup', 'web'], 'only items have runs folded from the log')
+    t.equal(((await get(app, '/api/v1/script/3/runs')).body.runs as unknown[]).length, 3)
 
     // And all of it again after a restart on the migrated database.
     await app.close()

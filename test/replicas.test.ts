@@ -87,7 +87,7 @@ t.test('batches of both replicas to the same ids, in any order, all commit and a
     t.ok(results.flat().every((record) => record !== undefined))
   }
   await waitUntil(() => ids.every((id) => JSON.stringify(a.runs().get(id)) === JSON.stringify(b.runs().get(id))), 'the replicas agree', 2000)
-  t.same(await pgRows(url, 'SELECT sum(n)::integer AS n FROM item_signal'), [{ n: 20 * 2 * 2 * 10 }], 'every signal is stored once')
+  t.same(await pgRows(url, 'SELECT sum(n)::integer AS n FROM check_signal'), [{ n: 20 * 2 * 2 * 10 }], 'every signal is stored once')
   t.equal(a.lockRetries + b.lockRetries, 0, 'no batch deadlocked and ran again')
   const fresh = await openStore(url)
   t.teardown(() => fresh.close())
@@ -133,14 +133,14 @@ t.test('batches written back to back by both replicas, each while the one before
       )
     }
   }
-  const stored = await pgRows<{ seq: number; n: number }>(url, 'SELECT seq, n FROM item_signal')
+  const stored = await pgRows<{ seq: number; n: number }>(url, 'SELECT seq, n FROM check_signal')
   const have = new Set(stored.flatMap((row) => Array.from({ length: row.n }, (_, k) => row.seq + k)))
   t.same(
     [...fromA, ...fromB].filter((record) => !have.has(record!.seq)),
     [],
     'every acknowledged signal is stored under its seq',
   )
-  t.same(await pgRows(url, 'SELECT sum(n)::integer AS n FROM item_signal'), [{ n: 600 }], 'every signal is stored once')
+  t.same(await pgRows(url, 'SELECT sum(n)::integer AS n FROM check_signal'), [{ n: 600 }], 'every signal is stored once')
   const fresh = await openStore(url)
   t.teardown(() => fresh.close())
   await waitUntil(
@@ -162,7 +162,7 @@ t.test('a signal for an id whose rows another replica deleted is stored, not los
   await a.recordSignal('other', { kind: 'success', at: 2 }).catch(() => undefined)
   await waitUntil(async () => (await pgRows(url, "SELECT id FROM item_state WHERE id = 'x'")).length === 0, 'x deleted', 2000)
   const record = await b.recordSignal('x', { kind: 'success', at: 3 })
-  t.same(await pgRows(url, "SELECT sum(n)::integer AS n FROM item_signal WHERE id = 'x'"), [{ n: 1 }], 'the acknowledged signal is stored')
+  t.same(await pgRows(url, "SELECT sum(n)::integer AS n FROM check_signal WHERE id = 'x'"), [{ n: 1 }], 'the acknowledged signal is stored')
   t.equal(record?.runs.lastSignal, 3)
 })
 
@@ -231,7 +231,7 @@ t.test('while PostgreSQL is down writes fail at once and nothing is acknowledged
   await waitUntil(() => a.up && b.up, 'both replicas answer again', 10_000)
   streaming = false
   await stream
-  const stored = new Set((await pgRows<{ at: number }>(url, "SELECT at FROM item_signal WHERE id = 'stream'")).map((row) => row.at))
+  const stored = new Set((await pgRows<{ at: number }>(url, "SELECT at FROM check_signal WHERE id = 'stream'")).map((row) => row.at))
   const lost = acknowledged.filter((at) => !stored.has(at))
   t.same(lost, [], `all ${acknowledged.length} acknowledged check-ins are stored`)
   await a.recordSignal('after', { kind: 'success', at: 77 })
@@ -336,7 +336,7 @@ t.test('two real replicas: a check-in sent to one shows on the other within 2 s;
   await waitUntil(() => acknowledged >= 50, 'refreshes acknowledged')
   a.child.kill('SIGKILL')
   await stream
-  const [{ n }] = (await pgRows<{ n: number }>(url, "SELECT coalesce(sum(n), 0)::integer AS n FROM item_signal WHERE id <> 'dns'")) as [{ n: number }]
+  const [{ n }] = (await pgRows<{ n: number }>(url, "SELECT coalesce(sum(n), 0)::integer AS n FROM check_signal WHERE id <> 'dns'")) as [{ n: number }]
   t.ok(n >= acknowledged && n <= acknowledged + 1, `every acknowledged refresh is stored (${acknowledged} acknowledged, ${n} stored)`)
 })
 
@@ -391,7 +391,7 @@ t.test('notes are hints: a note naming a live script as deleted, or a huge range
   // 20,000 rows that no note of a replica names: reading them would be the whole table.
   await pgRows(
     url,
-    "INSERT INTO item_signal (id, seq, prev, token, at, n, signals) SELECT 'bulk' || g, g * 16, 0, 'x', 1, 1, '[[0,\"ok\"]]' FROM generate_series(1000000, 1019999) g",
+    "INSERT INTO check_signal (id, seq, prev, token, at, n, signals) SELECT 'bulk' || g, g * 16, 0, 'x', 1, 1, '[[0,\"ok\"]]' FROM generate_series(1000000, 1019999) g",
   )
   /** A change noted after the notes sent: once each replica has the other's, it has read them. */
   const settled = async (at: number) => {

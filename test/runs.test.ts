@@ -138,7 +138,7 @@ t.test('bad signals and run ids are a 400 naming them, and store nothing', async
   t.equal(twice.statusCode, 400)
   t.match(twice.json(), { message: 'rid: must be given once' })
   t.same(app.monitor.runs().size, 0, 'nothing in memory')
-  t.same(onDisk(dbPath, 'SELECT * FROM item_signal'), [], 'nothing on disk')
+  t.same(onDisk(dbPath, 'SELECT * FROM check_signal'), [], 'nothing on disk')
 })
 
 t.test('signals need the token, HEAD included', async (t) => {

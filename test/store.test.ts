@@ -1,6 +1,7 @@
 // The store contract, on both backends: what any Store must do, whatever keeps it.
 import t, { type Test } from 'tap'
 import type { Signal } from '../src/domain/run.js'
+import { scriptKey } from '../src/domain/check.js'
 import { NEW_SCRIPT, scriptSignal } from '../src/domain/script.js'
 import { openStore } from '../src/store/open.js'
 import { SIGNALS_KEPT, TRIM_SLACK, type ScriptFields, type ScriptQuery, type Store } from '../src/store/store.js'
@@ -30,7 +31,7 @@ for (const backend of backends(t)) {
     )
     t.same(script, { id: 1, ...fields('x.sh') })
     t.same(
-      await backend.rows(location, 'SELECT id, at FROM item_signal ORDER BY id'),
+      await backend.rows(location, 'SELECT id, at FROM check_signal ORDER BY id'),
       [
         { id: 'a', at: 1 },
         { id: 'b', at: 2 },
@@ -154,7 +155,7 @@ for (const backend of backends(t)) {
     t.same([...(await queued)], ['a'], 'the first batch wrote a only')
     t.same([...(await later)], ['b'], 'a signal after the id came back is written')
     await store.close()
-    t.same(await backend.rows(location, 'SELECT id, at FROM item_signal ORDER BY id'), [
+    t.same(await backend.rows(location, 'SELECT id, at FROM check_signal ORDER BY id'), [
       { id: 'a', at: 5 },
       { id: 'b', at: 7 },
     ])
@@ -167,7 +168,7 @@ for (const backend of backends(t)) {
     t.same([...lastSignals(store)], [['b', 5]], 'forgotten in memory at once')
     await refreshIds(store, ['b'], 6)
     await store.close()
-    t.same(await backend.rows(location, 'SELECT DISTINCT id FROM item_signal'), [{ id: 'b' }])
+    t.same(await backend.rows(location, 'SELECT DISTINCT id FROM check_signal'), [{ id: 'b' }])
     const reopened = (await open(t, location)).store
     t.same([...lastSignals(reopened)], [['b', 6]])
     await reopened.close()
@@ -208,9 +209,9 @@ for (const backend of backends(t)) {
       'finishes come oldest first',
     )
     await store.close()
-    const kept = (await backend.rows<{ n: number }>(location, "SELECT sum(n) AS n FROM item_signal WHERE id = 'busy'"))[0]!.n
+    const kept = (await backend.rows<{ n: number }>(location, "SELECT sum(n) AS n FROM check_signal WHERE id = 'busy'"))[0]!.n
     t.ok(kept >= SIGNALS_KEPT && kept <= SIGNALS_KEPT + 64, `between ${SIGNALS_KEPT} and ${SIGNALS_KEPT + 64} kept (${kept})`)
-    t.same(await backend.rows(location, "SELECT sum(n) AS n FROM item_signal WHERE id = 'quiet'"), [{ n: 1 }], 'other ids keep theirs')
+    t.same(await backend.rows(location, "SELECT sum(n) AS n FROM check_signal WHERE id = 'quiet'"), [{ n: 1 }], 'other ids keep theirs')
     const reopened = (await open(t, location)).store
     t.same(reopened.runs().get('busy'), runs, 'open runs, last duration and streak as before')
     t.same(await reopened.finishes('busy'), finishes)
@@ -320,7 +321,7 @@ for (const backend of backends(t)) {
     const { store, location } = await open(t)
     await Promise.all(Array.from({ length: 20 }, (_, i) => store.recordSignal('job', { kind: 'success', at: 1000 * (i + 1) })))
     // One batch writes an id's signals in rows of 16: a first signal sent on its own would make a row of 1.
-    t.same(await backend.rows(location, 'SELECT n FROM item_signal ORDER BY seq'), [{ n: 16 }, { n: 4 }])
+    t.same(await backend.rows(location, 'SELECT n FROM check_signal ORDER BY seq'), [{ n: 16 }, { n: 4 }])
     await store.close()
   })
 
@@ -361,7 +362,7 @@ for (const backend of backends(t)) {
       await Promise.all(Array.from({ length: 20 }, (_, j) => store.recordSignal('busy', { kind: 'success', at: i + j + 1, output: output(`run ${i + j}`) })))
     }
     const [bodies] = await backend.rows<{ n: number }>(location, 'SELECT count(*) AS n FROM signal_body')
-    const [signals] = await backend.rows<{ n: number }>(location, 'SELECT sum(n) AS n FROM item_signal')
+    const [signals] = await backend.rows<{ n: number }>(location, 'SELECT sum(n) AS n FROM check_signal')
     t.equal(Number(bodies!.n), Number(signals!.n), 'an output per kept signal, no more')
     t.ok(Number(signals!.n) < SIGNALS_KEPT + 100, 'some were trimmed')
     const log = await store.runLog('busy', { keep: 1000, before: undefined, limit: 1000 })
@@ -415,17 +416,17 @@ for (const backend of backends(t)) {
       return store.updateScript(created.id, (current) => ({ lastExec: i + 2, ...scriptSignal(current, signal) }), signal)
     })
     await Promise.all(writes)
-    const log = await store.scriptRunLog(created.id, { keep: 1000, before: undefined, limit: 1000 })
+    const log = await store.runLog(scriptKey(created.id), { keep: 1000, before: undefined, limit: 1000 })
     t.equal(log.length, SIGNALS_KEPT, 'the newest, as many as an item keeps')
     t.same(log[0]!.output, { text: `run ${SIGNALS_KEPT + 2 * TRIM_SLACK + 9}`, bytes: 8 })
     t.equal(log[1]!.signal.kind, 'start')
     t.equal(log[0]!.signal.duration, 0.001, 'a finish keeps the duration of the run it ended')
-    const [bodies] = await backend.rows<{ n: number }>(location, "SELECT count(*) AS n FROM signal_body WHERE id = ''")
-    const [entries] = await backend.rows<{ n: number }>(location, 'SELECT count(*) AS n FROM script_log')
+    const [bodies] = await backend.rows<{ n: number }>(location, "SELECT count(*) AS n FROM signal_body WHERE id = 'scripto:1'")
+    const [entries] = await backend.rows<{ n: number }>(location, "SELECT count(*) AS n FROM check_signal WHERE id = 'scripto:1'")
     t.equal(Number(bodies!.n), Number(entries!.n), 'no output outlives its entry')
     t.ok(Number(entries!.n) <= SIGNALS_KEPT + TRIM_SLACK, `trimmed now and then: ${entries!.n} entries stored`)
     t.equal(await store.deleteScript(created.id), true)
-    t.same(await backend.rows(location, 'SELECT seq FROM script_log'), [])
+    t.same(await backend.rows(location, 'SELECT seq FROM check_signal'), [])
     t.same(await backend.rows(location, 'SELECT seq FROM signal_body'), [])
   })
 }

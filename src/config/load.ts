@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import yaml from 'js-yaml'
-import { timingFault, type CheckSpec } from '../domain/check.js'
+import { isScriptKey, SCRIPT_KEY_PREFIX, timingFault, type CheckSpec } from '../domain/check.js'
 import type { Group, Item } from '../domain/item.js'
 import { NO_WINDOWS, type MaintenanceWindow } from '../domain/maintenance.js'
 import type { Periodicity, ScriptDefaults } from '../domain/script.js'
@@ -161,6 +161,7 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
         const timing = timingFault({ schedule: it.schedule !== undefined, period: it.interval !== undefined, tz: it.tz !== undefined })
         if (timing === 'both') fault(at(), 'has both interval and schedule; give one')
         if (timing === 'tz without schedule') fault(at('tz'), 'applies to a schedule; this item has none')
+        if (isScriptKey(String(it.id))) fault(at('id'), `must not start with '${SCRIPT_KEY_PREFIX}': the store keeps Scripto's scripts under such keys`)
         if (it.schedule !== undefined) {
           const schedule = cronSchedule(it.schedule, it.tz ?? tz)
           if ('error' in schedule) fault(at(it.tz !== undefined && !isTimeZone(it.tz) ? 'tz' : 'schedule'), schedule.error)

@@ -5,6 +5,14 @@ import { deadlinePastWindows, windowNow, type MaintenanceWindow } from './mainte
 import { humanSeconds, type OpenRun, type RunLimits, type Runs, type Streak } from './run.js'
 import { nextDue, type Schedule } from './schedule.js'
 
+/**
+ * Where the store keeps a check's signals: under its key, one log for every check. An item's key
+ * is its id; a Scripto script's is this prefix and its number, which no item id may start with.
+ */
+export const SCRIPT_KEY_PREFIX = 'scripto:'
+export const scriptKey = (id: number): string => `${SCRIPT_KEY_PREFIX}${id}`
+export const isScriptKey = (key: string): boolean => key.startsWith(SCRIPT_KEY_PREFIX)
+
 export interface CheckSpec {
   readonly schedule: Schedule
   /** Seconds after the due time during which a check-in is still on time. */

@@ -1,7 +1,7 @@
 // How both stores write what they keep: a script as a row, runs as JSON, and item signals as
 // compact JSON rows. One codec, so that SQLite and PostgreSQL read each other's rows alike.
 import type { LogEntry, StoredSignalOf } from './store.js'
-import { applySignal, NO_RUNS, NO_STREAK, type Finish, type Runs, type Signal, type SignalKind, type Source, type Streak } from '../domain/run.js'
+import { applySignal, NO_RUNS, NO_STREAK, SIGNALS_KEPT, type Finish, type Runs, type Signal, type SignalKind, type Source, type Streak } from '../domain/run.js'
 import { runFieldsOf, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 
 export interface ScriptRow {
@@ -123,9 +123,6 @@ export function signalsOf(row: SignalRow): { seq: number; signal: StoredSignalOf
   })
 }
 
-/** The `id` of a script's outputs in signal_body: no item has it (ids have a character at least). */
-export const SCRIPT_OUTPUTS = ''
-
 /** The run log row of a script's signal, folded on its runs before: a finish keeps its run's duration. */
 export const scriptLogText = (before: Runs, signal: Signal) => signalsText([{ signal, duration: applySignal(before, signal).finish?.duration }])
 
@@ -135,11 +132,15 @@ export interface BodyRow {
   body: string
 }
 
-/** A page of the run log from `rows` (newest first, at least the newest `keep` signals): see Store.runLog. */
-export function logPage(rows: readonly SignalRow[], { keep, before, limit }: { keep: number; before: number | undefined; limit: number }) {
+/** How many of a check's newest signals its run log shows: `keep`, up to the SIGNALS_KEPT that every check keeps. */
+export const logKeep = (page: { keep: number }) => Math.min(page.keep, SIGNALS_KEPT)
+
+/** A page of the run log from `rows` (newest first, at least the newest logKeep signals): see Store.runLog. */
+export function logPage(rows: readonly SignalRow[], page: { keep: number; before: number | undefined; limit: number }) {
+  const { before, limit } = page
   return rows
     .flatMap((row) => signalsOf(row).reverse())
-    .slice(0, keep)
+    .slice(0, logKeep(page))
     .filter((s) => before === undefined || s.seq < before)
     .slice(0, limit)
 }

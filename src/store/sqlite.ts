@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { applyInOrder, applySignal, NO_RUNS, type Runs, type Signal } from '../domain/run.js'
+import { isScriptKey, scriptKey } from '../domain/check.js'
 import type { Script } from '../domain/script.js'
 import { foldBatch, Memory, recordOf, trimEvery, type IdBase, type IdBatch, type Queued } from './core.js'
 import { groupCommit } from './group-commit.js'
@@ -13,11 +14,11 @@ import {
   finishesOf,
   fromRow,
   logEntries,
+  logKeep,
   logPage,
   outputRange,
   ROW_SIGNALS_MAX,
   SCRIPT_COLUMNS,
-  SCRIPT_OUTPUTS,
   scriptLogText,
   signalsOf,
   signalsText,
@@ -68,7 +69,7 @@ const RECLAIM_PAGES = 4096
 
 /** Between attempts to write while writes fail. */
 const PROBE_MS = 1000
-/** signal_body's id for the probe's row: no item has it, nor scripts (''). */
+/** signal_body's id for the probe's row: no check has it. */
 const PROBE_ID = '\u0001probe'
 
 export function openSqliteStore(path: string, { onError = () => {}, onAvailability = () => {}, maxPages }: StoreOptions = {}): Store {
@@ -132,19 +133,20 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     }).catch(() => {})
   }
 
-  const insertSignals = db.prepare('INSERT INTO item_signal (id, seq, at, n, signals) VALUES (?, ?, ?, ?, ?)')
-  // Drops the rows of an id older than the newest ones that hold SIGNALS_KEPT signals; returns their n.
+  // One log for every check, under its key (an item's id, a script's scriptKey).
+  const insertSignals = db.prepare('INSERT INTO check_signal (id, seq, at, n, signals) VALUES (?, ?, ?, ?, ?)')
+  // Drops the rows of a key older than the newest ones that hold @keep signals; returns their n.
   const trimSignals = db.prepare(
-    `DELETE FROM item_signal WHERE id = @id AND seq < (
-       SELECT seq FROM (SELECT seq, sum(n) OVER (ORDER BY seq DESC) AS newer FROM item_signal WHERE id = @id) WHERE newer >= @keep ORDER BY seq DESC LIMIT 1
+    `DELETE FROM check_signal WHERE id = @id AND seq < (
+       SELECT seq FROM (SELECT seq, sum(n) OVER (ORDER BY seq DESC) AS newer FROM check_signal WHERE id = @id) WHERE newer >= @keep ORDER BY seq DESC LIMIT 1
      ) RETURNING n`,
   )
-  const deleteSignals = db.prepare('DELETE FROM item_signal WHERE id = ?')
-  const rowsOf = db.prepare('SELECT * FROM item_signal WHERE id = ? ORDER BY seq')
+  const deleteSignals = db.prepare('DELETE FROM check_signal WHERE id = ?')
+  const rowsOf = db.prepare('SELECT * FROM check_signal WHERE id = ? ORDER BY seq')
   const insertBody = db.prepare('INSERT INTO signal_body (id, seq, at, kept, body) VALUES (?, ?, ?, ?, ?)')
-  const trimBodies = db.prepare('DELETE FROM signal_body WHERE id = @id AND seq < (SELECT min(seq) FROM item_signal WHERE id = @id)')
+  const trimBodies = db.prepare('DELETE FROM signal_body WHERE id = @id AND seq < (SELECT min(seq) FROM check_signal WHERE id = @id)')
   const deleteBodies = db.prepare('DELETE FROM signal_body WHERE id = ?')
-  const newestRows = db.prepare('SELECT * FROM item_signal WHERE id = ? ORDER BY seq DESC LIMIT ?')
+  const newestRows = db.prepare('SELECT * FROM check_signal WHERE id = ? ORDER BY seq DESC LIMIT ?')
   const bodiesOf = db.prepare('SELECT seq, body FROM signal_body WHERE id = ? AND seq BETWEEN ? AND ?')
   const pruneOld = db.prepare('DELETE FROM signal_body WHERE rowid IN (SELECT rowid FROM signal_body WHERE at < ? ORDER BY at LIMIT ?)')
   const outputBytes = db.prepare('SELECT coalesce(sum(kept), 0) AS bytes FROM signal_body')
@@ -157,22 +159,18 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   const insertScript = db.prepare(`INSERT INTO script (${SCRIPT_COLUMNS.join(', ')}) VALUES (${SCRIPT_COLUMNS.map((c) => `@${c}`).join(', ')}) RETURNING *`)
   const updateScriptRow = db.prepare(`UPDATE script SET ${SCRIPT_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`)
   const deleteScriptRow = db.prepare('DELETE FROM script WHERE id = ?')
-  const insertScriptLog = db.prepare('INSERT INTO script_log (script_id, seq, at, signals) VALUES (?, ?, ?, ?)')
-  // A script's log beyond its newest @keep entries (all of it with @keep 0): outputs first, then entries.
-  const beyond = 'SELECT seq FROM script_log WHERE script_id = @id ORDER BY seq DESC LIMIT -1 OFFSET @keep'
-  const trimScriptOutputs = db.prepare(`DELETE FROM signal_body WHERE id = '${SCRIPT_OUTPUTS}' AND seq IN (${beyond})`)
-  const trimScriptLog = db.prepare(`DELETE FROM script_log WHERE script_id = @id AND seq IN (${beyond})`)
-  const scriptLogRows = db.prepare('SELECT script_id AS id, seq, at, 1 AS n, signals FROM script_log WHERE script_id = ? ORDER BY seq DESC LIMIT ?')
 
-  // Each id's runs, folded from its kept signals in order; and how many signals it keeps.
+  // Each item id's runs, folded from its kept signals in order; and how many signals it keeps.
+  // Scripts keep their runs in their rows: their signals are only their log.
   const memory = new Memory<number>()
   // In key order (each id's signals in their order): no sort of the whole table.
-  let nextSeq = 1 + ((db.prepare('SELECT max(seq) AS seq FROM script_log').get() as { seq: number | null }).seq ?? 0)
-  for (const row of db.prepare('SELECT * FROM item_signal ORDER BY id, seq').iterate() as IterableIterator<SignalRow>) {
+  let nextSeq = 1
+  for (const row of db.prepare('SELECT * FROM check_signal ORDER BY id, seq').iterate() as IterableIterator<SignalRow>) {
+    nextSeq = Math.max(nextSeq, row.seq + row.n)
+    if (isScriptKey(row.id)) continue
     let r = memory.runs.get(row.id) ?? NO_RUNS
     for (const { signal } of signalsOf(row)) r = applyInOrder(r, signal).runs
     memory.set(row.id, r, (memory.state.get(row.id) ?? 0) + row.n)
-    nextSeq = Math.max(nextSeq, row.seq + row.n)
   }
   // Signals queued and not yet run, per id.
   const queued = new Map<string, number>()
@@ -207,13 +205,13 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   const logScriptSignal = (id: number, before: Runs, signal: Signal | undefined) => {
     if (signal === undefined || applySignal(before, signal).retry) return
     const seq = nextSeq++
-    insertScriptLog.run(id, seq, signal.at, scriptLogText(before, signal))
-    if (signal.output !== undefined) insertBody.run(SCRIPT_OUTPUTS, seq, signal.at, Buffer.byteLength(signal.output.text), signal.output.text)
-    if (scriptLogTrimDue(id)) dropScriptLog(id, SIGNALS_KEPT)
-  }
-  const dropScriptLog = (id: number, keep: number) => {
-    trimScriptOutputs.run({ id, keep })
-    trimScriptLog.run({ id, keep })
+    const key = scriptKey(id)
+    insertSignals.run(key, seq, signal.at, 1, scriptLogText(before, signal))
+    if (signal.output !== undefined) insertBody.run(key, seq, signal.at, Buffer.byteLength(signal.output.text), signal.output.text)
+    if (scriptLogTrimDue(id)) {
+      trimSignals.run({ id: key, keep: SIGNALS_KEPT })
+      trimBodies.run({ id: key })
+    }
   }
 
   return {
@@ -270,16 +268,11 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       }
     },
 
-    async runLog(id, page) {
+    async runLog(key, page) {
       // A row holds one signal at least: `keep` rows hold the newest `keep` signals.
-      const signals = logPage(newestRows.all(id, page.keep) as SignalRow[], page)
+      const signals = logPage(newestRows.all(key, logKeep(page)) as SignalRow[], page)
       const range = outputRange(signals)
-      return logEntries(signals, range === undefined ? [] : (bodiesOf.all(id, ...range) as BodyRow[]))
-    },
-    async scriptRunLog(id, page) {
-      const signals = logPage(scriptLogRows.all(id, Math.min(page.keep, SIGNALS_KEPT)) as SignalRow[], page)
-      const range = outputRange(signals)
-      return logEntries(signals, range === undefined ? [] : (bodiesOf.all(SCRIPT_OUTPUTS, ...range) as BodyRow[]))
+      return logEntries(signals, range === undefined ? [] : (bodiesOf.all(key, ...range) as BodyRow[]))
     },
     async pruneOutputs({ before, maxBytes, downTo, limit }) {
       // Each step its own write, queued behind the check-ins like any other.
@@ -317,7 +310,8 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     deleteScript: (id) =>
       write(() => {
         if (deleteScriptRow.run(id).changes === 0) return { result: false }
-        dropScriptLog(id, 0)
+        deleteSignals.run(scriptKey(id))
+        deleteBodies.run(scriptKey(id))
         pendingScripts.set(id, DELETED)
         return { result: true, apply: () => memory.putScript(id, undefined) }
       }),

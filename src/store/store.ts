@@ -57,11 +57,11 @@ export interface Store {
    */
   keepOnlyItems(ids: ReadonlySet<string>): void
   /**
-   * A page of item `id`'s run log: of its newest `keep` signals, those with a seq below `before`
-   * (all when undefined), newest first, at most `limit`; each with the output it carried, while
-   * that is kept.
+   * A page of the run log of the check with `key` (an item's id, a script's scriptKey): of its
+   * newest `keep` signals (SIGNALS_KEPT at most), those with a seq below `before` (all when
+   * undefined), newest first, at most `limit`; each with the output it carried, while that is kept.
    */
-  runLog(id: string, page: { keep: number; before: number | undefined; limit: number }): Promise<LogEntry[]>
+  runLog(key: string, page: { keep: number; before: number | undefined; limit: number }): Promise<LogEntry[]>
   /**
    * One step of output retention, which check-ins never wait for: deletes up to `limit` outputs
    * received before `before` (ms), else, when all of them hold more than `maxBytes`, up to `limit`
@@ -84,8 +84,6 @@ export interface Store {
   updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined>
   /** Deletes the script and its run log. */
   deleteScript(id: number): Promise<boolean>
-  /** A page of script `id`'s run log, as runLog's. */
-  scriptRunLog(id: number, page: { keep: number; before: number | undefined; limit: number }): Promise<LogEntry[]>
   /** The scripts matching `query`, and how many match without limit and offset. */
   queryScripts(query: ScriptQuery): Promise<{ total: number; scripts: Script[] }>
 

@@ -278,7 +278,7 @@ export class Batches {
             failed.set(op, err)
           }
         } else if (op.kind === 'forget') {
-          await client.query('DELETE FROM item_signal WHERE id = ANY($1::text[])', [op.ids])
+          await client.query('DELETE FROM check_signal WHERE id = ANY($1::text[])', [op.ids])
           await client.query('DELETE FROM signal_body WHERE id = ANY($1::text[])', [op.ids])
           await client.query('DELETE FROM item_state WHERE id = ANY($1::text[])', [op.ids])
         }

@@ -176,6 +176,64 @@ const MIGRATIONS: readonly string[] = [
      END IF;
      RETURN seqs;
    END $$;`,
+  // 4: one signal log for every check, as SQLite's version 6: item_signal becomes check_signal,
+  //    keyed by the check's key, and takes script_log's entries (prev: the script's entry before,
+  //    0 for its first); a script's outputs move from the id '' to its key. statuspage_append
+  //    writes to check_signal. Replicas fold only item keys (a script's runs are in its row).
+  `ALTER TABLE item_signal RENAME TO check_signal;
+   ALTER INDEX item_signal_pkey RENAME TO check_signal_pkey;
+   ALTER INDEX item_signal_seq RENAME TO check_signal_seq;
+   INSERT INTO check_signal (id, seq, prev, token, at, n, signals)
+     SELECT 'scripto:' || script_id, seq, coalesce(lag(seq) OVER (PARTITION BY script_id ORDER BY seq), 0), '', at, 1, signals FROM script_log;
+   UPDATE signal_body b SET id = 'scripto:' || l.script_id FROM script_log l WHERE b.id = '' AND l.seq = b.seq;
+   DELETE FROM signal_body WHERE id = '';
+   DROP TABLE script_log;
+   CREATE OR REPLACE FUNCTION statuspage_append(
+     p_ids text[], p_expect text[], p_runs text[], p_added integer[],
+     r_ids text[], r_at bigint[], r_n integer[], r_signals text[],
+     b_row integer[], b_off integer[], b_at bigint[], b_body text[],
+     p_token text, p_keep integer, p_slack integer, p_from text
+   ) RETURNS bigint[] LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+   -- As in version 3, on check_signal.
+   DECLARE
+     stale text[];
+     seqs bigint[];
+     trimmed text;
+   BEGIN
+     INSERT INTO item_state (id, seq, kept, token, runs)
+       SELECT id, 0, 0, '', '{}' FROM unnest(p_ids, p_expect) AS u(id, expect) WHERE expect = '' ORDER BY id COLLATE "C" ON CONFLICT (id) DO NOTHING;
+     SELECT array_agg(k.id) INTO stale FROM unnest(p_ids, p_expect) AS k(id, expect)
+       LEFT JOIN (SELECT s.id, s.token FROM item_state s WHERE s.id = ANY(p_ids) ORDER BY s.id COLLATE "C" FOR UPDATE) l ON l.id = k.id
+       WHERE l.token IS DISTINCT FROM k.expect;
+     IF stale IS NOT NULL THEN
+       RAISE EXCEPTION 'stale item state' USING ERRCODE = 'SP001', DETAIL = to_json(stale)::text;
+     END IF;
+     SELECT array_agg(v ORDER BY v) INTO seqs FROM (SELECT nextval('change_seq') * 16 AS v FROM generate_series(1, cardinality(r_ids))) t;
+     INSERT INTO check_signal (id, seq, prev, token, at, n, signals)
+       SELECT r.id, r.seq, coalesce(lag(r.seq + r.n - 1) OVER (PARTITION BY r.id ORDER BY r.seq), s.seq), p_token, r.at, r.n, r.signals
+       FROM unnest(r_ids, seqs, r_at, r_n, r_signals) AS r(id, seq, at, n, signals) JOIN item_state s ON s.id = r.id;
+     IF cardinality(b_row) > 0 THEN
+       INSERT INTO signal_body (id, seq, at, kept, body)
+         SELECT r_ids[b.row], seqs[b.row] + b.off, b.at, octet_length(b.body), b.body FROM unnest(b_row, b_off, b_at, b_body) AS b(row, off, at, body);
+     END IF;
+     UPDATE item_state s SET seq = l.last, kept = s.kept + k.added, token = p_token, runs = k.runs
+       FROM unnest(p_ids, p_runs, p_added) AS k(id, runs, added),
+            (SELECT id, max(seq + n - 1) AS last FROM unnest(r_ids, seqs, r_n) AS r(id, seq, n) GROUP BY id) l
+       WHERE s.id = k.id AND l.id = k.id;
+     FOR trimmed IN SELECT id FROM item_state WHERE id = ANY(p_ids) AND kept > p_keep + p_slack LOOP
+       WITH dropped AS (
+         DELETE FROM check_signal WHERE id = trimmed AND seq < (
+           SELECT seq FROM (SELECT seq, sum(n) OVER (ORDER BY seq DESC) AS newer FROM check_signal WHERE id = trimmed) t
+           WHERE newer >= p_keep ORDER BY seq DESC LIMIT 1)
+         RETURNING n)
+       UPDATE item_state SET kept = kept - (SELECT coalesce(sum(n), 0) FROM dropped) WHERE id = trimmed;
+       DELETE FROM signal_body WHERE id = trimmed AND seq < (SELECT min(seq) FROM check_signal WHERE id = trimmed);
+     END LOOP;
+     IF p_from IS NOT NULL THEN
+       PERFORM pg_notify('statuspage_changes', json_build_object('r', p_from, 'lo', seqs[1], 'hi', seqs[cardinality(seqs)] + 15)::text);
+     END IF;
+     RETURN seqs;
+   END $$;`,
 ]
 
 const PG_SCHEMA_VERSION = MIGRATIONS.length

@@ -2,6 +2,7 @@
 // core's Memory), as SQLite's store does; each batch notifies the range of change_seq it took
 // (a Note), and the others read the rows in that range and fold them on their copy. When the rows
 // do not link up to what a replica knows, or a note says too much, it reads the ids again.
+import { isScriptKey } from '../../domain/check.js'
 import { applyInOrder, NO_RUNS, type Runs } from '../../domain/run.js'
 import type { Script } from '../../domain/script.js'
 import { Memory } from '../core.js'
@@ -168,7 +169,7 @@ export class Replication {
     const out = new Map<string, Caught>()
     if (states.length === 0) return out
     const { rows } = await db.query<LinkedRow>(
-      `SELECT s.id, s.seq, s.prev, s.token, s.at, s.n, s.signals FROM item_signal s
+      `SELECT s.id, s.seq, s.prev, s.token, s.at, s.n, s.signals FROM check_signal s
          JOIN unnest($1::text[], $2::bigint[]) AS k(id, known) ON s.id = k.id AND s.seq > k.known ORDER BY s.id, s.seq`,
       [states.map((s) => s.id), states.map((s) => this.knownSeq(s.id))],
     )
@@ -220,7 +221,7 @@ export class Replication {
     // integers, checked as the note was read); a replica under load runs one for each batch that
     // another one writes. The inner LIMIT walks the seq index and stops there.
     const [{ rows }, { rows: scriptRows }] = (await this.#pool.query(
-      `SELECT * FROM (SELECT id, seq, prev, token, at, n, signals FROM item_signal WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY seq LIMIT ${NOTE_ROWS + 1}) r ORDER BY id, seq;
+      `SELECT * FROM (SELECT id, seq, prev, token, at, n, signals FROM check_signal WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY seq LIMIT ${NOTE_ROWS + 1}) r ORDER BY id, seq;
        SELECT * FROM script WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY seq LIMIT ${NOTE_ROWS + 1}`,
     )) as unknown as [{ rows: LinkedRow[] }, { rows: (ScriptRow & { seq: number })[] }]
     this.remoteRows += rows.length + scriptRows.length
@@ -230,6 +231,8 @@ export class Replication {
     }
     const gaps: string[] = []
     for (const [id, list] of byId(rows)) {
+      // A script's entries are its log: its runs come with its row, below.
+      if (isScriptKey(id)) continue
       const mine = this.knownSeq(id)
       const fresh = list.filter((row) => row.seq > mine)
       if (fresh.length === 0) continue

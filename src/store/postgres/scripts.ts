@@ -1,7 +1,8 @@
 // PostgreSQL's script writes (each a step of a locked batch, see batches.ts) and its reads over the
-// pool: the run logs of items and scripts, finishes, output retention and script queries.
+// pool: the run log of any check, finishes, output retention and script queries.
 import type { PoolClient } from 'pg'
 import { applySignal, NO_RUNS, type Runs, type Signal } from '../../domain/run.js'
+import { scriptKey } from '../../domain/check.js'
 import type { Script } from '../../domain/script.js'
 import { trimEvery } from '../core.js'
 import { whereClause, type Dialect } from '../script-filters.js'
@@ -9,10 +10,10 @@ import {
   finishesOf,
   fromRow,
   logEntries,
+  logKeep,
   logPage,
   outputRange,
   SCRIPT_COLUMNS,
-  SCRIPT_OUTPUTS,
   scriptLogText,
   toRow,
   type BodyRow,
@@ -41,11 +42,11 @@ const scriptValues = (script: Parameters<typeof toRow>[0]) => {
 const placeholders = SCRIPT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')
 const assignments = SCRIPT_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(', ')
 
-/** Script `id`'s log beyond its newest `keep` entries (all of it with 0): outputs first, then entries. */
-async function dropScriptLog(client: PoolClient, id: number, keep: number) {
-  const beyond = 'SELECT seq FROM script_log WHERE script_id = $1 ORDER BY seq DESC OFFSET $2'
-  await client.query(`DELETE FROM signal_body WHERE id = '${SCRIPT_OUTPUTS}' AND seq IN (${beyond})`, [id, keep])
-  await client.query(`DELETE FROM script_log WHERE script_id = $1 AND seq IN (${beyond})`, [id, keep])
+/** The log of the check with `key` beyond its newest `keep` entries (all of it with 0), a script's: one signal a row. */
+async function dropLog(client: PoolClient, key: string, keep: number) {
+  const beyond = 'SELECT seq FROM check_signal WHERE id = $1 ORDER BY seq DESC OFFSET $2'
+  await client.query(`DELETE FROM signal_body WHERE id = $1 AND seq IN (${beyond})`, [key, keep])
+  await client.query(`DELETE FROM check_signal WHERE id = $1 AND seq IN (${beyond})`, [key, keep])
 }
 
 /** A script write queued in a batch (`lock`: the script it reads), or a StoreUnavailableError at once while the database does not answer. */
@@ -56,19 +57,22 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
   /** Within a script write: `signal` in script `id`'s log, whose runs were `before`; now and then the oldest entries beyond the kept ones dropped. */
   async function logScriptSignal(client: PoolClient, id: number, before: Runs, signal: Signal | undefined) {
     if (signal === undefined || applySignal(before, signal).retry) return
+    const key = scriptKey(id)
+    // prev, for a script's entry, says only which entry was before it: replicas fold item keys alone.
     const { rows } = await client.query<{ seq: number }>(
-      "INSERT INTO script_log (script_id, seq, at, signals) VALUES ($1, nextval('change_seq') * 16, $2, $3) RETURNING seq",
-      [id, signal.at, scriptLogText(before, signal)],
+      `INSERT INTO check_signal (id, seq, prev, token, at, n, signals)
+         VALUES ($1, nextval('change_seq') * 16, coalesce((SELECT max(seq) FROM check_signal WHERE id = $1), 0), '', $2, 1, $3) RETURNING seq`,
+      [key, signal.at, scriptLogText(before, signal)],
     )
     if (signal.output !== undefined) {
       await client.query('INSERT INTO signal_body (id, seq, at, kept, body) VALUES ($1, $2, $3, octet_length($4), $4)', [
-        SCRIPT_OUTPUTS,
+        key,
         rows[0]!.seq,
         signal.at,
         signal.output.text,
       ])
     }
-    if (logTrimDue(id)) await dropScriptLog(client, id, SIGNALS_KEPT)
+    if (logTrimDue(id)) await dropLog(client, key, SIGNALS_KEPT)
   }
 
   return {
@@ -105,7 +109,7 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
       write(id, async (tx) => {
         if (tx.scripts.get(id) === undefined) return { result: false }
         await tx.client.query('DELETE FROM script WHERE id = $1', [id])
-        await dropScriptLog(tx.client, id, 0)
+        await dropLog(tx.client, scriptKey(id), 0)
         tx.scripts.set(id, undefined)
         tx.deleted.push(id)
         return { result: true, apply: () => replication.dropScript(id) }
@@ -113,32 +117,27 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
   }
 }
 
-export function poolReads(link: Link): Pick<Store, 'finishes' | 'runLog' | 'scriptRunLog' | 'pruneOutputs' | 'queryScripts'> {
+export function poolReads(link: Link): Pick<Store, 'finishes' | 'runLog' | 'pruneOutputs' | 'queryScripts'> {
   const { pool } = link
-  /** A page of a run log: its rows by `sql` ($1 `key`, $2 how many), with the outputs kept under `bodyId`. */
-  const logRead = (sql: string, key: string | number, bodyId: string, page: { keep: number; before: number | undefined; limit: number }) =>
-    link.reading(async () => {
-      const { rows } = await pool.query<SignalRow>(sql, [key, page.keep])
-      const signals = logPage(rows, page)
-      const range = outputRange(signals)
-      const bodies =
-        range === undefined
-          ? []
-          : (await pool.query<BodyRow>('SELECT seq, body FROM signal_body WHERE id = $1 AND seq BETWEEN $2 AND $3', [bodyId, ...range])).rows
-      return logEntries(signals, bodies)
-    })
-
   return {
     finishes: (id) =>
       link.reading(async () =>
-        finishesOf((await pool.query<SignalRow>('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 ORDER BY seq', [id])).rows),
+        finishesOf((await pool.query<SignalRow>('SELECT id, seq, at, n, signals FROM check_signal WHERE id = $1 ORDER BY seq', [id])).rows),
       ),
-    // A row holds one signal at least: `keep` rows hold the newest `keep` signals.
-    runLog: (id, page) => logRead('SELECT id, seq, at, n, signals FROM item_signal WHERE id = $1 ORDER BY seq DESC LIMIT $2', id, id, page),
-    scriptRunLog: (id, page) =>
-      logRead('SELECT script_id AS id, seq, at, 1 AS n, signals FROM script_log WHERE script_id = $1 ORDER BY seq DESC LIMIT $2', id, SCRIPT_OUTPUTS, {
-        ...page,
-        keep: Math.min(page.keep, SIGNALS_KEPT),
+    runLog: (key, page) =>
+      link.reading(async () => {
+        // A row holds one signal at least: `keep` rows hold the newest `keep` signals.
+        const { rows } = await pool.query<SignalRow>('SELECT id, seq, at, n, signals FROM check_signal WHERE id = $1 ORDER BY seq DESC LIMIT $2', [
+          key,
+          logKeep(page),
+        ])
+        const signals = logPage(rows, page)
+        const range = outputRange(signals)
+        const bodies =
+          range === undefined
+            ? []
+            : (await pool.query<BodyRow>('SELECT seq, body FROM signal_body WHERE id = $1 AND seq BETWEEN $2 AND $3', [key, ...range])).rows
+        return logEntries(signals, bodies)
       }),
     pruneOutputs: ({ before, maxBytes, downTo, limit }) =>
       link.reading(async () => {
