@@ -4,24 +4,6 @@ import type { LogEntry, StoredSignalOf } from './store.js'
 import { applySignal, NO_RUNS, NO_STREAK, SIGNALS_KEPT, type Finish, type Runs, type Signal, type SignalKind, type Source, type Streak } from '../domain/run.js'
 import { runFieldsOf, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 
-export interface ScriptRow {
-  id: number
-  name: string
-  server: string
-  status: number
-  last_exec: number | null
-  periodicity: string | null
-  schedule: string | null
-  tz: string | null
-  grace: number | null
-  max_runtime: number | null
-  min_runtime: number | null
-  failure_threshold: number | null
-  recovery_threshold: number | null
-  run_state: string | null
-  manual_resume: number | null
-}
-
 export interface SignalRow {
   id: string
   seq: number
@@ -178,24 +160,53 @@ export function runsFromText(text: string): Runs {
 
 const fullStreak = (s: Streak | undefined): Streak => Object.freeze({ ...NO_STREAK, ...s })
 
-export const fromRow = (r: ScriptRow): Script =>
-  Object.freeze({
-    id: r.id,
-    name: r.name,
-    server: r.server,
-    status: r.status === 1,
-    lastExec: r.last_exec,
-    periodicity: r.periodicity === null ? null : periodicityFromText(r.periodicity),
-    schedule: r.schedule,
-    tz: r.tz,
-    grace: r.grace,
-    ...runState(r),
-    maxRuntime: r.max_runtime,
-    minRuntime: r.min_runtime,
-    failureThreshold: r.failure_threshold,
-    recoveryThreshold: r.recovery_threshold,
-    manualResume: r.manual_resume === 1,
-  })
+const as = <T>() => ({ write: (value: T) => value, read: (stored: T) => stored })
+const flag = { write: (value: boolean) => (value ? 1 : 0), read: (stored: number | null) => stored === 1 }
+/** Named periods are words; anything else was written from a number (String(1e21) is "1e+21"). */
+const period = {
+  write: (value: Periodicity | null) => (value === null ? null : String(value)),
+  read: (stored: string | null): Periodicity | null => (stored === null ? null : Number.isNaN(Number(stored)) ? (stored as Periodicity) : Number(stored)),
+}
+
+/**
+ * Each field of a script and the column that stores it, with the value both ways: with the
+ * migrations, the only place below the domain that names them. A script's runs and streak share
+ * one column, run_state (JSON), read apart below.
+ */
+const SCRIPT_CODEC = {
+  name: ['name', as<string>()],
+  server: ['server', as<string>()],
+  status: ['status', flag],
+  lastExec: ['last_exec', as<number | null>()],
+  periodicity: ['periodicity', period],
+  schedule: ['schedule', as<string | null>()],
+  tz: ['tz', as<string | null>()],
+  grace: ['grace', as<number | null>()],
+  maxRuntime: ['max_runtime', as<number | null>()],
+  minRuntime: ['min_runtime', as<number | null>()],
+  failureThreshold: ['failure_threshold', as<number | null>()],
+  recoveryThreshold: ['recovery_threshold', as<number | null>()],
+  manualResume: ['manual_resume', flag],
+} as const satisfies {
+  readonly [F in Exclude<keyof ScriptFields, 'runs' | 'streak'>]: readonly [
+    string,
+    { write(value: ScriptFields[F]): unknown; read(stored: never): ScriptFields[F] },
+  ]
+}
+type Codec = typeof SCRIPT_CODEC
+const CODEC_FIELDS = Object.keys(SCRIPT_CODEC) as (keyof Codec)[]
+
+/** A script's row, as both stores read it. */
+export type ScriptRow = { id: number; run_state: string | null } & { [F in keyof Codec as Codec[F][0]]: Parameters<Codec[F][1]['read']>[0] }
+
+export function fromRow(row: ScriptRow): Script {
+  const script: Record<string, unknown> = { id: row.id, ...runState(row) }
+  for (const field of CODEC_FIELDS) {
+    const [column, { read }] = SCRIPT_CODEC[field]
+    script[field] = read(row[column] as never)
+  }
+  return Object.freeze(script as unknown as Script)
+}
 
 /** A script's run state; for a row from before runs, what its last status says. */
 function runState(r: ScriptRow): { runs: Runs; streak: Streak } {
@@ -204,42 +215,16 @@ function runState(r: ScriptRow): { runs: Runs; streak: Streak } {
   return { runs: Object.freeze({ ...NO_RUNS, ...runs, streak: fullStreak(runs.streak) }), streak: fullStreak(streak) }
 }
 
-/** Named periods are words; anything else was written from a number (String(1e21) is "1e+21"). */
-const periodicityFromText = (text: string): Periodicity => (Number.isNaN(Number(text)) ? (text as Periodicity) : Number(text))
-
 /** A script's row, without its id. */
-export const toRow = (s: ScriptFields) => ({
-  name: s.name,
-  server: s.server,
-  status: s.status ? 1 : 0,
-  last_exec: s.lastExec,
-  periodicity: s.periodicity === null ? null : String(s.periodicity),
-  schedule: s.schedule,
-  tz: s.tz,
-  grace: s.grace,
-  max_runtime: s.maxRuntime,
-  min_runtime: s.minRuntime,
-  failure_threshold: s.failureThreshold,
-  recovery_threshold: s.recoveryThreshold,
-  // undefined is left out: a run that matched no start keeps no duration key.
-  run_state: JSON.stringify({ runs: s.runs, streak: s.streak }),
-  manual_resume: s.manualResume ? 1 : 0,
-})
+export function toRow(script: ScriptFields): Omit<ScriptRow, 'id'> {
+  // undefined is left out of run_state: a run that matched no start keeps no duration key.
+  const row: Record<string, unknown> = { run_state: JSON.stringify({ runs: script.runs, streak: script.streak }) }
+  for (const field of CODEC_FIELDS) {
+    const [column, { write }] = SCRIPT_CODEC[field]
+    row[column] = write(script[field] as never)
+  }
+  return row as Omit<ScriptRow, 'id'>
+}
 
-/** The script columns a row is written with, in toRow's order. */
-export const SCRIPT_COLUMNS = [
-  'name',
-  'server',
-  'status',
-  'last_exec',
-  'periodicity',
-  'schedule',
-  'tz',
-  'grace',
-  'max_runtime',
-  'min_runtime',
-  'failure_threshold',
-  'recovery_threshold',
-  'run_state',
-  'manual_resume',
-] as const satisfies readonly (keyof ReturnType<typeof toRow>)[]
+/** The script columns a row is written with. */
+export const SCRIPT_COLUMNS: readonly (keyof Omit<ScriptRow, 'id'>)[] = [...CODEC_FIELDS.map((field) => SCRIPT_CODEC[field][0]), 'run_state']
