@@ -7,6 +7,7 @@ import { applyInOrder, applySignal, NO_RUNS, type Runs, type Signal } from '../d
 import { isScriptKey, scriptKey } from '../domain/check.js'
 import type { Script } from '../domain/script.js'
 import { foldBatch, Memory, recordOf, trimEvery, type IdBase, type IdBatch, type Queued } from './core.js'
+import { checkpointer as walCheckpointer } from './checkpointer.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 import { whereClause, type Dialect } from './script-filters.js'
@@ -92,6 +93,8 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   db.pragma('busy_timeout = 5000')
   migrate(db)
   if (maxPages !== undefined) db.pragma(`max_page_count = ${maxPages}`)
+  // Checkpoints off the event loop once the WAL grows (checkpointer.ts); an in-memory database has no WAL.
+  const checkpointer = path === ':memory:' ? undefined : walCheckpointer(db, path, (err) => onError(err, 'a WAL checkpoint failed'))
   // Scripts written earlier in the batch under way, for the writes after them in the same batch.
   const DELETED = Symbol('deleted')
   const pendingScripts = new Map<number, Script | typeof DELETED>()
@@ -106,6 +109,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     pendingRuns.clear()
     if (end === 'busy') return
     if (end === 'committed') {
+      checkpointer?.committed()
       if (!up) {
         up = true
         onAvailability(true)
@@ -334,6 +338,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     async close() {
       clearTimeout(probe)
       batches.drain()
+      await checkpointer?.close()
       db.close()
     },
   }
