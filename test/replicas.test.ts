@@ -189,7 +189,7 @@ t.test('concurrent reports to one script from two replicas apply one after the o
   const report = (store: Store, who: string, i: number) =>
     store.updateScript(id, (current) => ({ name: `${who}-${i}`, server: `${who}-${i}`, grace: (current.grace ?? 0) + 1 }))
   await Promise.all(Array.from({ length: 30 }, (_, i) => [report(a, 'a', i), report(b, 'b', i)]).flat())
-  const [stored] = await pgRows<{ name: string; server: string; grace: number }>(url, `SELECT name, server, grace FROM script WHERE id = ${id}`)
+  const [stored] = await pgRows<{ name: string; server: string; grace: number }>(url, `SELECT name, server, grace FROM check_def WHERE id = ${id}`)
   t.equal(stored!.grace, 60, 'no report was lost: each read the one before it')
   t.equal(stored!.name, stored!.server, 'the fields of one report, never a mix')
   await waitUntil(() => a.getScript(id)?.grace === 60 && b.getScript(id)?.grace === 60, 'both replicas hold the last report', 2000)
@@ -353,14 +353,14 @@ t.test('a payload on the channel that is not a note is ignored, and the replicas
     '{"r":1}',
     '{"r":"x","d":5}',
     '{"r":"x","d":[1,"2"]}',
-    '{"r":"x","lo":"1; DROP TABLE script","hi":2}',
+    '{"r":"x","lo":"1; DROP TABLE check_def","hi":2}',
     '{"r":"x","lo":9,"hi":2}',
   ]) {
     await pgRows(url, `NOTIFY statuspage_changes, '${payload}'`)
   }
   await a.recordSignal('after', { kind: 'success', at: 1000 })
   await waitUntil(() => b.runs().get('after')?.lastSignal === 1000, "B hears of A's signal", 2000)
-  t.same(await pgRows(url, "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'script'"), [{ n: 1 }])
+  t.same(await pgRows(url, "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'check_def'"), [{ n: 1 }])
 })
 
 t.test('a note is read field by field', async (t) => {

@@ -1,4 +1,5 @@
 // The store contract, on both backends: what any Store must do, whatever keeps it.
+import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import type { Signal } from '../src/domain/run.js'
 import { scriptKey } from '../src/domain/check.js'
@@ -6,6 +7,7 @@ import { NEW_SCRIPT, scriptSignal } from '../src/domain/script.js'
 import { openStore } from '../src/store/open.js'
 import { SIGNALS_KEPT, TRIM_SLACK, type ScriptFields, type ScriptQuery, type Store } from '../src/store/store.js'
 import { backends } from './helpers/backends.js'
+import { pgRows } from './helpers/postgres.js'
 import { lastSignals, refreshIds } from './helpers/db.js'
 
 const fields = (name: string, more: Partial<ScriptFields> = {}): ScriptFields => ({ ...NEW_SCRIPT, name, server: 'h', ...more })
@@ -100,7 +102,7 @@ for (const backend of backends(t)) {
       store.scripts().map((s) => s.name),
       ['ok-1.sh', 'ok-2.sh'],
     )
-    t.same(await backend.rows(location, 'SELECT name FROM script ORDER BY id'), [{ name: 'ok-1.sh' }, { name: 'ok-2.sh' }])
+    t.same(await backend.rows(location, 'SELECT name FROM check_def ORDER BY id'), [{ name: 'ok-1.sh' }, { name: 'ok-2.sh' }])
     t.same([...lastSignals(store)], [['a', 5]])
   })
 
@@ -428,5 +430,44 @@ for (const backend of backends(t)) {
     t.equal(await store.deleteScript(created.id), true)
     t.same(await backend.rows(location, 'SELECT seq FROM check_signal'), [])
     t.same(await backend.rows(location, 'SELECT seq FROM signal_body'), [])
+  })
+}
+
+/** Runs `sql` on the database at `location` on a connection of its own, as another writer would. */
+async function execute(backend: { name: string }, location: string, sql: string): Promise<void> {
+  if (backend.name === 'SQLite') {
+    const db = new Database(location)
+    db.exec(sql)
+    db.close()
+  } else await pgRows(location, sql)
+}
+
+for (const backend of backends(t)) {
+  t.test(`${backend.name}: a check defined in the store by another source is no script: Scripto's API neither sees nor writes it`, async (t) => {
+    const location = await backend.fresh(t)
+    const first = await openStore(location)
+    await first.createScript(fields('a.sh'))
+    await first.close()
+    // As a checks API would define one (its id from the same sequence as scripts').
+    const seq = backend.name === 'SQLite' ? '' : ', seq'
+    await execute(backend, location, `INSERT INTO check_def (name, server, status, source${seq}) VALUES ('api check', '', 1, 'api'${seq === '' ? '' : ', 0'})`)
+    const [{ id: other } = { id: 0 }] = await backend.rows<{ id: number }>(location, "SELECT id FROM check_def WHERE source = 'api'")
+    t.equal(Number(other), 2)
+
+    const store = await openStore(location)
+    t.teardown(() => store.close())
+    t.same(
+      store.scripts().map((s) => s.name),
+      ['a.sh'],
+    )
+    t.equal(store.getScript(2), undefined)
+    t.equal(await store.updateScript(2, () => ({ name: 'taken' })), undefined)
+    t.equal(await store.deleteScript(2), false)
+    const all = await store.queryScripts({ filters: [], orderBy: [], limit: 10, offset: 0 })
+    t.same([all.total, all.scripts.map((s) => s.name)], [1, ['a.sh']])
+    const byName = await store.queryScripts({ filters: [{ field: 'name', op: 'like', value: '%check%' }], orderBy: [], limit: 10, offset: 0 })
+    t.equal(byName.total, 0)
+    t.equal((await store.createScript(fields('b.sh'))).id, 3, 'its id is never handed to a script')
+    t.same(await backend.rows(location, 'SELECT name, source FROM check_def WHERE id = 2'), [{ name: 'api check', source: 'api' }], 'and it is left as it was')
   })
 }

@@ -68,11 +68,15 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (script_id, seq)
    ) WITHOUT ROWID;
    ALTER TABLE script ADD COLUMN manual_resume INTEGER;`,
-  // 6: one signal log for every check. item_signal becomes check_signal, keyed by the check's key
-  // (an item's id; 'scripto:' and the number for a script, see domain/check.ts), and takes
-  // script_log's entries, one signal a row as they were; a script's outputs move from the id '' to
-  // its key. The index on script_log's seq serves the move only.
-  `ALTER TABLE item_signal RENAME TO check_signal;
+  // 6: one check store. item_signal becomes check_signal, one signal log for every check, keyed
+  // by the check's key (an item's id; 'scripto:' and the number for a script, see domain/check.ts),
+  // and takes script_log's entries, one signal a row as they were; a script's outputs move from the
+  // id '' to its key. The index on script_log's seq serves the move only. script becomes
+  // check_def, the checks defined in the store, with their source: 'scripto' for Scripto's scripts
+  // (config.yml's items are defined by the file). AUTOINCREMENT's counter goes with the rename.
+  `ALTER TABLE script RENAME TO check_def;
+   ALTER TABLE check_def ADD COLUMN source TEXT NOT NULL DEFAULT 'scripto';
+   ALTER TABLE item_signal RENAME TO check_signal;
    INSERT INTO check_signal (id, seq, at, n, signals) SELECT 'scripto:' || script_id, seq, at, 1, signals FROM script_log;
    CREATE INDEX script_log_seq ON script_log (seq);
    UPDATE signal_body SET id = 'scripto:' || l.script_id FROM script_log l WHERE signal_body.id = '' AND l.seq = signal_body.seq;

@@ -196,8 +196,11 @@ const SCRIPT_CODEC = {
 type Codec = typeof SCRIPT_CODEC
 const CODEC_FIELDS = Object.keys(SCRIPT_CODEC) as (keyof Codec)[]
 
-/** A script's row, as both stores read it. */
-export type ScriptRow = { id: number; run_state: string | null } & { [F in keyof Codec as Codec[F][0]]: Parameters<Codec[F][1]['read']>[0] }
+/**
+ * A script's row in check_def, the checks defined in the store, as both stores read it. Its source
+ * is SCRIPTO: the Scripto API reads and writes only such rows.
+ */
+export type ScriptRow = { id: number; source: string; run_state: string | null } & { [F in keyof Codec as Codec[F][0]]: Parameters<Codec[F][1]['read']>[0] }
 
 export function fromRow(row: ScriptRow): Script {
   const script: Record<string, unknown> = { id: row.id, ...runState(row) }
@@ -218,7 +221,7 @@ function runState(r: ScriptRow): { runs: Runs; streak: Streak } {
 /** A script's row, without its id. */
 export function toRow(script: ScriptFields): Omit<ScriptRow, 'id'> {
   // undefined is left out of run_state: a run that matched no start keeps no duration key.
-  const row: Record<string, unknown> = { run_state: JSON.stringify({ runs: script.runs, streak: script.streak }) }
+  const row: Record<string, unknown> = { source: SCRIPTO, run_state: JSON.stringify({ runs: script.runs, streak: script.streak }) }
   for (const field of CODEC_FIELDS) {
     const [column, { write }] = SCRIPT_CODEC[field]
     row[column] = write(script[field] as never)
@@ -227,4 +230,9 @@ export function toRow(script: ScriptFields): Omit<ScriptRow, 'id'> {
 }
 
 /** The script columns a row is written with. */
-export const SCRIPT_COLUMNS: readonly (keyof Omit<ScriptRow, 'id'>)[] = [...CODEC_FIELDS.map((field) => SCRIPT_CODEC[field][0]), 'run_state']
+export const SCRIPT_COLUMNS: readonly (keyof Omit<ScriptRow, 'id'>)[] = [...CODEC_FIELDS.map((field) => SCRIPT_CODEC[field][0]), 'run_state', 'source']
+
+/** The source of Scripto's scripts in check_def. */
+const SCRIPTO = 'scripto'
+/** The condition on check_def's rows that are Scripto's scripts. */
+export const IS_SCRIPT = `source = '${SCRIPTO}'`

@@ -1,6 +1,7 @@
-// The WHERE clause of a script query, for both stores: one set of operators, written in each
+// The WHERE clause of a script query (check_def's rows that are scripts), for both stores: one set of operators, written in each
 // database's SQL. Field names come from a fixed list and values are bound parameters: nothing from
 // the request is spliced into the SQL text.
+import { IS_SCRIPT } from './rows.js'
 import type { ScriptField, ScriptFilter } from './store.js'
 
 /** How a database writes what the operators mean (SQLite's meaning: = and != match NULL as IS does). */
@@ -42,5 +43,5 @@ export function whereClause(filters: readonly ScriptFilter[], dialect: Dialect):
         return `${col} ${op} ${param(value)}`
     }
   })
-  return { where: terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`, params }
+  return { where: `WHERE ${[IS_SCRIPT, ...terms].join(' AND ')}`, params }
 }

@@ -14,6 +14,7 @@ import { whereClause, type Dialect } from './script-filters.js'
 import {
   finishesOf,
   fromRow,
+  IS_SCRIPT,
   logEntries,
   logKeep,
   logPage,
@@ -160,9 +161,9 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
        SELECT rowid FROM (SELECT rowid, kept, sum(kept) OVER (ORDER BY at, rowid) AS upto FROM signal_body ORDER BY at, rowid LIMIT @limit) WHERE upto - kept < @over
      )`,
   )
-  const insertScript = db.prepare(`INSERT INTO script (${SCRIPT_COLUMNS.join(', ')}) VALUES (${SCRIPT_COLUMNS.map((c) => `@${c}`).join(', ')}) RETURNING *`)
-  const updateScriptRow = db.prepare(`UPDATE script SET ${SCRIPT_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`)
-  const deleteScriptRow = db.prepare('DELETE FROM script WHERE id = ?')
+  const insertScript = db.prepare(`INSERT INTO check_def (${SCRIPT_COLUMNS.join(', ')}) VALUES (${SCRIPT_COLUMNS.map((c) => `@${c}`).join(', ')}) RETURNING *`)
+  const updateScriptRow = db.prepare(`UPDATE check_def SET ${SCRIPT_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id AND ${IS_SCRIPT}`)
+  const deleteScriptRow = db.prepare(`DELETE FROM check_def WHERE id = ? AND ${IS_SCRIPT}`)
 
   // Each item id's runs, folded from its kept signals in order; and how many signals it keeps.
   // Scripts keep their runs in their rows: their signals are only their log.
@@ -183,7 +184,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     if (n === 0) queued.delete(id)
     else queued.set(id, n)
   }
-  for (const row of db.prepare('SELECT * FROM script ORDER BY id').all() as ScriptRow[]) memory.putScript(row.id, fromRow(row))
+  for (const row of db.prepare(`SELECT * FROM check_def WHERE ${IS_SCRIPT} ORDER BY id`).all() as ScriptRow[]) memory.putScript(row.id, fromRow(row))
 
   // The signals queued since the last batch began are one write, applied in order, in one
   // savepoint: a savepoint per signal cost a fifth of a check-in.
@@ -321,9 +322,9 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       }),
     async queryScripts(query) {
       const { where, params } = whereClause(query.filters, SQLITE)
-      const total = (db.prepare(`SELECT count(*) AS n FROM script ${where}`).get(params) as { n: number }).n
+      const total = (db.prepare(`SELECT count(*) AS n FROM check_def ${where}`).get(params) as { n: number }).n
       const order = [...query.orderBy.map((o) => `${SQLITE.column(o.field)} ${o.direction === 'desc' ? 'DESC' : 'ASC'}`), 'id ASC'].join(', ')
-      const rows = db.prepare(`SELECT * FROM script ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...params, query.limit, query.offset) as ScriptRow[]
+      const rows = db.prepare(`SELECT * FROM check_def ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...params, query.limit, query.offset) as ScriptRow[]
       return { total, scripts: rows.map(fromRow) }
     },
 

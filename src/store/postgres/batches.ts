@@ -6,7 +6,7 @@ import type { PoolClient } from 'pg'
 import type { Script } from '../../domain/script.js'
 import { StoreUnavailableError } from '../../errors.js'
 import { foldBatch, recordOf, type Folded, type IdBase, type Queued } from '../core.js'
-import { fromRow, ROW_SIGNALS_MAX, runsText, signalsText, type ScriptRow } from '../rows.js'
+import { fromRow, IS_SCRIPT, ROW_SIGNALS_MAX, runsText, signalsText, type ScriptRow } from '../rows.js'
 import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord } from '../store.js'
 import { CHANNEL, isRetryable, isUnavailable, sqlState, type Link, type Queryable } from './link.js'
 import { NO_STATE, NOTE_MAX, type Caught, type IdState, type Note, type Replication, type SignalStateRow } from './replication.js'
@@ -239,7 +239,9 @@ export class Batches {
       const lockIds = [...new Set(ops.flatMap((op) => (op.kind === 'script' && op.lock !== undefined ? [op.lock] : [])))].sort((a, b) => a - b)
       const tx: Tx = { client, scripts: new Map(), seqs: [], deleted: [] }
       if (lockIds.length > 0) {
-        const { rows } = await client.query<ScriptRow>('SELECT * FROM script WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [lockIds])
+        const { rows } = await client.query<ScriptRow>(`SELECT * FROM check_def WHERE id = ANY($1::bigint[]) AND ${IS_SCRIPT} ORDER BY id FOR UPDATE`, [
+          lockIds,
+        ])
         for (const id of lockIds) tx.scripts.set(id, undefined)
         for (const row of rows) tx.scripts.set(row.id, fromRow(row))
       }

@@ -176,11 +176,17 @@ const MIGRATIONS: readonly string[] = [
      END IF;
      RETURN seqs;
    END $$;`,
-  // 4: one signal log for every check, as SQLite's version 6: item_signal becomes check_signal,
-  //    keyed by the check's key, and takes script_log's entries (prev: the script's entry before,
-  //    0 for its first); a script's outputs move from the id '' to its key. statuspage_append
-  //    writes to check_signal. Replicas fold only item keys (a script's runs are in its row).
-  `ALTER TABLE item_signal RENAME TO check_signal;
+  // 4: one check store, as SQLite's version 6: item_signal becomes check_signal, keyed by the
+  //    check's key, and takes script_log's entries (prev: the script's entry before, 0 for its
+  //    first); a script's outputs move from the id '' to its key; script becomes check_def, with
+  //    each check's source. statuspage_append writes to check_signal. Replicas fold only item keys
+  //    (a script's runs are in its row).
+  `ALTER TABLE script RENAME TO check_def;
+   ALTER TABLE check_def ADD COLUMN source text NOT NULL DEFAULT 'scripto';
+   ALTER INDEX script_pkey RENAME TO check_def_pkey;
+   ALTER INDEX script_seq RENAME TO check_def_seq;
+   ALTER SEQUENCE script_id_seq RENAME TO check_def_id_seq;
+   ALTER TABLE item_signal RENAME TO check_signal;
    ALTER INDEX item_signal_pkey RENAME TO check_signal_pkey;
    ALTER INDEX item_signal_seq RENAME TO check_signal_seq;
    INSERT INTO check_signal (id, seq, prev, token, at, n, signals)

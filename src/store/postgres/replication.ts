@@ -6,7 +6,7 @@ import { isScriptKey } from '../../domain/check.js'
 import { applyInOrder, NO_RUNS, type Runs } from '../../domain/run.js'
 import type { Script } from '../../domain/script.js'
 import { Memory } from '../core.js'
-import { fromRow, runsFromText, signalsOf, type ScriptRow, type SignalRow } from '../rows.js'
+import { fromRow, IS_SCRIPT, runsFromText, signalsOf, type ScriptRow, type SignalRow } from '../rows.js'
 import { finishRecord, type SignalRecord } from '../store.js'
 import type { Queryable } from './link.js'
 
@@ -102,7 +102,7 @@ export class Replication {
   async load(): Promise<void> {
     const { rows: states } = await this.#pool.query<SignalStateRow>('SELECT id, seq, token, runs FROM item_state')
     for (const s of states) this.memory.set(s.id, runsFromText(s.runs), { seq: s.seq, token: s.token })
-    const { rows } = await this.#pool.query<ScriptRow & { seq: number }>('SELECT * FROM script ORDER BY id')
+    const { rows } = await this.#pool.query<ScriptRow & { seq: number }>(`SELECT * FROM check_def WHERE ${IS_SCRIPT} ORDER BY id`)
     for (const row of rows) this.setScript(fromRow(row), row.seq)
   }
 
@@ -222,7 +222,7 @@ export class Replication {
     // another one writes. The inner LIMIT walks the seq index and stops there.
     const [{ rows }, { rows: scriptRows }] = (await this.#pool.query(
       `SELECT * FROM (SELECT id, seq, prev, token, at, n, signals FROM check_signal WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY seq LIMIT ${NOTE_ROWS + 1}) r ORDER BY id, seq;
-       SELECT * FROM script WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY seq LIMIT ${NOTE_ROWS + 1}`,
+       SELECT * FROM check_def WHERE seq BETWEEN ${lo} AND ${hi} AND ${IS_SCRIPT} ORDER BY seq LIMIT ${NOTE_ROWS + 1}`,
     )) as unknown as [{ rows: LinkedRow[] }, { rows: (ScriptRow & { seq: number })[] }]
     this.remoteRows += rows.length + scriptRows.length
     if (rows.length > NOTE_ROWS || scriptRows.length > NOTE_ROWS) {
@@ -253,7 +253,7 @@ export class Replication {
       this.#resyncWanted = true
       return
     }
-    const { rows } = await this.#pool.query<ScriptRow & { seq: number }>('SELECT * FROM script WHERE id = ANY($1::bigint[])', [ids])
+    const { rows } = await this.#pool.query<ScriptRow & { seq: number }>(`SELECT * FROM check_def WHERE id = ANY($1::bigint[]) AND ${IS_SCRIPT}`, [ids])
     this.remoteRows += rows.length
     const stored = new Map(rows.map((row) => [row.id, row]))
     for (const id of ids) {
@@ -271,7 +271,7 @@ export class Replication {
     const stored = new Set(states.map((s) => s.id))
     for (const id of [...this.memory.runs.keys()])
       if (!stored.has(id)) this.applyRemote(id, { runs: NO_RUNS, seq: 0, token: '', records: [{ seq: 0, runs: NO_RUNS }] })
-    const { rows } = await this.#pool.query<ScriptRow & { seq: number }>('SELECT * FROM script ORDER BY id')
+    const { rows } = await this.#pool.query<ScriptRow & { seq: number }>(`SELECT * FROM check_def WHERE ${IS_SCRIPT} ORDER BY id`)
     this.memory.clearScripts()
     this.#scriptSeq.clear()
     for (const row of rows) this.setScript(fromRow(row), row.seq)

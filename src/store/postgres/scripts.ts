@@ -9,6 +9,7 @@ import { whereClause, type Dialect } from '../script-filters.js'
 import {
   finishesOf,
   fromRow,
+  IS_SCRIPT,
   logEntries,
   logKeep,
   logPage,
@@ -79,7 +80,7 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
     createScript: (fields, signal) =>
       write(undefined, async (tx) => {
         const { rows } = await tx.client.query<ScriptRow & { seq: number }>(
-          `INSERT INTO script (${SCRIPT_COLUMNS.join(', ')}, seq) VALUES (${placeholders}, nextval('change_seq') * 16) RETURNING *`,
+          `INSERT INTO check_def (${SCRIPT_COLUMNS.join(', ')}, seq) VALUES (${placeholders}, nextval('change_seq') * 16) RETURNING *`,
           scriptValues(fields),
         )
         const script = fromRow(rows[0]!)
@@ -96,7 +97,7 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
         if (current === undefined) return { result: undefined }
         const next: Script = Object.freeze({ ...current, ...patch(current), id })
         const { rows } = await tx.client.query<{ seq: number }>(
-          `UPDATE script SET ${assignments}, seq = nextval('change_seq') * 16 WHERE id = $${SCRIPT_COLUMNS.length + 1} RETURNING seq`,
+          `UPDATE check_def SET ${assignments}, seq = nextval('change_seq') * 16 WHERE id = $${SCRIPT_COLUMNS.length + 1} AND ${IS_SCRIPT} RETURNING seq`,
           [...scriptValues(next), id],
         )
         const { seq } = rows[0]!
@@ -108,7 +109,7 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
     deleteScript: (id) =>
       write(id, async (tx) => {
         if (tx.scripts.get(id) === undefined) return { result: false }
-        await tx.client.query('DELETE FROM script WHERE id = $1', [id])
+        await tx.client.query(`DELETE FROM check_def WHERE id = $1 AND ${IS_SCRIPT}`, [id])
         await dropLog(tx.client, scriptKey(id), 0)
         tx.scripts.set(id, undefined)
         tx.deleted.push(id)
@@ -160,8 +161,8 @@ export function poolReads(link: Link): Pick<Store, 'finishes' | 'runLog' | 'prun
       ].join(', ')
       return link.reading(async () => {
         const [{ rows: counted }, { rows }] = await Promise.all([
-          pool.query<{ n: number }>(`SELECT count(*) AS n FROM script ${where}`, params),
-          pool.query<ScriptRow>(`SELECT * FROM script ${where} ORDER BY ${order} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [
+          pool.query<{ n: number }>(`SELECT count(*) AS n FROM check_def ${where}`, params),
+          pool.query<ScriptRow>(`SELECT * FROM check_def ${where} ORDER BY ${order} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [
             ...params,
             query.limit,
             query.offset,
