@@ -1,7 +1,8 @@
 // Scrape cost of the item and script families: statuspage's renderer against the naive prom-client
 // approach (bench/naive-metrics.ts), on the same snapshots, in one process.
 import { snapshot, type Snapshot } from '../src/domain/snapshot.js'
-import { ChunkPool, exposition, renderFamilies, type Counts } from '../src/metrics/families.js'
+import { ChunkPool } from '../src/metrics/chunks.js'
+import { exposition, renderFamilies, type Counts } from '../src/metrics/families.js'
 import { naiveRegistry } from './naive-metrics.js'
 import { benchConfig, benchRuns, benchScripts, itemRuns } from './fixtures.js'
 import { median, type Row } from './table.js'

@@ -4,7 +4,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Config, Item } from '../config/load.js'
 import { MAX_OPEN_RUNS } from '../domain/run.js'
 import type { Monitor } from '../monitor.js'
-import { ChunkPool, itemLabels, renderExposition, type Format } from './families.js'
+import { ChunkPool } from './chunks.js'
+import { itemLabels, renderExposition, type Format } from './families.js'
 
 export const CONTENT_TYPE: Record<Format, string> = {
   text: Registry.PROMETHEUS_CONTENT_TYPE,
