@@ -1,6 +1,7 @@
 // The running state of statuspage: the config in force, the store and the clock, joined in one
 // place. Routes and collectors ask it for a snapshot or tell it of a signal; nothing else
 // combines the three.
+import { setImmediate } from 'node:timers/promises'
 import type { Config, Item } from './config/load.js'
 import { dueAfter, scriptKey, type Due } from './domain/check.js'
 import {
@@ -18,7 +19,7 @@ import {
   type Runs,
   type Signal,
 } from './domain/run.js'
-import { itemStatus, scriptStatus, snapshot, type ItemRuns, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
+import { itemStatus, scriptStatus, snapshot, snapshotSteps, type ItemRuns, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import type { Script, ScriptFields } from './domain/script.js'
 import type { LogEntry, ScriptQuery, SignalRecord, Store } from './store/store.js'
 
@@ -131,6 +132,20 @@ export class Monitor {
 
   snapshot(): Snapshot<Config> {
     return snapshot(this.#config, this.#dues, this.#runs, this.#store.scripts(), this.now())
+  }
+
+  /**
+   * The snapshot, letting other work run between slices of items (snapshotSteps): for the renders
+   * of every item (/metrics, the page), which would otherwise hold the event loop while it is
+   * built. Taken of the config in force when it starts, as a reload replaces the arrays it reads.
+   */
+  async snapshotInSlices(): Promise<Snapshot<Config>> {
+    const steps = snapshotSteps(this.#config, this.#dues, this.#runs, this.#store.scripts(), this.now())
+    for (;;) {
+      const step = steps.next()
+      if (step.done) return step.value
+      await setImmediate()
+    }
   }
 
   /** The state of some items now, by the same rule as the snapshot, without building one. */

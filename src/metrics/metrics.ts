@@ -238,7 +238,8 @@ export class Metrics {
     const counts = { refreshes: this.#refreshes, reports: this.#reports }
     // After the registry's own families, joined exactly as it joins them.
     const [head, tail] = format === 'text' ? [`${base}\n`, '\n'] : [base.slice(0, -'# EOF\n'.length), '\n# EOF\n']
-    yield* renderExposition(head, this.#monitor.snapshot(), counts, format, tail, this.#chunks, yieldToEventLoop)
+    const snapshot = await this.#monitor.snapshotInSlices()
+    yield* renderExposition(head, snapshot, counts, format, tail, this.#chunks, yieldToEventLoop)
   }
 }
 

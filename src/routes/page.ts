@@ -48,7 +48,7 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
 
   const html = (reply: FastifyReply, body: string | Readable) => reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).send(body)
 
-  app.get('/', async (_request, reply) => html(reply, Readable.from(renderPage(app.monitor.snapshot()))))
+  app.get('/', async (_request, reply) => html(reply, Readable.from(renderPage(await app.monitor.snapshotInSlices()))))
 
   /** A check page of `status`, with its log: every kept signal, for availability. */
   const checkPage = (reply: FastifyReply, page: Omit<CheckPage, 'title' | 'shown' | 'showOutput' | 'refresh' | 'now'>) => {
