@@ -90,7 +90,7 @@ export function checkpointer(db: Database, path: string, onError: (err: unknown)
       worker.unref()
       worker.on('message', (message: { ready?: true; error?: string }) => {
         // From here the thread checkpoints; until then SQLite's own checkpoint stays due.
-        if (message.ready) db.pragma('wal_autocheckpoint = 0')
+        if (message.ready && db.open) db.pragma('wal_autocheckpoint = 0')
         if (message.error !== undefined) onError(new Error(message.error))
       })
       worker.on('error', onError)
