@@ -39,11 +39,17 @@ const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads')
 const Database = require(workerData.driver)
 const db = new Database(workerData.path)
+// A failure is told once, not every CHECKPOINT_MS while it lasts (a full disk): again only after
+// a checkpoint has gone through.
+let failing = false
 const checkpoint = (mode) => {
   try {
-    return db.pragma('wal_checkpoint(' + mode + ')')[0]
+    const done = db.pragma('wal_checkpoint(' + mode + ')')[0]
+    failing = false
+    return done
   } catch (err) {
-    parentPort.postMessage({ error: String(err && err.message || err) })
+    if (!failing) parentPort.postMessage({ error: String(err && err.message || err) })
+    failing = true
   }
 }
 db.pragma('busy_timeout = 0')
@@ -68,7 +74,7 @@ parentPort.on('message', () => {
  * Checkpoints the WAL of the database of `db` (at `path`, in WAL mode) on a worker thread, once the
  * WAL file has grown past START_BYTES; from then on `db` checkpoints no more by itself (SQLite's
  * own checkpoint comes due at 1,000 pages, 4 MiB, past that). `onError` hears a checkpoint that
- * failed (the next one tries again).
+ * failed, once until one goes through again (the next one tries again).
  */
 export function checkpointer(db: Database, path: string, onError: (err: unknown) => void): Checkpointer {
   const wal = `${path}-wal`
