@@ -30,7 +30,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/-/healthy').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Mount your own config at /app/config.yml (read-only is fine); set TZ for the page's clock.
-# The node flags are npm start's (a test keeps them equal): the old generation grows by a fifth
-# past what a full collection keeps, which holds a 100k-item instance under 300 MB
-# (bench/RESULTS.md) without taxing check-ins as small semi-spaces did.
-CMD ["node", "--enable-source-maps", "--heap-growing-percent=20", "dist/src/main.js", "/app/config.yml"]
+# The node flags are npm start's (a test keeps them equal); the heap's growth is set by
+# statuspage itself (src/main.ts).
+CMD ["node", "--enable-source-maps", "dist/src/main.js", "/app/config.yml"]
