@@ -136,8 +136,9 @@ export class Monitor {
 
   /**
    * The snapshot, letting other work run between slices of items (snapshotSteps): for the renders
-   * of every item (/metrics, the page), which would otherwise hold the event loop while it is
-   * built. Taken of the config in force when it starts, as a reload replaces the arrays it reads.
+   * of every item (/metrics, the page, /api/v1/status), which would otherwise hold the event loop
+   * while it is built. Taken of the config in force when it starts, as a reload replaces the arrays
+   * it reads.
    */
   async snapshotInSlices(): Promise<Snapshot<Config>> {
     const steps = snapshotSteps(this.#config, this.#dues, this.#runs, this.#store.scripts(), this.now())

@@ -54,7 +54,7 @@ function statusView(s: Snapshot<Config>) {
 }
 
 const statusRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
-  app.get('/api/v1/status', async () => statusView(app.monitor.snapshot()))
+  app.get('/api/v1/status', async () => statusView(await app.monitor.snapshotInSlices()))
 }
 
 export default statusRoutes

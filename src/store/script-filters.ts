@@ -1,6 +1,6 @@
-// The WHERE clause of a script query (check_def's rows that are scripts), for both stores: one set of operators, written in each
-// database's SQL. Field names come from a fixed list and values are bound parameters: nothing from
-// the request is spliced into the SQL text.
+// The WHERE clause of a script query (check_def's rows that are scripts), for both stores: one set
+// of operators, written in each database's SQL. Field names come from a fixed list and values are
+// bound parameters: nothing from the request is spliced into the SQL text.
 import { IS_SCRIPT } from './rows.js'
 import type { ScriptField, ScriptFilter } from './store.js'
 
