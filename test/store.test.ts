@@ -1,6 +1,7 @@
 // The store contract, on both backends: what any Store must do, whatever keeps it.
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
+import type { CheckDefinition } from '../src/domain/definition.js'
 import type { Signal } from '../src/domain/run.js'
 import { scriptKey } from '../src/domain/check.js'
 import { NEW_SCRIPT, scriptSignal } from '../src/domain/script.js'
@@ -469,5 +470,72 @@ for (const backend of backends(t)) {
     t.equal(byName.total, 0)
     t.equal((await store.createScript(fields('b.sh'))).id, 3, 'its id is never handed to a script')
     t.same(await backend.rows(location, 'SELECT name, source FROM check_def WHERE id = 2'), [{ name: 'api check', source: 'api' }], 'and it is left as it was')
+  })
+}
+
+/** A definition as the checks API would write it. */
+const defined = (id: string, spec: Record<string, unknown>, at = 1000): CheckDefinition => ({ id, source: 'api', spec, created: at, updated: at })
+
+for (const backend of backends(t)) {
+  t.test(`${backend.name}: definitions are created, changed in order, deleted, and read back after a reopen`, async (t) => {
+    const location = await backend.fresh(t)
+    const store = await openStore(location)
+    // Queued together: each change sees the one before it.
+    const [created, , renamed] = await Promise.all([
+      store.changeDefinition('backup', () => defined('backup', { name: 'Backup', interval: '1h' })),
+      store.changeDefinition('sync', () => defined('sync', { name: 'Sync', schedule: '0 3 * * *', tags: ['prod'] })),
+      store.changeDefinition('backup', (current) => current && { ...current, spec: { ...current.spec, name: 'Nightly backup' }, updated: 2000 }),
+    ])
+    t.same(created?.spec, { name: 'Backup', interval: '1h' })
+    t.same(renamed, { id: 'backup', source: 'api', spec: { name: 'Nightly backup', interval: '1h' }, created: 1000, updated: 2000 })
+    t.same([...store.definitions().keys()].sort(), ['backup', 'sync'])
+    t.equal(store.definitions().get('backup'), renamed, 'memory holds what the write resolved to')
+    const untouched = await store.changeDefinition('sync', (current) => current)
+    t.same(untouched, store.definitions().get('sync'), 'the same definition back: it stands as it was')
+    await t.rejects(
+      store.changeDefinition('sync', () => {
+        throw new Error('refused')
+      }),
+      /refused/,
+    )
+    t.same(store.definitions().get('sync')?.spec, { name: 'Sync', schedule: '0 3 * * *', tags: ['prod'] }, 'a change that throws changes nothing')
+    t.equal(await store.changeDefinition('sync', () => undefined), undefined)
+    t.notOk(store.definitions().has('sync'), 'deleted')
+    t.equal(await store.changeDefinition('nothing', (current) => current), undefined, 'no definition, none made')
+    const script = await store.createScript(fields('a.sh'))
+    t.same(
+      store.scripts().map((s) => s.name),
+      ['a.sh'],
+      'definitions are no scripts',
+    )
+    t.ok(script.id > 2, "a script's id is never a definition's row")
+    await store.close()
+
+    const reopened = await openStore(location)
+    t.teardown(() => reopened.close())
+    t.same([...reopened.definitions().values()], [renamed])
+    t.same(
+      await backend.rows(location, "SELECT key, source, name, created, updated FROM check_def WHERE key IS NOT NULL"),
+      [{ key: 'backup', source: 'api', name: 'Nightly backup', created: 1000, updated: 2000 }],
+    )
+    const q = await reopened.queryScripts({ filters: [], orderBy: [], limit: 10, offset: 0 })
+    t.same(
+      q.scripts.map((s) => s.name),
+      ['a.sh'],
+      "Scripto's queries see scripts only",
+    )
+  })
+
+  t.test(`${backend.name}: a definition created, deleted and created again in one batch ends as the last change says`, async (t) => {
+    const store = await openStore(await backend.fresh(t))
+    t.teardown(() => store.close())
+    await Promise.all([
+      store.changeDefinition('x', () => defined('x', { name: 'one' })),
+      store.changeDefinition('x', () => undefined),
+      store.changeDefinition('x', (current) => (current === undefined ? defined('x', { name: 'two' }) : current)),
+    ])
+    t.same(store.definitions().get('x')?.spec, { name: 'two' })
+    await store.changeDefinition('x', () => undefined)
+    t.equal(store.definitions().size, 0)
   })
 }

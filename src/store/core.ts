@@ -3,6 +3,7 @@
 // was at), the records that answer them, the forgetting of removed ids while their signals are
 // queued, and the cadence of log trims. The drivers (sqlite.ts, postgres/) only move rows.
 import { applyInOrder, NO_RUNS, type OpenRun, type Runs, type Signal } from '../domain/run.js'
+import type { CheckDefinition } from '../domain/definition.js'
 import type { Script } from '../domain/script.js'
 import { finishRecord, type SignalRecord } from './store.js'
 
@@ -151,6 +152,48 @@ export class Memory<S> {
   clearScripts(): void {
     this.#scripts.clear()
     this.#list = undefined
+  }
+
+  readonly #definitions = new Map<string, CheckDefinition>()
+  /** The check_def row of each definition, by id, and the id in each row: what a deletion note names. */
+  readonly #rowOf = new Map<string, number>()
+  readonly #idIn = new Map<number, string>()
+
+  /** The checks defined in the store (the checks API, first pings), by id. */
+  definitions(): ReadonlyMap<string, CheckDefinition> {
+    return this.#definitions
+  }
+
+  /** Puts the definition of row `row` in memory (replacing one of the same id in another row); undefined deletes the row's. */
+  putDefinition(row: number, definition: CheckDefinition | undefined): void {
+    const before = this.#idIn.get(row)
+    if (before !== undefined) {
+      this.#idIn.delete(row)
+      this.#rowOf.delete(before)
+      this.#definitions.delete(before)
+    }
+    if (definition === undefined) return
+    const other = this.#rowOf.get(definition.id)
+    if (other !== undefined) this.#idIn.delete(other)
+    this.#idIn.set(row, definition.id)
+    this.#rowOf.set(definition.id, row)
+    this.#definitions.set(definition.id, definition)
+  }
+
+  /** The row of definition `id`. */
+  definitionRow(id: string): number | undefined {
+    return this.#rowOf.get(id)
+  }
+
+  /** Whether row `row` holds a definition (else a script, or nothing). */
+  isDefinitionRow(row: number): boolean {
+    return this.#idIn.has(row)
+  }
+
+  clearDefinitions(): void {
+    this.#definitions.clear()
+    this.#rowOf.clear()
+    this.#idIn.clear()
   }
 }
 

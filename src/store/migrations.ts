@@ -82,6 +82,15 @@ const MIGRATIONS: readonly string[] = [
    UPDATE signal_body SET id = 'scripto:' || l.script_id FROM script_log l WHERE signal_body.id = '' AND l.seq = signal_body.seq;
    DELETE FROM signal_body WHERE id = '';
    DROP TABLE script_log;`,
+  // 7: checks defined through the checks API, or created on their first ping. Such a row has the
+  // check's id as its key (unique; NULL for a script, which Scripto numbers) and the check as the
+  // API took it, as JSON (spec): the fields of a config item, its group and its tags. created and
+  // updated are ms since the epoch. Its signals are under its key in check_signal, as an item's.
+  `ALTER TABLE check_def ADD COLUMN key TEXT;
+   ALTER TABLE check_def ADD COLUMN spec TEXT;
+   ALTER TABLE check_def ADD COLUMN created INTEGER;
+   ALTER TABLE check_def ADD COLUMN updated INTEGER;
+   CREATE UNIQUE INDEX check_def_key ON check_def (key);`,
 ]
 
 const SCHEMA_VERSION = MIGRATIONS.length

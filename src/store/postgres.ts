@@ -12,7 +12,7 @@ import { StoreTimeoutError, StoreUnavailableError } from '../errors.js'
 import { Batches, type Op, type SignalOp } from './postgres/batches.js'
 import { CHANNEL, isUnavailable, Link } from './postgres/link.js'
 import { Replication } from './postgres/replication.js'
-import { poolReads, scriptWrites, type ScriptWrite } from './postgres/scripts.js'
+import { definitionWrites, poolReads, scriptWrites, type ScriptWrite } from './postgres/scripts.js'
 import type { Store, StoreOptions } from './store.js'
 
 export { noteOf } from './postgres/replication.js'
@@ -180,6 +180,9 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       if (gone.length > 0 && link.up) enqueue({ kind: 'forget', ids: gone })
     },
     ...poolReads(link),
+    definitions: () => memory.definitions(),
+    ...definitionWrites(replication, scriptWrite),
+    onDefinitions: (listener) => replication.onDefinitions(listener),
     scripts: () => memory.scripts(),
     getScript: (id) => memory.script(id),
     ...scriptWrites(replication, scriptWrite),

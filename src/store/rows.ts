@@ -1,8 +1,9 @@
-// How both stores write what they keep: a script as a row, runs as JSON, and item signals as
-// compact JSON rows. One codec, so that SQLite and PostgreSQL read each other's rows alike.
+// How both stores write what they keep: a script as a row, a check defined in the store as a row
+// with its spec as JSON, runs as JSON, and item signals as compact JSON rows. One codec, so that SQLite and PostgreSQL read each other's rows alike.
 import type { LogEntry, StoredSignalOf } from './store.js'
 import { applySignal, NO_RUNS, NO_STREAK, SIGNALS_KEPT, type Finish, type Runs, type Signal, type SignalKind, type Source, type Streak } from '../domain/run.js'
 import { runFieldsOf, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
+import type { CheckDefinition, DefinedSource, DefinedSpec } from '../domain/definition.js'
 
 export interface SignalRow {
   id: string
@@ -236,3 +237,42 @@ export const SCRIPT_COLUMNS: readonly (keyof Omit<ScriptRow, 'id'>)[] = [...CODE
 const SCRIPTO = 'scripto'
 /** The condition on check_def's rows that are Scripto's scripts. */
 export const IS_SCRIPT = `source = '${SCRIPTO}'`
+
+/**
+ * A check_def row of a check defined in the store (the checks API, first pings): its id is its
+ * key, its fields the spec as JSON. Scripto's columns that cannot be NULL hold its name and
+ * nothing else: only Scripto's rows are read through them.
+ */
+export interface DefinitionRow {
+  id: number
+  source: string
+  key: string
+  spec: string
+  created: number
+  updated: number
+}
+
+/** The condition on check_def's rows that are definitions. */
+export const IS_DEFINITION = 'key IS NOT NULL'
+
+export const definitionFromRow = (row: DefinitionRow): CheckDefinition =>
+  Object.freeze({
+    id: row.key,
+    source: row.source as DefinedSource,
+    spec: Object.freeze(JSON.parse(row.spec) as DefinedSpec),
+    created: Number(row.created),
+    updated: Number(row.updated),
+  })
+
+/** The columns a definition is written with, and its values in their order. */
+export const DEFINITION_COLUMNS = ['key', 'source', 'spec', 'created', 'updated', 'name', 'server', 'status'] as const
+export const definitionValues = (d: CheckDefinition): unknown[] => [
+  d.id,
+  d.source,
+  JSON.stringify(d.spec),
+  d.created,
+  d.updated,
+  typeof d.spec.name === 'string' ? d.spec.name : d.id,
+  '',
+  1,
+]

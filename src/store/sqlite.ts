@@ -5,6 +5,7 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { applyInOrder, applySignal, NO_RUNS, type Runs, type Signal } from '../domain/run.js'
 import { isScriptKey, scriptKey } from '../domain/check.js'
+import type { CheckDefinition } from '../domain/definition.js'
 import type { Script } from '../domain/script.js'
 import { foldBatch, Memory, recordOf, trimEvery, type IdBase, type IdBatch, type Queued } from './core.js'
 import { checkpointer as walCheckpointer } from './checkpointer.js'
@@ -12,8 +13,12 @@ import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 import { whereClause, type Dialect } from './script-filters.js'
 import {
+  DEFINITION_COLUMNS,
+  definitionFromRow,
+  definitionValues,
   finishesOf,
   fromRow,
+  IS_DEFINITION,
   IS_SCRIPT,
   logEntries,
   logKeep,
@@ -26,6 +31,7 @@ import {
   signalsText,
   toRow,
   type BodyRow,
+  type DefinitionRow,
   type ScriptRow,
   type SignalRow,
 } from './rows.js'
@@ -99,8 +105,9 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   // Scripts written earlier in the batch under way, for the writes after them in the same batch.
   const DELETED = Symbol('deleted')
   const pendingScripts = new Map<number, Script | typeof DELETED>()
-  // Runs and kept-signal counts written earlier in the batch under way, likewise.
+  // Runs and kept-signal counts written earlier in the batch under way, likewise; and definitions.
   const pendingRuns = new Map<string, Kept>()
+  const pendingDefinitions = new Map<string, { row: number | undefined; definition: CheckDefinition | undefined }>()
   // Whether writes commit: false from a batch that failed as a whole (a full disk) until one
   // commits, which a probe tries every PROBE_MS meanwhile.
   let up = true
@@ -108,6 +115,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   const batches = groupCommit(db, (end) => {
     pendingScripts.clear()
     pendingRuns.clear()
+    pendingDefinitions.clear()
     if (end === 'busy') return
     if (end === 'committed') {
       checkpointer?.committed()
@@ -164,6 +172,14 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   const insertScript = db.prepare(`INSERT INTO check_def (${SCRIPT_COLUMNS.join(', ')}) VALUES (${SCRIPT_COLUMNS.map((c) => `@${c}`).join(', ')}) RETURNING *`)
   const updateScriptRow = db.prepare(`UPDATE check_def SET ${SCRIPT_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id AND ${IS_SCRIPT}`)
   const deleteScriptRow = db.prepare(`DELETE FROM check_def WHERE id = ? AND ${IS_SCRIPT}`)
+  // A definition keeps its row, and when it was created, across updates.
+  const putDefinitionRow = db.prepare(
+    `INSERT INTO check_def (${DEFINITION_COLUMNS.join(', ')}) VALUES (${DEFINITION_COLUMNS.map(() => '?').join(', ')})
+       ON CONFLICT (key) DO UPDATE SET ${DEFINITION_COLUMNS.filter((c) => c !== 'key' && c !== 'created')
+         .map((c) => `${c} = excluded.${c}`)
+         .join(', ')} RETURNING id`,
+  )
+  const deleteDefinitionRow = db.prepare('DELETE FROM check_def WHERE key = ?')
 
   // Each item id's runs, folded from its kept signals in order; and how many signals it keeps.
   // Scripts keep their runs in their rows: their signals are only their log.
@@ -185,6 +201,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     else queued.set(id, n)
   }
   for (const row of db.prepare(`SELECT * FROM check_def WHERE ${IS_SCRIPT} ORDER BY id`).all() as ScriptRow[]) memory.putScript(row.id, fromRow(row))
+  for (const row of db.prepare(`SELECT * FROM check_def WHERE ${IS_DEFINITION}`).all() as DefinitionRow[]) memory.putDefinition(row.id, definitionFromRow(row))
 
   // The signals queued since the last batch began are one write, applied in order, in one
   // savepoint: a savepoint per signal cost a fifth of a check-in.
@@ -291,6 +308,26 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
         return { result: deleted }
       })
     },
+
+    definitions: () => memory.definitions(),
+    // The definition as it stands when the batch runs, so that changes queued together apply in order.
+    changeDefinition: (id, change) =>
+      write(() => {
+        const { row, definition: current } = pendingDefinitions.get(id) ?? { row: memory.definitionRow(id), definition: memory.definitions().get(id) }
+        const next = change(current)
+        if (next === current) return { result: current }
+        if (next === undefined) {
+          deleteDefinitionRow.run(id)
+          pendingDefinitions.set(id, { row: undefined, definition: undefined })
+          return { result: undefined, apply: () => row !== undefined && memory.putDefinition(row, undefined) }
+        }
+        if (next.id !== id) throw new Error(`a change of definition ${id} gave one of ${next.id}`)
+        const { id: written } = putDefinitionRow.get(...definitionValues(next)) as { id: number }
+        pendingDefinitions.set(id, { row: written, definition: next })
+        return { result: next, apply: () => memory.putDefinition(written, next) }
+      }),
+    // SQLite has no other writer.
+    onDefinitions: () => {},
 
     scripts: () => memory.scripts(),
     getScript: (id) => memory.script(id),

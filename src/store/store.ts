@@ -1,6 +1,7 @@
 // The one seam between the service and its database: the contract that both backends keep, SQLite
 // (a file; the default, needs nothing) and PostgreSQL (shared by replicas). It imports only the
 // domain; open.ts chooses the backend, and nothing above knows which one runs.
+import type { CheckDefinition } from '../domain/definition.js'
 import type { Finish, OpenRun, Output, Runs, Signal } from '../domain/run.js'
 import type { Script, ScriptFields } from '../domain/script.js'
 
@@ -69,6 +70,19 @@ export interface Store {
    * (SQLite). Resolves to how many it deleted: the caller steps again while that is `limit`.
    */
   pruneOutputs(rule: { before: number; maxBytes: number; downTo: number; limit: number }): Promise<number>
+
+  /** The checks defined in the store (the checks API, first pings), by id; another replica's soon after it committed. */
+  definitions(): ReadonlyMap<string, CheckDefinition>
+  /**
+   * Changes the definition of check `id` as it stands when the write runs (after the writes queued
+   * before it, from any replica): `change` is given it (undefined: there is none) and returns the
+   * one to keep (undefined: none; the same object: no write). Resolves, once committed, to what it
+   * returned. When it throws, the write fails with that error and changes nothing. The signals of
+   * a deleted check are keepOnlyItems' to forget.
+   */
+  changeDefinition(id: string, change: (current: CheckDefinition | undefined) => CheckDefinition | undefined): Promise<CheckDefinition | undefined>
+  /** Tells `listener` once definitions() has a change that another replica wrote. SQLite never calls it. */
+  onDefinitions(listener: () => void): void
 
   /** Every script, in id order. */
   scripts(): readonly Script[]

@@ -3,6 +3,7 @@
 // then runs in the locked path, as every batch with script writes or deletes does: a transaction
 // that locks what it reads, catches up with the other replicas, folds again and notifies them.
 import type { PoolClient } from 'pg'
+import type { CheckDefinition } from '../../domain/definition.js'
 import type { Script } from '../../domain/script.js'
 import { StoreUnavailableError } from '../../errors.js'
 import { foldBatch, recordOf, type Folded, type IdBase, type Queued } from '../core.js'
@@ -24,7 +25,10 @@ export interface Tx {
   readonly scripts: Map<number, Script | undefined>
   /** change_seq values the batch's script writes took. */
   readonly seqs: number[]
+  /** check_def rows deleted (scripts and definitions). */
   readonly deleted: number[]
+  /** The definitions that this batch's writes read, as locked, then as written; by id. */
+  readonly definitions: Map<string, { row: number | undefined; definition: CheckDefinition | undefined }>
 }
 
 /** What a script write did inside the transaction: its result, and what to apply once committed. */
@@ -237,7 +241,7 @@ export class Batches {
       // Locks are taken in one order by every replica (scripts by id, then item ids in byte
       // order), so two batches can wait for each other but never deadlock.
       const lockIds = [...new Set(ops.flatMap((op) => (op.kind === 'script' && op.lock !== undefined ? [op.lock] : [])))].sort((a, b) => a - b)
-      const tx: Tx = { client, scripts: new Map(), seqs: [], deleted: [] }
+      const tx: Tx = { client, scripts: new Map(), seqs: [], deleted: [], definitions: new Map() }
       if (lockIds.length > 0) {
         const { rows } = await client.query<ScriptRow>(`SELECT * FROM check_def WHERE id = ANY($1::bigint[]) AND ${IS_SCRIPT} ORDER BY id FOR UPDATE`, [
           lockIds,

@@ -240,6 +240,15 @@ const MIGRATIONS: readonly string[] = [
      END IF;
      RETURN seqs;
    END $$;`,
+  // 5: SQLite's version 7: checks defined through the checks API or on their first ping, with
+  //    their id as key, their spec as JSON and when they were created and last updated. Each
+  //    write takes a change_seq (seq), so that the other replicas read the row as they read a
+  //    script's.
+  `ALTER TABLE check_def ADD COLUMN key text;
+   ALTER TABLE check_def ADD COLUMN spec text;
+   ALTER TABLE check_def ADD COLUMN created bigint;
+   ALTER TABLE check_def ADD COLUMN updated bigint;
+   CREATE UNIQUE INDEX check_def_key ON check_def (key);`,
 ]
 
 const PG_SCHEMA_VERSION = MIGRATIONS.length

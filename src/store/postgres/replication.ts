@@ -3,10 +3,11 @@
 // (a Note), and the others read the rows in that range and fold them on their copy. When the rows
 // do not link up to what a replica knows, or a note says too much, it reads the ids again.
 import { isScriptKey } from '../../domain/check.js'
+import type { CheckDefinition } from '../../domain/definition.js'
 import { applyInOrder, NO_RUNS, type Runs } from '../../domain/run.js'
 import type { Script } from '../../domain/script.js'
 import { Memory } from '../core.js'
-import { fromRow, IS_SCRIPT, runsFromText, signalsOf, type ScriptRow, type SignalRow } from '../rows.js'
+import { definitionFromRow, fromRow, runsFromText, signalsOf, type DefinitionRow, type ScriptRow, type SignalRow } from '../rows.js'
 import { finishRecord, type SignalRecord } from '../store.js'
 import type { Queryable } from './link.js'
 
@@ -15,13 +16,13 @@ export const NOTE_MAX = 7000
 /** Rows of each table read for one note at most (a batch of 4,096 ids); a note naming more asks for a resync. */
 const NOTE_ROWS = 4096
 
-/** What a batch tells the other replicas: the seq range it took, and the scripts it deleted. */
+/** What a batch tells the other replicas: the seq range it took, and the check_def rows it deleted. */
 export interface Note {
   /** The replica that wrote it. */
   r: string
   lo?: number
   hi?: number
-  /** Deleted script ids. */
+  /** Deleted check_def rows: scripts' ids, definitions' rows. */
   d?: number[]
   /** Too much to say: read everything again. */
   all?: true
@@ -52,6 +53,8 @@ export function noteOf(payload: string): Note | undefined {
 /** An item_state row: an id's runs after its last signal (seq), and the token of the write that left it so. */
 export type SignalStateRow = { id: string; seq: number; token: string; runs: string }
 type LinkedRow = SignalRow & { prev: number; token: string }
+/** A check_def row: a script's (key NULL, source 'scripto') or a definition's. */
+type CheckDefRow = ScriptRow & Omit<DefinitionRow, 'key'> & { key: string | null; seq: number }
 /** What the copy keeps of an id beside its runs: its last seq, and the token of that write. */
 export type IdState = { readonly seq: number; readonly token: string }
 export const NO_STATE: IdState = { seq: 0, token: '' }
@@ -81,9 +84,10 @@ export class Replication {
   remoteRows = 0
   readonly replica: string
   readonly #pool: Queryable
-  /** The change_seq of each script's last write that the copy has. */
-  readonly #scriptSeq = new Map<number, number>()
+  /** The change_seq of each check_def row's last write that the copy has (scripts and definitions). */
+  readonly #rowSeq = new Map<number, number>()
   readonly #listeners: ((id: string, record: SignalRecord) => void)[] = []
+  readonly #definitionListeners: (() => void)[] = []
   // Other replicas' changes not yet read: a seq range and deleted scripts, or everything.
   #range: { lo: number; hi: number } | undefined
   readonly #deleted = new Set<number>()
@@ -98,22 +102,51 @@ export class Replication {
     this.#listeners.push(listener)
   }
 
+  onDefinitions(listener: () => void): void {
+    this.#definitionListeners.push(listener)
+  }
+
   /** The state at start-up; listening has begun, so that no change falls between the two. */
   async load(): Promise<void> {
     const { rows: states } = await this.#pool.query<SignalStateRow>('SELECT id, seq, token, runs FROM item_state')
     for (const s of states) this.memory.set(s.id, runsFromText(s.runs), { seq: s.seq, token: s.token })
-    const { rows } = await this.#pool.query<ScriptRow & { seq: number }>(`SELECT * FROM check_def WHERE ${IS_SCRIPT} ORDER BY id`)
-    for (const row of rows) this.setScript(fromRow(row), row.seq)
+    this.#putRows((await this.#pool.query<CheckDefRow>('SELECT * FROM check_def ORDER BY id')).rows)
   }
 
   setScript(script: Script, seq: number): void {
     this.memory.putScript(script.id, script)
-    this.#scriptSeq.set(script.id, seq)
+    this.#rowSeq.set(script.id, seq)
   }
 
-  dropScript(id: number): void {
-    this.memory.putScript(id, undefined)
-    this.#scriptSeq.delete(id)
+  setDefinition(row: number, definition: CheckDefinition, seq: number): void {
+    this.memory.putDefinition(row, definition)
+    this.#rowSeq.set(row, seq)
+  }
+
+  /** Forgets a deleted check_def row: a script's, or a definition's. */
+  dropRow(row: number): void {
+    if (this.memory.isDefinitionRow(row)) this.memory.putDefinition(row, undefined)
+    else this.memory.putScript(row, undefined)
+    this.#rowSeq.delete(row)
+  }
+
+  /** check_def rows read from the database, newer than the copy's; whether a definition changed. */
+  #putRows(rows: readonly CheckDefRow[]): boolean {
+    let definitions = false
+    for (const row of rows) {
+      const id = Number(row.id)
+      const known = this.#rowSeq.get(id)
+      if (known !== undefined && row.seq <= known) continue
+      if (row.key !== null) {
+        this.setDefinition(id, definitionFromRow(row as DefinitionRow), row.seq)
+        definitions = true
+      } else if (row.source === 'scripto') this.setScript(fromRow(row), row.seq)
+    }
+    return definitions
+  }
+
+  #definitionsChanged(): void {
+    for (const listener of this.#definitionListeners) listener()
   }
 
   /** Folds what another replica wrote into the copy, and tells the listeners. */
@@ -222,8 +255,8 @@ export class Replication {
     // another one writes. The inner LIMIT walks the seq index and stops there.
     const [{ rows }, { rows: scriptRows }] = (await this.#pool.query(
       `SELECT * FROM (SELECT id, seq, prev, token, at, n, signals FROM check_signal WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY seq LIMIT ${NOTE_ROWS + 1}) r ORDER BY id, seq;
-       SELECT * FROM check_def WHERE seq BETWEEN ${lo} AND ${hi} AND ${IS_SCRIPT} ORDER BY seq LIMIT ${NOTE_ROWS + 1}`,
-    )) as unknown as [{ rows: LinkedRow[] }, { rows: (ScriptRow & { seq: number })[] }]
+       SELECT * FROM check_def WHERE seq BETWEEN ${lo} AND ${hi} ORDER BY seq LIMIT ${NOTE_ROWS + 1}`,
+    )) as unknown as [{ rows: LinkedRow[] }, { rows: CheckDefRow[] }]
     this.remoteRows += rows.length + scriptRows.length
     if (rows.length > NOTE_ROWS || scriptRows.length > NOTE_ROWS) {
       this.#resyncWanted = true
@@ -244,23 +277,25 @@ export class Replication {
       const { rows: states } = await this.#pool.query<SignalStateRow>('SELECT id, seq, token, runs FROM item_state WHERE id = ANY($1::text[])', [gaps])
       for (const [id, c] of await this.catchUp(this.#pool, states)) this.applyRemote(id, c)
     }
-    for (const row of scriptRows) if (row.seq > (this.#scriptSeq.get(row.id) ?? 0)) this.setScript(fromRow(row), row.seq)
+    if (this.#putRows(scriptRows)) this.#definitionsChanged()
   }
 
-  /** Forgets the scripts of a note's `d` that the table no longer has: only the table is believed. */
+  /** Forgets the check_def rows of a note's `d` that the table no longer has: only the table is believed. */
   async #syncDeleted(ids: readonly number[]): Promise<void> {
     if (ids.length > NOTE_ROWS) {
       this.#resyncWanted = true
       return
     }
-    const { rows } = await this.#pool.query<ScriptRow & { seq: number }>(`SELECT * FROM check_def WHERE id = ANY($1::bigint[]) AND ${IS_SCRIPT}`, [ids])
+    const { rows } = await this.#pool.query<CheckDefRow>('SELECT * FROM check_def WHERE id = ANY($1::bigint[])', [ids])
     this.remoteRows += rows.length
-    const stored = new Map(rows.map((row) => [row.id, row]))
+    const stored = new Set(rows.map((row) => Number(row.id)))
+    let definitions = this.#putRows(rows)
     for (const id of ids) {
-      const row = stored.get(id)
-      if (row === undefined) this.dropScript(id)
-      else if (row.seq > (this.#scriptSeq.get(id) ?? 0)) this.setScript(fromRow(row), row.seq)
+      if (stored.has(id)) continue
+      definitions ||= this.memory.isDefinitionRow(id)
+      this.dropRow(id)
     }
+    if (definitions) this.#definitionsChanged()
   }
 
   /** Reads everything again: after the database or the notifications were lost for a while. */
@@ -271,9 +306,11 @@ export class Replication {
     const stored = new Set(states.map((s) => s.id))
     for (const id of [...this.memory.runs.keys()])
       if (!stored.has(id)) this.applyRemote(id, { runs: NO_RUNS, seq: 0, token: '', records: [{ seq: 0, runs: NO_RUNS }] })
-    const { rows } = await this.#pool.query<ScriptRow & { seq: number }>(`SELECT * FROM check_def WHERE ${IS_SCRIPT} ORDER BY id`)
+    const { rows } = await this.#pool.query<CheckDefRow>('SELECT * FROM check_def ORDER BY id')
     this.memory.clearScripts()
-    this.#scriptSeq.clear()
-    for (const row of rows) this.setScript(fromRow(row), row.seq)
+    this.memory.clearDefinitions()
+    this.#rowSeq.clear()
+    this.#putRows(rows)
+    this.#definitionsChanged()
   }
 }

@@ -7,6 +7,9 @@ import type { Script } from '../../domain/script.js'
 import { trimEvery } from '../core.js'
 import { whereClause, type Dialect } from '../script-filters.js'
 import {
+  DEFINITION_COLUMNS,
+  definitionFromRow,
+  definitionValues,
   finishesOf,
   fromRow,
   IS_SCRIPT,
@@ -18,6 +21,7 @@ import {
   scriptLogText,
   toRow,
   type BodyRow,
+  type DefinitionRow,
   type ScriptRow,
   type SignalRow,
 } from '../rows.js'
@@ -113,7 +117,62 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
         await dropLog(tx.client, scriptKey(id), 0)
         tx.scripts.set(id, undefined)
         tx.deleted.push(id)
-        return { result: true, apply: () => replication.dropScript(id) }
+        return { result: true, apply: () => replication.dropRow(id) }
+      }),
+  }
+}
+
+/** A definition keeps its row, its key and when it was created across updates: the columns an update writes. */
+const UPDATED = DEFINITION_COLUMNS.map((column, i) => ({ column, i })).filter(({ column }) => column !== 'key' && column !== 'created')
+const definitionAssignments = UPDATED.map(({ column }, n) => `${column} = $${n + 1}`).join(', ')
+
+export function definitionWrites(replication: Replication, write: ScriptWrite): Pick<Store, 'changeDefinition'> {
+  /** The definition of `id` as this batch has it: as locked, or as an earlier write of the batch left it. */
+  async function locked(tx: Tx, id: string) {
+    const known = tx.definitions.get(id)
+    if (known !== undefined) return known
+    const { rows } = await tx.client.query<DefinitionRow>('SELECT * FROM check_def WHERE key = $1 FOR UPDATE', [id])
+    const found = rows[0] === undefined ? { row: undefined, definition: undefined } : { row: Number(rows[0].id), definition: definitionFromRow(rows[0]) }
+    tx.definitions.set(id, found)
+    return found
+  }
+  return {
+    changeDefinition: (id, change) =>
+      write(undefined, async (tx) => {
+        // Twice at most: a first write of `id` on another replica, committed while this one looked, is read again.
+        for (let attempt = 0; ; attempt++) {
+          const { row, definition: current } = await locked(tx, id)
+          const next = change(current)
+          if (next === current) return { result: current }
+          if (next === undefined) {
+            await tx.client.query('DELETE FROM check_def WHERE id = $1', [row])
+            tx.deleted.push(row!)
+            tx.definitions.set(id, { row: undefined, definition: undefined })
+            return { result: undefined, apply: () => replication.dropRow(row!) }
+          }
+          if (next.id !== id) throw new Error(`a change of definition ${id} gave one of ${next.id}`)
+          const values = definitionValues(next)
+          const { rows } = await (row === undefined
+            ? tx.client.query<{ id: number; seq: number }>(
+                `INSERT INTO check_def (${DEFINITION_COLUMNS.join(', ')}, seq) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')}, nextval('change_seq') * 16)
+                   ON CONFLICT (key) DO NOTHING RETURNING id, seq`,
+                values,
+              )
+            : tx.client.query<{ id: number; seq: number }>(
+                `UPDATE check_def SET ${definitionAssignments}, seq = nextval('change_seq') * 16 WHERE id = $${UPDATED.length + 1} RETURNING id, seq`,
+                [...UPDATED.map(({ i }) => values[i]), row],
+              ))
+          if (rows[0] === undefined) {
+            if (attempt === 1) throw new Error(`definition ${id} changed twice while it was written`)
+            tx.definitions.delete(id)
+            continue
+          }
+          const written = Number(rows[0].id)
+          const { seq } = rows[0]
+          tx.seqs.push(seq)
+          tx.definitions.set(id, { row: written, definition: next })
+          return { result: next, apply: () => replication.setDefinition(written, next, seq) }
+        }
       }),
   }
 }
