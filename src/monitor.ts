@@ -2,7 +2,9 @@
 // place. Routes and collectors ask it for a snapshot or tell it of a signal; nothing else
 // combines the three.
 import { setImmediate } from 'node:timers/promises'
+import { withDefinitions } from './config/defined.js'
 import type { Config, Item } from './config/load.js'
+import type { CheckDefinition } from './domain/definition.js'
 import { dueAfter, scriptKey, type Due } from './domain/check.js'
 import {
   applySignal,
@@ -39,6 +41,9 @@ export interface ReloadStatus {
 export class Monitor {
   /** Private: every read and write of the store goes through the Monitor, where its rules are. */
   readonly #store: Store
+  /** config.yml as last loaded. */
+  #file: Config
+  /** The config in force: #file with the checks defined in the store (withDefinitions). */
   #config: Config
   /** Each item's due times after its last signal, index-aligned with #config.items. */
   #dues: (Due | undefined)[] = []
@@ -56,11 +61,13 @@ export class Monitor {
   readonly #outputListeners: ((total: number) => void)[] = []
 
   private constructor(
+    file: Config,
     config: Config,
     store: Store,
     readonly now: Clock,
     histories: Histories,
   ) {
+    this.#file = file
     this.#config = config
     this.#store = store
     this.#reload = { successful: true, lastSuccess: now() }
@@ -70,11 +77,14 @@ export class Monitor {
     store.onSignals((id, record) => {
       for (const item of this.#config.itemsById.get(id) ?? []) this.#count(item, record)
     })
+    // Another replica's definitions count as this one's own.
+    store.onDefinitions(() => void this.#redefine())
   }
 
-  /** A monitor of `config` on `store`: reads the history that items with their own limits recount. */
-  static async open(config: Config, store: Store, now: Clock): Promise<Monitor> {
-    return new Monitor(config, store, now, await histories(store, recounted(config)))
+  /** A monitor of `file` (config.yml) on `store`: reads the history that items with their own limits recount. */
+  static async open(file: Config, store: Store, now: Clock): Promise<Monitor> {
+    const { config } = withDefinitions(file, store.definitions())
+    return new Monitor(file, config, store, now, await histories(store, recounted(config)))
   }
 
   /**
@@ -291,11 +301,21 @@ export class Monitor {
    * It applies at once, unless items with their own limits must recount their history from the
    * database first; it rejects, leaving the config in force, when that read fails.
    */
-  reload(config: Config): Promise<void> {
+  reload(file: Config): Promise<void> {
+    return this.#put(() => file, true)
+  }
+
+  /**
+   * Puts in force config.yml (`file()`, taken when its turn comes) with the store's definitions as
+   * they are then; after the reloads and redefinitions asked for before, in order.
+   */
+  #put(file: () => Config, reload: boolean): Promise<void> {
     const run = (): Promise<void> | undefined => {
+      const next = file()
+      const { config } = withDefinitions(next, this.#store.definitions())
       const ids = recounted(config, this.#config)
-      if (ids.length === 0) return void this.#apply(config, new Map())
-      return histories(this.#store, ids).then((found) => this.#apply(config, found))
+      if (ids.length === 0) return void this.#apply(next, config, new Map(), reload)
+      return histories(this.#store, ids).then((found) => this.#apply(next, config, found, reload))
     }
     const pending = this.#reloading === undefined ? run() : this.#reloading.then(run)
     if (pending === undefined) return Promise.resolve()
@@ -306,13 +326,39 @@ export class Monitor {
     return settled
   }
 
-  #apply(config: Config, histories: Histories): void {
+  /**
+   * Puts the store's definitions in force, after a change of them here or on another replica. A
+   * history that cannot be read (the database is down) is read again a second later.
+   */
+  #redefine(): Promise<void> {
+    return this.#put(() => this.#file, false).catch(() => {
+      setTimeout(() => void this.#redefine(), REDEFINE_RETRY_MS).unref()
+    })
+  }
+
+  #apply(file: Config, config: Config, histories: Histories, reload: boolean): void {
     this.#store.keepOnlyItems(new Set(config.itemsById.keys()))
     const before = { config: this.#config, runs: this.#runs, counted: this.#counted }
+    this.#file = file
     this.#config = config
     this.#derive(config, histories, before)
-    this.#reload = { successful: true, lastSuccess: this.now() }
+    if (reload) this.#reload = { successful: true, lastSuccess: this.now() }
     for (const listener of this.#listeners) listener(config)
+  }
+
+  /** The checks defined in the store (the checks API, first pings), by id, whether config.yml shadows them or not. */
+  definitions(): ReadonlyMap<string, CheckDefinition> {
+    return this.#store.definitions()
+  }
+
+  /**
+   * Changes the definition of check `id` (see Store.changeDefinition); resolves, once committed and
+   * in force, to the definition now.
+   */
+  async changeDefinition(id: string, change: (current: CheckDefinition | undefined) => CheckDefinition | undefined): Promise<CheckDefinition | undefined> {
+    const result = await this.#store.changeDefinition(id, change)
+    await this.#redefine()
+    return result
   }
 
   /** Records that a reload was refused; the config in force stays. */
@@ -320,6 +366,7 @@ export class Monitor {
     this.#reload = { ...this.#reload, successful: false }
   }
 
+  /** Tells `listener` of each config put in force: a reload of config.yml, or a change of the checks defined in the store. */
   onReload(listener: (config: Config) => void): void {
     this.#listeners.push(listener)
   }
@@ -344,6 +391,9 @@ export class Monitor {
     for (const listener of this.#droppedListeners) listener(event)
   }
 }
+
+/** Between attempts to put definitions in force while the history they need cannot be read. */
+const REDEFINE_RETRY_MS = 1000
 
 type Histories = ReadonlyMap<string, readonly (Finish & { readonly seq: number })[]>
 

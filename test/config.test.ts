@@ -56,6 +56,8 @@ t.test('an id or name written as a YAML number becomes the string the URL carrie
     id: '5',
     name: '2024',
     interval: 600,
+    tags: [],
+    source: 'config',
     check: { schedule: { kind: 'interval', seconds: 600 }, grace: 0, limits: DEFAULT_LIMITS, maintenance: [], manualResume: false },
   })
   t.ok(r.config.itemsById.has('5'))
@@ -155,7 +157,7 @@ t.test('each bad config gets one line naming the file, the path and the fault', 
     [
       'a zone without a schedule',
       yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, tz: UTC}\n' }),
-      ['config.yml: statuspage.groups.G[0].tz: applies to a schedule; this item has none'],
+      ['config.yml: statuspage.groups.G[0].tz: applies to a schedule; this check has none'],
     ],
     [
       'a grace in words',

@@ -26,7 +26,7 @@ export interface Config {
   /** Whether the public check pages show each run's output. */
   readonly showOutput: boolean
   readonly groups: readonly Group[]
-  /** Every item of every group, in page order. */
+  /** Every item of every group: config.yml's in page order, then those of the checks API (see defined.ts). */
   readonly items: readonly Item[]
   /** The distinct ids, each with the items it refreshes. */
   readonly itemsById: ReadonlyMap<string, readonly Item[]>
@@ -36,6 +36,8 @@ export interface Config {
   }
   /** What a script that says nothing itself is checked by: default_periodicity, tz and grace. */
   readonly scriptDefaults: ScriptDefaults
+  /** What a check of the checks API that says nothing itself is checked by. */
+  readonly checkDefaults: CheckDefaults
   readonly runLog: {
     /** Entries shown per check. */
     readonly keep: number
@@ -99,13 +101,26 @@ const pointer = (...keys: (string | number)[]) => keys.map((k) => `/${String(k).
 /** Grace of a check that names none and whose config names none. */
 const DEFAULT_GRACE = { interval: 0, cron: 3600 } as const
 
-/**
- * The validated file as a Config. What the schema cannot say (a cron expression, a zone, a
- * duration of 0 where it must be positive) is checked here and reported through `fault`.
- */
-function normalise(raw: RawConfig, fault: (path: string, message: string) => void): Config {
-  const s = raw.statuspage
-  const seconds = (value: number | string | undefined, path: string, positive = false): number | undefined => {
+/** What a check that says nothing itself is checked by, and the windows it is in: kept in the Config for the checks defined later (checks API). */
+export interface CheckDefaults {
+  readonly interval: number
+  readonly grace: number | undefined
+  readonly tz: string
+  /** statuspage.maintenance. */
+  readonly maintenance: readonly MaintenanceWindow[]
+  /** Each group's windows with statuspage.maintenance, for the groups of config.yml. */
+  readonly groupWindows: ReadonlyMap<string, readonly MaintenanceWindow[]>
+}
+
+/** A check's fields as config.yml and the checks API give them (the item schema), without its id. */
+export type RawCheck = Omit<RawItem, 'id'>
+
+/** Reports a fault at `path`, a JSON pointer to the field. */
+type Fault = (path: string, message: string) => void
+
+/** Seconds of a duration field, reporting what is wrong with it. */
+function secondsOf(fault: Fault) {
+  return (value: number | string | undefined, path: string, positive = false): number | undefined => {
     if (value === undefined) return undefined
     const n = parseDuration(value)
     // The schema has refused what is neither a number from 0 nor a duration string.
@@ -113,84 +128,123 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
     else if (positive && n === 0) fault(path, 'must be greater than 0')
     return n
   }
+}
+
+/** Maintenance windows as given at `path`, compiled in zone `tz` unless they name one. */
+function windowsOf(raw: RawWindows | undefined, path: (string | number)[], tz: string, fault: Fault): readonly MaintenanceWindow[] {
+  const seconds = secondsOf(fault)
+  return (raw ?? []).map((w, i) => {
+    const zone = w.tz ?? tz
+    const schedule = cronSchedule(w.schedule, zone)
+    if ('error' in schedule) fault(pointer(...path, i, w.tz !== undefined && !isTimeZone(w.tz) ? 'tz' : 'schedule'), schedule.error)
+    const length = seconds(w.duration, pointer(...path, i, 'duration'), true) ?? 0
+    // A window that does not compile is reported above; the config is then refused.
+    return Object.freeze({ schedule: schedule as MaintenanceWindow['schedule'], seconds: length, key: `${w.schedule}\0${zone}\0${length}` })
+  })
+}
+
+/** Windows of one check: its own, its group's and everywhere's, one shared array when it adds none. */
+function joined(...lists: (readonly MaintenanceWindow[])[]): readonly MaintenanceWindow[] {
+  const some = lists.filter((l) => l.length > 0)
+  return some.length === 0 ? NO_WINDOWS : some.length === 1 ? some[0]! : Object.freeze(some.flat())
+}
+
+/**
+ * A check of config.yml or of the checks API as an Item: its schedule or interval, grace, limits
+ * and windows, by the one set of rules. `path` points at its fields; what is wrong is reported
+ * through `fault`, and the item is still made (a schedule that does not compile falls back on the
+ * interval), so that a stored check always shows.
+ */
+export function compileCheck(
+  it: RawCheck,
+  place: { id: string; group: string; index: number; source: Item['source'] },
+  defaults: CheckDefaults,
+  path: readonly (string | number)[],
+  fault: Fault,
+): Item {
+  const at = (key?: string) => (key === undefined ? pointer(...path) : pointer(...path, key))
+  const seconds = secondsOf(fault)
+  const { tz } = defaults
+  const maintenance = joined(defaults.groupWindows.get(place.group) ?? defaults.maintenance, windowsOf(it.maintenance, [...path, 'maintenance'], tz, fault))
+  const manualResume = it.manual_resume ?? false
+  const grace = seconds(it.grace, at('grace'))
+  const limits: RunLimits = Object.freeze({
+    maxRuntime: seconds(it.max_runtime, at('max_runtime'), true),
+    minRuntime: seconds(it.min_runtime, at('min_runtime'), true),
+    failureThreshold: it.failure_threshold ?? DEFAULT_LIMITS.failureThreshold,
+    recoveryThreshold: it.recovery_threshold ?? DEFAULT_LIMITS.recoveryThreshold,
+  })
+  let interval: number | undefined
+  let check: CheckSpec
+  const timing = timingFault({ schedule: it.schedule !== undefined, period: it.interval !== undefined, tz: it.tz !== undefined })
+  if (timing === 'both') fault(at(), 'has both interval and schedule; give one')
+  if (timing === 'tz without schedule') fault(at('tz'), 'applies to a schedule; this check has none')
+  if (it.schedule !== undefined) {
+    const schedule = cronSchedule(it.schedule, it.tz ?? tz)
+    if ('error' in schedule) fault(at(it.tz !== undefined && !isTimeZone(it.tz) ? 'tz' : 'schedule'), schedule.error)
+    check = {
+      schedule: 'error' in schedule ? { kind: 'interval', seconds: defaults.interval } : schedule,
+      grace: grace ?? defaults.grace ?? DEFAULT_GRACE.cron,
+      limits,
+      maintenance,
+      manualResume,
+    }
+  } else {
+    interval = seconds(it.interval, at('interval'), true) ?? defaults.interval
+    check = {
+      schedule: { kind: 'interval', seconds: interval },
+      grace: grace ?? defaults.grace ?? DEFAULT_GRACE.interval,
+      limits,
+      maintenance,
+      manualResume,
+    }
+  }
+  return Object.freeze({
+    index: place.index,
+    group: place.group,
+    id: place.id,
+    // YAML reads `name: 5` as a number.
+    name: String(it.name),
+    interval,
+    tags: Object.freeze([...(it.tags ?? [])]),
+    source: place.source,
+    check: Object.freeze(check),
+  })
+}
+
+/**
+ * The validated file as a Config. What the schema cannot say (a cron expression, a zone, a
+ * duration of 0 where it must be positive) is checked here and reported through `fault`.
+ */
+function normalise(raw: RawConfig, fault: Fault): Config {
+  const s = raw.statuspage
+  const seconds = secondsOf(fault)
   const globalInterval = seconds(s.interval, pointer('statuspage', 'interval'), true) ?? 600
   const globalGrace = seconds(s.grace, pointer('statuspage', 'grace'))
   // The key is scoped so that a leaked crontab cannot write scripts: the token must not be it.
   if (s.ping_key === s.token) fault(pointer('statuspage', 'ping_key'), 'must differ from the token: the ping key is written in crontabs, the token gives more')
   const tz = s.tz as string
   if (!isTimeZone(tz)) fault(pointer('statuspage', 'tz'), unknownZone(tz))
-  const windowsOf = (raw: RawWindows | undefined, path: (string | number)[]): readonly MaintenanceWindow[] =>
-    (raw ?? []).map((w, i) => {
-      const zone = w.tz ?? tz
-      const schedule = cronSchedule(w.schedule, zone)
-      if ('error' in schedule) fault(pointer(...path, i, w.tz !== undefined && !isTimeZone(w.tz) ? 'tz' : 'schedule'), schedule.error)
-      const length = seconds(w.duration, pointer(...path, i, 'duration'), true) ?? 0
-      // A window that does not compile is reported above; the config is then refused.
-      return Object.freeze({ schedule: schedule as MaintenanceWindow['schedule'], seconds: length, key: `${w.schedule}\0${zone}\0${length}` })
-    })
-  const everywhere = windowsOf(s.maintenance, ['statuspage', 'maintenance'])
-  /** Windows of one check: its own, its group's and everywhere's, one shared array when it adds none. */
-  const joined = (...lists: (readonly MaintenanceWindow[])[]) => {
-    const some = lists.filter((l) => l.length > 0)
-    return some.length === 0 ? NO_WINDOWS : some.length === 1 ? some[0]! : Object.freeze(some.flat())
+  const everywhere = windowsOf(s.maintenance, ['statuspage', 'maintenance'], tz, fault)
+  const groupWindows = new Map<string, readonly MaintenanceWindow[]>()
+  for (const [groupName, entry] of Object.entries(s.groups)) {
+    if (Array.isArray(entry)) continue
+    const own = windowsOf((entry as { maintenance?: RawWindows }).maintenance, ['statuspage', 'groups', groupName, 'maintenance'], tz, fault)
+    groupWindows.set(groupName, joined(everywhere, own))
   }
+  const defaults: CheckDefaults = Object.freeze({ interval: globalInterval, grace: globalGrace, tz, maintenance: everywhere, groupWindows })
   const items: Item[] = []
   const groups: Group[] = Object.entries(s.groups).map(([groupName, entry]) => {
     const grouped = !Array.isArray(entry)
     const list = (grouped ? (entry as { items: RawItem[] }).items : entry) as RawItem[]
-    const groupWindows = joined(
-      everywhere,
-      grouped ? windowsOf((entry as { maintenance?: RawWindows }).maintenance, ['statuspage', 'groups', groupName, 'maintenance']) : NO_WINDOWS,
-    )
     const itemsAt = grouped ? ['statuspage', 'groups', groupName, 'items'] : ['statuspage', 'groups', groupName]
     return {
       name: groupName,
       items: list.map((it, i) => {
-        const at = (key?: string) => (key === undefined ? pointer(...itemsAt, i) : pointer(...itemsAt, i, key))
-        const maintenance = joined(groupWindows, windowsOf(it.maintenance, [...itemsAt, i, 'maintenance']))
-        const manualResume = it.manual_resume ?? false
-        const grace = seconds(it.grace, at('grace'))
-        const limits: RunLimits = Object.freeze({
-          maxRuntime: seconds(it.max_runtime, at('max_runtime'), true),
-          minRuntime: seconds(it.min_runtime, at('min_runtime'), true),
-          failureThreshold: it.failure_threshold ?? DEFAULT_LIMITS.failureThreshold,
-          recoveryThreshold: it.recovery_threshold ?? DEFAULT_LIMITS.recoveryThreshold,
-        })
-        let interval: number | undefined
-        let check: CheckSpec
-        const timing = timingFault({ schedule: it.schedule !== undefined, period: it.interval !== undefined, tz: it.tz !== undefined })
-        if (timing === 'both') fault(at(), 'has both interval and schedule; give one')
-        if (timing === 'tz without schedule') fault(at('tz'), 'applies to a schedule; this item has none')
-        if (isScriptKey(String(it.id))) fault(at('id'), `must not start with '${SCRIPT_KEY_PREFIX}': the store keeps Scripto's scripts under such keys`)
-        if (it.schedule !== undefined) {
-          const schedule = cronSchedule(it.schedule, it.tz ?? tz)
-          if ('error' in schedule) fault(at(it.tz !== undefined && !isTimeZone(it.tz) ? 'tz' : 'schedule'), schedule.error)
-          check = {
-            schedule: 'error' in schedule ? { kind: 'interval', seconds: globalInterval } : schedule,
-            grace: grace ?? globalGrace ?? DEFAULT_GRACE.cron,
-            limits,
-            maintenance,
-            manualResume,
-          }
-        } else {
-          interval = seconds(it.interval, at('interval'), true) ?? globalInterval
-          check = {
-            schedule: { kind: 'interval', seconds: interval },
-            grace: grace ?? globalGrace ?? DEFAULT_GRACE.interval,
-            limits,
-            maintenance,
-            manualResume,
-          }
-        }
         // YAML reads `id: 5` as a number; the URL always carries a string.
-        const item: Item = Object.freeze({
-          index: items.length,
-          group: groupName,
-          id: String(it.id),
-          name: String(it.name),
-          interval,
-          check: Object.freeze(check),
-        })
+        const id = String(it.id)
+        if (isScriptKey(id)) fault(pointer(...itemsAt, i, 'id'), `must not start with '${SCRIPT_KEY_PREFIX}': the store keeps Scripto's scripts under such keys`)
+        const item = compileCheck(it, { id, group: groupName, index: items.length, source: 'config' }, defaults, [...itemsAt, i], fault)
         items.push(item)
         return item
       }),
@@ -221,6 +275,7 @@ function normalise(raw: RawConfig, fault: (path: string, message: string) => voi
       requireToken: scripto.require_token,
     }),
     scriptDefaults: Object.freeze({ periodicity: scripto.default_periodicity as Periodicity, tz, grace: globalGrace, maintenance: everywhere }),
+    checkDefaults: defaults,
     runLog: Object.freeze({
       keep: runLog.keep,
       maxAge: seconds(runLog.max_age, pointer('run_log', 'max_age'), true) ?? 0,

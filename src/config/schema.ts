@@ -100,6 +100,30 @@ const maintenanceSchema = {
   },
 } as const
 
+export const TAG_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'
+
+export const tagsSchema = {
+  description: 'Tags, for filters (/?tag=, the checks API), badges per tag (/badge/tag/<tag>.svg) and statuspage_tag_up.',
+  type: 'array',
+  maxItems: 20,
+  uniqueItems: true,
+  items: { type: 'string', minLength: 1, maxLength: 64, pattern: TAG_PATTERN },
+  examples: [['backup', 'prod']],
+} as const
+
+/** The fields of a check, in config.yml and in the checks API. */
+export const checkFields = {
+  interval: positiveDuration('How long this check stays up after a check-in; overrides statuspage.interval. Not with schedule.'),
+  ...scheduleFields,
+  ...runLimitFields,
+  manual_resume: {
+    description: 'While paused, signals are logged and ignored: only a resume (POST .../resume) releases it (default false: any signal does).',
+    type: 'boolean',
+  },
+  maintenance: maintenanceSchema,
+  tags: tagsSchema,
+} as const
+
 const itemSchema = {
   type: 'object',
   additionalProperties: false,
@@ -119,14 +143,7 @@ const itemSchema = {
       maxLength: NAME_MAX,
       pattern: NO_NUL,
     },
-    interval: positiveDuration('How long this item stays up after a refresh; overrides statuspage.interval. Not with schedule.'),
-    ...scheduleFields,
-    ...runLimitFields,
-    manual_resume: {
-      description: 'While paused, signals are logged and ignored: only POST /api/v1/items/<id>/resume releases it (default false: any signal does).',
-      type: 'boolean',
-    },
-    maintenance: maintenanceSchema,
+    ...checkFields,
   },
 } as const
 
