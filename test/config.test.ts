@@ -126,7 +126,7 @@ t.test('each bad config gets one line naming the file, the path and the fault', 
       'an unknown item key',
       yamlConfig({ groups: '\n    G:\n      - {name: a, id: a, internal: 5}\n' }),
       [
-        "config.yml: statuspage.groups.G[0]: unknown key 'internal' (allowed: name, id, interval, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, manual_resume, maintenance)",
+        "config.yml: statuspage.groups.G[0]: unknown key 'internal' (allowed: name, id, interval, schedule, tz, grace, max_runtime, min_runtime, failure_threshold, recovery_threshold, manual_resume, maintenance, tags)",
       ],
     ],
     [
