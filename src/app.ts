@@ -12,6 +12,7 @@ import monitor from './plugins/monitor.js'
 import retention from './plugins/retention.js'
 import tokenFailures from './plugins/token-failures.js'
 import validation from './plugins/validation.js'
+import checks from './routes/checks.js'
 import health from './routes/health.js'
 import metrics from './routes/metrics.js'
 import page from './routes/page.js'
@@ -126,6 +127,7 @@ export async function buildApp({
   await app.register(runLog)
   await app.register(pause)
   await app.register(scripts)
+  await app.register(checks)
   await app.register(metrics)
   await app.register(page)
   return app

@@ -514,10 +514,9 @@ for (const backend of backends(t)) {
     const reopened = await openStore(location)
     t.teardown(() => reopened.close())
     t.same([...reopened.definitions().values()], [renamed])
-    t.same(
-      await backend.rows(location, "SELECT key, source, name, created, updated FROM check_def WHERE key IS NOT NULL"),
-      [{ key: 'backup', source: 'api', name: 'Nightly backup', created: 1000, updated: 2000 }],
-    )
+    t.same(await backend.rows(location, 'SELECT key, source, name, created, updated FROM check_def WHERE key IS NOT NULL'), [
+      { key: 'backup', source: 'api', name: 'Nightly backup', created: 1000, updated: 2000 },
+    ])
     const q = await reopened.queryScripts({ filters: [], orderBy: [], limit: 10, offset: 0 })
     t.same(
       q.scripts.map((s) => s.name),

@@ -26,7 +26,7 @@ export function withDefinitions(file: Config, definitions: ReadonlyMap<string, C
     return false
   })
   if (defined.length === 0) return { config: file, shadowed }
-  const groupOf = (d: CheckDefinition) => ((d.spec as DefinedFields).group ?? DEFAULT_GROUP)
+  const groupOf = (d: CheckDefinition) => (d.spec as DefinedFields).group ?? DEFAULT_GROUP
   // By group, then id: a stable order whatever order they were written in.
   defined.sort((a, b) => {
     const ga = groupOf(a)

@@ -243,7 +243,8 @@ function normalise(raw: RawConfig, fault: Fault): Config {
       items: list.map((it, i) => {
         // YAML reads `id: 5` as a number; the URL always carries a string.
         const id = String(it.id)
-        if (isScriptKey(id)) fault(pointer(...itemsAt, i, 'id'), `must not start with '${SCRIPT_KEY_PREFIX}': the store keeps Scripto's scripts under such keys`)
+        if (isScriptKey(id))
+          fault(pointer(...itemsAt, i, 'id'), `must not start with '${SCRIPT_KEY_PREFIX}': the store keeps Scripto's scripts under such keys`)
         const item = compileCheck(it, { id, group: groupName, index: items.length, source: 'config' }, defaults, [...itemsAt, i], fault)
         items.push(item)
         return item

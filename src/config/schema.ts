@@ -100,9 +100,9 @@ const maintenanceSchema = {
   },
 } as const
 
-export const TAG_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'
+const TAG_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'
 
-export const tagsSchema = {
+const tagsSchema = {
   description: 'Tags, for filters (/?tag=, the checks API), badges per tag (/badge/tag/<tag>.svg) and statuspage_tag_up.',
   type: 'array',
   maxItems: 20,

@@ -5,7 +5,11 @@ import fp from 'fastify-plugin'
 import { describeAjvErrors, errorBody } from '../errors.js'
 
 function messageOf(err: FastifyError, request: FastifyRequest): string {
-  if (err.validation) return describeAjvErrors(err.validation as never, undefined, err.validationContext).join('; ')
+  if (err.validation) {
+    // The part validated, so that a list's index reads [0], not a key ["0"].
+    const parts: Record<string, unknown> = { body: request.body, querystring: request.query, params: request.params, headers: request.headers }
+    return describeAjvErrors(err.validation as never, parts[err.validationContext ?? ''], err.validationContext).join('; ')
+  }
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'Content-Type: must be application/json'

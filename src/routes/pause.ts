@@ -1,8 +1,9 @@
-// POST /api/v1/items/:id/pause|resume and /api/v1/script/:id/pause|resume, with the token. A
+// POST /api/v1/items/:id/pause|resume (or /api/v1/checks/...) and /api/v1/script/:id/pause|resume, with the token. A
 // paused check is neither up nor down, and out of the banner and the alerts, until a resume or,
 // unless it has manual_resume, its next signal. Pauses and resumes are signals: they are in the
 // run log, survive restarts and reach every replica as check-ins do.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import type { FastifyRequest } from 'fastify'
 import { NAME_MAX } from '../config/schema.js'
 import type { Signal } from '../domain/run.js'
 import { scriptSignal } from '../domain/script.js'
@@ -29,8 +30,11 @@ const pauseRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   const { monitor } = app
   guardWithToken(app)
 
-  app.post('/api/v1/items/:id/:action', { schema: { params: itemParams } }, async (request) => {
-    const { id, action } = request.params
+  // A check of the checks API is an item: /api/v1/checks/:id/pause|resume is the same.
+  app.post('/api/v1/checks/:id/:action', { schema: { params: itemParams } }, async (request) => pauseItem(request.params.id, request.params.action, request))
+  app.post('/api/v1/items/:id/:action', { schema: { params: itemParams } }, async (request) => pauseItem(request.params.id, request.params.action, request))
+
+  async function pauseItem(id: string, action: 'pause' | 'resume', request: FastifyRequest) {
     const items = await monitor.signal(id, { kind: action, source: sourceOf(request) })
     if (items.length === 0) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
     request.log.info({ id, action }, `item ${action}d`)
@@ -42,7 +46,7 @@ const pauseRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
         paused_since: runs.paused === undefined ? null : isoIn(runs.paused, zoneOf(item.check.schedule)),
       })),
     }
-  })
+  }
 
   app.post('/api/v1/script/:id/:action', { schema: { params: scriptParams } }, async (request) => {
     const { id, action } = request.params

@@ -74,6 +74,16 @@ const runLogRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   const { monitor } = app
   guardWithToken(app)
 
+  // A check of the checks API is an item: /api/v1/checks/:id/runs is the same log.
+  app.get('/api/v1/checks/:id/runs', { schema: itemSchema }, async (request) => {
+    const { id } = request.params
+    const { limit = PAGE_DEFAULT, before } = request.query
+    const items = monitor.config.itemsById.get(id)
+    if (items === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
+    const page = await monitor.runLog(id, { keep: monitor.config.runLog.keep, before, limit })
+    return pageView(id, page, limit, zoneOf(items[0]!.check.schedule))
+  })
+
   app.get('/api/v1/items/:id/runs', { schema: itemSchema }, async (request) => {
     const { id } = request.params
     const { limit = PAGE_DEFAULT, before } = request.query

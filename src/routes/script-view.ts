@@ -1,10 +1,11 @@
-// A script as Scripto's clients see it: Scripto's keys in Scripto's order, then ours.
+// A check as the API shows it: an item (/api/v1/status, the checks API), and a script as Scripto's
+// clients see it: Scripto's keys in Scripto's order, then ours.
 import { statusReason, type CheckSpec, type CheckStatus, type Due } from '../domain/check.js'
 import { nextWindow } from '../domain/maintenance.js'
 import type { Runs, Streak } from '../domain/run.js'
 import { zoneOf } from '../domain/schedule.js'
-import type { ScriptStatus } from '../domain/snapshot.js'
-import { scriptoDate } from '../time.js'
+import type { ItemStatus, ScriptStatus } from '../domain/snapshot.js'
+import { isoIn, scriptoDate } from '../time.js'
 
 /**
  * The run fields that items and scripts both show: why the check has its status, the limits in
@@ -50,5 +51,31 @@ export function scriptView(scriptStatus: ScriptStatus, now: number) {
     next_due: scriptoDate(due?.nextDue),
     deadline: scriptoDate(due?.deadline),
     ...runView(scriptStatus, now, scriptoDate),
+  }
+}
+
+/** A time in ISO 8601 with the offset of the check's zone (the server's for interval checks), or null. */
+const at = (ms: number | undefined, tz: string | undefined) => (ms === undefined ? null : isoIn(ms, tz))
+
+/** An item's state, as /api/v1/status and the checks API give it: every time with the offset of its zone. */
+export function itemView(s: ItemStatus, now: number) {
+  const { item, lastRefresh, state, status, dueIn, due, runs, streak } = s
+  const { schedule, grace } = item.check
+  const tz = zoneOf(schedule)
+  const time = (ms: number | undefined) => at(ms, tz)
+  return {
+    id: item.id,
+    name: item.name,
+    interval: item.interval ?? null,
+    schedule: schedule.kind === 'cron' ? schedule.expression : null,
+    tz: tz ?? null,
+    grace,
+    last_refresh: time(lastRefresh),
+    next_due: time(due?.nextDue),
+    deadline: time(due?.deadline),
+    state,
+    status,
+    due_in_seconds: dueIn,
+    ...runView({ check: item.check, status, due, runs, streak }, now, time),
   }
 }

@@ -5,7 +5,7 @@ import type { Snapshot } from '../domain/snapshot.js'
 import { secondsToDeadline } from '../domain/check.js'
 import { zoneOf } from '../domain/schedule.js'
 import { isoIn, isoLocal } from '../time.js'
-import { runView, scriptView } from './script-view.js'
+import { itemView, runView, scriptView } from './script-view.js'
 
 /** A time in ISO 8601 with the offset of the check's zone (the server's for interval checks), or null. */
 const at = (ms: number | undefined, tz: string | undefined) => (ms === undefined ? null : isoIn(ms, tz))
@@ -17,26 +17,7 @@ function statusView(s: Snapshot<Config>) {
     up: s.itemsDown === 0 && s.scriptsNotOk === 0,
     groups: s.groups.map((g) => ({
       name: g.name,
-      items: g.items.map(({ item, lastRefresh, state, status, dueIn, due, runs, streak }) => {
-        const { schedule, grace } = item.check
-        const tz = zoneOf(schedule)
-        const time = (ms: number | undefined) => at(ms, tz)
-        return {
-          id: item.id,
-          name: item.name,
-          interval: item.interval ?? null,
-          schedule: schedule.kind === 'cron' ? schedule.expression : null,
-          tz: tz ?? null,
-          grace,
-          last_refresh: at(lastRefresh, tz),
-          next_due: at(due?.nextDue, tz),
-          deadline: at(due?.deadline, tz),
-          state,
-          status,
-          due_in_seconds: dueIn,
-          ...runView({ check: item.check, status, due, runs, streak }, s.now, time),
-        }
-      }),
+      items: g.items.map((status) => itemView(status, s.now)),
     })),
     // Every time here is ISO 8601 with an offset; the Scripto API keeps Scripto's naive UTC form.
     scripts: s.scripts.map((status) => {

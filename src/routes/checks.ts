@@ -1,0 +1,184 @@
+// The checks API, /api/v1/checks, with the token: every check listed and readable (config.yml's,
+// the API's, those created on a first ping), and the API's own created, replaced, patched and
+// deleted. config.yml stays the source of truth for what it defines: writes to its checks are a
+// 409. A check written here is in the store: it survives restarts and reaches every replica.
+import { Ajv } from 'ajv'
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import createError from '@fastify/error'
+import { DEFAULT_GROUP, type DefinedFields } from '../config/defined.js'
+import { compileCheck, type Config } from '../config/load.js'
+import { checkFields, NAME_MAX, NO_NUL } from '../config/schema.js'
+import type { CheckStatus } from '../domain/check.js'
+import type { CheckDefinition, DefinedSource } from '../domain/definition.js'
+import type { Item } from '../domain/item.js'
+import { BadRequestError, describeAjvErrors, NotFoundError, readablePath } from '../errors.js'
+import type { Monitor } from '../monitor.js'
+import { isoLocal } from '../time.js'
+import { guardWithToken } from './auth.js'
+import { itemView } from './script-view.js'
+
+const ConflictError = createError('SP_ERR_CONFLICT', '%s', 409)
+
+/** An API check's id: it is a URL segment (/refresh/<id>, /ping/<key>/<id>), so unreserved characters only. */
+const CHECK_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.~-]*$'
+const idSchema = { type: 'string', minLength: 1, maxLength: NAME_MAX, pattern: CHECK_ID_PATTERN } as const
+const text = (description: string) => ({ description, type: 'string', minLength: 1, maxLength: NAME_MAX, pattern: NO_NUL }) as const
+
+const fieldProperties = {
+  name: text('Shown on the page and as the `name` label.'),
+  group: text(`The group it is shown in (default: ${DEFAULT_GROUP}).`),
+  ...checkFields,
+} as const
+
+/** A check's fields, as PUT takes them (and POST, with its id). */
+const checkBodySchema = { type: 'object', additionalProperties: false, required: ['name'], properties: fieldProperties } as const
+const createBodySchema = { type: 'object', additionalProperties: false, required: ['id', 'name'], properties: { id: idSchema, ...fieldProperties } } as const
+/** PATCH: a JSON merge patch (RFC 7396) of the fields; null removes one. What it leaves is checked as PUT's body is. */
+const patchBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: Object.fromEntries(Object.keys(fieldProperties).map((k) => [k, {}])),
+} as const
+const validateFields = new Ajv({ allErrors: true, strict: true, strictTypes: false, verbose: true }).compile(checkBodySchema)
+
+const params = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: NAME_MAX } }, required: ['id'] } as const
+
+const STATUSES = ['up', 'running', 'late', 'failed', 'timeout', 'never', 'paused', 'maintenance'] as const satisfies readonly CheckStatus[]
+const LIST_MAX = 1000
+
+const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    tag: { description: 'Checks with this tag; repeated, with all of them.', type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 } },
+    status: { type: 'string', enum: STATUSES },
+    group: { type: 'string', minLength: 1, maxLength: NAME_MAX },
+    source: { type: 'string', enum: ['config', 'api', 'auto'] },
+    limit: { type: 'integer', minimum: 1, maximum: LIST_MAX, default: 100 },
+    offset: { type: 'integer', minimum: 0, default: 0 },
+  },
+} as const
+
+/** The faults of a check's fields that the schema cannot see (a cron expression, a zone, both interval and schedule), as 400 lines. */
+function compileFaults(fields: DefinedFields, config: Config): string[] {
+  const faults: string[] = []
+  compileCheck(fields, { id: '', group: fields.group ?? DEFAULT_GROUP, index: 0, source: 'api' }, config.checkDefaults, [], (path, message) =>
+    faults.push(`${readablePath(path, fields) || 'body'}: ${message}`),
+  )
+  return faults
+}
+
+/** The fields, checked as PUT's body is: by the schema, then by compileCheck. A 400 names every fault. */
+function checkedFields(fields: Record<string, unknown>, config: Config): DefinedFields {
+  if (!validateFields(fields)) throw new BadRequestError(describeAjvErrors(validateFields.errors ?? [], fields, 'body').join('; '))
+  const faults = compileFaults(fields as DefinedFields, config)
+  if (faults.length > 0) throw new BadRequestError(faults.join('; '))
+  return fields as DefinedFields
+}
+
+/** The 409 for a write to a check that config.yml defines. */
+function refuseConfigured(monitor: Monitor, id: string): void {
+  const item = monitor.config.itemsById.get(id)?.[0]
+  if (item !== undefined && item.source === 'config') {
+    throw new ConflictError(`id: check ${JSON.stringify(id)} is defined in config.yml, which stays the source of truth for it: change it there`)
+  }
+}
+
+/** A check as the API shows it: its state (as /api/v1/status), its tags, group and source, and for a defined one its fields as given. */
+function checkView(monitor: Monitor, item: Item, now: number) {
+  const [status] = monitor.itemStatuses([item])
+  const definition = item.source === 'config' ? undefined : monitor.definitions().get(item.id)
+  return {
+    ...itemView(status!, now),
+    group: item.group,
+    tags: item.tags,
+    source: item.source,
+    ...(definition === undefined ? {} : { fields: definition.spec, created: isoLocal(definition.created), updated: isoLocal(definition.updated) }),
+  }
+}
+
+const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
+  const { monitor } = app
+  guardWithToken(app)
+
+  const view = (id: string) => {
+    const item = monitor.config.itemsById.get(id)?.[0]
+    if (item === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
+    return checkView(monitor, item, monitor.now())
+  }
+
+  /** Writes `fields` as check `id`'s definition: `create` refuses an id that exists. Resolves to whether it was created. */
+  const define = async (id: string, fields: DefinedFields, { create, source = 'api' }: { create: boolean; source?: DefinedSource }) => {
+    refuseConfigured(monitor, id)
+    let created = false
+    await monitor.changeDefinition(id, (current) => {
+      if (current !== undefined && create) {
+        throw new ConflictError(`id: check ${JSON.stringify(id)} exists; PUT /api/v1/checks/${id} replaces it, PATCH changes some of its fields`)
+      }
+      const now = monitor.now()
+      created = current === undefined
+      const definition: CheckDefinition = { id, source: current?.source ?? source, spec: fields, created: current?.created ?? now, updated: now }
+      return definition
+    })
+    return created
+  }
+
+  app.get('/api/v1/checks', { schema: { querystring: listQuery } }, async (request) => {
+    const { tag = [], status, group, source, limit, offset } = request.query
+    const now = monitor.now()
+    let items = monitor.config.items.filter(
+      (item) => (source === undefined || item.source === source) && (group === undefined || item.group === group) && tag.every((t) => item.tags.includes(t)),
+    )
+    if (status !== undefined) items = monitor.itemStatuses(items).flatMap((s) => (s.status === status ? [s.item] : []))
+    const page = items.slice(offset, offset + limit)
+    return {
+      checks: page.map((item) => checkView(monitor, item, now)),
+      total: items.length,
+      next_offset: offset + limit < items.length ? offset + limit : null,
+    }
+  })
+
+  app.get('/api/v1/checks/:id', { schema: { params } }, async (request) => view(request.params.id))
+
+  app.post('/api/v1/checks', { schema: { body: createBodySchema } }, async (request, reply) => {
+    const { id, ...fields } = request.body as { id: string } & Record<string, unknown>
+    await define(id, checkedFields(fields, monitor.config), { create: true })
+    return reply.code(201).header('location', `/api/v1/checks/${id}`).send(view(id))
+  })
+
+  app.put('/api/v1/checks/:id', { schema: { params: { ...params, properties: { id: idSchema } }, body: checkBodySchema } }, async (request, reply) => {
+    const { id } = request.params
+    const created = await define(id, checkedFields(request.body as Record<string, unknown>, monitor.config), { create: false })
+    return reply.code(created ? 201 : 200).send(view(id))
+  })
+
+  app.patch('/api/v1/checks/:id', { schema: { params, body: patchBodySchema } }, async (request) => {
+    const { id } = request.params
+    refuseConfigured(monitor, id)
+    const patch = request.body as Record<string, unknown>
+    await monitor.changeDefinition(id, (current) => {
+      if (current === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
+      const merged: Record<string, unknown> = { ...current.spec }
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === null) delete merged[key]
+        else merged[key] = value
+      }
+      return { ...current, spec: checkedFields(merged, monitor.config), updated: monitor.now() }
+    })
+    return view(id)
+  })
+
+  app.delete('/api/v1/checks/:id', { schema: { params } }, async (request, reply) => {
+    const { id } = request.params
+    refuseConfigured(monitor, id)
+    let found = false
+    await monitor.changeDefinition(id, (current) => {
+      found = current !== undefined
+      return undefined
+    })
+    if (!found) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
+    return reply.code(204).send()
+  })
+}
+
+export default checksRoutes

@@ -1,0 +1,175 @@
+// The checks API: config.yml's checks listed and readable but not writable, the API's own created,
+// replaced, patched, paused and deleted, kept across restarts, and seen by the page, /metrics and
+// check-ins like any item. Fixed clock.
+import t from 'tap'
+import { auth, config, testApp, yamlConfig } from './helpers/app.js'
+import { metricLines } from './helpers/metrics.js'
+
+type App = Awaited<ReturnType<typeof testApp>>['app']
+
+const GROUPS = `
+    Jobs:
+      - {name: Backup, id: backup, interval: 1h, tags: [prod, db]}
+      - {name: Report, id: report, schedule: '0 6 * * *', tz: Europe/Berlin}
+`
+const json = { ...auth, 'content-type': 'application/json' }
+const send = (app: App, method: 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'GET', url: string, body?: unknown) =>
+  app.inject({ method, url, headers: body === undefined ? auth : json, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) })
+const open = (t: Parameters<typeof testApp>[0], dbPath?: string) => testApp(t, { config: config(yamlConfig({ groups: GROUPS })), dbPath })
+
+t.test('config.yml checks are listed and readable, with tags and source; writes to them are a 409 naming config.yml', async (t) => {
+  const { app } = await open(t)
+  const list = await send(app, 'GET', '/api/v1/checks')
+  t.equal(list.statusCode, 200)
+  t.match(list.json(), {
+    total: 2,
+    next_offset: null,
+    checks: [
+      { id: 'backup', name: 'Backup', group: 'Jobs', tags: ['prod', 'db'], source: 'config', interval: 3600, status: 'never' },
+      { id: 'report', schedule: '0 6 * * *', tz: 'Europe/Berlin', source: 'config', tags: [] },
+    ],
+  })
+  t.notOk('fields' in list.json().checks[0], 'a config check has no API fields')
+  for (const [method, url, body] of [
+    ['PUT', '/api/v1/checks/backup', { name: 'x' }],
+    ['PATCH', '/api/v1/checks/backup', { name: 'x' }],
+    ['DELETE', '/api/v1/checks/backup', undefined],
+    ['POST', '/api/v1/checks', { id: 'backup', name: 'x' }],
+  ] as const) {
+    const res = await send(app, method, url, body)
+    t.equal(res.statusCode, 409, `${method} ${url}`)
+    t.match(res.json().message, /^id: check "backup" is defined in config\.yml/)
+  }
+  t.equal((await send(app, 'GET', '/api/v1/checks/nope')).statusCode, 404)
+  t.equal((await app.inject({ url: '/api/v1/checks' })).statusCode, 403, 'the token is needed')
+})
+
+t.test('an API check is created, checked in, late, patched, paused, deleted; it survives a restart', async (t) => {
+  const { app, clock, dbPath } = await open(t)
+  const created = await send(app, 'POST', '/api/v1/checks', {
+    id: 'nightly-sync',
+    name: 'Nightly sync',
+    group: 'Sync',
+    tags: ['prod'],
+    interval: '1h',
+    grace: '5m',
+  })
+  t.equal(created.statusCode, 201)
+  t.equal(created.headers.location, '/api/v1/checks/nightly-sync')
+  t.match(created.json(), {
+    id: 'nightly-sync',
+    source: 'api',
+    group: 'Sync',
+    interval: 3600,
+    grace: 300,
+    status: 'never',
+    fields: { name: 'Nightly sync', group: 'Sync', tags: ['prod'], interval: '1h', grace: '5m' },
+    created: '2026-01-15T12:00:00+00:00',
+  })
+  t.equal((await send(app, 'POST', '/api/v1/checks', { id: 'nightly-sync', name: 'again' })).statusCode, 409, 'POST refuses an id that exists')
+
+  // A check like any item: refreshed, on the page, in /metrics.
+  t.same((await app.inject({ url: '/refresh/nightly-sync', headers: auth })).json(), { refreshed: 1 })
+  t.match((await send(app, 'GET', '/api/v1/checks/nightly-sync')).json(), { status: 'up' })
+  t.match((await app.inject({ url: '/' })).body, 'Nightly sync')
+  t.ok(
+    (await metricLines(app, 'statuspage_item_up')).some((l) => l.includes('id="nightly-sync"') && l.endsWith(' 1')),
+    'in /metrics',
+  )
+  clock.advance(3600 + 301)
+  t.match((await send(app, 'GET', '/api/v1/checks/nightly-sync')).json(), { status: 'late' })
+
+  // PATCH: a merge patch; null removes a field; what is left is checked as a whole.
+  const patched = await send(app, 'PATCH', '/api/v1/checks/nightly-sync', { interval: null, schedule: '30 2 * * *', tz: 'Europe/Berlin' })
+  t.equal(patched.statusCode, 200)
+  t.match(patched.json(), { schedule: '30 2 * * *', tz: 'Europe/Berlin', interval: null, fields: { name: 'Nightly sync', schedule: '30 2 * * *' } })
+  t.notOk('interval' in patched.json().fields)
+  const both = await send(app, 'PATCH', '/api/v1/checks/nightly-sync', { interval: '1h' })
+  t.equal(both.statusCode, 400)
+  t.match(both.json().message, 'has both interval and schedule')
+
+  t.match((await send(app, 'POST', '/api/v1/checks/nightly-sync/pause')).json(), { items: [{ status: 'paused' }] })
+  t.equal((await send(app, 'GET', '/api/v1/checks/nightly-sync/runs')).json().runs[0].kind, 'pause')
+
+  // PUT replaces it whole, keeping when it was created; then a restart finds it.
+  clock.advance(60)
+  const put = await send(app, 'PUT', '/api/v1/checks/nightly-sync', { name: 'Sync', interval: 600 })
+  t.equal(put.statusCode, 200)
+  t.match(put.json(), { name: 'Sync', group: 'Checks', tags: [], interval: 600, created: '2026-01-15T12:00:00+00:00', fields: { name: 'Sync', interval: 600 } })
+  await app.close()
+  const again = (await open(t, dbPath)).app
+  t.match((await send(again, 'GET', '/api/v1/checks/nightly-sync')).json(), { name: 'Sync', source: 'api', status: 'paused' })
+
+  t.equal((await send(again, 'DELETE', '/api/v1/checks/nightly-sync')).statusCode, 204)
+  t.equal((await send(again, 'GET', '/api/v1/checks/nightly-sync')).statusCode, 404)
+  t.same((await again.inject({ url: '/refresh/nightly-sync', headers: auth })).json(), { refreshed: 0 }, 'no longer a check')
+  t.equal((await send(again, 'DELETE', '/api/v1/checks/nightly-sync')).statusCode, 404)
+})
+
+t.test('PUT creates (201) then replaces (200): run twice from a deploy script, it changes nothing more', async (t) => {
+  const { app } = await open(t)
+  const body = { name: 'Deploy', group: 'Jobs', schedule: '0 * * * *', max_runtime: '10m', failure_threshold: 2 }
+  t.equal((await send(app, 'PUT', '/api/v1/checks/deploy', body)).statusCode, 201)
+  const second = await send(app, 'PUT', '/api/v1/checks/deploy', body)
+  t.equal(second.statusCode, 200)
+  t.match(second.json(), { max_runtime: 600, failure_threshold: 2, group: 'Jobs' })
+  const list = (await send(app, 'GET', '/api/v1/checks?group=Jobs')).json()
+  t.same(
+    list.checks.map((c: { id: string }) => c.id),
+    ['backup', 'report', 'deploy'],
+    "in the group after config.yml's items",
+  )
+  t.match((await app.inject({ url: '/api/v1/status' })).json().groups, [{ name: 'Jobs', items: [{ id: 'backup' }, { id: 'report' }, { id: 'deploy' }] }])
+})
+
+t.test('bad input is a 400 naming the field, and nothing is stored', async (t) => {
+  const { app } = await open(t)
+  const cases: [string, 'POST' | 'PUT', string, unknown, RegExp][] = [
+    ['no name', 'PUT', '/api/v1/checks/x', { interval: 60 }, /must have required property 'name'/],
+    ['an unknown field', 'PUT', '/api/v1/checks/x', { name: 'x', intervall: 60 }, /unknown key 'intervall'/],
+    ['a bad duration', 'PUT', '/api/v1/checks/x', { name: 'x', interval: '1 hour' }, /interval/],
+    ['a bad cron expression', 'PUT', '/api/v1/checks/x', { name: 'x', schedule: '61 * * * *' }, /^schedule: /],
+    ['an unknown zone', 'PUT', '/api/v1/checks/x', { name: 'x', schedule: '0 * * * *', tz: 'Mars/Olympus' }, /^tz: /],
+    ['a tz without schedule', 'PUT', '/api/v1/checks/x', { name: 'x', tz: 'UTC' }, /^tz: applies to a schedule/],
+    ['a bad tag', 'PUT', '/api/v1/checks/x', { name: 'x', tags: ['has space'] }, /^body\.tags\[0\]: must match/],
+    ['an id that is no URL segment', 'PUT', '/api/v1/checks/a%20b', { name: 'x' }, /^(params\.|body\.)?id: must match/],
+    ['an id with a colon', 'POST', '/api/v1/checks', { id: 'scripto:1', name: 'x' }, /^(params\.|body\.)?id: must match/],
+  ]
+  for (const [what, method, url, body, message] of cases) {
+    const res = await send(app, method, url, body)
+    t.equal(res.statusCode, 400, what)
+    t.match(res.json().message, message, what)
+  }
+  t.equal((await send(app, 'GET', '/api/v1/checks')).json().total, 2, 'nothing was stored')
+})
+
+t.test('the list filters by tag (all of them), status, group and source, and pages', async (t) => {
+  const { app } = await open(t)
+  for (let i = 0; i < 5; i++) {
+    t.equal((await send(app, 'PUT', `/api/v1/checks/c${i}`, { name: `C${i}`, tags: i % 2 === 0 ? ['even', 'prod'] : ['odd'] })).statusCode, 201)
+  }
+  await app.inject({ url: '/refresh/c0', headers: auth })
+  const ids = async (query: string) => (await send(app, 'GET', `/api/v1/checks${query}`)).json().checks.map((c: { id: string }) => c.id)
+  t.same(await ids('?tag=prod'), ['backup', 'c0', 'c2', 'c4'])
+  t.same(await ids('?tag=prod&tag=even'), ['c0', 'c2', 'c4'])
+  t.same(await ids('?tag=prod&tag=db'), ['backup'])
+  t.same(await ids('?source=api&status=up'), ['c0'])
+  t.same(await ids('?source=config'), ['backup', 'report'])
+  t.same(await ids('?group=Checks&limit=2&offset=1'), ['c1', 'c2'])
+  t.match((await send(app, 'GET', '/api/v1/checks?limit=2&offset=5')).json(), { total: 7, next_offset: null })
+  t.match((await send(app, 'GET', '/api/v1/checks?limit=2')).json(), { total: 7, next_offset: 2 })
+  const bad = await send(app, 'GET', '/api/v1/checks?status=sleeping')
+  t.equal(bad.statusCode, 400)
+  t.match(bad.json().message, /status/)
+})
+
+t.test('a check added to config.yml takes over the id of an API check; the API one is back when the file drops it', async (t) => {
+  const { app } = await open(t)
+  await send(app, 'PUT', '/api/v1/checks/extra', { name: 'From the API' })
+  const monitor = app.monitor
+  await monitor.reload(config(yamlConfig({ groups: `${GROUPS}      - {name: From the file, id: extra}\n` })))
+  t.match((await send(app, 'GET', '/api/v1/checks/extra')).json(), { name: 'From the file', source: 'config' })
+  t.equal((await send(app, 'PUT', '/api/v1/checks/extra', { name: 'x' })).statusCode, 409)
+  await monitor.reload(config(yamlConfig({ groups: GROUPS })))
+  t.match((await send(app, 'GET', '/api/v1/checks/extra')).json(), { name: 'From the API', source: 'api' })
+})
