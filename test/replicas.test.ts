@@ -2,7 +2,9 @@
 // stopping and starting again. Each test has a cluster of its own, since some stop it.
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import type { CheckDefinition } from '../src/domain/definition.js'
 import { NEW_SCRIPT } from '../src/domain/script.js'
+import { Monitor } from '../src/monitor.js'
 import { noteOf } from '../src/store/postgres.js'
 import { openStore } from '../src/store/open.js'
 import type { SignalRecord, Store } from '../src/store/store.js'
@@ -423,4 +425,41 @@ t.test('notes are hints: a note naming a live script as deleted, or a huge range
   )
   await b.deleteScript(script.id)
   await waitUntil(() => a.getScript(script.id) === undefined, "A believes B's real deletion", 2000)
+})
+
+t.test('a check defined on one replica is in force on the other within 2 s; a create races to one winner; a delete reaches both', async (t) => {
+  const r = await twoReplicas(t)
+  if (r === undefined) return
+  const { a, b } = r
+  const file = config(yamlConfig({ groups: '\n    Jobs:\n      - {name: Backup, id: backup}\n' }))
+  const clock = new FakeClock()
+  const [onA, onB] = await Promise.all([Monitor.open(file, a, clock.now), Monitor.open(file, b, clock.now)])
+  const definition = (id: string, name: string): CheckDefinition => ({ id, source: 'api', spec: { name, interval: 60 }, created: 1, updated: 1 })
+  const started = Date.now()
+  await onA.changeDefinition('sync', () => definition('sync', 'Sync'))
+  t.ok(onA.config.itemsById.has('sync'), 'in force where it was written once it resolves')
+  await waitUntil(() => onB.config.itemsById.get('sync')?.[0]?.name === 'Sync', 'B has the check', 2000)
+  t.ok(Date.now() - started < 2000)
+  // A check-in on B is a check-in of the check A defined.
+  await onB.signal('sync', { kind: 'success' })
+  await waitUntil(() => onA.itemStatuses(onA.config.itemsById.get('sync')!)[0]?.status === 'up', 'A sees the check-in', 2000)
+
+  // Both replicas create the same id at once, each only if it is new: one wins, the other sees it.
+  const createOnly = (monitor: Monitor, name: string) =>
+    monitor.changeDefinition('race', (current) => {
+      if (current !== undefined) throw new Error(`exists as ${String(current.spec.name)}`)
+      return definition('race', name)
+    })
+  const results = await Promise.allSettled([createOnly(onA, 'from A'), createOnly(onB, 'from B')])
+  t.equal(results.filter((x) => x.status === 'fulfilled').length, 1, 'one create wins')
+  t.match(
+    results.find((x) => x.status === 'rejected'),
+    { reason: { message: /^exists as from [AB]$/ } },
+  )
+  await waitUntil(() => onA.config.itemsById.has('race') && onB.config.itemsById.has('race'), 'both have it', 2000)
+  t.equal(onA.config.itemsById.get('race')![0]!.name, onB.config.itemsById.get('race')![0]!.name)
+
+  await onB.changeDefinition('sync', () => undefined)
+  await waitUntil(() => !onA.config.itemsById.has('sync'), 'A forgets it', 2000)
+  t.notOk(a.runs().has('sync'), 'and its signals')
 })
