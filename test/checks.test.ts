@@ -2,6 +2,7 @@
 // replaced, patched, paused and deleted, kept across restarts, and seen by the page, /metrics and
 // check-ins like any item. Fixed clock.
 import t from 'tap'
+import { parseConfig } from '../src/config/load.js'
 import { auth, config, testApp, yamlConfig } from './helpers/app.js'
 import { metricLines } from './helpers/metrics.js'
 
@@ -172,4 +173,63 @@ t.test('a check added to config.yml takes over the id of an API check; the API o
   t.equal((await send(app, 'PUT', '/api/v1/checks/extra', { name: 'x' })).statusCode, 409)
   await monitor.reload(config(yamlConfig({ groups: GROUPS })))
   t.match((await send(app, 'GET', '/api/v1/checks/extra')).json(), { name: 'From the API', source: 'api' })
+})
+
+const PING_KEY = 'ping-key-0123456789abcdef0123456789abcdef'
+
+t.test("?create=1 creates an unknown check on its first ping with auto_provision's fields: 201, then 200; max_checks bounds it", async (t) => {
+  const extra = `  ping_key: ${PING_KEY}\n  auto_provision:\n    group: Cron\n    tags: [auto]\n    schedule: '30 2 * * *'\n    tz: Europe/Berlin\n    grace: 30m\n    max_checks: 2\n`
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS, extra })) })
+  const ping = (path: string) => app.inject({ url: `/ping/${PING_KEY}/${path}` })
+  t.same([(await ping('new-job')).statusCode, (await ping('new-job')).body], [404, 'not found'], 'without ?create=1 an unknown id is not found')
+  const first = await ping('new-job/start?create=1')
+  t.same([first.statusCode, first.body], [201, 'Created'])
+  const second = await ping('new-job?create=1')
+  t.same([second.statusCode, second.body], [200, 'OK'])
+  t.match((await send(app, 'GET', '/api/v1/checks/new-job')).json(), {
+    name: 'new-job',
+    group: 'Cron',
+    tags: ['auto'],
+    source: 'auto',
+    schedule: '30 2 * * *',
+    tz: 'Europe/Berlin',
+    grace: 1800,
+    status: 'up',
+    last_duration: 0,
+  })
+  t.equal((await ping('backup?create=1')).statusCode, 200, 'a config.yml check is pinged as it is, nothing created')
+  t.equal((await ping('bad%20id?create=1')).statusCode, 404, 'an id that cannot be a check is not created')
+
+  const refreshed = await app.inject({ url: '/refresh/other-job?create=1', headers: auth })
+  t.same([refreshed.statusCode, refreshed.body], [201, '{"refreshed": 1}'])
+  const full = await ping('third-job?create=1')
+  t.same([full.statusCode, full.body], [404, 'not found: statuspage.auto_provision.max_checks checks were created already'])
+  t.equal((await app.inject({ url: '/refresh/third-job?create=1', headers: auth })).statusCode, 404)
+  t.same(
+    (await send(app, 'GET', '/api/v1/checks?source=auto')).json().checks.map((c: { id: string }) => c.id),
+    ['new-job', 'other-job'],
+  )
+})
+
+t.test('without auto_provision, ?create=1 creates nothing', async (t) => {
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS, extra: `  ping_key: ${PING_KEY}\n` })) })
+  t.equal((await app.inject({ url: `/ping/${PING_KEY}/job?create=1` })).statusCode, 404)
+  t.same((await app.inject({ url: '/refresh/job?create=1', headers: auth })).json(), { refreshed: 0 })
+  t.equal((await send(app, 'GET', '/api/v1/checks')).json().total, 2)
+})
+
+t.test('auto_provision is checked as the checks it creates', async (t) => {
+  const errors = (extra: string) => {
+    const r = parseConfig(yamlConfig({ groups: GROUPS, extra }), 'config.yml')
+    return r.ok ? [] : r.errors
+  }
+  t.same(errors("  auto_provision:\n    interval: 1h\n    schedule: '0 * * * *'\n"), [
+    'config.yml: statuspage.auto_provision: has both interval and schedule; give one',
+  ])
+  t.same(
+    errors('  auto_provision:\n    schedule: nonsense\n').map((l) => l.slice(0, 58)),
+    ["config.yml: statuspage.auto_provision.schedule: 'nonsense'"],
+  )
+  t.same(errors('  auto_provision:\n    max_checks: 0\n'), ['config.yml: statuspage.auto_provision.max_checks: must be at least 1'])
+  t.same(errors('  auto_provision: {}\n'), [], 'every field has a default')
 })

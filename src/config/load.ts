@@ -17,6 +17,8 @@ export type { Item } from '../domain/item.js'
 export interface Config {
   readonly title: string
   readonly token: string
+  /** What ?create=1 creates an unknown id with (the fields of a check, its group) and how many at most; undefined: off. */
+  readonly autoProvision: { readonly fields: Omit<RawCheck, 'name'> & { readonly group: string }; readonly maxChecks: number } | undefined
   /** The key of the /ping/<key>/... URLs; undefined: they are off. */
   readonly pingKey: string | undefined
   readonly interval: number
@@ -251,6 +253,13 @@ function normalise(raw: RawConfig, fault: Fault): Config {
       }),
     }
   })
+  let autoProvision: Config['autoProvision']
+  if (s.auto_provision !== undefined) {
+    const { max_checks, ...fields } = s.auto_provision as NonNullable<typeof s.auto_provision> & { group: string; max_checks: number }
+    // Checked as the checks it creates will be (their name is their id).
+    compileCheck({ name: 'x', ...fields }, { id: 'x', group: fields.group, index: 0, source: 'auto' }, defaults, ['statuspage', 'auto_provision'], fault)
+    autoProvision = Object.freeze({ fields: Object.freeze(fields), maxChecks: max_checks })
+  }
   const itemsById = new Map<string, Item[]>()
   for (const item of items) {
     const same = itemsById.get(item.id)
@@ -263,6 +272,7 @@ function normalise(raw: RawConfig, fault: Fault): Config {
   return Object.freeze({
     title: s.title as string,
     token: s.token,
+    autoProvision,
     pingKey: s.ping_key,
     interval: globalInterval,
     tz,

@@ -173,6 +173,23 @@ export const configSchema = {
           type: 'string',
           minLength: 32,
         },
+        auto_provision: {
+          description:
+            "Checks created on their first ping: /ping/<ping_key>/<id>?create=1 or /refresh/<id>?create=1 of an unknown id creates it with these fields (201; 200 after), as Healthchecks' ?create=1 does. Off unless given.",
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            group: { description: 'The group of the checks it creates.', type: 'string', minLength: 1, maxLength: NAME_MAX, pattern: NO_NUL, default: 'Auto' },
+            ...checkFields,
+            max_checks: {
+              description: 'Checks created so at most: past it, ?create=1 of a new id is a 404, so that a flood of random ids cannot fill the store.',
+              type: 'integer',
+              minimum: 1,
+              maximum: 100_000,
+              default: 1000,
+            },
+          },
+        },
         interval: { ...positiveDuration('How long an item stays up after a refresh.'), default: 600 },
         tz: { description: 'IANA time zone of cron schedules that name none.', type: 'string', minLength: 1, maxLength: 64, default: 'UTC' },
         grace: duration('Grace of every check that names none (default: 0 for interval checks, 1h for cron checks).'),

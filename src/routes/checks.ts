@@ -97,6 +97,31 @@ function checkView(monitor: Monitor, item: Item, now: number) {
   }
 }
 
+const isCheckId = (id: string) => id.length <= NAME_MAX && new RegExp(CHECK_ID_PATTERN).test(id)
+
+/**
+ * ?create=1 of a check-in (statuspage.auto_provision): creates check `id` with the configured
+ * fields, named by its id, unless it exists. 'off': auto_provision is not set, or the id cannot be
+ * a check's; 'full': max_checks are there (counted on this replica: replicas creating at once may
+ * pass it by a few).
+ */
+export async function provision(monitor: Monitor, id: string): Promise<'created' | 'exists' | 'off' | 'full'> {
+  if (monitor.config.itemsById.has(id)) return 'exists'
+  const auto = monitor.config.autoProvision
+  if (auto === undefined || !isCheckId(id)) return 'off'
+  let made = 0
+  for (const d of monitor.definitions().values()) if (d.source === 'auto') made++
+  if (made >= auto.maxChecks) return 'full'
+  let created = false
+  await monitor.changeDefinition(id, (current) => {
+    if (current !== undefined) return current
+    created = true
+    const now = monitor.now()
+    return { id, source: 'auto', spec: { name: id, ...auto.fields }, created: now, updated: now }
+  })
+  return created ? 'created' : 'exists'
+}
+
 const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   const { monitor } = app
   guardWithToken(app)

@@ -1,9 +1,10 @@
-// Healthchecks-compatible ping URLs: /ping/<ping_key>/<id>[/start|/fail|/log|/<exit status>][?rid=], so
+// Healthchecks-compatible ping URLs: /ping/<ping_key>/<id>[/start|/fail|/log|/<exit status>][?rid=][&create=1], so
 // that Healthchecks' clients (curl lines, runitor, sidecars, libraries) work by changing their base
 // URL. They answer as Healthchecks does: 200 "OK", 404 "not found", any origin, never cached. The
 // key allows check-ins and nothing else; it is compared in constant time and kept out of the logs.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { isSecret } from './auth.js'
+import { provision } from './checks.js'
 import { acceptAnyBody, signalOf, tellBodyLimit } from './signals.js'
 
 const decoded = (segment: string) => {
@@ -57,14 +58,22 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
     url: '/ping/:key/:id/:signal?',
     handler: async (request, reply) => {
       const { key, id, signal: word } = request.params as { key: string; id: string; signal?: string }
-      if (!keyIsRight(key) || !app.monitor.config.itemsById.has(id)) return answer(reply, 404, 'not found')
+      if (!keyIsRight(key)) return answer(reply, 404, 'not found')
       const signal = signalOf(word, request)
       if (typeof signal === 'string') return answer(reply, 400, signal)
+      let created = false
+      if (!app.monitor.config.itemsById.has(id)) {
+        // Healthchecks' ?create=1: 201 "Created" when the check is new, 200 "OK" after.
+        const outcome = (request.query as { create?: string }).create === '1' ? await provision(app.monitor, id) : 'off'
+        if (outcome === 'full') return answer(reply, 404, 'not found: statuspage.auto_provision.max_checks checks were created already')
+        if (outcome === 'off') return answer(reply, 404, 'not found')
+        created = outcome === 'created'
+      }
       const items = await app.monitor.signal(id, signal)
       // A reload removed the item while the signal waited for its commit.
       if (items.length === 0) return answer(reply, 404, 'not found')
       if (signal.kind !== 'log') app.metrics.refreshed(items)
-      return answer(reply, 200, 'OK')
+      return created ? answer(reply, 201, 'Created') : answer(reply, 200, 'OK')
     },
   })
 }

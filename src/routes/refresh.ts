@@ -1,10 +1,11 @@
-// GET|POST|HEAD /refresh/:id[/start|/fail|/log|/<exit status>][?rid=] with the token: a signal for
+// GET|POST|HEAD /refresh/:id[/start|/fail|/log|/<exit status>][?rid=][&create=1] with the token: a signal for
 // every item with that id, in every group, with the body as its output. /refresh/:id alone is the
 // original statuspage's refresh; /log only adds to the run log.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import { NAME_MAX } from '../config/schema.js'
-import { BadRequestError } from '../errors.js'
+import { BadRequestError, NotFoundError } from '../errors.js'
 import { guardWithToken } from './auth.js'
+import { provision } from './checks.js'
 import { acceptAnyBody, signalOf, tellBodyLimit } from './signals.js'
 
 const schema = {
@@ -17,7 +18,7 @@ const schema = {
     required: ['id'],
   },
   response: {
-    200: {
+    '2xx': {
       type: 'object',
       properties: { refreshed: { type: 'integer', description: 'How many items (over all groups) have this id.' } },
       required: ['refreshed'],
@@ -40,6 +41,12 @@ const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       const { id, signal: word } = request.params
       const signal = signalOf(word, request)
       if (typeof signal === 'string') throw new BadRequestError(signal)
+      // ?create=1 (statuspage.auto_provision): an unknown id becomes a check, answered 201.
+      if ((request.query as { create?: string }).create === '1' && !app.monitor.config.itemsById.has(id)) {
+        const outcome = await provision(app.monitor, id)
+        if (outcome === 'full') throw new NotFoundError(`id: ${JSON.stringify(id)} is new, and auto_provision.max_checks checks exist already`)
+        if (outcome === 'created') reply.code(201)
+      }
       const items = await app.monitor.signal(id, signal)
       if (items.length > 0) {
         if (signal.kind !== 'log') app.metrics.refreshed(items)
