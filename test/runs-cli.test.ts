@@ -188,3 +188,43 @@ t.test('statuspage-run refuses bad usage with exit 2 and a line saying what is w
     t.same([res.code, res.stderr], [2, `${message}\n`], message)
   }
 })
+
+t.test('a crontab line is the whole definition: statuspage-run --interval defines the check, which runs, goes late and recovers', async (t) => {
+  if (!requireBinary(t, 'curl', 'apt-get install curl')) return
+  const { url } = await service(t)
+  const check = async (id: string) => (await (await fetch(`${url}/api/v1/checks/${id}`, { headers: { 'x-token': TOKEN } })).json()) as Record<string, unknown>
+  const line = ['--item', 'nightly', '--interval', '1s', '--grace', '0', '--max-runtime', '2h', '--name', 'Nightly "sync"\\', '--tag', 'cron', '--tag', 'db']
+  const run = () => exec('sh', ['scripts/statuspage-run', '--url', url, ...line, '--', 'true'], { STATUSPAGE_TOKEN: TOKEN })
+
+  const first = await run()
+  t.same([first.code, first.stderr], [0, ''])
+  t.match(await check('nightly'), {
+    name: 'Nightly "sync"\\',
+    source: 'api',
+    tags: ['cron', 'db'],
+    interval: 1,
+    grace: 0,
+    max_runtime: 7200,
+    status: 'up',
+    last_duration: Number,
+  })
+  await sleep(1500)
+  t.match(await check('nightly'), { status: 'late' }, 'no run within its interval: late')
+  t.equal((await run()).code, 0)
+  t.match(await check('nightly'), { status: 'up' }, 'the next run recovers it')
+
+  const configured = await exec('sh', ['scripts/statuspage-run', '--url', url, '--item', 'backup', '--schedule', '0 3 * * *', '--', 'true'], {
+    STATUSPAGE_TOKEN: TOKEN,
+  })
+  t.same([configured.code, configured.stderr], [0, "statuspage-run: config.yml defines 'backup': its check stays as the file says\n"])
+  t.match(await check('backup'), { interval: 3600, schedule: null, status: 'up' })
+
+  const help = await exec('sh', ['scripts/statuspage-run', '--help'], {})
+  t.equal(help.code, 0)
+  t.match(help.stdout, /^\n {2}statuspage-run --url URL --item ID/)
+  t.match(help.stdout, /\(repeatable\)\. A check that config\.yml defines is left as the file says, with a warning\.\n$/, '--help prints the whole usage')
+
+  const keyOnly = await exec('sh', ['scripts/statuspage-run', '--url', url, '--item', 'x', '--interval', '1h', '--ping-key', KEY, '--', 'true'], {})
+  t.equal(keyOnly.code, 2)
+  t.match(keyOnly.stderr, 'check options need the token')
+})
