@@ -3,7 +3,17 @@
 // benchmark measures renderFamilies against, and the reference its output must equal.
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { Snapshot } from '../src/domain/snapshot.js'
-import { ITEM_FAMILIES, SCRIPT_FAMILIES, type Counts, type FamilyDef, type Format } from '../src/metrics/families.js'
+import {
+  ITEM_FAMILIES,
+  ITEM_INFO,
+  itemInfoPairs,
+  SCRIPT_FAMILIES,
+  TAG_UP,
+  tagStates,
+  type Counts,
+  type FamilyDef,
+  type Format,
+} from '../src/metrics/families.js'
 import { CONTENT_TYPE } from '../src/metrics/metrics.js'
 
 type Current = () => { snapshot: Snapshot; counts: Counts }
@@ -37,6 +47,8 @@ export function naiveRegistry(current: Current, format: Format): Registry {
   for (const [f, def] of ITEM_FAMILIES.entries()) {
     add(def, f === 0, ['group', 'id', 'name'], (s) => s.items.map(({ item }) => ({ group: item.group, id: item.id, name: item.name })))
   }
+  add(ITEM_INFO, false, ['group', 'id', 'name', 'schedule', 'source', 'tags'], (s) => s.items.map(({ item }) => Object.fromEntries(itemInfoPairs(item))))
+  add(TAG_UP, false, ['tag'], (s) => tagStates(s).map(({ tag }) => ({ tag })))
   for (const def of SCRIPT_FAMILIES) {
     add(def, false, ['id', 'name', 'server'], (s) => s.scripts.map(({ script }) => ({ id: String(script.id), name: script.name, server: script.server })))
   }

@@ -13,8 +13,8 @@ const tricky = config(
   yamlConfig({
     groups: `
     'quote " and \\ back':
-      - {name: "line\\nbreak", id: a}
-      - {name: "tab\\there é ✓", id: b, interval: 1.5}
+      - {name: "line\\nbreak", id: a, tags: [prod, db]}
+      - {name: "tab\\there é ✓", id: b, interval: 1.5, tags: [prod]}
     Plain:
       - {name: 'it''s', id: a}
       - {name: never, id: c}

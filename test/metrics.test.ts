@@ -176,7 +176,9 @@ t.test('a large exposition is rendered in slices and chunks, with the same bytes
   const sliced = Buffer.concat(chunks)
   t.ok(chunks.length > 1, `sent in ${chunks.length} chunks, none over 1 MiB`)
   t.ok(chunks.every((c) => c.length <= 1 << 20))
-  t.equal(pauses, Math.floor((20_000 * ITEM_FAMILIES.length) / 16_384), `one pause per 16k samples (${ITEM_FAMILIES.length} item families of 20k)`)
+  // statuspage_item_info is one more family with a series per item (these items have no tags).
+  const families = ITEM_FAMILIES.length + 1
+  t.equal(pauses, Math.floor((20_000 * families) / 16_384), `one pause per 16k samples (${families} item families of 20k)`)
   t.equal(sliced.toString(), `head\n${renderFamilies(s, counts, 'text').toString()}\ntail`)
 })
 
@@ -237,4 +239,23 @@ t.test('a /metrics body serves the scrapes of the next second, then a new one is
   t.match(openmetrics.body, /# EOF\n$/, 'each format has its own body')
   await waitUntil(async () => /statuspage_item_up\{[^}]*id="dns"[^}]*\} 1/.test(await scrape()), 'a new body after the second', 3000)
   t.ok(renders >= 3)
+})
+
+t.test('tags the Prometheus way: statuspage_item_info to join on, and statuspage_tag_up per tag', async (t) => {
+  const groups = `
+    G:
+      - {name: Backup, id: backup, interval: 1h, tags: [prod, db]}
+      - {name: Web, id: web, schedule: '*/5 * * * *', tags: [prod]}
+      - {name: Plain, id: plain}
+`
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups })) })
+  await app.inject({ url: '/refresh/backup', headers: auth })
+  t.same(await metricLines(app, 'statuspage_item_info'), [
+    'statuspage_item_info{group="G",id="backup",name="Backup",schedule="every 3600s",source="config",tags=",prod,db,"} 1',
+    'statuspage_item_info{group="G",id="web",name="Web",schedule="*/5 * * * *",source="config",tags=",prod,"} 1',
+    'statuspage_item_info{group="G",id="plain",name="Plain",schedule="every 600s",source="config",tags=""} 1',
+  ])
+  t.same(await metricLines(app, 'statuspage_tag_up'), ['statuspage_tag_up{tag="db"} 1', 'statuspage_tag_up{tag="prod"} 0'], 'web has never checked in')
+  await app.inject({ url: '/refresh/web', headers: auth })
+  t.same(await metricLines(app, 'statuspage_tag_up'), ['statuspage_tag_up{tag="db"} 1', 'statuspage_tag_up{tag="prod"} 1'])
 })

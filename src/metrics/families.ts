@@ -9,6 +9,7 @@
 import { isUp, runningNow, type CheckSpec, type CheckStatus, type Due } from '../domain/check.js'
 import type { Runs, Streak } from '../domain/run.js'
 import type { Script } from '../domain/script.js'
+import type { Item } from '../domain/item.js'
 import type { Board, Snapshot } from '../domain/snapshot.js'
 import { ChunkPool, MAX_VALUE, Writer } from './chunks.js'
 
@@ -25,7 +26,42 @@ interface LabelBytes {
   readonly views: readonly Uint8Array[]
 }
 
+/** `strings` UTF-8 encoded back to back in one buffer, each a view into it. */
+function encodeAll(strings: readonly string[]): LabelBytes {
+  const bytes = Buffer.from(strings.join(''))
+  let offset = 0
+  const views = strings.map((str) => {
+    const start = offset
+    offset += Buffer.byteLength(str)
+    return new Uint8Array(bytes.buffer, bytes.byteOffset + start, offset - start)
+  })
+  return { views }
+}
+
+/** The labels of an item's series in every per-item family. */
+export const itemLabelPairs = (i: Item): [string, string][] => [
+  ['group', i.group],
+  ['id', i.id],
+  ['name', i.name],
+]
+
+/**
+ * The labels of an item's statuspage_item_info series, to join on: its tags as one label between
+ * commas (`,db,prod,`, so that `tags=~".*,prod,.*"` matches a tag whole), its schedule (a cron
+ * expression, or `every <seconds>s`) and its source.
+ */
+export const itemInfoPairs = (i: Item): [string, string][] => {
+  const { schedule } = i.check
+  return [
+    ...itemLabelPairs(i),
+    ['schedule', schedule.kind === 'cron' ? schedule.expression : `every ${schedule.seconds}s`],
+    ['source', i.source],
+    ['tags', i.tags.length === 0 ? '' : `,${i.tags.join(',')},`],
+  ]
+}
+
 const itemLabelCache = new WeakMap<Board, LabelBytes>()
+const itemInfoCache = new WeakMap<Board, LabelBytes>()
 /**
  * `{group="…",id="…",name="…"}` for each item of the config, encoded once per config. Call it when
  * a config is loaded: for 100k items it takes about 100 ms, which a scrape should not pay.
@@ -33,24 +69,27 @@ const itemLabelCache = new WeakMap<Board, LabelBytes>()
 export function itemLabels(config: Board): LabelBytes {
   let labels = itemLabelCache.get(config)
   if (labels === undefined) {
-    const strings = config.items.map((i) =>
-      labelString([
-        ['group', i.group],
-        ['id', i.id],
-        ['name', i.name],
-      ]),
-    )
-    const bytes = Buffer.from(strings.join(''))
-    let offset = 0
-    const views = strings.map((str) => {
-      const start = offset
-      offset += Buffer.byteLength(str)
-      return new Uint8Array(bytes.buffer, bytes.byteOffset + start, offset - start)
-    })
-    labels = { views }
+    labels = encodeAll(config.items.map((i) => labelString(itemLabelPairs(i))))
     itemLabelCache.set(config, labels)
   }
   return labels
+}
+
+/** The labels of statuspage_item_info, encoded once per config likewise. */
+function itemInfoLabels(config: Board): LabelBytes {
+  let labels = itemInfoCache.get(config)
+  if (labels === undefined) {
+    labels = encodeAll(config.items.map((i) => labelString(itemInfoPairs(i))))
+    itemInfoCache.set(config, labels)
+  }
+  return labels
+}
+
+/** Each tag of the snapshot's items, in order, with whether all its items are up. */
+export function tagStates(s: Snapshot): { tag: string; up: boolean }[] {
+  const up = new Map<string, boolean>()
+  for (const { item, state } of s.items) for (const tag of item.tags) up.set(tag, (up.get(tag) ?? true) && state === 'up')
+  return [...up].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([tag, isUp]) => ({ tag, up: isUp }))
 }
 
 const scriptLabelCache = new WeakMap<Script, Buffer>()
@@ -188,6 +227,32 @@ export const ITEM_FAMILIES: readonly FamilyDef[] = [
   },
 ]
 
+/** One series per item, always 1, labelled with what describes it (itemInfoPairs): to join on, and to select by tag. */
+export const ITEM_INFO: FamilyDef = {
+  name: 'statuspage_item_info',
+  help: 'Always 1: the item, labelled with its schedule, source and tags (",a,b,"), to join on.',
+  type: 'gauge',
+  value: () => 1,
+}
+
+const tagCache = new WeakMap<Snapshot, { tag: string; up: boolean }[]>()
+const tagsOf = (s: Snapshot) => {
+  let tags = tagCache.get(s)
+  if (tags === undefined) {
+    tags = tagStates(s)
+    tagCache.set(s, tags)
+  }
+  return tags
+}
+
+/** One series per tag of the items, labelled tag. */
+export const TAG_UP: FamilyDef = {
+  name: 'statuspage_tag_up',
+  help: 'Whether every item with the tag is up (1), or one of them is down (0).',
+  type: 'gauge',
+  value: (s, _c, i) => (tagsOf(s)[i]!.up ? 1 : 0),
+}
+
 /** Families with one series per stored script, labelled id, name, server. */
 export const SCRIPT_FAMILIES: readonly FamilyDef[] = [
   {
@@ -276,11 +341,16 @@ function* writeFamilies(w: Writer, s: Snapshot, counts: Counts, format: Format):
 function plan(s: Snapshot, format: Format): { def: FamilyDef; head: string; series: Series }[] {
   const items = itemLabels(s.config)
   const scriptBytes = s.scripts.map(({ script }) => scriptLabels(script))
+  const info = itemInfoLabels(s.config)
+  const tagBytes = tagsOf(s).map(({ tag }) => Buffer.from(labelString([['tag', tag]])))
   const itemSeries: Series = { count: s.items.length, labels: (i) => items.views[i]! }
   const scriptSeries: Series = { count: s.scripts.length, labels: (i) => scriptBytes[i]! }
-  return [...ITEM_FAMILIES.map((def) => ({ def, series: itemSeries })), ...SCRIPT_FAMILIES.map((def) => ({ def, series: scriptSeries }))].map(
-    ({ def, series }) => ({ def, series, head: header(def.name, def.help, def.type, format) }),
-  )
+  return [
+    ...ITEM_FAMILIES.map((def) => ({ def, series: itemSeries })),
+    { def: ITEM_INFO, series: { count: s.items.length, labels: (i: number) => info.views[i]! } },
+    { def: TAG_UP, series: { count: tagBytes.length, labels: (i: number) => tagBytes[i]! } },
+    ...SCRIPT_FAMILIES.map((def) => ({ def, series: scriptSeries })),
+  ].map(({ def, series }) => ({ def, series, head: header(def.name, def.help, def.type, format) }))
 }
 
 /**
