@@ -39,7 +39,7 @@ function encodeAll(strings: readonly string[]): LabelBytes {
 }
 
 /** The labels of an item's series in every per-item family. */
-export const itemLabelPairs = (i: Item): [string, string][] => [
+const itemLabelPairs = (i: Item): [string, string][] => [
   ['group', i.group],
   ['id', i.id],
   ['name', i.name],
