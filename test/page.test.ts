@@ -222,3 +222,33 @@ t.test('the page shows a running check and for how long, the last duration, and 
     /^⧗ Timeout1etl\.shdb1.*running for 6s, longer than max_runtime 5s$/,
   )
 })
+
+t.test('/?tag= shows the checks with every tag, and /badge/tag/<tag>.svg the worst state of them', async (t) => {
+  const groups = `
+    Jobs:
+      - {name: Backup, id: backup, interval: 1h, tags: [prod, db]}
+      - {name: Web, id: web, interval: 1h, tags: [prod]}
+    Lab:
+      - {name: Toy, id: toy, interval: 1h, tags: [lab]}
+`
+  const { app } = await testApp(t, { config: config(yamlConfig({ groups })) })
+  await app.inject({ url: '/refresh/backup', headers: auth })
+  const page = async (query: string) => (await app.inject({ url: `/${query}` })).body
+  const db = await page('?tag=db')
+  t.match(db, 'Checks tagged <strong>db</strong> · <a href="./">all checks</a>')
+  t.match(db, 'Backup')
+  t.notMatch(db, 'Web')
+  t.notMatch(db, '<h2>Lab</h2>', 'a group with none of them is left out')
+  t.match(db, 'All systems are operational', 'the banner counts the shown checks')
+  const prod = await page('?tag=prod&tag=db')
+  t.match(prod, 'Checks tagged <strong>prod</strong> and <strong>db</strong>')
+  t.match(await page('?tag=prod'), 'Some systems are experiencing issues', 'Web has never checked in')
+  t.match(await page('?tag=nothing'), 'Checks tagged <strong>nothing</strong>: none')
+
+  const badge = async (tag: string) => (await app.inject({ url: `/badge/tag/${tag}.json` })).json()
+  t.match(await badge('db'), { label: 'db', message: 'up' })
+  t.match(await badge('prod'), { label: 'prod', message: 'down' })
+  const svg = await app.inject({ url: '/badge/tag/prod.svg' })
+  t.equal(svg.headers['content-type'], 'image/svg+xml; charset=utf-8')
+  t.equal((await app.inject({ url: '/badge/tag/nothing.svg' })).statusCode, 404)
+})

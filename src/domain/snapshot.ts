@@ -171,3 +171,16 @@ export function snapshot<B extends Board>(
     if (step.done) return step.value
   }
 }
+
+/**
+ * The snapshot of the items that have every one of `tags` (/?tag=): their groups alone, the down
+ * ones counted again; scripts, which have no tags, left out.
+ */
+export function taggedOnly<B extends Board>(s: Snapshot<B>, tags: readonly string[]): Snapshot<B> {
+  if (tags.length === 0) return s
+  const has = (status: ItemStatus) => tags.every((tag) => status.item.tags.includes(tag))
+  const groups = s.groups.map((g) => ({ name: g.name, items: g.items.filter(has) })).filter((g) => g.items.length > 0)
+  let itemsDown = 0
+  for (const g of groups) for (const i of g.items) if (i.state === 'down') itemsDown++
+  return { ...s, groups, scripts: [], itemsDown, scriptsNotOk: 0 }
+}

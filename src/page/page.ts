@@ -20,6 +20,7 @@ h1{font-size:1.6rem;margin:.5rem 0 1rem}
 h2{font-size:1.1rem;margin:0 0 .6rem}
 .banner{margin:0 0 1rem;padding:.9rem 1rem;border-radius:6px;color:#fff;font-weight:600}
 .banner.ok{background:#4CAF50}.banner.issues{background:#F44336}
+.filter{margin:0 0 .6rem}
 .box{background:var(--box);border-radius:6px;padding:1rem;margin:0 0 1rem;box-shadow:0 1px 2px rgba(0,0,0,.12)}
 .items{list-style:none;margin:0;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:.5rem}
 .items li{display:flex;flex-wrap:wrap;align-items:baseline;gap:.5rem;padding:.45rem .6rem;border:1px solid var(--line);border-radius:4px}
@@ -181,12 +182,16 @@ export const documentHead = (title: string, ok: boolean, refresh: number) => `<!
  * The page, in chunks: streamed to the client as they are made, so that a large config never
  * needs the whole document in memory at once.
  */
-export function* renderPage(s: Snapshot<Config>): Generator<string, void, void> {
+export function* renderPage(s: Snapshot<Config>, tags: readonly string[] = []): Generator<string, void, void> {
   const { config, now } = s
   const ok = s.itemsDown === 0 && s.scriptsNotOk === 0
+  const filter =
+    tags.length === 0
+      ? ''
+      : `<p class="filter">Checks tagged ${tags.map((tag) => `<strong>${h(tag)}</strong>`).join(' and ')}${s.groups.length === 0 ? ': none' : ''} · <a href="./">all checks</a></p>\n`
   yield `${documentHead(config.title, ok, config.refreshInterval)}
 <h1>${h(config.title)}</h1>
-<p class="banner ${ok ? 'ok' : 'issues'}" role="status">${ok ? 'All systems are operational' : 'Some systems are experiencing issues'}</p>
+${filter}<p class="banner ${ok ? 'ok' : 'issues'}" role="status">${ok ? 'All systems are operational' : 'Some systems are experiencing issues'}</p>
 `
   for (const g of s.groups) {
     yield `<section class="box"><h2>${h(g.name)}</h2><ul class="items">`

@@ -1,7 +1,7 @@
 // GET / (the status page), each check's own page (/item/:id, /script/:id) and the badges.
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
-import type { ItemStatus } from '../domain/snapshot.js'
+import { taggedOnly, type ItemStatus } from '../domain/snapshot.js'
 import type { Monitor } from '../monitor.js'
 import { NotFoundError } from '../errors.js'
 import { badgeJson, badgeSvg, TONE, type Badge } from '../page/badge.js'
@@ -34,6 +34,12 @@ const groupBadge = (m: Monitor, name: string): Badge | undefined => {
   return group && upDown(name, m.itemStatuses(group.items))
 }
 
+/** The worst state of the items with the tag. */
+const tagBadge = (m: Monitor, tag: string): Badge | undefined => {
+  const items = m.config.items.filter((item) => item.tags.includes(tag))
+  return items.length === 0 ? undefined : upDown(tag, m.itemStatuses(items))
+}
+
 const scriptBadge = (m: Monitor, id: string): Badge | undefined => {
   const script = /^\d{1,15}$/.test(id) ? m.getScript(Number(id)) : undefined
   if (script === undefined) return undefined
@@ -48,7 +54,17 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
 
   const html = (reply: FastifyReply, body: string | Readable) => reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).send(body)
 
-  app.get('/', async (_request, reply) => html(reply, Readable.from(renderPage(await app.monitor.snapshotInSlices()))))
+  // /?tag=a&tag=b: the checks with every one of the tags.
+  app.get(
+    '/',
+    {
+      schema: { querystring: { type: 'object', properties: { tag: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, maxItems: 20 } } } },
+    },
+    async (request, reply) => {
+      const { tag = [] } = request.query as { tag?: string[] }
+      return html(reply, Readable.from(renderPage(taggedOnly(await app.monitor.snapshotInSlices(), tag), tag)))
+    },
+  )
 
   /** A check page of `status`, with its log: every kept signal, for availability. */
   const checkPage = (reply: FastifyReply, page: Omit<CheckPage, 'title' | 'shown' | 'showOutput' | 'refresh' | 'now'>) => {
@@ -103,6 +119,7 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
   app.get('/badge/:file', badge('item with id', itemBadge))
   app.get('/badge/group/:file', badge('group', groupBadge))
   app.get('/badge/script/:file', badge('script with id', scriptBadge))
+  app.get('/badge/tag/:file', badge('check with the tag', tagBadge))
 }
 
 export default pageRoutes
