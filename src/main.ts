@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8'
 import { buildApp } from './app.js'
 import { loadConfig } from './config/load.js'
 import { isPostgresUrl, redactPassword } from './store/open.js'
+import { VERSION } from './version.js'
 
 const USAGE = `Usage: statuspage [options] [config.yml]
 
@@ -21,6 +22,7 @@ Options:
                   believe X-Forwarded-For from these proxies (env TRUST_PROXY, default off):
                   addresses and CIDRs, comma separated (also loopback, linklocal,
                   uniquelocal), or true to believe any peer
+  -V, --version   print the version and exit
   -h, --help      show this help
 
 Environment: LOG_LEVEL (default info), LOG_REQUESTS=1 to log every request.
@@ -45,6 +47,7 @@ function parseCli(argv: string[]) {
           db: { type: 'string' },
           'trust-proxy': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
+          version: { type: 'boolean', short: 'V' },
         },
       })
     } catch (err) {
@@ -54,6 +57,10 @@ function parseCli(argv: string[]) {
   const { values, positionals } = parse()
   if (values.help) {
     process.stdout.write(USAGE)
+    process.exit(0)
+  }
+  if (values.version) {
+    process.stdout.write(`statuspage ${VERSION} (Node ${process.versions.node})\n`)
     process.exit(0)
   }
   if (positionals.length > 1) fail(2, [`statuspage: one config file expected, got ${positionals.length}`])
@@ -170,7 +177,7 @@ async function main() {
   } catch (err) {
     fail(1, [`statuspage: cannot listen on ${cli.host}:${cli.port}: ${(err as Error).message}`])
   }
-  log.info({ config: cli.configPath, db: redactPassword(cli.database), items: loaded.config.items.length }, 'statuspage started')
+  log.info({ version: VERSION, config: cli.configPath, db: redactPassword(cli.database), items: loaded.config.items.length }, 'statuspage started')
 }
 
 await main()

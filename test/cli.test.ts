@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { TOKEN, yamlConfig } from './helpers/app.js'
@@ -100,6 +100,14 @@ t.test('--help prints the usage and exits 0', async (t) => {
   t.match(res.stdout, /^Usage: statuspage \[options\] \[config\.yml\]/)
   t.match(res.stdout, /--db <path|url>/)
   t.match(res.stdout, /--trust-proxy <proxies>/)
+})
+
+t.test('--version prints the version of package.json and of Node', async (t) => {
+  const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }
+  for (const flag of ['--version', '-V']) {
+    const res = await runCli([flag])
+    t.same([res.code, res.stdout], [0, `statuspage ${version} (Node ${process.versions.node})\n`], flag)
+  }
 })
 
 t.test('an unusable database path stops start-up with exit code 1 and the reason', async (t) => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { itemRuns, refreshed } from '../bench/fixtures.js'
 import { snapshot } from '../src/domain/snapshot.js'
@@ -258,4 +259,10 @@ t.test('tags the Prometheus way: statuspage_item_info to join on, and statuspage
   t.same(await metricLines(app, 'statuspage_tag_up'), ['statuspage_tag_up{tag="db"} 1', 'statuspage_tag_up{tag="prod"} 0'], 'web has never checked in')
   await app.inject({ url: '/refresh/web', headers: auth })
   t.same(await metricLines(app, 'statuspage_tag_up'), ['statuspage_tag_up{tag="db"} 1', 'statuspage_tag_up{tag="prod"} 1'])
+})
+
+t.test('statuspage_build_info says the version of statuspage and of Node', async (t) => {
+  const { app } = await testApp(t)
+  const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }
+  t.same(await metricLines(app, 'statuspage_build_info'), [`statuspage_build_info{version="${version}",node_version="${process.versions.node}"} 1`])
 })

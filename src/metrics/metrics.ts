@@ -1,6 +1,7 @@
 // The exporter's state: prom-client registries for the process metrics and the scalar counters and
 // gauges, plus the per-item and per-script counts that renderFamilies exposes.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { VERSION } from '../version.js'
 import type { Config, Item } from '../config/load.js'
 import { MAX_OPEN_RUNS } from '../domain/run.js'
 import type { Monitor } from '../monitor.js'
@@ -24,6 +25,12 @@ function promRegistry(format: Format, monitor: Monitor) {
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
     registry.removeSingleMetric(name)
   }
+  new Gauge({
+    name: 'statuspage_build_info',
+    help: 'Always 1: the version of statuspage and of Node that run it.',
+    labelNames: ['version', 'node_version'],
+    registers,
+  }).set({ version: VERSION, node_version: process.versions.node }, 1)
   new Gauge({
     name: 'statuspage_config_last_reload_successful',
     help: 'Whether the last configuration reload attempt was successful (1) or not (0).',
