@@ -1,4 +1,5 @@
 // config.yml -> a validated, normalised, frozen Config; or the list of problems, one line each.
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import yaml from 'js-yaml'
@@ -17,6 +18,10 @@ export type { Item } from '../domain/item.js'
 export interface Config {
   readonly title: string
   readonly token: string
+  /** statuspage.keys: named keys with scopes, each kept as the SHA-256 digest of its secret. */
+  readonly keys: readonly AccessKey[]
+  /** false: reading the page, the badges, the status API and /metrics needs a read key. */
+  readonly public: boolean
   /** What ?create=1 creates an unknown id with (the fields of a check, its group) and how many at most; undefined: off. */
   readonly autoProvision: { readonly fields: Omit<RawCheck, 'name'> & { readonly group: string }; readonly maxChecks: number } | undefined
   /** The key of the /ping/<key>/... URLs; undefined: they are off. */
@@ -49,6 +54,21 @@ export interface Config {
     readonly maxBytes: number
   }
 }
+
+export type Scope = 'read' | 'ping' | 'write' | 'admin'
+
+export interface AccessKey {
+  readonly name: string
+  /** SHA-256 of the secret. */
+  readonly digest: Buffer
+  readonly scopes: readonly Scope[]
+  /** The tags of the checks it may act on; undefined: every check. */
+  readonly tags: readonly string[] | undefined
+  /** Whether config.yml holds the secret itself rather than its digest (warned about at start). */
+  readonly plain: boolean
+}
+
+const DIGEST = /^sha256:([0-9a-f]{64})$/i
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] }
 
@@ -253,6 +273,21 @@ function normalise(raw: RawConfig, fault: Fault): Config {
       }),
     }
   })
+  const keys: AccessKey[] = (s.keys ?? []).map((k, i) => {
+    const at = (field: string) => pointer('statuspage', 'keys', i, field)
+    const digested = DIGEST.exec(k.key)
+    if (digested === null && k.key.startsWith('sha256:')) fault(at('key'), 'sha256: must be followed by the 64 hex digits of the digest')
+    if (k.key === s.token || k.key === s.ping_key) fault(at('key'), 'must differ from the token and the ping key')
+    if ((s.keys ?? []).findIndex((other) => other.name === k.name) !== i) fault(at('name'), `names another key already: ${JSON.stringify(k.name)}`)
+    const digest = digested === null ? createHash('sha256').update(k.key).digest() : Buffer.from(digested[1]!, 'hex')
+    return Object.freeze({
+      name: k.name,
+      digest,
+      scopes: Object.freeze([...k.scopes] as Scope[]),
+      tags: k.tags && Object.freeze([...k.tags]),
+      plain: digested === null,
+    })
+  })
   let autoProvision: Config['autoProvision']
   if (s.auto_provision !== undefined) {
     const { max_checks, ...fields } = s.auto_provision as NonNullable<typeof s.auto_provision> & { group: string; max_checks: number }
@@ -272,6 +307,8 @@ function normalise(raw: RawConfig, fault: Fault): Config {
   return Object.freeze({
     title: s.title as string,
     token: s.token,
+    keys: Object.freeze(keys),
+    public: s.public as boolean,
     autoProvision,
     pingKey: s.ping_key,
     interval: globalInterval,

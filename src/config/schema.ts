@@ -173,6 +173,34 @@ export const configSchema = {
           type: 'string',
           minLength: 32,
         },
+        keys: {
+          description:
+            'Named keys, each with scopes: read (the page, the API and /metrics of a private instance), ping (check-ins: X-Token, Bearer, or in /ping/<key>/<id> URLs), write (define checks, pause, Scripto writes; also ping and read), admin (all, as the token). tags: limited to the checks with one of them.',
+          type: 'array',
+          maxItems: 1000,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'key', 'scopes'],
+            properties: {
+              name: { description: 'Names the key in logs and errors.', type: 'string', minLength: 1, maxLength: 64, pattern: NO_NUL },
+              key: {
+                description: 'sha256:<64 hex digits> of the secret (printf %s "$SECRET" | sha256sum); a plain secret is accepted, with a warning.',
+                type: 'string',
+                minLength: 32,
+                maxLength: 200,
+              },
+              scopes: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['read', 'ping', 'write', 'admin'] } },
+              tags: { ...tagsSchema, description: 'The key acts only on checks with one of these tags (none: on every check).', minItems: 1 },
+            },
+          },
+        },
+        public: {
+          description:
+            'false: the page, check pages, badges, /api/v1/status and /metrics need a read key (or the token); badges can still be embedded through signed URLs.',
+          type: 'boolean',
+          default: true,
+        },
         auto_provision: {
           description:
             "Checks created on their first ping: /ping/<ping_key>/<id>?create=1 or /refresh/<id>?create=1 of an unknown id creates it with these fields (201; 200 after), as Healthchecks' ?create=1 does. Off unless given.",

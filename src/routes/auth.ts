@@ -1,10 +1,12 @@
-// The token check shared by refreshes and script writes: X-Token or Authorization: Bearer,
-// compared in constant time, never logged (see REDACT in app.ts). Wrong tokens are rate limited
+// The token and key check shared by every guarded route: X-Token or Authorization: Bearer, the
+// token or a key of statuspage.keys with the route's scope, compared in constant time, never
+// logged (see REDACT in app.ts). Wrong tokens are rate limited
 // per client address, over all guarded routes together (app.tokenFailures); a request with the
 // right token is never counted nor throttled.
-import { timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import createError from '@fastify/error'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { AccessKey, Config, Scope } from '../config/load.js'
 import { TokenMissingError, TokenWrongError } from '../errors.js'
 import { FAILED_AUTH_PER_MINUTE } from '../plugins/token-failures.js'
 
@@ -27,17 +29,61 @@ export function isSecret(presented: string, secret: string): boolean {
   return bytes.length === expected.length && timingSafeEqual(bytes, expected)
 }
 
+/** Who a request is: the token (admin of everything), or a key of statuspage.keys. */
+export interface Credential {
+  readonly name: string
+  readonly scopes: readonly Scope[]
+  /** The tags of the checks it may act on; undefined: every check. */
+  readonly tags: readonly string[] | undefined
+}
+
+const TOKEN: Credential = Object.freeze({ name: 'token', scopes: Object.freeze(['admin'] as Scope[]), tags: undefined })
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by guardWithToken once the request's token or key is right for the route. */
+    credential?: Credential
+  }
+}
+
+/** Whether `c` may do what `scope` allows: admin all, write also ping and read. */
+export function grants(c: Credential, scope: Scope): boolean {
+  const has = (s: Scope) => c.scopes.includes(s)
+  if (has('admin') || has(scope)) return true
+  return (scope === 'ping' || scope === 'read') && has('write')
+}
+
+/** Whether `c` may act on a check with `tags`: a key limited to tags needs one of them. */
+export const allowsTags = (c: Credential, tags: readonly string[]) => c.tags === undefined || tags.some((t) => c.tags!.includes(t))
+
 /**
- * What the request's X-Token and Authorization: Bearer headers say of the token: right when either
- * holds it, whatever the other holds; an empty header presents nothing.
+ * The key of statuspage.keys whose secret `presented` is: its SHA-256 compared in constant time
+ * with each key's digest (every key is compared, found or not).
  */
-function tokenCheck(request: FastifyRequest, token: string): 'right' | 'wrong' | 'missing' {
+export function keyOf(presented: string, config: Config): AccessKey | undefined {
+  if (config.keys.length === 0) return undefined
+  const digest = createHash('sha256').update(presented).digest()
+  let found: AccessKey | undefined
+  for (const key of config.keys) if (timingSafeEqual(digest, key.digest) && found === undefined) found = key
+  return found
+}
+
+/** The credential `presented` is: the token, a key, or nothing. */
+const credentialOf = (presented: string, config: Config): Credential | undefined => (isSecret(presented, config.token) ? TOKEN : keyOf(presented, config))
+
+/**
+ * What the request's X-Token and Authorization: Bearer headers present: the credential of either
+ * that is right, whatever the other holds; 'wrong' or 'missing' else. An empty header presents nothing.
+ */
+function requestCredential(request: FastifyRequest, config: Config): Credential | 'wrong' | 'missing' {
   const header = request.headers['x-token']
   const presented = typeof header === 'string' && header !== ''
-  if (presented && isSecret(header, token)) return 'right'
+  const byHeader = presented ? credentialOf(header, config) : undefined
+  if (byHeader !== undefined) return byHeader
   const auth = request.headers.authorization
   const bearer = auth !== undefined && /^bearer /i.test(auth) ? auth.slice(7).trim() : ''
-  if (bearer !== '' && isSecret(bearer, token)) return 'right'
+  const byBearer = bearer !== '' ? credentialOf(bearer, config) : undefined
+  if (byBearer !== undefined) return byBearer
   return presented || bearer !== '' ? 'wrong' : 'missing'
 }
 
@@ -47,24 +93,80 @@ const TooManyFailuresError = createError(
   429,
 )
 
+/** A right key that lacks the scope, or the tags, for what it asks. */
+const ForbiddenError = createError('SP_ERR_FORBIDDEN', '%s', 403)
+
 /**
- * Guards the routes of the calling plugin with the token, for the requests `applies` selects
- * (all by default): a missing or wrong token is a 403, and after FAILED_AUTH_PER_MINUTE of those
- * from one address, on any guarded route, a 429 until the minute is over. `onRejected` hears of each 403 and 429.
+ * Guards the routes of the calling plugin with the token or a key with `scope` (per request when a
+ * function), for the requests `applies` selects (all by default): a missing or wrong one is a 403,
+ * and after FAILED_AUTH_PER_MINUTE of those from one address, on any guarded route, a 429 until the
+ * minute is over; a right key without the scope is a 403 too, never counted. `onRejected` hears of
+ * each 403 and 429. The request's credential is then `request.credential`.
  */
 export function guardWithToken(
   app: FastifyInstance,
-  { applies = () => true, onRejected = () => {} }: { applies?: (request: FastifyRequest) => boolean; onRejected?: () => void } = {},
+  {
+    scope = 'admin',
+    applies = () => true,
+    onRejected = () => {},
+  }: { scope?: Scope | ((request: FastifyRequest) => Scope); applies?: (request: FastifyRequest) => boolean; onRejected?: () => void } = {},
 ): void {
   app.addHook('onRequest', async (request, reply) => {
     if (!applies(request)) return
-    const check = tokenCheck(request, app.monitor.config.token)
-    if (check === 'right') return
+    const check = requestCredential(request, app.monitor.config)
+    if (typeof check !== 'string') {
+      const needed = typeof scope === 'function' ? scope(request) : scope
+      if (grants(check, needed)) {
+        request.credential = check
+        return
+      }
+      onRejected()
+      throw new ForbiddenError(`key ${JSON.stringify(check.name)} lacks the ${needed} scope`)
+    }
     onRejected()
     if (app.tokenFailures.overLimit(request.ip)) {
       reply.header('retry-after', '60')
       throw new TooManyFailuresError()
     }
     throw check === 'wrong' ? new TokenWrongError() : new TokenMissingError()
+  })
+}
+
+/** Refuses (403) a request whose key may not act on a check with `tags`. */
+export function requireTags(request: FastifyRequest, id: string, tags: readonly string[]): void {
+  const c = request.credential
+  if (c === undefined || allowsTags(c, tags)) return
+  throw new ForbiddenError(`key ${JSON.stringify(c.name)} is limited to checks tagged ${c.tags!.join(', ')}; ${JSON.stringify(id)} has none of them`)
+}
+
+/**
+ * The signature of a badge path (/badge/...svg|json) for `?sig=`: an HMAC-SHA256 of the path with
+ * the token, so that a private instance's badges can be embedded where no key can be sent (a
+ * README), as Healthchecks' badge URLs carry theirs. A new token voids every signed URL.
+ */
+export const badgeSignature = (path: string, token: string) => createHmac('sha256', token).update(`badge:${path}`).digest('hex')
+
+/** The badge path signed, as a URL to embed: the path alone on a public instance. */
+export const badgeUrl = (path: string, config: Config) => (config.public ? path : `${path}?sig=${badgeSignature(path, config.token)}`)
+
+/** Whether the request is for a badge with a right signature. */
+function signedBadge(request: FastifyRequest, token: string): boolean {
+  const q = request.url.indexOf('?')
+  const path = q === -1 ? request.url : request.url.slice(0, q)
+  const sig = (request.query as { sig?: unknown } | undefined)?.sig
+  if (!path.startsWith('/badge/') || typeof sig !== 'string') return false
+  const expected = Buffer.from(badgeSignature(path, token))
+  const given = Buffer.from(sig)
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+/**
+ * Guards the calling plugin's routes on a private instance (statuspage.public: false): reading
+ * them needs a read key or the token; a badge may instead carry its signature (badgeUrl).
+ */
+export function guardWhenPrivate(app: FastifyInstance): void {
+  guardWithToken(app, {
+    scope: 'read',
+    applies: (request) => !app.monitor.config.public && !signedBadge(request, app.monitor.config.token),
   })
 }

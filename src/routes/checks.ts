@@ -5,6 +5,7 @@
 import { Ajv } from 'ajv'
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import createError from '@fastify/error'
+import type { FastifyRequest } from 'fastify'
 import { DEFAULT_GROUP, type DefinedFields } from '../config/defined.js'
 import { compileCheck, type Config } from '../config/load.js'
 import { checkFields, NAME_MAX, NO_NUL } from '../config/schema.js'
@@ -14,7 +15,7 @@ import type { Item } from '../domain/item.js'
 import { BadRequestError, describeAjvErrors, NotFoundError, readablePath } from '../errors.js'
 import type { Monitor } from '../monitor.js'
 import { isoLocal } from '../time.js'
-import { guardWithToken } from './auth.js'
+import { allowsTags, badgeUrl, guardWithToken, requireTags } from './auth.js'
 import { itemView } from './script-view.js'
 
 const ConflictError = createError('SP_ERR_CONFLICT', '%s', 409)
@@ -93,6 +94,8 @@ function checkView(monitor: Monitor, item: Item, now: number) {
     group: item.group,
     tags: item.tags,
     source: item.source,
+    // Signed on a private instance, to embed where no key can be sent.
+    badge: badgeUrl(`/badge/${encodeURIComponent(item.id)}.svg`, monitor.config),
     ...(definition === undefined ? {} : { fields: definition.spec, created: isoLocal(definition.created), updated: isoLocal(definition.updated) }),
   }
 }
@@ -124,12 +127,23 @@ export async function provision(monitor: Monitor, id: string): Promise<'created'
 
 const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   const { monitor } = app
-  guardWithToken(app)
+  guardWithToken(app, { scope: (request) => (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write') })
+  for (const key of monitor.config.keys) {
+    if (key.plain) app.log.warn({ key: key.name }, 'statuspage.keys: this key is written in config.yml as a plain secret; write sha256:<its digest> instead')
+  }
 
-  const view = (id: string) => {
+  const view = (id: string, request: FastifyRequest) => {
     const item = monitor.config.itemsById.get(id)?.[0]
     if (item === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
+    requireTags(request, id, item.tags)
     return checkView(monitor, item, monitor.now())
+  }
+
+  /** A write of check `id` as `fields` give it: a key limited to tags may write only its checks, and only with one of its tags. */
+  const mayWrite = (request: FastifyRequest, id: string, fields: { tags?: readonly string[] } | undefined) => {
+    const current = monitor.config.itemsById.get(id)?.[0] ?? monitor.definitions().get(id)
+    if (current !== undefined) requireTags(request, id, 'tags' in current ? current.tags : ((current.spec as DefinedFields).tags ?? []))
+    if (fields !== undefined) requireTags(request, id, fields.tags ?? [])
   }
 
   /** Writes `fields` as check `id`'s definition: `create` refuses an id that exists. Resolves to whether it was created. */
@@ -151,8 +165,13 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   app.get('/api/v1/checks', { schema: { querystring: listQuery } }, async (request) => {
     const { tag = [], status, group, source, limit, offset } = request.query
     const now = monitor.now()
+    const credential = request.credential!
     let items = monitor.config.items.filter(
-      (item) => (source === undefined || item.source === source) && (group === undefined || item.group === group) && tag.every((t) => item.tags.includes(t)),
+      (item) =>
+        allowsTags(credential, item.tags) &&
+        (source === undefined || item.source === source) &&
+        (group === undefined || item.group === group) &&
+        tag.every((t) => item.tags.includes(t)),
     )
     if (status !== undefined) items = monitor.itemStatuses(items).flatMap((s) => (s.status === status ? [s.item] : []))
     const page = items.slice(offset, offset + limit)
@@ -163,23 +182,47 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     }
   })
 
-  app.get('/api/v1/checks/:id', { schema: { params } }, async (request) => view(request.params.id))
+  app.get('/api/v1/checks/:id', { schema: { params } }, async (request) => view(request.params.id, request))
+
+  // The badge URLs of every group and tag (signed on a private instance); a check's is in its view.
+  app.get('/api/v1/badges', async (request) => {
+    const { config } = monitor
+    const credential = request.credential!
+    const url = (kind: string, name: string) => badgeUrl(`/badge/${kind}/${encodeURIComponent(name)}.svg`, config)
+    const tags = new Set(config.items.flatMap((item) => (allowsTags(credential, item.tags) ? item.tags : [])))
+    return {
+      groups: credential.tags === undefined ? Object.fromEntries(config.groups.map((g) => [g.name, url('group', g.name)])) : {},
+      tags: Object.fromEntries(
+        [...tags]
+          .filter((tag) => allowsTags(credential, [tag]))
+          .sort()
+          .map((tag) => [tag, url('tag', tag)]),
+      ),
+    }
+  })
 
   app.post('/api/v1/checks', { schema: { body: createBodySchema } }, async (request, reply) => {
     const { id, ...fields } = request.body as { id: string } & Record<string, unknown>
-    await define(id, checkedFields(fields, monitor.config), { create: true })
-    return reply.code(201).header('location', `/api/v1/checks/${id}`).send(view(id))
+    const checked = checkedFields(fields, monitor.config)
+    refuseConfigured(monitor, id)
+    mayWrite(request, id, checked)
+    await define(id, checked, { create: true })
+    return reply.code(201).header('location', `/api/v1/checks/${id}`).send(view(id, request))
   })
 
   app.put('/api/v1/checks/:id', { schema: { params: { ...params, properties: { id: idSchema } }, body: checkBodySchema } }, async (request, reply) => {
     const { id } = request.params
-    const created = await define(id, checkedFields(request.body as Record<string, unknown>, monitor.config), { create: false })
-    return reply.code(created ? 201 : 200).send(view(id))
+    const checked = checkedFields(request.body as Record<string, unknown>, monitor.config)
+    refuseConfigured(monitor, id)
+    mayWrite(request, id, checked)
+    const created = await define(id, checked, { create: false })
+    return reply.code(created ? 201 : 200).send(view(id, request))
   })
 
   app.patch('/api/v1/checks/:id', { schema: { params, body: patchBodySchema } }, async (request) => {
     const { id } = request.params
     refuseConfigured(monitor, id)
+    mayWrite(request, id, undefined)
     const patch = request.body as Record<string, unknown>
     await monitor.changeDefinition(id, (current) => {
       if (current === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
@@ -188,14 +231,17 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
         if (value === null) delete merged[key]
         else merged[key] = value
       }
-      return { ...current, spec: checkedFields(merged, monitor.config), updated: monitor.now() }
+      const spec = checkedFields(merged, monitor.config)
+      mayWrite(request, id, spec)
+      return { ...current, spec, updated: monitor.now() }
     })
-    return view(id)
+    return view(id, request)
   })
 
   app.delete('/api/v1/checks/:id', { schema: { params } }, async (request, reply) => {
     const { id } = request.params
     refuseConfigured(monitor, id)
+    mayWrite(request, id, undefined)
     let found = false
     await monitor.changeDefinition(id, (current) => {
       found = current !== undefined

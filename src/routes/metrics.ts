@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http'
 import Negotiator from 'negotiator'
 import type { FastifyPluginAsync } from 'fastify'
 import { CONTENT_TYPE } from '../metrics/metrics.js'
+import { guardWhenPrivate } from './auth.js'
 
 const OFFERED = ['text/plain', 'application/openmetrics-text']
 
@@ -32,6 +33,7 @@ const drainedOrClosed = (res: ServerResponse) =>
   })
 
 const metricsRoutes: FastifyPluginAsync = async (app) => {
+  guardWhenPrivate(app)
   app.get('/metrics', async (request, reply) => {
     const preferred = new Negotiator({ headers: { accept: typesOnly(request.headers.accept ?? '*/*') } }).mediaType(OFFERED)
     const format = preferred === 'application/openmetrics-text' ? 'openmetrics' : 'text'

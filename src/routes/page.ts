@@ -4,6 +4,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { taggedOnly, type ItemStatus } from '../domain/snapshot.js'
 import type { Monitor } from '../monitor.js'
 import { NotFoundError } from '../errors.js'
+import { guardWhenPrivate } from './auth.js'
 import { badgeJson, badgeSvg, TONE, type Badge } from '../page/badge.js'
 import { renderCheckPage, type CheckPage } from '../page/check-page.js'
 import { renderPage, STYLE_HASH } from '../page/page.js'
@@ -48,6 +49,7 @@ const scriptBadge = (m: Monitor, id: string): Badge | undefined => {
 }
 
 const pageRoutes: FastifyPluginAsync = async (app) => {
+  guardWhenPrivate(app)
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cache-control', 'no-cache')
   })

@@ -10,7 +10,7 @@ import { scriptSignal } from '../domain/script.js'
 import { zoneOf } from '../domain/schedule.js'
 import { NotFoundError } from '../errors.js'
 import { isoIn } from '../time.js'
-import { guardWithToken } from './auth.js'
+import { guardWithToken, requireTags } from './auth.js'
 import { scriptView } from './script-view.js'
 import { sourceOf } from './signals.js'
 
@@ -28,13 +28,14 @@ const scriptParams = {
 
 const pauseRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   const { monitor } = app
-  guardWithToken(app)
+  guardWithToken(app, { scope: 'write' })
 
   // A check of the checks API is an item: /api/v1/checks/:id/pause|resume is the same.
   app.post('/api/v1/checks/:id/:action', { schema: { params: itemParams } }, async (request) => pauseItem(request.params.id, request.params.action, request))
   app.post('/api/v1/items/:id/:action', { schema: { params: itemParams } }, async (request) => pauseItem(request.params.id, request.params.action, request))
 
   async function pauseItem(id: string, action: 'pause' | 'resume', request: FastifyRequest) {
+    requireTags(request, id, monitor.config.itemsById.get(id)?.flatMap((item) => item.tags) ?? [])
     const items = await monitor.signal(id, { kind: action, source: sourceOf(request) })
     if (items.length === 0) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
     request.log.info({ id, action }, `item ${action}d`)

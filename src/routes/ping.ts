@@ -3,7 +3,7 @@
 // URL. They answer as Healthchecks does: 200 "OK", 404 "not found", any origin, never cached. The
 // key allows check-ins and nothing else; it is compared in constant time and kept out of the logs.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
-import { isSecret } from './auth.js'
+import { allowsTags, type Credential, grants, isSecret, keyOf } from './auth.js'
 import { provision } from './checks.js'
 import { acceptAnyBody, signalOf, tellBodyLimit } from './signals.js'
 
@@ -38,6 +38,8 @@ export function redactPingKey(url: string): string {
   return raw.join('/') + (q === -1 ? '' : url.slice(q))
 }
 
+const PING_KEY: Credential = Object.freeze({ name: 'ping_key', scopes: Object.freeze(['ping'] as const), tags: undefined })
+
 const pingRoutes: FastifyPluginAsync = async (app) => {
   acceptAnyBody(app)
   app.addHook('onSend', async (_request, reply) => {
@@ -48,9 +50,12 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
 
   const answer = (reply: FastifyReply, code: number, text: string) => reply.code(code).type('text/plain; charset=utf-8').send(text)
 
-  const keyIsRight = (presented: string): boolean => {
-    const { pingKey } = app.monitor.config
-    return pingKey !== undefined && isSecret(presented, pingKey)
+  /** Who the key in the URL is: the ping key (every check), a key with the ping scope (its checks), or nobody. */
+  const pinger = (presented: string): Credential | undefined => {
+    const { config } = app.monitor
+    if (config.pingKey !== undefined && isSecret(presented, config.pingKey)) return PING_KEY
+    const key = keyOf(presented, config)
+    return key !== undefined && grants(key, 'ping') ? key : undefined
   }
 
   app.route({
@@ -58,11 +63,16 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
     url: '/ping/:key/:id/:signal?',
     handler: async (request, reply) => {
       const { key, id, signal: word } = request.params as { key: string; id: string; signal?: string }
-      if (!keyIsRight(key)) return answer(reply, 404, 'not found')
+      const who = pinger(key)
+      if (who === undefined) return answer(reply, 404, 'not found')
       const signal = signalOf(word, request)
       if (typeof signal === 'string') return answer(reply, 400, signal)
+      const known = app.monitor.config.itemsById.get(id)
+      // A key limited to tags finds only its checks (and creates only checks with one of them), as Healthchecks' per-project keys do.
+      const tags = known?.flatMap((item) => item.tags) ?? app.monitor.config.autoProvision?.fields.tags ?? []
+      if (!allowsTags(who, tags)) return answer(reply, 404, 'not found')
       let created = false
-      if (!app.monitor.config.itemsById.has(id)) {
+      if (known === undefined) {
         // Healthchecks' ?create=1: 201 "Created" when the check is new, 200 "OK" after.
         const outcome = (request.query as { create?: string }).create === '1' ? await provision(app.monitor, id) : 'off'
         if (outcome === 'full') return answer(reply, 404, 'not found: statuspage.auto_provision.max_checks checks were created already')

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import { NAME_MAX } from '../config/schema.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
-import { guardWithToken } from './auth.js'
+import { guardWithToken, requireTags } from './auth.js'
 import { provision } from './checks.js'
 import { acceptAnyBody, signalOf, tellBodyLimit } from './signals.js'
 
@@ -28,7 +28,7 @@ const schema = {
 
 const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   acceptAnyBody(app)
-  guardWithToken(app, { onRejected: () => app.metrics.refreshRejected() })
+  guardWithToken(app, { scope: 'ping', onRejected: () => app.metrics.refreshRejected() })
 
   app.route({
     method: ['GET', 'POST'],
@@ -41,8 +41,11 @@ const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       const { id, signal: word } = request.params
       const signal = signalOf(word, request)
       if (typeof signal === 'string') throw new BadRequestError(signal)
+      const known = app.monitor.config.itemsById.get(id)
+      const create = (request.query as { create?: string }).create === '1' && known === undefined
+      requireTags(request, id, known?.flatMap((item) => item.tags) ?? (create ? (app.monitor.config.autoProvision?.fields.tags ?? []) : []))
       // ?create=1 (statuspage.auto_provision): an unknown id becomes a check, answered 201.
-      if ((request.query as { create?: string }).create === '1' && !app.monitor.config.itemsById.has(id)) {
+      if (create) {
         const outcome = await provision(app.monitor, id)
         if (outcome === 'full') throw new NotFoundError(`id: ${JSON.stringify(id)} is new, and auto_provision.max_checks checks exist already`)
         if (outcome === 'created') reply.code(201)

@@ -7,7 +7,7 @@ import { zoneOf } from '../domain/schedule.js'
 import { NotFoundError } from '../errors.js'
 import type { LogEntry } from '../store/store.js'
 import { isoIn } from '../time.js'
-import { guardWithToken } from './auth.js'
+import { guardWithToken, requireTags } from './auth.js'
 
 /** Entries per page, unless ?limit= says otherwise. */
 const PAGE_DEFAULT = 20
@@ -72,7 +72,7 @@ function pageView(id: string | number, page: readonly LogEntry[], limit: number,
 
 const runLogRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   const { monitor } = app
-  guardWithToken(app)
+  guardWithToken(app, { scope: 'read' })
 
   // A check of the checks API is an item: /api/v1/checks/:id/runs is the same log.
   app.get('/api/v1/checks/:id/runs', { schema: itemSchema }, async (request) => {
@@ -80,6 +80,11 @@ const runLogRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const { limit = PAGE_DEFAULT, before } = request.query
     const items = monitor.config.itemsById.get(id)
     if (items === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
+    requireTags(
+      request,
+      id,
+      items.flatMap((item) => item.tags),
+    )
     const page = await monitor.runLog(id, { keep: monitor.config.runLog.keep, before, limit })
     return pageView(id, page, limit, zoneOf(items[0]!.check.schedule))
   })
@@ -89,6 +94,11 @@ const runLogRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const { limit = PAGE_DEFAULT, before } = request.query
     const items = monitor.config.itemsById.get(id)
     if (items === undefined) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
+    requireTags(
+      request,
+      id,
+      items.flatMap((item) => item.tags),
+    )
     const page = await monitor.runLog(id, { keep: monitor.config.runLog.keep, before, limit })
     return pageView(id, page, limit, zoneOf(items[0]!.check.schedule))
   })
@@ -97,6 +107,7 @@ const runLogRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const { id } = request.params
     const { limit = PAGE_DEFAULT, before } = request.query
     if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')
+    requireTags(request, String(id), [])
     const script = monitor.getScript(id)
     if (script === undefined) throw new NotFoundError(`id: no script with id ${id}`)
     const page = await monitor.scriptRunLog(id, { keep: monitor.config.runLog.keep, before, limit })

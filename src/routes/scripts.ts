@@ -11,7 +11,7 @@ import { heldByPause, type Signal } from '../domain/run.js'
 import { timingFault } from '../domain/check.js'
 import { NEW_SCRIPT, scriptSignal, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
-import { guardWithToken } from './auth.js'
+import { guardWithToken, requireTags } from './auth.js'
 import { parseScriptQuery } from './script-query.js'
 import { scriptView } from './script-view.js'
 import { KEY_HINT, keyOf, outputOf, RID_PATTERN, sourceOf } from './signals.js'
@@ -111,7 +111,14 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   app.addHook('onRequest', async () => {
     if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')
   })
-  guardWithToken(app, { applies: (request) => request.method !== 'GET' && request.method !== 'HEAD' && monitor.config.scripto.requireToken })
+  guardWithToken(app, {
+    scope: 'write',
+    applies: (request) => request.method !== 'GET' && request.method !== 'HEAD' && monitor.config.scripto.requireToken,
+  })
+  // Scripts have no tags: a key limited to tags writes none of them.
+  app.addHook('preHandler', async (request) => {
+    if (request.credential !== undefined) requireTags(request, request.url, [])
+  })
   if (monitor.config.scripto.enabled && !monitor.config.scripto.requireToken) {
     app.log.warn('scripto.require_token is false: anyone who reaches this port can write script reports')
   }

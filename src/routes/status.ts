@@ -5,6 +5,7 @@ import type { Snapshot } from '../domain/snapshot.js'
 import { secondsToDeadline } from '../domain/check.js'
 import { zoneOf } from '../domain/schedule.js'
 import { isoIn, isoLocal } from '../time.js'
+import { guardWhenPrivate } from './auth.js'
 import { itemView, runView, scriptView } from './script-view.js'
 
 /** A time in ISO 8601 with the offset of the check's zone (the server's for interval checks), or null. */
@@ -35,6 +36,7 @@ function statusView(s: Snapshot<Config>) {
 }
 
 const statusRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
+  guardWhenPrivate(app)
   app.get('/api/v1/status', async () => statusView(await app.monitor.snapshotInSlices()))
 }
 
