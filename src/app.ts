@@ -9,6 +9,7 @@ import connections from './plugins/connections.js'
 import errors from './plugins/errors.js'
 import metricsPlugin from './plugins/metrics.js'
 import monitor from './plugins/monitor.js'
+import openapi from './plugins/openapi.js'
 import retention from './plugins/retention.js'
 import tokenFailures from './plugins/token-failures.js'
 import validation from './plugins/validation.js'
@@ -116,6 +117,7 @@ export async function buildApp({
   await app.register(errors)
   await app.register(connections, { bodyTimeoutMs: requestTimeoutMs, drainMs })
   await app.register(validation)
+  await app.register(openapi)
   await app.register(monitor, { config, database, now, maxPages })
   await app.register(retention, { everyMs: retentionMs })
   await app.register(metricsPlugin, { cacheMs: metricsCacheMs })

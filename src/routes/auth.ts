@@ -109,8 +109,21 @@ export function guardWithToken(
     scope = 'admin',
     applies = () => true,
     onRejected = () => {},
-  }: { scope?: Scope | ((request: FastifyRequest) => Scope); applies?: (request: FastifyRequest) => boolean; onRejected?: () => void } = {},
+    when = 'always',
+  }: {
+    scope?: Scope | ((request: FastifyRequest) => Scope)
+    applies?: (request: FastifyRequest) => boolean
+    onRejected?: () => void
+    /** When `applies` holds, in words, for the OpenAPI document: 'always', or a setting. */
+    when?: string
+  } = {},
 ): void {
+  // Each route notes what it asks, for the OpenAPI document (plugins/openapi.ts).
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    const needed = typeof scope === 'function' ? scope({ method: methods[0] } as FastifyRequest) : scope
+    route.config = { ...route.config, auth: { scope: needed, when } }
+  })
   app.addHook('onRequest', async (request, reply) => {
     if (!applies(request)) return
     const check = requestCredential(request, app.monitor.config)
@@ -168,5 +181,6 @@ export function guardWhenPrivate(app: FastifyInstance): void {
   guardWithToken(app, {
     scope: 'read',
     applies: (request) => !app.monitor.config.public && !signedBadge(request, app.monitor.config.token),
+    when: 'statuspage.public: false; a badge may carry ?sig= instead',
   })
 }

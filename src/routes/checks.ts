@@ -162,7 +162,7 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     return created
   }
 
-  app.get('/api/v1/checks', { schema: { querystring: listQuery } }, async (request) => {
+  app.get('/api/v1/checks', { schema: { summary: 'List checks', tags: ['checks'], querystring: listQuery } }, async (request) => {
     const { tag = [], status, group, source, limit, offset } = request.query
     const now = monitor.now()
     const credential = request.credential!
@@ -182,10 +182,10 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     }
   })
 
-  app.get('/api/v1/checks/:id', { schema: { params } }, async (request) => view(request.params.id, request))
+  app.get('/api/v1/checks/:id', { schema: { summary: 'Read a check', tags: ['checks'], params } }, async (request) => view(request.params.id, request))
 
   // The badge URLs of every group and tag (signed on a private instance); a check's is in its view.
-  app.get('/api/v1/badges', async (request) => {
+  app.get('/api/v1/badges', { schema: { summary: 'The badge URLs of every group and tag', tags: ['checks'] } }, async (request) => {
     const { config } = monitor
     const credential = request.credential!
     const url = (kind: string, name: string) => badgeUrl(`/badge/${kind}/${encodeURIComponent(name)}.svg`, config)
@@ -201,44 +201,63 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     }
   })
 
-  app.post('/api/v1/checks', { schema: { body: createBodySchema } }, async (request, reply) => {
-    const { id, ...fields } = request.body as { id: string } & Record<string, unknown>
-    const checked = checkedFields(fields, monitor.config)
-    refuseConfigured(monitor, id)
-    mayWrite(request, id, checked)
-    await define(id, checked, { create: true })
-    return reply.code(201).header('location', `/api/v1/checks/${id}`).send(view(id, request))
-  })
+  app.post(
+    '/api/v1/checks',
+    { schema: { summary: 'Create a check (409 when the id exists)', tags: ['checks'], body: createBodySchema } },
+    async (request, reply) => {
+      const { id, ...fields } = request.body as { id: string } & Record<string, unknown>
+      const checked = checkedFields(fields, monitor.config)
+      refuseConfigured(monitor, id)
+      mayWrite(request, id, checked)
+      await define(id, checked, { create: true })
+      return reply.code(201).header('location', `/api/v1/checks/${id}`).send(view(id, request))
+    },
+  )
 
-  app.put('/api/v1/checks/:id', { schema: { params: { ...params, properties: { id: idSchema } }, body: checkBodySchema } }, async (request, reply) => {
-    const { id } = request.params
-    const checked = checkedFields(request.body as Record<string, unknown>, monitor.config)
-    refuseConfigured(monitor, id)
-    mayWrite(request, id, checked)
-    const created = await define(id, checked, { create: false })
-    return reply.code(created ? 201 : 200).send(view(id, request))
-  })
+  app.put(
+    '/api/v1/checks/:id',
+    {
+      schema: {
+        summary: 'Create (201) or replace (200) a check',
+        tags: ['checks'],
+        params: { ...params, properties: { id: idSchema } },
+        body: checkBodySchema,
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params
+      const checked = checkedFields(request.body as Record<string, unknown>, monitor.config)
+      refuseConfigured(monitor, id)
+      mayWrite(request, id, checked)
+      const created = await define(id, checked, { create: false })
+      return reply.code(created ? 201 : 200).send(view(id, request))
+    },
+  )
 
-  app.patch('/api/v1/checks/:id', { schema: { params, body: patchBodySchema } }, async (request) => {
-    const { id } = request.params
-    refuseConfigured(monitor, id)
-    mayWrite(request, id, undefined)
-    const patch = request.body as Record<string, unknown>
-    await monitor.changeDefinition(id, (current) => {
-      if (current === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
-      const merged: Record<string, unknown> = { ...current.spec }
-      for (const [key, value] of Object.entries(patch)) {
-        if (value === null) delete merged[key]
-        else merged[key] = value
-      }
-      const spec = checkedFields(merged, monitor.config)
-      mayWrite(request, id, spec)
-      return { ...current, spec, updated: monitor.now() }
-    })
-    return view(id, request)
-  })
+  app.patch(
+    '/api/v1/checks/:id',
+    { schema: { summary: 'Change some fields of a check (a JSON merge patch)', tags: ['checks'], params, body: patchBodySchema } },
+    async (request) => {
+      const { id } = request.params
+      refuseConfigured(monitor, id)
+      mayWrite(request, id, undefined)
+      const patch = request.body as Record<string, unknown>
+      await monitor.changeDefinition(id, (current) => {
+        if (current === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
+        const merged: Record<string, unknown> = { ...current.spec }
+        for (const [key, value] of Object.entries(patch)) {
+          if (value === null) delete merged[key]
+          else merged[key] = value
+        }
+        const spec = checkedFields(merged, monitor.config)
+        mayWrite(request, id, spec)
+        return { ...current, spec, updated: monitor.now() }
+      })
+      return view(id, request)
+    },
+  )
 
-  app.delete('/api/v1/checks/:id', { schema: { params } }, async (request, reply) => {
+  app.delete('/api/v1/checks/:id', { schema: { summary: 'Delete a check and its run log', tags: ['checks'], params } }, async (request, reply) => {
     const { id } = request.params
     refuseConfigured(monitor, id)
     mayWrite(request, id, undefined)

@@ -34,7 +34,7 @@ const drainedOrClosed = (res: ServerResponse) =>
 
 const metricsRoutes: FastifyPluginAsync = async (app) => {
   guardWhenPrivate(app)
-  app.get('/metrics', async (request, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text format, or OpenMetrics)', tags: ['metrics'] } }, async (request, reply) => {
     const preferred = new Negotiator({ headers: { accept: typesOnly(request.headers.accept ?? '*/*') } }).mediaType(OFFERED)
     const format = preferred === 'application/openmetrics-text' ? 'openmetrics' : 'text'
     // Written out by hand rather than piped, to learn when each chunk has left: its memory then

@@ -48,6 +48,9 @@ const scriptBadge = (m: Monitor, id: string): Badge | undefined => {
   return { label: script.name, message: state, tone: TONE[state] }
 }
 
+/** A path parameter, for the OpenAPI document. */
+const FILE_PARAMS = (name: string) => ({ type: 'object', required: [name], properties: { [name]: { type: 'string' } } })
+
 const pageRoutes: FastifyPluginAsync = async (app) => {
   guardWhenPrivate(app)
   app.addHook('onSend', async (_request, reply) => {
@@ -60,7 +63,11 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
   app.get(
     '/',
     {
-      schema: { querystring: { type: 'object', properties: { tag: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, maxItems: 20 } } } },
+      schema: {
+        summary: 'The status page (HTML)',
+        tags: ['page'],
+        querystring: { type: 'object', properties: { tag: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, maxItems: 20 } } },
+      },
     },
     async (request, reply) => {
       const { tag = [] } = request.query as { tag?: string[] }
@@ -85,7 +92,7 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
   }
   const wholeLog = { keep: SIGNALS_KEPT, before: undefined, limit: SIGNALS_KEPT }
 
-  app.get('/item/:id', async (request, reply) => {
+  app.get('/item/:id', { schema: { summary: 'A check page (HTML)', tags: ['page'], params: FILE_PARAMS('id') } }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const items = app.monitor.config.itemsById.get(id)
     if (items === undefined) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
@@ -100,7 +107,7 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
     })
   })
 
-  app.get('/script/:id', async (request, reply) => {
+  app.get('/script/:id', { schema: { summary: "A script's page (HTML)", tags: ['page'], params: FILE_PARAMS('id') } }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const script = app.monitor.config.scripto.enabled && /^\d{1,15}$/.test(id) ? app.monitor.getScript(Number(id)) : undefined
     if (script === undefined) throw new NotFoundError(`id: no script with id ${JSON.stringify(id)}`)
@@ -118,10 +125,22 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
     if (match[2] === 'json') return reply.send(badgeJson(found))
     return reply.type('image/svg+xml; charset=utf-8').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(badgeSvg(found))
   }
-  app.get('/badge/:file', badge('item with id', itemBadge))
-  app.get('/badge/group/:file', badge('group', groupBadge))
-  app.get('/badge/script/:file', badge('script with id', scriptBadge))
-  app.get('/badge/tag/:file', badge('check with the tag', tagBadge))
+  app.get(
+    '/badge/:file',
+    { schema: { summary: "A check's badge: <id>.svg or <id>.json", tags: ['badges'], params: FILE_PARAMS('file') } },
+    badge('item with id', itemBadge),
+  )
+  app.get('/badge/group/:file', { schema: { summary: "A group's badge", tags: ['badges'], params: FILE_PARAMS('file') } }, badge('group', groupBadge))
+  app.get(
+    '/badge/script/:file',
+    { schema: { summary: "A script's badge", tags: ['badges'], params: FILE_PARAMS('file') } },
+    badge('script with id', scriptBadge),
+  )
+  app.get(
+    '/badge/tag/:file',
+    { schema: { summary: 'The badge of the checks with a tag', tags: ['badges'], params: FILE_PARAMS('file') } },
+    badge('check with the tag', tagBadge),
+  )
 }
 
 export default pageRoutes

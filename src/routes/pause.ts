@@ -31,8 +31,14 @@ const pauseRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   guardWithToken(app, { scope: 'write' })
 
   // A check of the checks API is an item: /api/v1/checks/:id/pause|resume is the same.
-  app.post('/api/v1/checks/:id/:action', { schema: { params: itemParams } }, async (request) => pauseItem(request.params.id, request.params.action, request))
-  app.post('/api/v1/items/:id/:action', { schema: { params: itemParams } }, async (request) => pauseItem(request.params.id, request.params.action, request))
+  app.post('/api/v1/checks/:id/:action', { schema: { summary: 'Pause or resume a check', tags: ['checks'], params: itemParams } }, async (request) =>
+    pauseItem(request.params.id, request.params.action, request),
+  )
+  app.post(
+    '/api/v1/items/:id/:action',
+    { schema: { summary: 'Pause or resume an item (as /api/v1/checks/:id/:action)', tags: ['checks'], params: itemParams } },
+    async (request) => pauseItem(request.params.id, request.params.action, request),
+  )
 
   async function pauseItem(id: string, action: 'pause' | 'resume', request: FastifyRequest) {
     requireTags(request, id, monitor.config.itemsById.get(id)?.flatMap((item) => item.tags) ?? [])
@@ -49,7 +55,7 @@ const pauseRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     }
   }
 
-  app.post('/api/v1/script/:id/:action', { schema: { params: scriptParams } }, async (request) => {
+  app.post('/api/v1/script/:id/:action', { schema: { summary: 'Pause or resume a script', tags: ['scripto'], params: scriptParams } }, async (request) => {
     const { id, action } = request.params
     if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')
     const signal: Signal = { kind: action, at: monitor.now(), source: sourceOf(request) }

@@ -58,34 +58,57 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
     return key !== undefined && grants(key, 'ping') ? key : undefined
   }
 
-  app.route({
-    method: ['GET', 'POST'],
-    url: '/ping/:key/:id/:signal?',
-    handler: async (request, reply) => {
-      const { key, id, signal: word } = request.params as { key: string; id: string; signal?: string }
-      const who = pinger(key)
-      if (who === undefined) return answer(reply, 404, 'not found')
-      const signal = signalOf(word, request)
-      if (typeof signal === 'string') return answer(reply, 400, signal)
-      const known = app.monitor.config.itemsById.get(id)
-      // A key limited to tags finds only its checks (and creates only checks with one of them), as Healthchecks' per-project keys do.
-      const tags = known?.flatMap((item) => item.tags) ?? app.monitor.config.autoProvision?.fields.tags ?? []
-      if (!allowsTags(who, tags)) return answer(reply, 404, 'not found')
-      let created = false
-      if (known === undefined) {
-        // Healthchecks' ?create=1: 201 "Created" when the check is new, 200 "OK" after.
-        const outcome = (request.query as { create?: string }).create === '1' ? await provision(app.monitor, id) : 'off'
-        if (outcome === 'full') return answer(reply, 404, 'not found: statuspage.auto_provision.max_checks checks were created already')
-        if (outcome === 'off') return answer(reply, 404, 'not found')
-        created = outcome === 'created'
-      }
-      const items = await app.monitor.signal(id, signal)
-      // A reload removed the item while the signal waited for its commit.
-      if (items.length === 0) return answer(reply, 404, 'not found')
-      if (signal.kind !== 'log') app.metrics.refreshed(items)
-      return created ? answer(reply, 201, 'Created') : answer(reply, 200, 'OK')
-    },
-  })
+  // Two routes (not an optional parameter) so that the OpenAPI document can say both.
+  for (const url of ['/ping/:key/:id', '/ping/:key/:id/:signal'])
+    app.route({
+      method: ['GET', 'POST'],
+      url,
+      schema: {
+        summary: url.endsWith(':signal') ? 'A start, a failure, a log entry or an exit status, by ping key' : 'A success, by ping key',
+        tags: ['check-ins'],
+        params: {
+          type: 'object',
+          required: url.endsWith(':signal') ? ['key', 'id', 'signal'] : ['key', 'id'],
+          properties: {
+            key: { type: 'string', description: 'statuspage.ping_key, or a key with the ping scope.' },
+            id: { type: 'string' },
+            ...(url.endsWith(':signal') ? { signal: { type: 'string', description: 'start, fail, log, or the exit status 0-255.' } } : {}),
+          },
+        },
+        querystring: {
+          type: 'object',
+          properties: {
+            rid: { type: 'string', description: 'The run id that pairs a start with its finish.' },
+            create: { type: 'string', description: '1: create an unknown check (statuspage.auto_provision): 201 Created.' },
+          },
+        },
+        response: { 200: { description: 'OK', type: 'string' }, 201: { description: 'Created', type: 'string' } },
+      },
+      handler: async (request, reply) => {
+        const { key, id, signal: word } = request.params as { key: string; id: string; signal?: string }
+        const who = pinger(key)
+        if (who === undefined) return answer(reply, 404, 'not found')
+        const signal = signalOf(word, request)
+        if (typeof signal === 'string') return answer(reply, 400, signal)
+        const known = app.monitor.config.itemsById.get(id)
+        // A key limited to tags finds only its checks (and creates only checks with one of them), as Healthchecks' per-project keys do.
+        const tags = known?.flatMap((item) => item.tags) ?? app.monitor.config.autoProvision?.fields.tags ?? []
+        if (!allowsTags(who, tags)) return answer(reply, 404, 'not found')
+        let created = false
+        if (known === undefined) {
+          // Healthchecks' ?create=1: 201 "Created" when the check is new, 200 "OK" after.
+          const outcome = (request.query as { create?: string }).create === '1' ? await provision(app.monitor, id) : 'off'
+          if (outcome === 'full') return answer(reply, 404, 'not found: statuspage.auto_provision.max_checks checks were created already')
+          if (outcome === 'off') return answer(reply, 404, 'not found')
+          created = outcome === 'created'
+        }
+        const items = await app.monitor.signal(id, signal)
+        // A reload removed the item while the signal waited for its commit.
+        if (items.length === 0) return answer(reply, 404, 'not found')
+        if (signal.kind !== 'log') app.metrics.refreshed(items)
+        return created ? answer(reply, 201, 'Created') : answer(reply, 200, 'OK')
+      },
+    })
 }
 
 export default pingRoutes

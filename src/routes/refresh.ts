@@ -9,6 +9,8 @@ import { provision } from './checks.js'
 import { acceptAnyBody, signalOf, tellBodyLimit } from './signals.js'
 
 const schema = {
+  summary: 'A check-in with the token: a success, or /start, /fail, /log, /<exit status>',
+  tags: ['check-ins'],
   params: {
     type: 'object',
     properties: {
@@ -30,36 +32,38 @@ const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   acceptAnyBody(app)
   guardWithToken(app, { scope: 'ping', onRejected: () => app.metrics.refreshRejected() })
 
-  app.route({
-    method: ['GET', 'POST'],
-    url: '/refresh/:id/:signal?',
-    schema,
-    // Byte for byte what the original sent: Python's json.dumps puts a space after the colon.
-    serializerCompiler: () => (data) => `{"refreshed": ${(data as { refreshed: number }).refreshed}}`,
-    handler: async (request, reply) => {
-      tellBodyLimit(reply)
-      const { id, signal: word } = request.params
-      const signal = signalOf(word, request)
-      if (typeof signal === 'string') throw new BadRequestError(signal)
-      const known = app.monitor.config.itemsById.get(id)
-      const create = (request.query as { create?: string }).create === '1' && known === undefined
-      requireTags(request, id, known?.flatMap((item) => item.tags) ?? (create ? (app.monitor.config.autoProvision?.fields.tags ?? []) : []))
-      // ?create=1 (statuspage.auto_provision): an unknown id becomes a check, answered 201.
-      if (create) {
-        const outcome = await provision(app.monitor, id)
-        if (outcome === 'full') throw new NotFoundError(`id: ${JSON.stringify(id)} is new, and auto_provision.max_checks checks exist already`)
-        if (outcome === 'created') reply.code(201)
-      }
-      const items = await app.monitor.signal(id, signal)
-      if (items.length > 0) {
-        if (signal.kind !== 'log') app.metrics.refreshed(items)
-      } else {
-        app.metrics.refreshUnknown()
-        request.log.warn({ id }, 'refresh of an id that no item has')
-      }
-      return { refreshed: items.length }
-    },
-  })
+  // /refresh/:id and /refresh/:id/:signal, as two routes (not an optional parameter) so that the OpenAPI document can say both.
+  for (const url of ['/refresh/:id', '/refresh/:id/:signal'])
+    app.route({
+      method: ['GET', 'POST'],
+      url,
+      schema: url.endsWith(':signal') ? schema : { ...schema, params: { ...schema.params, properties: { id: schema.params.properties.id } } },
+      // Byte for byte what the original sent: Python's json.dumps puts a space after the colon.
+      serializerCompiler: () => (data) => `{"refreshed": ${(data as { refreshed: number }).refreshed}}`,
+      handler: async (request, reply) => {
+        tellBodyLimit(reply)
+        const { id, signal: word } = request.params as { id: string; signal?: string }
+        const signal = signalOf(word, request)
+        if (typeof signal === 'string') throw new BadRequestError(signal)
+        const known = app.monitor.config.itemsById.get(id)
+        const create = (request.query as { create?: string }).create === '1' && known === undefined
+        requireTags(request, id, known?.flatMap((item) => item.tags) ?? (create ? (app.monitor.config.autoProvision?.fields.tags ?? []) : []))
+        // ?create=1 (statuspage.auto_provision): an unknown id becomes a check, answered 201.
+        if (create) {
+          const outcome = await provision(app.monitor, id)
+          if (outcome === 'full') throw new NotFoundError(`id: ${JSON.stringify(id)} is new, and auto_provision.max_checks checks exist already`)
+          if (outcome === 'created') reply.code(201)
+        }
+        const items = await app.monitor.signal(id, signal)
+        if (items.length > 0) {
+          if (signal.kind !== 'log') app.metrics.refreshed(items)
+        } else {
+          app.metrics.refreshUnknown()
+          request.log.warn({ id }, 'refresh of an id that no item has')
+        }
+        return { refreshed: items.length }
+      },
+    })
 }
 
 export default refreshRoutes

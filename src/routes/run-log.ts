@@ -75,7 +75,7 @@ const runLogRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   guardWithToken(app, { scope: 'read' })
 
   // A check of the checks API is an item: /api/v1/checks/:id/runs is the same log.
-  app.get('/api/v1/checks/:id/runs', { schema: itemSchema }, async (request) => {
+  app.get('/api/v1/checks/:id/runs', { schema: { ...itemSchema, summary: "A page of a check's run log", tags: ['checks'] } }, async (request) => {
     const { id } = request.params
     const { limit = PAGE_DEFAULT, before } = request.query
     const items = monitor.config.itemsById.get(id)
@@ -89,21 +89,25 @@ const runLogRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     return pageView(id, page, limit, zoneOf(items[0]!.check.schedule))
   })
 
-  app.get('/api/v1/items/:id/runs', { schema: itemSchema }, async (request) => {
-    const { id } = request.params
-    const { limit = PAGE_DEFAULT, before } = request.query
-    const items = monitor.config.itemsById.get(id)
-    if (items === undefined) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
-    requireTags(
-      request,
-      id,
-      items.flatMap((item) => item.tags),
-    )
-    const page = await monitor.runLog(id, { keep: monitor.config.runLog.keep, before, limit })
-    return pageView(id, page, limit, zoneOf(items[0]!.check.schedule))
-  })
+  app.get(
+    '/api/v1/items/:id/runs',
+    { schema: { ...itemSchema, summary: "A page of an item's run log (as /api/v1/checks/:id/runs)", tags: ['checks'] } },
+    async (request) => {
+      const { id } = request.params
+      const { limit = PAGE_DEFAULT, before } = request.query
+      const items = monitor.config.itemsById.get(id)
+      if (items === undefined) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
+      requireTags(
+        request,
+        id,
+        items.flatMap((item) => item.tags),
+      )
+      const page = await monitor.runLog(id, { keep: monitor.config.runLog.keep, before, limit })
+      return pageView(id, page, limit, zoneOf(items[0]!.check.schedule))
+    },
+  )
 
-  app.get('/api/v1/script/:id/runs', { schema: scriptSchema }, async (request) => {
+  app.get('/api/v1/script/:id/runs', { schema: { ...scriptSchema, summary: "A page of a script's run log", tags: ['scripto'] } }, async (request) => {
     const { id } = request.params
     const { limit = PAGE_DEFAULT, before } = request.query
     if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')

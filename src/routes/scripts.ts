@@ -114,6 +114,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   guardWithToken(app, {
     scope: 'write',
     applies: (request) => request.method !== 'GET' && request.method !== 'HEAD' && monitor.config.scripto.requireToken,
+    when: 'writes, unless scripto.require_token: false',
   })
   // Scripts have no tags: a key limited to tags writes none of them.
   app.addHook('preHandler', async (request) => {
@@ -232,7 +233,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   const view = (script: Script) => scriptView(monitor.scriptStatus(script), monitor.now())
   const notFound = (id: number) => new NotFoundError(`no script with id ${id}`)
 
-  app.get('/api/v1/script', { schema: { querystring: listQuery } }, async (request) => {
+  app.get('/api/v1/script', { schema: { summary: 'List and query scripts (Scripto)', tags: ['scripto'], querystring: listQuery } }, async (request) => {
     const { page, results_per_page: perPage, q } = request.query as { page: number; results_per_page: number; q?: string }
     const query = parseScriptQuery(q, monitor.now())
     // q's limit and offset choose the results; page and results_per_page page through them.
@@ -246,27 +247,31 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     return { num_results: numResults, objects: scripts.map(view), page, total_pages: Math.ceil(numResults / perPage) }
   })
 
-  app.get('/api/v1/script/:id', { schema: { params: idParams } }, async (request) => {
+  app.get('/api/v1/script/:id', { schema: { summary: 'Read a script (Scripto)', tags: ['scripto'], params: idParams } }, async (request) => {
     const script = monitor.getScript(request.params.id)
     if (script === undefined) throw notFound(request.params.id)
     return view(script)
   })
 
-  app.post('/api/v1/script', { schema: { body: createBody } }, async (request, reply) => {
-    const body = request.body as Body
-    const patch = toFields(body)
-    const signal = reported(request, body, patch)
-    const script = await monitor.createScript({ ...NEW_SCRIPT, ...patch, ...written(NEW_SCRIPT, patch, signal) }, signal)
-    app.metrics.scriptReported(script.id)
-    request.log.info({ script: script.id, status: script.status }, 'script created')
-    return reply.code(201).header('location', `/api/v1/script/${script.id}`).send(view(script))
-  })
+  app.post(
+    '/api/v1/script',
+    { schema: { summary: 'Create a script, with its first report (Scripto)', tags: ['scripto'], body: createBody } },
+    async (request, reply) => {
+      const body = request.body as Body
+      const patch = toFields(body)
+      const signal = reported(request, body, patch)
+      const script = await monitor.createScript({ ...NEW_SCRIPT, ...patch, ...written(NEW_SCRIPT, patch, signal) }, signal)
+      app.metrics.scriptReported(script.id)
+      request.log.info({ script: script.id, status: script.status }, 'script created')
+      return reply.code(201).header('location', `/api/v1/script/${script.id}`).send(view(script))
+    },
+  )
 
   // Scripto's PUT was an alias of PATCH: both change only the fields given.
   app.route({
     method: ['PUT', 'PATCH'],
     url: '/api/v1/script/:id',
-    schema: { params: idParams, body: updateBody },
+    schema: { summary: "Report a script's run, or change its fields (Scripto; PUT is PATCH)", tags: ['scripto'], params: idParams, body: updateBody },
     handler: async (request) => {
       const { id } = request.params
       const body = request.body as Body
@@ -281,17 +286,21 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   })
 
   // A run begins: the script is running (and on time) until a report finishes it.
-  app.post('/api/v1/script/:id/start', { schema: { params: idParams, body: startBody } }, async (request) => {
-    const { id } = request.params
-    const rid = (request.body as { rid?: string } | null | undefined)?.rid
-    const signal = held(id, { kind: 'start', at: monitor.now(), rid, key: requestKey(request), source: sourceOf(request), output: undefined })!
-    const script = await monitor.updateScript(id, (current) => scriptSignal(current, signal), signal)
-    if (script === undefined) throw notFound(id)
-    app.metrics.scriptReported(id)
-    return view(script)
-  })
+  app.post(
+    '/api/v1/script/:id/start',
+    { schema: { summary: 'A run of a script begins', tags: ['scripto'], params: idParams, body: startBody } },
+    async (request) => {
+      const { id } = request.params
+      const rid = (request.body as { rid?: string } | null | undefined)?.rid
+      const signal = held(id, { kind: 'start', at: monitor.now(), rid, key: requestKey(request), source: sourceOf(request), output: undefined })!
+      const script = await monitor.updateScript(id, (current) => scriptSignal(current, signal), signal)
+      if (script === undefined) throw notFound(id)
+      app.metrics.scriptReported(id)
+      return view(script)
+    },
+  )
 
-  app.delete('/api/v1/script/:id', { schema: { params: idParams } }, async (request, reply) => {
+  app.delete('/api/v1/script/:id', { schema: { summary: 'Delete a script (Scripto)', tags: ['scripto'], params: idParams } }, async (request, reply) => {
     if (!(await monitor.deleteScript(request.params.id))) throw notFound(request.params.id)
     app.metrics.scriptDeleted(request.params.id)
     return reply.code(204).send()

@@ -37,7 +37,9 @@ function statusView(s: Snapshot<Config>) {
 
 const statusRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   guardWhenPrivate(app)
-  app.get('/api/v1/status', async () => statusView(await app.monitor.snapshotInSlices()))
+  app.get('/api/v1/status', { schema: { summary: 'The state of every check, as JSON', tags: ['status'] } }, async () =>
+    statusView(await app.monitor.snapshotInSlices()),
+  )
 }
 
 export default statusRoutes
