@@ -119,7 +119,7 @@ t.test('each bad config gets one line naming the file, the path and the fault', 
       'a misspelt key',
       yamlConfig({ extra: '  intervall: 60\n' }),
       [
-        "config.yml: statuspage: unknown key 'intervall' (allowed: title, token, ping_key, auto_provision, interval, tz, grace, refresh_interval, show_output, maintenance, groups)",
+        "config.yml: statuspage: unknown key 'intervall' (allowed: title, token, ping_key, keys, public, auto_provision, interval, tz, grace, refresh_interval, show_output, maintenance, groups)",
       ],
     ],
     [
