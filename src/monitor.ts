@@ -54,6 +54,8 @@ export class Monitor {
   #reload: ReloadStatus
   /** The reload under way, if any: reloads apply in the order they were asked for. */
   #reloading: Promise<void> | undefined
+  /** A redefinition queued and not yet begun, which changes committed meanwhile share. */
+  #redefining: Promise<void> | undefined
   readonly #listeners: ((config: Config) => void)[] = []
   readonly #droppedListeners: ((event: DroppedRun) => void)[] = []
   /** Bytes of outputs written since start (about: each counted up to OUTPUT_MAX). */
@@ -331,9 +333,18 @@ export class Monitor {
    * history that cannot be read (the database is down) is read again a second later.
    */
   #redefine(): Promise<void> {
-    return this.#put(() => this.#file, false).catch(() => {
-      setTimeout(() => void this.#redefine(), REDEFINE_RETRY_MS).unref()
-    })
+    // Changes answered in one turn of the event loop (a batch's writes) share one put, which reads
+    // the definitions when it begins: each put recomputes every item (100k: tens of ms), and one
+    // per change made bulk writes quadratic.
+    this.#redefining ??= setImmediate()
+      .then(() => {
+        this.#redefining = undefined
+        return this.#put(() => this.#file, false)
+      })
+      .catch(() => {
+        setTimeout(() => void this.#redefine(), REDEFINE_RETRY_MS).unref()
+      })
+    return this.#redefining
   }
 
   #apply(file: Config, config: Config, histories: Histories, reload: boolean): void {
