@@ -243,3 +243,19 @@ t.test('definitions written together are put in force together, not one recomput
   t.equal(app.monitor.config.items.length, 52, 'every one is in force once its write is answered')
   t.ok(applied <= 3, `${applied} recomputations for 50 writes`)
 })
+
+t.test('/metrics labels every check right as checks come and go (the labels of unmoved checks are kept)', async (t) => {
+  const { app } = await open(t)
+  const ids = async () => (await metricLines(app, 'statuspage_item_info')).map((l) => /id="([^"]+)",name="([^"]+)"/.exec(l)!.slice(1).join('='))
+  for (const id of ['a', 'b', 'c']) await send(app, 'PUT', `/api/v1/checks/${id}`, { name: `N${id}` })
+  t.same(await ids(), ['backup=Backup', 'report=Report', 'a=Na', 'b=Nb', 'c=Nc'])
+  await send(app, 'PUT', '/api/v1/checks/d', { name: 'Nd' })
+  t.same(await ids(), ['backup=Backup', 'report=Report', 'a=Na', 'b=Nb', 'c=Nc', 'd=Nd'], 'one added')
+  await send(app, 'DELETE', '/api/v1/checks/b')
+  await send(app, 'PATCH', '/api/v1/checks/a', { name: 'Renamed' })
+  t.same(await ids(), ['backup=Backup', 'report=Report', 'a=Renamed', 'c=Nc', 'd=Nd'], 'one deleted, one renamed in place')
+  t.same(
+    (await metricLines(app, 'statuspage_item_up')).map((l) => /id="([^"]+)"/.exec(l)![1]),
+    ['backup', 'report', 'a', 'c', 'd'],
+  )
+})

@@ -10,9 +10,29 @@ export const DEFAULT_GROUP = 'Checks'
 /** A definition's spec as the API validated it: a check's fields, with its group. */
 export type DefinedFields = RawCheck & { readonly group?: string }
 
+/** Each definition compiled, with the defaults it was compiled against: a write recompiles none of the others. */
+const compiled = new WeakMap<CheckDefinition, { defaults: Config['checkDefaults']; item: Item }>()
+
+/** Definition `d` as the item at `index`: the same object as before while nothing of it changed. */
+function itemOf(d: CheckDefinition, index: number, file: Config): Item {
+  const known = compiled.get(d)
+  if (known !== undefined && known.defaults === file.checkDefaults) {
+    if (known.item.index === index) return known.item
+    const moved = Object.freeze({ ...known.item, index })
+    compiled.set(d, { defaults: file.checkDefaults, item: moved })
+    return moved
+  }
+  const spec = d.spec as DefinedFields
+  const item = compileCheck(spec, { id: d.id, group: spec.group ?? DEFAULT_GROUP, index, source: d.source }, file.checkDefaults, [], () => {})
+  compiled.set(d, { defaults: file.checkDefaults, item })
+  return item
+}
+
 /**
- * `file` with the checks that `definitions` define: each in its group (after the file's items of
- * that group; groups the file lacks come after its own, by name), its items after the file's.
+ * `file` with the checks that `definitions` define, in their order (the order they were first
+ * written): their items after the file's, each in its group (after the file's items of that group;
+ * groups the file lacks come after its own). A new check comes last, so every other keeps its
+ * index and its Item: what is derived per item (metric labels, due times) is kept for them.
  * An id that config.yml defines is the file's: such a definition is left out, and named in
  * `shadowed`. A definition is compiled as the API checked it when it was written; what no longer
  * compiles (a zone this Node does not know) falls back as compileCheck says.
@@ -20,29 +40,22 @@ export type DefinedFields = RawCheck & { readonly group?: string }
 export function withDefinitions(file: Config, definitions: ReadonlyMap<string, CheckDefinition>): { config: Config; shadowed: string[] } {
   if (definitions.size === 0) return { config: file, shadowed: [] }
   const shadowed: string[] = []
-  const defined = [...definitions.values()].filter((d) => {
-    if (!file.itemsById.has(d.id)) return true
-    shadowed.push(d.id)
-    return false
-  })
-  if (defined.length === 0) return { config: file, shadowed }
-  const groupOf = (d: CheckDefinition) => (d.spec as DefinedFields).group ?? DEFAULT_GROUP
-  // By group, then id: a stable order whatever order they were written in.
-  defined.sort((a, b) => {
-    const ga = groupOf(a)
-    const gb = groupOf(b)
-    return ga < gb ? -1 : ga > gb ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0
-  })
   const items: Item[] = [...file.items]
   const added = new Map<string, Item[]>()
-  for (const d of defined) {
-    const group = groupOf(d)
-    const item = compileCheck(d.spec as DefinedFields, { id: d.id, group, index: items.length, source: d.source }, file.checkDefaults, [], () => {})
+  const itemsById = new Map(file.itemsById)
+  for (const d of definitions.values()) {
+    if (file.itemsById.has(d.id)) {
+      shadowed.push(d.id)
+      continue
+    }
+    const item = itemOf(d, items.length, file)
     items.push(item)
-    const list = added.get(group)
-    if (list === undefined) added.set(group, [item])
+    itemsById.set(item.id, [item])
+    const list = added.get(item.group)
+    if (list === undefined) added.set(item.group, [item])
     else list.push(item)
   }
+  if (items.length === file.items.length) return { config: file, shadowed }
   const groups: Group[] = file.groups.map((g) => {
     const more = added.get(g.name)
     if (more === undefined) return g
@@ -50,8 +63,6 @@ export function withDefinitions(file: Config, definitions: ReadonlyMap<string, C
     return Object.freeze({ name: g.name, items: Object.freeze([...g.items, ...more]) })
   })
   for (const [name, list] of added) groups.push(Object.freeze({ name, items: Object.freeze(list) }))
-  const itemsById = new Map(file.itemsById)
-  for (const item of items.slice(file.items.length)) itemsById.set(item.id, [item])
   return {
     config: Object.freeze({ ...file, groups: Object.freeze(groups), items: Object.freeze(items), itemsById }),
     shadowed,

@@ -26,16 +26,45 @@ interface LabelBytes {
   readonly views: readonly Uint8Array[]
 }
 
-/** `strings` UTF-8 encoded back to back in one buffer, each a view into it. */
-function encodeAll(strings: readonly string[]): LabelBytes {
-  const bytes = Buffer.from(strings.join(''))
-  let offset = 0
-  const views = strings.map((str) => {
-    const start = offset
-    offset += Buffer.byteLength(str)
-    return new Uint8Array(bytes.buffer, bytes.byteOffset + start, offset - start)
-  })
-  return { views }
+/**
+ * The label strings of each item of a config, UTF-8 encoded back to back in one buffer, each a
+ * view into it; built once per config. An item that the config encoded before last had at the
+ * same index (a check added through the API leaves every other so) keeps its bytes: a write of one
+ * check encodes one label string, not 100k.
+ */
+class ItemLabelCache {
+  readonly #byConfig = new WeakMap<Board, LabelBytes>()
+  #last: { config: Board; labels: LabelBytes } | undefined
+  readonly #pairs: (item: Item) => [string, string][]
+
+  constructor(pairs: (item: Item) => [string, string][]) {
+    this.#pairs = pairs
+  }
+
+  of(config: Board): LabelBytes {
+    let labels = this.#byConfig.get(config)
+    if (labels !== undefined) return labels
+    const last = this.#last
+    const kept = (i: number) => (last !== undefined && last.config.items[i] === config.items[i] ? last.labels.views[i] : undefined)
+    const fresh: string[] = []
+    config.items.forEach((item, i) => {
+      if (kept(i) === undefined) fresh.push(labelString(this.#pairs(item)))
+    })
+    const bytes = Buffer.from(fresh.join(''))
+    let offset = 0
+    let k = 0
+    const views = config.items.map((_, i) => {
+      const old = kept(i)
+      if (old !== undefined) return old
+      const start = offset
+      offset += Buffer.byteLength(fresh[k++]!)
+      return new Uint8Array(bytes.buffer, bytes.byteOffset + start, offset - start)
+    })
+    labels = { views }
+    this.#byConfig.set(config, labels)
+    this.#last = { config, labels }
+    return labels
+  }
 }
 
 /** The labels of an item's series in every per-item family. */
@@ -60,30 +89,17 @@ export const itemInfoPairs = (i: Item): [string, string][] => {
   ]
 }
 
-const itemLabelCache = new WeakMap<Board, LabelBytes>()
-const itemInfoCache = new WeakMap<Board, LabelBytes>()
+const itemLabelCache = new ItemLabelCache(itemLabelPairs)
+const itemInfoCache = new ItemLabelCache(itemInfoPairs)
+
 /**
  * `{group="…",id="…",name="…"}` for each item of the config, encoded once per config. Call it when
  * a config is loaded: for 100k items it takes about 100 ms, which a scrape should not pay.
  */
-export function itemLabels(config: Board): LabelBytes {
-  let labels = itemLabelCache.get(config)
-  if (labels === undefined) {
-    labels = encodeAll(config.items.map((i) => labelString(itemLabelPairs(i))))
-    itemLabelCache.set(config, labels)
-  }
-  return labels
-}
+export const itemLabels = (config: Board): LabelBytes => itemLabelCache.of(config)
 
-/** The labels of statuspage_item_info, encoded once per config likewise. */
-function itemInfoLabels(config: Board): LabelBytes {
-  let labels = itemInfoCache.get(config)
-  if (labels === undefined) {
-    labels = encodeAll(config.items.map((i) => labelString(itemInfoPairs(i))))
-    itemInfoCache.set(config, labels)
-  }
-  return labels
-}
+/** The labels of statuspage_item_info, encoded once per config likewise (at its first scrape). */
+const itemInfoLabels = (config: Board): LabelBytes => itemInfoCache.of(config)
 
 /** Each tag of the snapshot's items, in order, with whether all its items are up. */
 export function tagStates(s: Snapshot): { tag: string; up: boolean }[] {

@@ -254,8 +254,19 @@ const itemKey = (i: Item) => `${i.group}\0${i.id}\0${i.name}`
 
 /** Refresh counts for the next config: items it keeps (same group, id, name) keep their counts. */
 function carryOver(from: Config, to: Config, counts: Float64Array): Float64Array {
-  const old = new Map(from.items.map((i) => [itemKey(i), counts[i.index]!]))
-  return Float64Array.from(to.items, (i) => old.get(itemKey(i)) ?? 0)
+  // An item at the same index as before (a check added through the API leaves every other so)
+  // keeps its count without a lookup; the others are found by key.
+  let old: Map<string, number> | undefined
+  const next = new Float64Array(to.items.length)
+  for (let k = 0; k < to.items.length; k++) {
+    const i = to.items[k]!
+    if (from.items[k] === i) next[k] = counts[k]!
+    else {
+      old ??= new Map(from.items.map((f) => [itemKey(f), counts[f.index]!]))
+      next[k] = old.get(itemKey(i)) ?? 0
+    }
+  }
+  return next
 }
 
 /** `fn`, run the first time only. */

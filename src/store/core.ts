@@ -159,7 +159,7 @@ export class Memory<S> {
   readonly #rowOf = new Map<string, number>()
   readonly #idIn = new Map<number, string>()
 
-  /** The checks defined in the store (the checks API, first pings), by id. */
+  /** The checks defined in the store (the checks API, first pings), by id, in the order of their rows. */
   definitions(): ReadonlyMap<string, CheckDefinition> {
     return this.#definitions
   }
@@ -167,6 +167,11 @@ export class Memory<S> {
   /** Puts the definition of row `row` in memory (replacing one of the same id in another row); undefined deletes the row's. */
   putDefinition(row: number, definition: CheckDefinition | undefined): void {
     const before = this.#idIn.get(row)
+    // The same check written again keeps its place in the order (withDefinitions keeps its index).
+    if (definition !== undefined && before === definition.id) {
+      this.#definitions.set(definition.id, definition)
+      return
+    }
     if (before !== undefined) {
       this.#idIn.delete(row)
       this.#rowOf.delete(before)
