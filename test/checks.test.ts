@@ -259,3 +259,39 @@ t.test('/metrics labels every check right as checks come and go (the labels of u
     ['backup', 'report', 'a', 'c', 'd'],
   )
 })
+
+t.test("Scripto's scripts are checks too: listed after the items as scripto:<n>, readable, written only through Scripto's API", async (t) => {
+  const { app } = await open(t)
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api/v1/script',
+    headers: json,
+    payload: JSON.stringify({ name: 'rotate.sh', server: 'web1', status: false, last_exec: 'CURRENT_TIMESTAMP' }),
+  })
+  t.equal(created.statusCode, 201)
+  const list = (await send(app, 'GET', '/api/v1/checks')).json()
+  t.equal(list.total, 3)
+  t.match(list.checks[2], { id: 'scripto:1', name: 'rotate.sh', group: 'Scripts', tags: [], source: 'scripto', status: 'failed', badge: '/badge/script/1.svg' })
+  t.same(
+    (await send(app, 'GET', '/api/v1/checks?source=scripto')).json().checks.map((c: { id: string }) => c.id),
+    ['scripto:1'],
+  )
+  t.same((await send(app, 'GET', '/api/v1/checks?status=failed')).json().total, 1)
+  t.same(
+    (await send(app, 'GET', '/api/v1/checks?limit=1&offset=2')).json().checks.map((c: { id: string }) => c.id),
+    ['scripto:1'],
+    'paged across items and scripts',
+  )
+  t.equal((await send(app, 'GET', '/api/v1/checks?tag=prod')).json().total, 1, 'a script has no tags')
+  t.match((await send(app, 'GET', '/api/v1/checks/scripto:1')).json(), { id: 'scripto:1', interval: 86400 })
+  t.equal((await send(app, 'GET', '/api/v1/checks/scripto:2')).statusCode, 404)
+  for (const [method, body] of [
+    ['PUT', { name: 'x' }],
+    ['PATCH', { name: 'x' }],
+    ['DELETE', undefined],
+  ] as const) {
+    const res = await send(app, method, '/api/v1/checks/scripto:1', body)
+    t.equal(res.statusCode, 409, method)
+    t.equal(res.json().message, 'id: check "scripto:1" is a Scripto script: write it through /api/v1/script/1')
+  }
+})

@@ -9,14 +9,14 @@ import type { FastifyRequest } from 'fastify'
 import { DEFAULT_GROUP, type DefinedFields } from '../config/defined.js'
 import { compileCheck, type Config } from '../config/load.js'
 import { checkFields, NAME_MAX, NO_NUL } from '../config/schema.js'
-import type { CheckStatus } from '../domain/check.js'
+import { isScriptKey, SCRIPT_KEY_PREFIX, type CheckStatus } from '../domain/check.js'
 import type { CheckDefinition, DefinedSource } from '../domain/definition.js'
 import type { Item } from '../domain/item.js'
 import { BadRequestError, describeAjvErrors, NotFoundError, readablePath } from '../errors.js'
 import type { Monitor } from '../monitor.js'
 import { isoLocal } from '../time.js'
 import { allowsTags, badgeUrl, guardWithToken, requireTags } from './auth.js'
-import { itemView } from './script-view.js'
+import { itemView, SCRIPTS_GROUP, scriptCheckView } from './script-view.js'
 
 const ConflictError = createError('SP_ERR_CONFLICT', '%s', 409)
 
@@ -54,7 +54,7 @@ const listQuery = {
     tag: { description: 'Checks with this tag; repeated, with all of them.', type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 } },
     status: { type: 'string', enum: STATUSES },
     group: { type: 'string', minLength: 1, maxLength: NAME_MAX },
-    source: { type: 'string', enum: ['config', 'api', 'auto'] },
+    source: { type: 'string', enum: ['config', 'api', 'auto', 'scripto'] },
     limit: { type: 'integer', minimum: 1, maximum: LIST_MAX, default: 100 },
     offset: { type: 'integer', minimum: 0, default: 0 },
   },
@@ -77,8 +77,11 @@ function checkedFields(fields: Record<string, unknown>, config: Config): Defined
   return fields as DefinedFields
 }
 
-/** The 409 for a write to a check that config.yml defines. */
+/** The 409 for a write to a check that config.yml defines, or Scripto's API. */
 function refuseConfigured(monitor: Monitor, id: string): void {
+  if (isScriptKey(id)) {
+    throw new ConflictError(`id: check ${JSON.stringify(id)} is a Scripto script: write it through /api/v1/script/${id.slice(SCRIPT_KEY_PREFIX.length)}`)
+  }
   const item = monitor.config.itemsById.get(id)?.[0]
   if (item !== undefined && item.source === 'config') {
     throw new ConflictError(`id: check ${JSON.stringify(id)} is defined in config.yml, which stays the source of truth for it: change it there`)
@@ -133,6 +136,12 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   }
 
   const view = (id: string, request: FastifyRequest) => {
+    if (isScriptKey(id)) {
+      const script = scriptOf(id)
+      if (script === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
+      requireTags(request, id, [])
+      return { ...scriptCheckView(monitor.scriptStatus(script), monitor.now()), badge: badgeUrl(`/badge/script/${script.id}.svg`, monitor.config) }
+    }
     const item = monitor.config.itemsById.get(id)?.[0]
     if (item === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
     requireTags(request, id, item.tags)
@@ -146,9 +155,16 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     if (fields !== undefined) requireTags(request, id, fields.tags ?? [])
   }
 
+  /** The script of key `id` (scripto:<n>), while the Scripto API is on. */
+  const scriptOf = (id: string) => {
+    const n = id.slice(SCRIPT_KEY_PREFIX.length)
+    return monitor.config.scripto.enabled && /^[1-9]\d{0,14}$/.test(n) ? monitor.getScript(Number(n)) : undefined
+  }
+
   /** Writes `fields` as check `id`'s definition: `create` refuses an id that exists. Resolves to whether it was created. */
   const define = async (id: string, fields: DefinedFields, { create, source = 'api' }: { create: boolean; source?: DefinedSource }) => {
     refuseConfigured(monitor, id)
+    if (!isCheckId(id)) throw new BadRequestError(`id: must match ${CHECK_ID_PATTERN} (a check's id is a URL segment)`)
     let created = false
     await monitor.changeDefinition(id, (current) => {
       if (current !== undefined && create) {
@@ -174,12 +190,26 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
         tag.every((t) => item.tags.includes(t)),
     )
     if (status !== undefined) items = monitor.itemStatuses(items).flatMap((s) => (s.status === status ? [s.item] : []))
-    const page = items.slice(offset, offset + limit)
-    return {
-      checks: page.map((item) => checkView(monitor, item, now)),
-      total: items.length,
-      next_offset: offset + limit < items.length ? offset + limit : null,
-    }
+    // Scripto's scripts come after the items: checks with no tags, in the group Scripts.
+    const scripts =
+      monitor.config.scripto.enabled &&
+      credential.tags === undefined &&
+      tag.length === 0 &&
+      (source === undefined || source === 'scripto') &&
+      (group === undefined || group === SCRIPTS_GROUP)
+        ? monitor.scripts().flatMap((script) => {
+            const s = monitor.scriptStatus(script)
+            return status === undefined || s.status === status ? [s] : []
+          })
+        : []
+    const total = items.length + scripts.length
+    const views = [
+      ...items.slice(offset, offset + limit).map((item) => checkView(monitor, item, now)),
+      ...scripts
+        .slice(Math.max(0, offset - items.length), Math.max(0, offset + limit - items.length))
+        .map((s) => ({ ...scriptCheckView(s, now), badge: badgeUrl(`/badge/script/${s.script.id}.svg`, monitor.config) })),
+    ]
+    return { checks: views, total, next_offset: offset + limit < total ? offset + limit : null }
   })
 
   app.get('/api/v1/checks/:id', { schema: { summary: 'Read a check', tags: ['checks'], params } }, async (request) => view(request.params.id, request))
@@ -220,7 +250,7 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       schema: {
         summary: 'Create (201) or replace (200) a check',
         tags: ['checks'],
-        params: { ...params, properties: { id: idSchema } },
+        params,
         body: checkBodySchema,
       },
     },

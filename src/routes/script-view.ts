@@ -1,9 +1,10 @@
 // A check as the API shows it: an item (/api/v1/status, the checks API), and a script as Scripto's
 // clients see it: Scripto's keys in Scripto's order, then ours.
-import { statusReason, type CheckSpec, type CheckStatus, type Due } from '../domain/check.js'
+import { isUp, scriptKey, secondsToDeadline, statusReason, type CheckSpec, type CheckStatus, type Due } from '../domain/check.js'
 import { nextWindow } from '../domain/maintenance.js'
 import type { Runs, Streak } from '../domain/run.js'
 import { zoneOf } from '../domain/schedule.js'
+import { scriptArrival } from '../domain/script.js'
 import type { ItemStatus, ScriptStatus } from '../domain/snapshot.js'
 import { isoIn, scriptoDate } from '../time.js'
 
@@ -79,3 +80,34 @@ export function itemView(s: ItemStatus, now: number) {
     ...runView({ check: item.check, status, due, runs, streak }, now, time),
   }
 }
+
+/**
+ * A Scripto script as the checks API lists it: a check whose id is its key (scripto:<n>), in the
+ * group Scripts, with no tags, read-only there (Scripto's API writes it).
+ */
+export function scriptCheckView(s: ScriptStatus, now: number) {
+  const { script, check, status, due } = s
+  const tz = zoneOf(check.schedule)
+  const time = (ms: number | undefined) => at(ms, tz)
+  return {
+    id: scriptKey(script.id),
+    name: script.name,
+    interval: check.schedule.kind === 'interval' ? check.schedule.seconds : null,
+    schedule: check.schedule.kind === 'cron' ? check.schedule.expression : null,
+    tz: tz ?? null,
+    grace: check.grace,
+    last_refresh: time(scriptArrival(script)),
+    next_due: time(due?.nextDue),
+    deadline: time(due?.deadline),
+    state: isUp(status) ? 'up' : 'down',
+    status,
+    due_in_seconds: secondsToDeadline(due, now),
+    ...runView(s, now, time),
+    group: SCRIPTS_GROUP,
+    tags: [] as string[],
+    source: 'scripto' as const,
+  }
+}
+
+/** The group the checks API lists Scripto's scripts in. */
+export const SCRIPTS_GROUP = 'Scripts'
