@@ -126,7 +126,7 @@ t.test('wrong keys count toward the failed-token limit; right keys without the s
 
 t.test('a private instance shows nothing without a read key; badges embed through signed URLs', async (t) => {
   const { app } = await open(t, '  public: false\n')
-  for (const url of ['/', '/item/backup', '/api/v1/status', '/metrics', '/badge/backup.svg', '/badge/group/Jobs.svg']) {
+  for (const url of ['/', '/item/backup', '/api/v1/status', '/metrics', '/badge/backup.svg', '/badge/group/Jobs.svg', '/api/v1/script']) {
     t.equal((await app.inject({ url })).statusCode, 403, `${url} without a key`)
     t.equal((await app.inject({ url, headers: bearer('reader') })).statusCode, 200, `${url} with a read key`)
   }

@@ -189,11 +189,29 @@ t.test('statuspage-run refuses bad usage with exit 2 and a line saying what is w
   }
 })
 
-t.test('a crontab line is the whole definition: statuspage-run --interval defines the check, which runs, goes late and recovers', async (t) => {
+t.test('a crontab line is the whole definition: statuspage-run --schedule defines the check, which runs, goes late and recovers', async (t) => {
   if (!requireBinary(t, 'curl', 'apt-get install curl')) return
   const { url } = await service(t)
   const check = async (id: string) => (await (await fetch(`${url}/api/v1/checks/${id}`, { headers: { 'x-token': TOKEN } })).json()) as Record<string, unknown>
-  const line = ['--item', 'nightly', '--interval', '1s', '--grace', '0', '--max-runtime', '2h', '--name', 'Nightly "sync"\\', '--tag', 'cron', '--tag', 'db']
+  // Due every second (a schedule with seconds first), so that it goes late within the test.
+  const line = [
+    '--item',
+    'nightly',
+    '--schedule',
+    '* * * * * *',
+    '--tz',
+    'Europe/Berlin',
+    '--grace',
+    '0',
+    '--max-runtime',
+    '2h',
+    '--name',
+    'Nightly "sync"\\',
+    '--tag',
+    'cron',
+    '--tag',
+    'db',
+  ]
   const run = () => exec('sh', ['scripts/statuspage-run', '--url', url, ...line, '--', 'true'], { STATUSPAGE_TOKEN: TOKEN })
 
   const first = await run()
@@ -202,14 +220,15 @@ t.test('a crontab line is the whole definition: statuspage-run --interval define
     name: 'Nightly "sync"\\',
     source: 'api',
     tags: ['cron', 'db'],
-    interval: 1,
+    schedule: '* * * * * *',
+    tz: 'Europe/Berlin',
     grace: 0,
     max_runtime: 7200,
     status: 'up',
     last_duration: Number,
   })
   await sleep(1500)
-  t.match(await check('nightly'), { status: 'late' }, 'no run within its interval: late')
+  t.match(await check('nightly'), { status: 'late' }, 'no run at its due time: late')
   t.equal((await run()).code, 0)
   t.match(await check('nightly'), { status: 'up' }, 'the next run recovers it')
 

@@ -110,22 +110,27 @@ export function guardWithToken(
     applies = () => true,
     onRejected = () => {},
     when = 'always',
+    methods,
   }: {
     scope?: Scope | ((request: FastifyRequest) => Scope)
     applies?: (request: FastifyRequest) => boolean
     onRejected?: () => void
     /** When `applies` holds, in words, for the OpenAPI document: 'always', or a setting. */
     when?: string
+    /** The methods it guards (all by default). */
+    methods?: readonly string[]
   } = {},
 ): void {
+  const guards = (method: string) => methods === undefined || methods.includes(method)
   // Each route notes what it asks, for the OpenAPI document (plugins/openapi.ts).
   app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method]
-    const needed = typeof scope === 'function' ? scope({ method: methods[0] } as FastifyRequest) : scope
+    const method = String(Array.isArray(route.method) ? route.method[0] : route.method)
+    if (!guards(method)) return
+    const needed = typeof scope === 'function' ? scope({ method } as FastifyRequest) : scope
     route.config = { ...route.config, auth: { scope: needed, when } }
   })
   app.addHook('onRequest', async (request, reply) => {
-    if (!applies(request)) return
+    if (!guards(request.method) || !applies(request)) return
     const check = requestCredential(request, app.monitor.config)
     if (typeof check !== 'string') {
       const needed = typeof scope === 'function' ? scope(request) : scope
@@ -177,8 +182,9 @@ function signedBadge(request: FastifyRequest, token: string): boolean {
  * Guards the calling plugin's routes on a private instance (statuspage.public: false): reading
  * them needs a read key or the token; a badge may instead carry its signature (badgeUrl).
  */
-export function guardWhenPrivate(app: FastifyInstance): void {
+export function guardWhenPrivate(app: FastifyInstance, methods?: readonly string[]): void {
   guardWithToken(app, {
+    methods,
     scope: 'read',
     applies: (request) => !app.monitor.config.public && !signedBadge(request, app.monitor.config.token),
     when: 'statuspage.public: false; a badge may carry ?sig= instead',

@@ -11,7 +11,7 @@ import { heldByPause, type Signal } from '../domain/run.js'
 import { timingFault } from '../domain/check.js'
 import { NEW_SCRIPT, scriptSignal, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
-import { guardWithToken, requireTags } from './auth.js'
+import { guardWhenPrivate, guardWithToken, requireTags } from './auth.js'
 import { parseScriptQuery } from './script-query.js'
 import { scriptView } from './script-view.js'
 import { KEY_HINT, keyOf, outputOf, RID_PATTERN, sourceOf } from './signals.js'
@@ -111,12 +111,15 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   app.addHook('onRequest', async () => {
     if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')
   })
+  // Reads are open, as Scripto's were, unless the instance is private.
+  guardWhenPrivate(app, ['GET', 'HEAD'])
   guardWithToken(app, {
     scope: 'write',
-    applies: (request) => request.method !== 'GET' && request.method !== 'HEAD' && monitor.config.scripto.requireToken,
+    methods: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    applies: () => monitor.config.scripto.requireToken,
     when: 'writes, unless scripto.require_token: false',
   })
-  // Scripts have no tags: a key limited to tags writes none of them.
+  // Scripts have no tags: a key limited to tags reads and writes none of them.
   app.addHook('preHandler', async (request) => {
     if (request.credential !== undefined) requireTags(request, request.url, [])
   })
