@@ -193,7 +193,8 @@ t.test('a crontab line is the whole definition: statuspage-run --schedule define
   if (!requireBinary(t, 'curl', 'apt-get install curl')) return
   const { url } = await service(t)
   const check = async (id: string) => (await (await fetch(`${url}/api/v1/checks/${id}`, { headers: { 'x-token': TOKEN } })).json()) as Record<string, unknown>
-  // Due every second (a schedule with seconds first), so that it goes late within the test.
+  // Due every second (a schedule with seconds first) with 2 s of grace: late within the test, and
+  // surely up right after a run.
   const line = [
     '--item',
     'nightly',
@@ -202,7 +203,7 @@ t.test('a crontab line is the whole definition: statuspage-run --schedule define
     '--tz',
     'Europe/Berlin',
     '--grace',
-    '0',
+    '2',
     '--max-runtime',
     '2h',
     '--name',
@@ -222,13 +223,13 @@ t.test('a crontab line is the whole definition: statuspage-run --schedule define
     tags: ['cron', 'db'],
     schedule: '* * * * * *',
     tz: 'Europe/Berlin',
-    grace: 0,
+    grace: 2,
     max_runtime: 7200,
     status: 'up',
     last_duration: Number,
   })
-  await sleep(1500)
-  t.match(await check('nightly'), { status: 'late' }, 'no run at its due time: late')
+  await sleep(3500)
+  t.match(await check('nightly'), { status: 'late' }, 'no run by its due time and grace: late')
   t.equal((await run()).code, 0)
   t.match(await check('nightly'), { status: 'up' }, 'the next run recovers it')
 
@@ -237,6 +238,13 @@ t.test('a crontab line is the whole definition: statuspage-run --schedule define
   })
   t.same([configured.code, configured.stderr], [0, "statuspage-run: config.yml defines 'backup': its check stays as the file says\n"])
   t.match(await check('backup'), { interval: 3600, schedule: null, status: 'up' })
+
+  const warning =
+    "statuspage-run: statuspage knows no check 'no-such-check' (or the ping key is not for it): nothing was recorded; check --item, or define the check with --schedule or --interval\n"
+  const unknown = await exec('sh', ['scripts/statuspage-run', '--url', url, '--item', 'no-such-check', '--', 'sh', '-c', 'exit 3'], { STATUSPAGE_TOKEN: TOKEN })
+  t.same([unknown.code, unknown.stderr], [3, warning], "an unknown check is warned about once; the exit status is the command's")
+  const unknownPing = await exec('sh', ['scripts/statuspage-run', '--url', url, '--item', 'no-such-check', '--ping-key', KEY, '--', 'true'], {})
+  t.same([unknownPing.code, unknownPing.stderr], [0, warning], 'through a ping URL too')
 
   const help = await exec('sh', ['scripts/statuspage-run', '--help'], {})
   t.equal(help.code, 0)
