@@ -25,8 +25,8 @@ t.test('docker-compose accepts the compose file', async (t) => {
   t.equal(res.status, 0, res.stderr)
 })
 
-t.test('the stack: statuspage, Prometheus, Alertmanager and Grafana, with their ports and existing mounts', async (t) => {
-  t.same(Object.keys(compose.services), ['statuspage', 'prometheus', 'alertmanager', 'grafana'])
+t.test('the stack: statuspage, Prometheus, Alertmanager, its webhook receiver and Grafana, with their ports and existing mounts', async (t) => {
+  t.same(Object.keys(compose.services), ['statuspage', 'prometheus', 'alertmanager', 'alert-webhook', 'grafana'])
   const { statuspage, prometheus, alertmanager, grafana } = compose.services as Record<string, Service>
   t.equal(statuspage!.build, '.')
   t.same([statuspage!.ports, prometheus!.ports, alertmanager!.ports, grafana!.ports], [['8080:8080'], ['9090:9090'], ['9093:9093'], ['3000:3000']])
@@ -86,6 +86,35 @@ for (const [file, prometheusFile] of [
   })
 }
 
+t.test('the webhook that alertmanager.yml sends to is a service of both stacks, and it prints each alert it gets', async (t) => {
+  const text = readFileSync('dashboards/alertmanager.yml', 'utf8')
+  const config = yaml.load(text) as { receivers: { webhook_configs?: { url: string }[] }[] }
+  const url = new URL(config.receivers[0]!.webhook_configs![0]!.url)
+  for (const file of ['docker-compose.yml', 'docker-compose.ha.yml']) {
+    const stack = yaml.load(readFileSync(file, 'utf8')) as { services: Record<string, Service & { command?: string[] }> }
+    const receiver = stack.services[url.hostname]
+    t.ok(receiver, `${file} runs ${url.hostname}`)
+    t.equal(receiver?.command?.at(-1), url.port, `${file}: it listens on ${url.port}`)
+  }
+  const python = requireBinary(t, 'python3', 'apt-get install python3')
+  if (!python) return
+  const { spawn } = await import('node:child_process')
+  const child = spawn(python, ['-u', 'dashboards/alert-webhook.py', '0', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => child.kill())
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk))
+  for (let i = 0; i < 100 && !out.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50))
+  const port = /listening on port (\d+)/.exec(out)?.[1]
+  const alert = { status: 'firing', labels: { alertname: 'StatuspageItemDown', group: 'Backups', id: 'backup' }, annotations: { summary: 'Backup is late' } }
+  const res = await fetch(`http://127.0.0.1:${port}${url.pathname}`, {
+    method: 'POST',
+    body: JSON.stringify({ version: '4', status: 'firing', alerts: [alert] }),
+  })
+  t.equal(res.status, 200)
+  for (let i = 0; i < 100 && !out.includes('FIRING'); i++) await new Promise((r) => setTimeout(r, 50))
+  t.match(out, 'FIRING StatuspageItemDown group=Backups id=backup: Backup is late\n')
+})
+
 t.test('amtool accepts the shipped alertmanager.yml, and so it does with the commented email receiver filled in', async (t) => {
   const amtool = requireBinary(t, 'amtool', 'apt-get install prometheus-alertmanager')
   if (!amtool) return
@@ -144,7 +173,7 @@ t.test('docker-compose accepts the replicated compose file', async (t) => {
 })
 
 t.test('the replicated stack: PostgreSQL, two replicas on it behind nginx, Prometheus, Alertmanager and Grafana', async (t) => {
-  t.same(Object.keys(ha.services), ['postgres', 'statuspage-a', 'statuspage-b', 'loadbalancer', 'prometheus', 'alertmanager', 'grafana'])
+  t.same(Object.keys(ha.services), ['postgres', 'statuspage-a', 'statuspage-b', 'loadbalancer', 'prometheus', 'alertmanager', 'alert-webhook', 'grafana'])
   const { postgres, loadbalancer } = ha.services
   const replicas = [ha.services['statuspage-a']!, ha.services['statuspage-b']!]
   for (const [name, service] of Object.entries(ha.services)) {
