@@ -2,7 +2,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
-import type { Config } from './config/load.js'
+import { SHIPPED_TOKEN, TOKEN_HINT, type Config } from './config/load.js'
 import { errorBody } from './errors.js'
 import type { Clock } from './monitor.js'
 import connections from './plugins/connections.js'
@@ -11,6 +11,7 @@ import metricsPlugin from './plugins/metrics.js'
 import monitor from './plugins/monitor.js'
 import openapi from './plugins/openapi.js'
 import retention from './plugins/retention.js'
+import logLimit from './plugins/log-limit.js'
 import tokenFailures from './plugins/token-failures.js'
 import validation from './plugins/validation.js'
 import checks from './routes/checks.js'
@@ -119,9 +120,15 @@ export async function buildApp({
   await app.register(validation)
   await app.register(openapi)
   await app.register(monitor, { config, database, now, maxPages })
+  if (config.token === SHIPPED_TOKEN) {
+    app.log.warn(
+      `statuspage.token is the example of the shipped config.yml, which anyone can read: generate one with ${TOKEN_HINT.slice('generate one with: '.length)}`,
+    )
+  }
   await app.register(retention, { everyMs: retentionMs })
   await app.register(metricsPlugin, { cacheMs: metricsCacheMs })
   await app.register(tokenFailures)
+  await app.register(logLimit)
   await app.register(health)
   await app.register(refresh)
   await app.register(ping)

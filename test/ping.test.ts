@@ -113,3 +113,28 @@ t.test('ping_key is validated like the token, and must not be the token', async 
     'config.yml: statuspage.ping_key: must differ from the token: the ping key is written in crontabs, the token gives more',
   ])
 })
+
+t.test('pings that find no ping key or no check are logged, once a minute each, without the key', async (t) => {
+  const sink = logSink()
+  const { app } = await testApp(t, { config: withKey(), logger: sink.logger })
+  const warned = () =>
+    sink.lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level === 40)
+      .map((l) => l.msg)
+  for (let i = 0; i < 3; i++) await ping(app, `${KEY}/nope`)
+  for (let i = 0; i < 3; i++) await ping(app, 'wrong-key-0123456789abcdef0123456789ab/backup')
+  t.same(warned(), [
+    'a ping of an id that no check has: 404 (more of it this minute are not logged)',
+    'a ping with a wrong ping key: 404 (more from this address this minute are not logged)',
+  ])
+  t.notOk(
+    sink.lines.some((l) => l.includes(KEY) || l.includes('wrong-key-0123')),
+    'no key in the log',
+  )
+
+  const without = logSink()
+  const { app: keyless } = await testApp(t, { logger: without.logger })
+  await ping(keyless, `${KEY}/http`)
+  t.ok(without.lines.some((l) => l.includes('a ping with no ping_key is set: 404')))
+})

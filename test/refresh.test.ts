@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs'
 import t from 'tap'
+import { SHIPPED_TOKEN } from '../src/config/load.js'
 import { FAILED_AUTH_PER_MINUTE } from '../src/plugins/token-failures.js'
-import { TOKEN, auth, logSink, testApp } from './helpers/app.js'
+import { TOKEN, auth, config, logSink, testApp } from './helpers/app.js'
 import { metricLines } from './helpers/metrics.js'
 import { lastSignals } from './helpers/db.js'
 
@@ -86,7 +88,7 @@ t.test('an unknown id is not an error: 0 refreshed, a warning logged, nothing st
   t.equal(res.body, '{"refreshed": 0}')
   t.equal(lastSignals(app.monitor).size, 0)
   const warning = sink.lines.map((l) => JSON.parse(l)).find((l) => l.level === 40)
-  t.match(warning, { id: 'nope', msg: 'refresh of an id that no item has' })
+  t.match(warning, { id: 'nope', msg: 'refresh of an id that no check has (more of it this minute are not logged)' })
 })
 
 t.test('the token never appears in a log line, access log included', async (t) => {
@@ -172,4 +174,40 @@ t.test('behind a trusted proxy, each client address behind it has its own budget
   const untrusted = await testApp(t)
   for (let i = 0; i < FAILED_AUTH_PER_MINUTE; i++) await untrusted.app.inject(forwarded('203.0.113.5'))
   t.equal((await untrusted.app.inject(forwarded('203.0.113.6'))).statusCode, 429, 'without --trust-proxy, X-Forwarded-For is not believed')
+})
+
+t.test('logs that an operator can use: a wrong token once per address and minute, then throttling; unknown ids once a minute', async (t) => {
+  const sink = logSink()
+  const { app, clock } = await testApp(t, { logger: sink.logger })
+  const warnings = () => sink.lines.map((l) => JSON.parse(l) as { level: number; msg: string; address?: string; id?: string }).filter((l) => l.level === 40)
+  for (let i = 0; i < FAILED_AUTH_PER_MINUTE + 5; i++) await app.inject({ url: '/refresh/http', headers: { 'x-token': 'wrong' } })
+  t.same(
+    warnings().map((w) => [w.msg, w.address]),
+    [
+      ['a request with a wrong token (more from this address this minute are not logged)', '127.0.0.1'],
+      ['too many requests with a missing or wrong token from this address: 429 until its minute is over', '127.0.0.1'],
+    ],
+    'two lines for 35 failures',
+  )
+  for (let i = 0; i < 5; i++) await app.inject({ url: '/refresh/nope', headers: auth })
+  t.equal(warnings().filter((w) => w.id === 'nope').length, 1, 'an unknown id once a minute')
+  clock.advance(61)
+  await app.inject({ url: '/refresh/nope', headers: auth })
+  await app.inject({ url: '/refresh/http', headers: {} })
+  t.equal(warnings().filter((w) => w.id === 'nope').length, 2, 'and again the next minute')
+  t.match(warnings().at(-1), { msg: 'a request with a missing token (more from this address this minute are not logged)' })
+})
+
+t.test('the example token of the shipped config.yml is warned about at start', async (t) => {
+  const text = readFileSync('config.yml', 'utf8')
+  t.match(text, `token: ${SHIPPED_TOKEN}`, "SHIPPED_TOKEN is the shipped file's")
+  const sink = logSink()
+  await testApp(t, { config: config(text), logger: sink.logger })
+  t.ok(sink.lines.some((l) => l.includes('statuspage.token is the example of the shipped config.yml')))
+  const quiet = logSink()
+  await testApp(t, { logger: quiet.logger })
+  t.notOk(
+    quiet.lines.some((l) => l.includes('example of the shipped')),
+    'not for another token',
+  )
 })

@@ -72,7 +72,10 @@ const DIGEST = /^sha256:([0-9a-f]{64})$/i
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] }
 
-const TOKEN_HINT = 'generate one with: head -c 1000 /dev/urandom | sha512sum | cut -c 1-64'
+export const TOKEN_HINT = 'generate one with: head -c 1000 /dev/urandom | sha512sum | cut -c 1-64'
+
+/** The token of the shipped config.yml: an example, which a test keeps equal to the file's. */
+export const SHIPPED_TOKEN = '41b82191ab42ee29ddea8d7cdbf187bd4b69972959015f4134270760573c8bb1'
 
 // useDefaults fills title, interval... from the schema, so the defaults are written once.
 const validate = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictTypes: false }).compile<RawConfig>(configSchema)

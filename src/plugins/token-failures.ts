@@ -19,15 +19,20 @@ class FailureCounter {
 
   constructor(readonly now: Clock) {}
 
-  /** Counts one failure; true once the address is over the limit for its current minute. */
-  overLimit(address: string): boolean {
+  /**
+   * Counts one failure of `address`: whether it is over the limit for its current minute, and
+   * whether this is the first failure of that minute or the one that passed the limit (the two
+   * worth a log line: one or two lines per address a minute, however hard it tries).
+   */
+  fail(address: string): { over: boolean; first: boolean; passed: boolean } {
     const now = this.now()
     let window = this.#windows.get(address)
     if (window === undefined || now >= window.until) {
       window = { count: 0, until: now + WINDOW_MS }
       this.#windows.set(address, window)
     }
-    return ++window.count > FAILED_AUTH_PER_MINUTE
+    const count = ++window.count
+    return { over: count > FAILED_AUTH_PER_MINUTE, first: count === 1, passed: count === FAILED_AUTH_PER_MINUTE + 1 }
   }
 }
 

@@ -142,7 +142,16 @@ export function guardWithToken(
       throw new ForbiddenError(`key ${JSON.stringify(check.name)} lacks the ${needed} scope`)
     }
     onRejected()
-    if (app.tokenFailures.overLimit(request.ip)) {
+    const failure = app.tokenFailures.fail(request.ip)
+    // One line when an address starts failing, one when it is throttled: not one per request.
+    if (failure.first)
+      request.log.warn(
+        { address: request.ip, url: request.routeOptions.url },
+        `a request with a ${check} token (more from this address this minute are not logged)`,
+      )
+    if (failure.passed)
+      request.log.warn({ address: request.ip }, `too many requests with a missing or wrong token from this address: 429 until its minute is over`)
+    if (failure.over) {
       reply.header('retry-after', '60')
       throw new TooManyFailuresError()
     }

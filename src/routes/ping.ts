@@ -87,7 +87,14 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
       handler: async (request, reply) => {
         const { key, id, signal: word } = request.params as { key: string; id: string; signal?: string }
         const who = pinger(key)
-        if (who === undefined) return answer(reply, 404, 'not found')
+        if (who === undefined) {
+          const { config } = app.monitor
+          const why = config.pingKey === undefined && config.keys.length === 0 ? 'no ping_key is set' : 'a wrong ping key'
+          if (app.logLimit.due(`ping:${why}:${request.ip}`)) {
+            request.log.warn({ address: request.ip, id }, `a ping with ${why}: 404 (more from this address this minute are not logged)`)
+          }
+          return answer(reply, 404, 'not found')
+        }
         const signal = signalOf(word, request)
         if (typeof signal === 'string') return answer(reply, 400, signal)
         const known = app.monitor.config.itemsById.get(id)
@@ -99,7 +106,11 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
           // Healthchecks' ?create=1: 201 "Created" when the check is new, 200 "OK" after.
           const outcome = (request.query as { create?: string }).create === '1' ? await provision(app.monitor, id) : 'off'
           if (outcome === 'full') return answer(reply, 404, 'not found: statuspage.auto_provision.max_checks checks were created already')
-          if (outcome === 'off') return answer(reply, 404, 'not found')
+          if (outcome === 'off') {
+            if (app.logLimit.due(`ping:unknown:${id}`))
+              request.log.warn({ id }, 'a ping of an id that no check has: 404 (more of it this minute are not logged)')
+            return answer(reply, 404, 'not found')
+          }
           created = outcome === 'created'
         }
         const items = await app.monitor.signal(id, signal)

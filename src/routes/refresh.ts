@@ -59,7 +59,7 @@ const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
           if (signal.kind !== 'log') app.metrics.refreshed(items)
         } else {
           app.metrics.refreshUnknown()
-          request.log.warn({ id }, 'refresh of an id that no item has')
+          if (app.logLimit.due(`refresh:unknown:${id}`)) request.log.warn({ id }, 'refresh of an id that no check has (more of it this minute are not logged)')
         }
         return { refreshed: items.length }
       },
