@@ -25,10 +25,20 @@ Options:
   -V, --version   print the version and exit
   -h, --help      show this help
 
-Environment: LOG_LEVEL (default info), LOG_REQUESTS=1 to log every request.
+Environment: LOG_LEVEL (default info), LOG_REQUESTS=1 to log every request, LOG_FORMAT=raw
+for pino's numeric levels and times (default: level names and ISO 8601 times).
 Signals: SIGHUP reloads the config file; SIGTERM and SIGINT stop gracefully.
 Exit codes: 0 stopped, 1 could not start, 2 bad command line or config.
 `
+
+/**
+ * Log lines an operator reads as they are: the level's name and the time in ISO 8601 (UTC), as
+ * pino's `formatters` and `timestamp` options allow. LOG_FORMAT=raw keeps pino's numbers.
+ */
+const READABLE_LOG = {
+  formatters: { level: (label: string) => ({ level: label }) },
+  timestamp: () => `,"time":"${new Date().toISOString()}"`,
+}
 
 function fail(code: number, lines: readonly string[]): never {
   for (const line of lines) process.stderr.write(`${line}\n`)
@@ -132,7 +142,7 @@ async function main() {
   const app = await buildApp({
     config: loaded.config,
     database: cli.database,
-    logger: { level: process.env.LOG_LEVEL ?? 'info' },
+    logger: { level: process.env.LOG_LEVEL ?? 'info', ...(process.env.LOG_FORMAT === 'raw' ? {} : READABLE_LOG) },
     logRequests: /^(1|true|yes)$/i.test(process.env.LOG_REQUESTS ?? ''),
     trustProxy: cli.trustProxy,
   }).catch((err: unknown) => fail(1, [`statuspage: cannot open the database ${redactPassword(cli.database)}: ${(err as Error).message}`]))

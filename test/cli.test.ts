@@ -102,6 +102,18 @@ t.test('--help prints the usage and exits 0', async (t) => {
   t.match(res.stdout, /--trust-proxy <proxies>/)
 })
 
+t.test("log lines name their level and tell the time in ISO 8601; LOG_FORMAT=raw keeps pino's numbers", async (t) => {
+  const dir = t.testdir({ 'config.yml': yamlConfig() })
+  const readable = await startCli(t, ['--db', join(dir, 'a.db'), join(dir, 'config.yml')])
+  const started = await readable.waitForLog((l) => l.msg === 'statuspage started')
+  t.equal(started.level, 'info')
+  t.match(started.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+  const raw = await startCli(t, ['--db', join(dir, 'b.db'), join(dir, 'config.yml')], { LOG_FORMAT: 'raw' })
+  const rawStarted = await raw.waitForLog((l) => l.msg === 'statuspage started')
+  t.equal(rawStarted.level, 30)
+  t.type(rawStarted.time, 'number')
+})
+
 t.test('--version prints the version of package.json and of Node', async (t) => {
   const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }
   for (const flag of ['--version', '-V']) {
