@@ -23,9 +23,9 @@ t.test('the page reloads itself: the banner flips to operational once the item c
   const blocked: string[] = []
   page.on('console', (m) => m.type() === 'error' && blocked.push(m.text()))
   await page.goto(cli.url)
-  t.equal(await page.locator('.banner').textContent(), 'Some systems are experiencing issues')
+  t.equal(await page.locator('.banner').textContent(), '1 down: Website', 'the banner counts and names what is down')
   t.equal(await page.evaluate(BACKGROUND), 'rgb(244, 67, 54)', 'the inline style is allowed by the CSP')
-  t.equal(await page.locator('li.down .state').textContent(), 'Down', 'down is said in words, not only in colour')
+  t.equal(await page.locator('li.down .state').textContent(), 'Never', 'down is said in words, not only in colour')
 
   await fetch(`${cli.url}/refresh/web`, { headers: { 'x-token': TOKEN } })
   // The page reloads itself every refresh_interval (1 s), through its meta refresh alone.
@@ -54,7 +54,7 @@ t.test('the shipped config renders its groups, then the scripts with problems fi
   const page = await context.newPage()
   await page.goto(cli.url)
   t.same(await page.locator('h2').allTextContents(), ['SomeGroup', 'Group #2', 'Scripts'], "the shipped config's groups, then the scripts")
-  t.same(await page.locator('tbody .state').allTextContents(), ['Late', 'Failed', 'OK'], 'problems first, then the oldest')
+  t.same(await page.locator('tbody .state').allTextContents(), ['Late', 'Failed', 'Up'], 'problems first, then the oldest')
   const backup = page.locator('li', { hasText: 'Nightly backup' })
   t.equal(await backup.locator('.sched').textContent(), 'At 02:30 (Europe/Berlin)', 'the cron item shows its schedule in words, with its zone')
   t.match(await backup.locator('.due').textContent(), /^due in \d+ (h|min)$/, 'and when it is next due')

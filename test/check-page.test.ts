@@ -34,7 +34,7 @@ t.test('a curl fail signal with a body shows its output on /item/:id, escaped, w
   t.match(html, '<h1>Backup</h1>')
   t.match(
     html,
-    /<p class="stateline down" data-status="failed"><span class="mark" aria-hidden="true">✖<\/span> <span class="state">Down<\/span> <span class="why">reported a failure<\/span><\/p>/,
+    /<p class="stateline failed down" data-status="failed"><span class="mark" aria-hidden="true">✖<\/span> <span class="state">Failed<\/span> <span class="why">reported a failure<\/span><\/p>/,
   )
   t.match(html, '<dt>Schedule</dt><dd>every 1h</dd>')
   t.match(html, '<dt>Belongs to</dt><dd>groups Jobs, Also</dd>')

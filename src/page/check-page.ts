@@ -61,7 +61,7 @@ function facts(page: CheckPage): string {
       'Next due',
       s.due === undefined
         ? 'after its first check-in'
-        : `${dueText(s.due, now) || 'never again'}${Number.isFinite(s.due.nextDue) ? ` <span class="since">${localTime(s.due.nextDue) ?? '–'}</span>` : ''}`,
+        : `${dueText(s.due, s.status, now) || (Number.isFinite(s.due.nextDue) ? '–' : 'never again')}${Number.isFinite(s.due.nextDue) ? ` <span class="since">${localTime(s.due.nextDue) ?? '–'}</span>` : ''}`,
     ) +
     row('Deadline', s.due === undefined || !Number.isFinite(s.due.deadline) ? '–' : `<span class="since">${localTime(s.due.deadline) ?? '–'}</span>`) +
     row('Last run', s.runs.lastDuration === undefined ? '–' : humanSeconds(s.runs.lastDuration)) +

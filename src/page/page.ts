@@ -1,7 +1,7 @@
 // The status page: one self-contained HTML document rendered from the snapshot. No JavaScript, no
 // external fonts or files, so it works on an air-gapped network and when Grafana is down.
 import { createHash } from 'node:crypto'
-import { statusReason, type Due } from '../domain/check.js'
+import { isUp, statusReason, type CheckStatus, type Due } from '../domain/check.js'
 import { nextWindow } from '../domain/maintenance.js'
 import { humanSeconds } from '../domain/run.js'
 import { describeSchedule, type Schedule } from '../domain/schedule.js'
@@ -36,7 +36,7 @@ table{width:100%;border-collapse:collapse}
 th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);overflow-wrap:break-word}
 td .why,td .dur,td .maint{display:block}
 th{font-size:.8rem;color:var(--muted);font-weight:600}
-.legend{list-style:none;display:flex;gap:1.2rem;padding:0;margin:0 0 1rem;color:var(--muted)}
+.legend{list-style:none;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem;padding:0;margin:0 0 1rem;color:var(--muted)}
 footer{color:var(--muted);font-size:.85rem}
 .crumb{margin:0;font-size:.9rem}.stateline{font-size:1.05rem;margin:0 0 1rem}
 .facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}.facts dt{color:var(--muted)}.facts dd{margin:0}
@@ -52,13 +52,22 @@ table.rows,.rows tbody,.rows tr,.rows td{display:block}.rows thead{display:none}
 /** For the Content-Security-Policy: the one inline style this page may apply. */
 export const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`
 
-// Shape and word as well as colour: a reader who cannot tell green from red still can tell these.
-const ITEM_MARK = { up: '●', down: '✖' } as const
-const HELD_MARK = { paused: '‖', maintenance: '◆' } as const
-const HELD_LABEL = { paused: 'Paused', maintenance: 'Maintenance' } as const
-const SCRIPT_MARK = { ok: '●', running: '▶', failed: '✖', timeout: '⧗', late: '▲', never: '○', ...HELD_MARK } as const
-const SCRIPT_LABEL = { ok: 'OK', running: 'Running', failed: 'Failed', timeout: 'Timeout', late: 'Late', never: 'Never', ...HELD_LABEL } as const
-const isHeld = (status: string): status is keyof typeof HELD_MARK => status === 'paused' || status === 'maintenance'
+/**
+ * The one vocabulary of states, for items and scripts alike, on the page and the check pages: a
+ * mark, a word and a class. Shape and word as well as colour: a reader who cannot tell green from
+ * red still can tell these. In legend order.
+ */
+const LOOK: Record<CheckStatus, { readonly mark: string; readonly label: string }> = {
+  up: { mark: '●', label: 'Up' },
+  running: { mark: '▶', label: 'Running' },
+  late: { mark: '▲', label: 'Late' },
+  failed: { mark: '✖', label: 'Failed' },
+  timeout: { mark: '⧗', label: 'Timeout' },
+  never: { mark: '○', label: 'Never' },
+  paused: { mark: '‖', label: 'Paused' },
+  maintenance: { mark: '◆', label: 'Maintenance' },
+}
+const isHeld = (status: CheckStatus) => status === 'paused' || status === 'maintenance'
 
 const favicon = (ok: boolean) =>
   `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="${ok ? '#4CAF50' : '#F44336'}"/></svg>`)}`
@@ -67,10 +76,14 @@ const favicon = (ok: boolean) =>
 export const when = (ms: number | undefined | null, now: number) =>
   ms === undefined || ms === null ? '<span class="since">never</span>' : `<span class="since" title="${localTime(ms) ?? '–'}">${relativeTime(ms, now)}</span>`
 
-/** "due in 3 h" while on time, "late by 12 min" past the deadline; nothing before the first check-in. */
-export function dueText(due: Due | undefined, now: number): string {
+/**
+ * "due in 3 h" while the check is up or running, "late by 12 min" while it is late; nothing
+ * otherwise (a failed or paused check is not "due"), nor before the first check-in.
+ */
+export function dueText(due: Due | undefined, status: CheckStatus, now: number): string {
   if (due === undefined || !Number.isFinite(due.nextDue)) return ''
-  if (now > due.deadline) return `<span class="due late">late by ${relativeTime(due.deadline, now).replace(/ ago$/, '')}</span>`
+  if (status === 'late') return `<span class="due late">late by ${relativeTime(due.deadline, now).replace(/ ago$/, '')}</span>`
+  if (status !== 'up' && status !== 'running') return ''
   return `<span class="due">due ${relativeTime(due.nextDue, now)}</span>`
 }
 
@@ -111,19 +124,16 @@ const itemHref = (id: string) => `/item/${encodeURIComponent(id)}`
 const scriptHref = (id: number) => `/script/${id}`
 
 /** How a check shows its state: its mark, its word, and its class (held: paused or in maintenance). */
-export function looks(s: ItemStatus | ScriptStatus): { mark: string; label: string; cls: string } {
-  if ('item' in s) {
-    if (isHeld(s.status)) return { mark: HELD_MARK[s.status], label: HELD_LABEL[s.status], cls: 'held' }
-    return { mark: ITEM_MARK[s.state], label: s.state === 'up' ? 'Up' : 'Down', cls: s.state }
-  }
-  return { mark: SCRIPT_MARK[s.state], label: SCRIPT_LABEL[s.state], cls: isHeld(s.state) ? 'held' : s.state }
+export function looks({ status }: { status: CheckStatus }): { mark: string; label: string; cls: string } {
+  const { mark, label } = LOOK[status]
+  return { mark, label, cls: isHeld(status) ? 'held' : isUp(status) ? status : `${status} down` }
 }
 
 const item = (s: ItemStatus, now: number) => {
   const { item, status, lastRefresh, due } = s
   const sub =
     (item.check.schedule.kind === 'cron' ? `<span class="sched">${h(inWords(item.check.schedule))}</span>` : '') +
-    dueText(due, now) +
+    dueText(due, status, now) +
     runText(s, now) +
     windowText(s, now)
   const { mark, label, cls } = looks(s)
@@ -164,6 +174,39 @@ function* chunked<T>(rows: readonly T[], render: (row: T) => string): Generator<
       .join('')
 }
 
+/** Every state with its mark and word, in order. */
+const LEGEND = (Object.keys(LOOK) as CheckStatus[])
+  .map((status) => {
+    const { mark, label, cls } = looks({ status })
+    return `<li class="${cls}"><span class="mark" aria-hidden="true">${mark}</span> ${label}</li>`
+  })
+  .join('')
+
+/** Names in the banner at most: the rest are counted. */
+const BANNER_NAMES = 5
+
+/** "3 down: SMTP/IMAP, Flaky sync, CDN": how many checks are down and which (the first few, then how many more). */
+function downText(s: Snapshot<Config>): string {
+  const names = new Set<string>()
+  // An id in several groups is one check.
+  const ids = new Set<string>()
+  let down = 0
+  for (const g of s.groups)
+    for (const i of g.items) {
+      if (i.state !== 'down' || ids.has(i.item.id)) continue
+      ids.add(i.item.id)
+      down++
+      if (names.size < BANNER_NAMES) names.add(i.item.name)
+    }
+  for (const r of s.scripts) {
+    if (isUp(r.status)) continue
+    down++
+    if (names.size < BANNER_NAMES) names.add(r.script.name)
+  }
+  const more = down - names.size
+  return `${down} down: ${[...names].join(', ')}${more > 0 ? ` and ${more} more` : ''}`
+}
+
 /** A page's start, up to its <main>: one style (see STYLE_HASH), a favicon, a reload every `refresh` seconds. */
 export const documentHead = (title: string, ok: boolean, refresh: number) => `<!doctype html>
 <html lang="en">
@@ -191,11 +234,19 @@ export function* renderPage(s: Snapshot<Config>, tags: readonly string[] = []): 
       : `<p class="filter">Checks tagged ${tags.map((tag) => `<strong>${h(tag)}</strong>`).join(' and ')}${s.groups.length === 0 ? ': none' : ''} · <a href="./">all checks</a></p>\n`
   yield `${documentHead(config.title, ok, config.refreshInterval)}
 <h1>${h(config.title)}</h1>
-${filter}<p class="banner ${ok ? 'ok' : 'issues'}" role="status">${ok ? 'All systems are operational' : 'Some systems are experiencing issues'}</p>
+${filter}<p class="banner ${ok ? 'ok' : 'issues'}" role="status">${ok ? 'All systems are operational' : h(downText(s))}</p>
 `
   for (const g of s.groups) {
     yield `<section class="box"><h2>${h(g.name)}</h2><ul class="items">`
-    yield* chunked(g.items, (i) => item(i, now))
+    // Down first, each part in config order.
+    yield* chunked(
+      g.items.filter((i) => i.state === 'down'),
+      (i) => item(i, now),
+    )
+    yield* chunked(
+      g.items.filter((i) => i.state === 'up'),
+      (i) => item(i, now),
+    )
     yield '</ul></section>\n'
   }
   if (s.scripts.length > 0) {
@@ -203,7 +254,7 @@ ${filter}<p class="banner ${ok ? 'ok' : 'issues'}" role="status">${ok ? 'All sys
     yield* chunked(s.scripts, (r) => scriptRow(r, now))
     yield '</tbody></table></section>\n'
   }
-  yield `<ul class="legend"><li class="up"><span class="mark" aria-hidden="true">${ITEM_MARK.up}</span> Up</li><li class="down"><span class="mark" aria-hidden="true">${ITEM_MARK.down}</span> Down</li><li class="held"><span class="mark" aria-hidden="true">${HELD_MARK.paused}</span> Paused</li><li class="held"><span class="mark" aria-hidden="true">${HELD_MARK.maintenance}</span> Maintenance</li></ul>
+  yield `<ul class="legend">${LEGEND}</ul>
 <footer>Current server time: ${localTime(now) ?? '–'} (refreshing every ${config.refreshInterval} seconds)</footer>
 </main>
 </body>
