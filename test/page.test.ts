@@ -136,7 +136,7 @@ t.test('relative times read naturally', async (t) => {
   for (const [ago, expected] of cases) t.equal(relativeTime(now - ago * 1000, now), expected, `${ago} s`)
 })
 
-t.test('item badges: the worst state of the id, as SVG and as shields.io JSON', async (t) => {
+t.test("item badges: the worst state of the id, in the page's words, as SVG and as shields.io JSON", async (t) => {
   const { app } = await testApp(t, {
     config: config(yamlConfig({ groups: '\n    A:\n      - {name: Web <1>, id: web}\n    B:\n      - {name: Web, id: web, interval: 1}\n' })),
   })
@@ -146,7 +146,7 @@ t.test('item badges: the worst state of the id, as SVG and as shields.io JSON', 
     t.equal(res.headers['cache-control'], 'no-cache')
     return res.body
   }
-  t.match(await svg('/badge/web.svg'), /<title>Web &lt;1&gt;: down<\/title>.*fill="#e05d44"/)
+  t.match(await svg('/badge/web.svg'), /<title>Web &lt;1&gt;: never<\/title>.*fill="#9f9f9f"/)
   await app.inject({ url: '/refresh/web', headers: auth })
   t.match(await svg('/badge/web.svg'), /<title>Web &lt;1&gt;: up<\/title>.*fill="#4c1"/)
   t.same((await app.inject({ url: '/badge/web.json' })).json(), { schemaVersion: 1, label: 'Web <1>', message: 'up', color: 'brightgreen' })
@@ -157,14 +157,14 @@ t.test('group and script badges; 404 for what does not exist', async (t) => {
   await app.inject({ url: '/refresh/http', headers: auth })
   await app.inject({ url: '/refresh/dns-internal', headers: auth })
   t.same((await app.inject({ url: '/badge/group/Group%20%232.json' })).json(), { schemaVersion: 1, label: 'Group #2', message: 'up', color: 'brightgreen' })
-  t.same((await app.inject({ url: '/badge/group/SomeGroup.json' })).json(), { schemaVersion: 1, label: 'SomeGroup', message: 'down', color: 'red' })
+  t.same((await app.inject({ url: '/badge/group/SomeGroup.json' })).json(), { schemaVersion: 1, label: 'SomeGroup', message: 'never', color: 'lightgrey' })
   await app.inject({
     method: 'POST',
     url: '/api/v1/script',
     headers: json,
     payload: { name: 'b.sh', server: 'h', status: 1, last_exec: 'CURRENT_TIMESTAMP', periodicity: 60 },
   })
-  t.same((await app.inject({ url: '/badge/script/1.json' })).json(), { schemaVersion: 1, label: 'b.sh', message: 'ok', color: 'brightgreen' })
+  t.same((await app.inject({ url: '/badge/script/1.json' })).json(), { schemaVersion: 1, label: 'b.sh', message: 'up', color: 'brightgreen' })
   clock.advance(61)
   t.same((await app.inject({ url: '/badge/script/1.json' })).json(), { schemaVersion: 1, label: 'b.sh', message: 'late', color: 'orange' })
   t.match((await app.inject({ url: '/badge/script/1.svg' })).body, /<title>b\.sh: late<\/title>/)
@@ -260,8 +260,22 @@ t.test('/?tag= shows the checks with every tag, and /badge/tag/<tag>.svg the wor
 
   const badge = async (tag: string) => (await app.inject({ url: `/badge/tag/${tag}.json` })).json()
   t.match(await badge('db'), { label: 'db', message: 'up' })
-  t.match(await badge('prod'), { label: 'prod', message: 'down' })
+  t.match(await badge('prod'), { label: 'prod', message: 'never' })
   const svg = await app.inject({ url: '/badge/tag/prod.svg' })
   t.equal(svg.headers['content-type'], 'image/svg+xml; charset=utf-8')
   t.equal((await app.inject({ url: '/badge/tag/nothing.svg' })).statusCode, 404)
+})
+
+t.test('a badge of several checks shows the worst state of them, in the order failed, timeout, late, never, running, up', async (t) => {
+  const groups = '\n    G:\n      - {name: A, id: a, interval: 60}\n      - {name: B, id: b, interval: 3600}\n      - {name: C, id: c, interval: 3600}\n'
+  const { app, clock } = await testApp(t, { config: config(yamlConfig({ groups })) })
+  const message = async () => (await app.inject({ url: '/badge/group/G.json' })).json().message
+  for (const id of ['a', 'b', 'c']) await app.inject({ url: `/refresh/${id}`, headers: auth })
+  t.equal(await message(), 'up')
+  await app.inject({ url: '/refresh/b/start', headers: auth })
+  t.equal(await message(), 'running')
+  clock.advance(120)
+  t.equal(await message(), 'late', 'a is late')
+  await app.inject({ url: '/refresh/c/fail', headers: auth })
+  t.same((await app.inject({ url: '/badge/group/G.json' })).json(), { schemaVersion: 1, label: 'G', message: 'failed', color: 'red' })
 })

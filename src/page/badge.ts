@@ -9,12 +9,10 @@ export interface Badge {
   readonly tone: Tone
 }
 
-/** The tone of each state a badge shows. */
+/** The tone of each state a badge shows: the page's vocabulary (CheckStatus). */
 export const TONE = {
   up: 'good',
-  ok: 'good',
   running: 'good',
-  down: 'bad',
   failed: 'bad',
   timeout: 'bad',
   late: 'warn',

@@ -1,6 +1,7 @@
 // GET / (the status page), each check's own page (/item/:id, /script/:id) and the badges.
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { CheckStatus } from '../domain/check.js'
 import { taggedOnly, type ItemStatus } from '../domain/snapshot.js'
 import type { Monitor } from '../monitor.js'
 import { NotFoundError } from '../errors.js'
@@ -15,37 +16,40 @@ const PAGE_ENTRIES = 50
 
 const CSP = `default-src 'none'; style-src '${STYLE_HASH}'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`
 
-/** down if any is; else paused or in maintenance when all of them are held so; else up. */
-const upDown = (label: string, statuses: readonly ItemStatus[]): Badge => {
-  if (statuses.some((i) => i.state === 'down')) return { label, message: 'down', tone: TONE.down }
+/** The states a badge of several checks shows, worst first: the word of the page's vocabulary. */
+const WORST_FIRST: readonly CheckStatus[] = ['failed', 'timeout', 'late', 'never', 'running', 'up']
+
+/** The worst state of some checks; paused or maintenance when all of them are held so. */
+const worstOf = (label: string, statuses: readonly ItemStatus[]): Badge => {
   for (const held of ['paused', 'maintenance'] as const) {
     if (statuses.every((i) => i.status === held)) return { label, message: held, tone: TONE[held] }
   }
-  return { label, message: 'up', tone: TONE.up }
+  const status = WORST_FIRST.find((s) => statuses.some((i) => i.status === s)) ?? 'up'
+  return { label, message: status, tone: TONE[status] }
 }
 
 // Each badge looks at its own items or script only: badges are fetched often, snapshots are big.
 const itemBadge = (m: Monitor, id: string): Badge | undefined => {
   const items = m.config.itemsById.get(id)
-  return items && upDown(items[0]!.name, m.itemStatuses(items))
+  return items && worstOf(items[0]!.name, m.itemStatuses(items))
 }
 
 const groupBadge = (m: Monitor, name: string): Badge | undefined => {
   const group = m.config.groups.find((g) => g.name === name)
-  return group && upDown(name, m.itemStatuses(group.items))
+  return group && worstOf(name, m.itemStatuses(group.items))
 }
 
 /** The worst state of the items with the tag. */
 const tagBadge = (m: Monitor, tag: string): Badge | undefined => {
   const items = m.config.items.filter((item) => item.tags.includes(tag))
-  return items.length === 0 ? undefined : upDown(tag, m.itemStatuses(items))
+  return items.length === 0 ? undefined : worstOf(tag, m.itemStatuses(items))
 }
 
 const scriptBadge = (m: Monitor, id: string): Badge | undefined => {
   const script = /^\d{1,15}$/.test(id) ? m.getScript(Number(id)) : undefined
   if (script === undefined) return undefined
-  const { state } = m.scriptStatus(script)
-  return { label: script.name, message: state, tone: TONE[state] }
+  const { status } = m.scriptStatus(script)
+  return { label: script.name, message: status, tone: TONE[status] }
 }
 
 /** A path parameter, for the OpenAPI document. */
