@@ -316,14 +316,15 @@ t.test('scripts are part of the status snapshot: failed and late first, then old
   clock.advance(1)
   const status = (await app.inject({ url: '/api/v1/status' })).json()
   t.same(
-    status.scripts.map((s: { name: string; state: string }) => [s.name, s.state]),
+    status.scripts.map((s: { name: string; state: string; status: string }) => [s.name, s.state, s.status]),
     [
-      ['never', 'never'],
-      ['late', 'late'],
-      ['failed', 'failed'],
-      ['ok-old', 'ok'],
-      ['ok-new', 'ok'],
+      ['never', 'never', 'never'],
+      ['late', 'late', 'late'],
+      ['failed', 'failed', 'failed'],
+      ['ok-old', 'ok', 'up'],
+      ['ok-new', 'ok', 'up'],
     ],
+    "Scripto's state, and the status in the vocabulary of items",
   )
   t.equal(status.up, false)
 })

@@ -30,6 +30,8 @@ function statusView(s: Snapshot<Config>) {
         next_due: at(status.due?.nextDue, tz),
         deadline: at(status.due?.deadline, tz),
         due_in_seconds: secondsToDeadline(status.due, s.now),
+        // The vocabulary of items and badges (`state` stays Scripto's word: ok where this says up).
+        status: status.status,
       }
     }),
   }
