@@ -91,7 +91,8 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
           const { config } = app.monitor
           const why = config.pingKey === undefined && config.keys.length === 0 ? 'no ping_key is set' : 'a wrong ping key'
           if (app.logLimit.due(`ping:${why}:${request.ip}`)) {
-            request.log.warn({ address: request.ip, id }, `a ping with ${why}: 404 (more from this address this minute are not logged)`)
+            // Not the id: in a misspelt ping URL (/ping//<key>/...) the key stands where the id would.
+            request.log.warn({ address: request.ip }, `a ping with ${why}: 404 (more from this address this minute are not logged)`)
           }
           return answer(reply, 404, 'not found')
         }
