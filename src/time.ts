@@ -62,3 +62,9 @@ export function isoIn(ms: number, tz: string | undefined): string | null {
 /** Scripto's date form: YYYY-MM-DDTHH:MM:SS in UTC, no offset, no fraction; null for none. */
 export const scriptoDate = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined || !isShowable(ms) ? null : new Date(ms).toISOString().slice(0, 19)
+
+/** For people, in the IANA zone `tz` (the server's without one): 2026-11-21 05:00:00 +01:00 */
+export function timeIn(ms: number, tz: string | undefined): string | null {
+  const iso = isoIn(ms, tz)
+  return iso === null ? null : `${iso.slice(0, 10)} ${iso.slice(11, 19)} ${iso.slice(19)}`
+}

@@ -47,7 +47,8 @@ t.test('at 390 and 1280 px, light and dark, no word wraps inside itself and noth
   const signal = (path: string, body?: string) => fetch(`${cli.url}/refresh/${path}`, { method: 'POST', headers: { 'x-token': TOKEN }, body })
   await signal('http')
   await signal('backup/start')
-  await signal('backup/1', `pg_dump: error: connection to server at "db1.internal" (10.0.0.7), port 5432 failed: FATAL: ${'x'.repeat(300)}\n`)
+  // A 2 KB line, as an error with a long path or JSON in it: readable in full, wrapped, on a phone too.
+  await signal('backup/1', `pg_dump: error: connection to server at "db1.internal" (10.0.0.7), port 5432 failed: FATAL: ${'x'.repeat(1950)} END\n`)
   await signal('certs/start')
   await signal('certs/0', 'renewed 3 certificates\n')
   await fetch(`${cli.url}/api/v1/items/dns/pause`, { method: 'POST', headers: { 'x-token': TOKEN } })
@@ -76,6 +77,21 @@ t.test('at 390 and 1280 px, light and dark, no word wraps inside itself and noth
         t.same(await page.evaluate(WORDS_BROKEN), [], `${at}: no word wraps inside itself`)
         t.ok(((await page.evaluate(OVERFLOW)) as number) <= 0, `${at}: nothing is wider than the screen`)
         t.equal(await page.evaluate(BACKGROUND), colorScheme === 'dark' ? 'rgb(18, 18, 18)' : 'rgb(242, 242, 242)', `${at}: follows the system's scheme`)
+        if (name === 'status') {
+          t.equal(
+            await page.locator('.banner').textContent(),
+            '3 down: Nightly database backup, report.py, rotate-logs.sh',
+            `${at}: the banner names every down check`,
+          )
+        }
+        if (name === 'item') {
+          const long = page.locator('pre.out', { hasText: 'FATAL' })
+          t.ok(
+            await long.evaluate((el: { scrollWidth: number; clientWidth: number }) => el.scrollWidth <= el.clientWidth),
+            `${at}: the 2 KB line wraps, no part of it hidden sideways`,
+          )
+          t.ok(await long.locator('text=END').isVisible(), `${at}: its end is on the page`)
+        }
         const shot = `${name}-${width}-${colorScheme}.png`
         const path = process.env.UPDATE_SCREENSHOT && README_SHOTS.has(shot) ? `docs/img/${shot}` : join(dir, shot)
         await page.screenshot({ path, fullPage: true })

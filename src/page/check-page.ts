@@ -7,9 +7,10 @@ import { isUp, statusReason } from '../domain/check.js'
 import { humanSeconds } from '../domain/run.js'
 import type { ItemStatus, ScriptStatus } from '../domain/snapshot.js'
 import type { LogEntry } from '../store/store.js'
-import { localTime } from '../time.js'
-import { escapeHtml as h } from './html.js'
-import { cell, documentHead, dueText, inWords, looks, when, windowText } from './page.js'
+import { zoneOf } from '../domain/schedule.js'
+import { localTime, timeIn } from '../time.js'
+import { escapeHtml as h, relativeTime } from './html.js'
+import { cell, documentHead, dueText, inWords, looks, windowText } from './page.js'
 
 export interface CheckPage {
   /** The status page's title, for the way back. */
@@ -39,6 +40,35 @@ const SPANS = [
 
 const percent = (ratio: number) => `${(Math.floor(ratio * 1000) / 10).toFixed(1)}%`
 
+/** An instant in the check's own zone, with how long ago (or how soon) beside it: "2026-01-15 13:00:00 +01:00 · 3 min ago". */
+const at = (ms: number | undefined, tz: string | undefined, now: number) =>
+  ms === undefined ? 'never' : `<span class="at">${timeIn(ms, tz) ?? '–'}</span> <span class="since">${relativeTime(ms, now)}</span>`
+
+/** Lines of an output shown in full; the earlier ones are behind a <details>. */
+const OUTPUT_TAIL_LINES = 10
+
+/** An output, wrapped rather than cut: its last lines in full, the earlier ones folded away. */
+function outputHtml(text: string): string {
+  const lines = text.replace(/\n$/, '').split('\n')
+  if (lines.length <= OUTPUT_TAIL_LINES) return `<pre class="out">${h(text)}</pre>`
+  const earlier = lines.slice(0, -OUTPUT_TAIL_LINES)
+  return (
+    `<details><summary>${earlier.length} earlier ${earlier.length === 1 ? 'line' : 'lines'}</summary><pre class="out">${h(earlier.join('\n'))}</pre></details>` +
+    `<pre class="out">${h(lines.slice(-OUTPUT_TAIL_LINES).join('\n'))}</pre>`
+  )
+}
+
+/** The limits a check's runs are judged by, in words. */
+function limitsText({ maxRuntime, minRuntime, failureThreshold, recoveryThreshold }: ItemStatus['check']['limits']): string {
+  const parts = [
+    maxRuntime === undefined ? undefined : `max runtime ${humanSeconds(maxRuntime)}`,
+    minRuntime === undefined ? undefined : `min runtime ${humanSeconds(minRuntime)}`,
+    `down after ${failureThreshold} ${failureThreshold === 1 ? 'failure' : 'failures in a row'}`,
+    `up again after ${recoveryThreshold} ${recoveryThreshold === 1 ? 'success' : 'successes in a row'}`,
+  ]
+  return parts.filter((p) => p !== undefined).join(', ')
+}
+
 function stateLine(s: ItemStatus | ScriptStatus, now: number): string {
   const { mark, label, cls } = looks(s)
   const reason = statusReason(s.status, s.check, s.due, s.runs, s.streak, now)
@@ -52,21 +82,25 @@ function stateLine(s: ItemStatus | ScriptStatus, now: number): string {
 function facts(page: CheckPage): string {
   const { status: s, now } = page
   const { schedule, grace } = s.check
+  const tz = zoneOf(schedule)
   const row = (term: string, value: string) => `<dt>${term}</dt><dd>${value}</dd>`
   return (
     '<dl class="facts">' +
     row('Schedule', `${h(inWords(schedule))}${grace > 0 ? `, grace ${humanSeconds(grace)}` : ''}`) +
-    row('Last check-in', when(s.runs.lastSignal, now)) +
+    row('Limits', limitsText(s.check.limits)) +
+    row('Last check-in', at(s.runs.lastSignal, tz, now)) +
     row(
       'Next due',
       s.due === undefined
         ? 'after its first check-in'
-        : `${dueText(s.due, s.status, now) || (Number.isFinite(s.due.nextDue) ? '–' : 'never again')}${Number.isFinite(s.due.nextDue) ? ` <span class="since">${localTime(s.due.nextDue) ?? '–'}</span>` : ''}`,
+        : Number.isFinite(s.due.nextDue)
+          ? `${at(s.due.nextDue, tz, now)}${s.status === 'late' ? ` ${dueText(s.due, s.status, now)}` : ''}`
+          : 'never again',
     ) +
-    row('Deadline', s.due === undefined || !Number.isFinite(s.due.deadline) ? '–' : `<span class="since">${localTime(s.due.deadline) ?? '–'}</span>`) +
+    row('Deadline', s.due === undefined || !Number.isFinite(s.due.deadline) ? '–' : at(s.due.deadline, tz, now)) +
     row('Last run', s.runs.lastDuration === undefined ? '–' : humanSeconds(s.runs.lastDuration)) +
     row('Maintenance', windowText(s, now) || (s.status === 'maintenance' ? 'now' : 'no window')) +
-    (s.runs.paused === undefined ? '' : row('Paused', `${when(s.runs.paused, now)}${s.check.manualResume ? ', resumed only by hand' : ''}`)) +
+    (s.runs.paused === undefined ? '' : row('Paused', `${at(s.runs.paused, tz, now)}${s.check.manualResume ? ', resumed only by hand' : ''}`)) +
     row('Belongs to', h(page.where)) +
     '</dl>'
   )
@@ -85,7 +119,8 @@ function availabilityList({ status, log, now }: CheckPage): string {
     const over = covered < span && ratio !== null ? ` <span class="since">over ${humanSeconds(covered / 1000)}</span>` : ''
     return `<li><span class="pct">${ratio === null ? '–' : percent(ratio)}</span> ${label}${over}</li>`
   })
-  return `<ul class="avail">${items.join('')}</ul><p class="note">From the ${log.length} signals in the log; time paused or in maintenance is not counted.</p>`
+  const from = log.length === 1 ? 'the one signal' : `the ${log.length} signals`
+  return `<ul class="avail">${items.join('')}</ul><p class="note">From ${from} in the log; time paused or in maintenance is not counted.</p>`
 }
 
 /** The last runs' durations as bars, newest on the right; failures in the down colour. */
@@ -109,21 +144,44 @@ function durationChart(log: readonly LogEntry[]): string {
 
 const SIGNAL_WORDS = { start: 'Start', success: 'Success', failure: 'Failure', log: 'Log', pause: 'Pause', resume: 'Resume' } as const
 
-function logRow({ signal, output }: LogEntry, showOutput: boolean, now: number): string {
+/**
+ * The starts that a finish of `entries` (newest first) ended: the nearest older start with the
+ * finish's rid, or without one when the finish has none. Their rows fold into the finish's.
+ */
+function foldedStarts(entries: readonly LogEntry[]): Map<LogEntry, LogEntry> {
+  const startOf = new Map<LogEntry, LogEntry>()
+  const taken = new Set<LogEntry>()
+  entries.forEach((e, i) => {
+    const { kind, duration, rid } = e.signal
+    if ((kind !== 'success' && kind !== 'failure') || duration === undefined) return
+    for (let j = i + 1; j < entries.length; j++) {
+      const older = entries[j]!
+      if (older.signal.kind !== 'start' || taken.has(older)) continue
+      if ((older.signal.rid ?? undefined) !== (rid ?? undefined)) continue
+      startOf.set(e, older)
+      taken.add(older)
+      return
+    }
+  })
+  return startOf
+}
+
+function logRow({ signal, output }: LogEntry, start: LogEntry | undefined, showOutput: boolean, tz: string | undefined, now: number): string {
   const what =
     SIGNAL_WORDS[signal.kind] +
     (signal.exitStatus === undefined ? '' : ` (exit ${signal.exitStatus})`) +
+    (start === undefined ? '' : ` <span class="since">started ${timeIn(start.signal.at, tz)?.slice(11, 19) ?? '–'}</span>`) +
     (signal.ignored === true ? ' <span class="why">ignored: paused</span>' : '')
   let out = '–'
   if (signal.bytes !== undefined) {
     if (!showOutput) out = `<span class="note">hidden (${signal.bytes} bytes)</span>`
     else if (output === undefined) out = `<span class="note">deleted by retention (${signal.bytes} bytes)</span>`
     else
-      out = `<pre class="out">${h(output.text)}</pre>${Buffer.byteLength(output.text) < output.bytes ? `<span class="note">cut: the first ${Buffer.byteLength(output.text)} of ${output.bytes} bytes</span>` : ''}`
+      out = `${outputHtml(output.text)}${Buffer.byteLength(output.text) < output.bytes ? `<span class="note">cut: the first ${Buffer.byteLength(output.text)} of ${output.bytes} bytes</span>` : ''}`
   }
   return (
     `<tr class="${signal.kind === 'failure' && signal.ignored !== true ? 'failed' : 'ok'}">` +
-    cell('Time', when(signal.at, now)) +
+    cell('Time', at(signal.at, tz, now)) +
     cell('Signal', what) +
     cell('Duration', signal.duration === undefined ? '–' : humanSeconds(signal.duration)) +
     cell('Output', out) +
@@ -133,7 +191,12 @@ function logRow({ signal, output }: LogEntry, showOutput: boolean, now: number):
 
 export function renderCheckPage(page: CheckPage): string {
   const { status, log, now } = page
-  const entries = log.slice(0, page.shown)
+  const tz = zoneOf(status.check.schedule)
+  // One row per run: a start is folded into the row of the finish that ended it.
+  const listed = log.slice(0, page.shown)
+  const startOf = foldedStarts(listed)
+  const folded = new Set(startOf.values())
+  const entries = listed.filter((e) => !folded.has(e))
   const hidden = page.showOutput
     ? ''
     : '<p class="note">Outputs are hidden on this public page (they can hold secrets): set <code>statuspage.show_output: true</code> to show them, or read them from the API with the token.</p>'
@@ -147,7 +210,7 @@ ${stateLine(status, now)}
 <section class="box"><h2>Run log</h2>${hidden}${
     entries.length === 0
       ? '<p class="note">No signal yet.</p>'
-      : `<table class="rows log"><thead><tr><th class="w-time">Time</th><th class="w-sig">Signal</th><th class="w-dur">Duration</th><th>Output</th></tr></thead><tbody>${entries.map((e) => logRow(e, page.showOutput, now)).join('')}</tbody></table>${log.length > entries.length ? `<p class="note">The newest ${entries.length} of ${log.length}; the API pages through all of them.</p>` : ''}`
+      : `<table class="rows log"><thead><tr><th class="w-time">Time</th><th class="w-sig">Signal</th><th class="w-dur">Duration</th><th>Output</th></tr></thead><tbody>${entries.map((e) => logRow(e, startOf.get(e), page.showOutput, tz, now)).join('')}</tbody></table>${log.length > listed.length ? `<p class="note">The newest ${listed.length} signals of ${log.length}; the API pages through all of them.</p>` : ''}${tz === undefined ? '' : `<p class="note">Times are in ${h(tz)}, the zone of its schedule.</p>`}`
   }</section>
 <footer>Current server time: ${localTime(now) ?? '–'} (refreshing every ${page.refresh} seconds)</footer>
 </main>
