@@ -73,7 +73,7 @@ const favicon = (ok: boolean) =>
   `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="${ok ? '#4CAF50' : '#F44336'}"/></svg>`)}`
 
 /** "3 min ago" with the exact time on hover, or "never". */
-export const when = (ms: number | undefined | null, now: number) =>
+const when = (ms: number | undefined | null, now: number) =>
   ms === undefined || ms === null ? '<span class="since">never</span>' : `<span class="since" title="${localTime(ms) ?? '–'}">${relativeTime(ms, now)}</span>`
 
 /**
