@@ -205,12 +205,14 @@ t.test('no request makes a 5xx, a 4xx without a cause, a change on refusal, or a
   const { app, clock } = await testApp(t, { logger: sink.logger, logRequests: true })
   const stored = () => JSON.stringify([[...lastSignals(app.monitor)], app.monitor.scripts()])
   let answered = 0
+  let written = 0
   await fc.assert(
     fc.asyncProperty(request, async (req) => {
       clock.advance(1)
       const before = stored()
       const res = await app.inject(req)
       answered++
+      if (res.statusCode < 300 && stored() !== before) written++
       checkAnswer(req, res)
       const where = `${req.method} ${req.url} -> ${res.statusCode}`
       if (res.statusCode >= 400 && stored() !== before) throw new Error(`a refused request changed the store: ${where}`)
@@ -221,7 +223,8 @@ t.test('no request makes a 5xx, a 4xx without a cause, a change on refusal, or a
     { numRuns: 1500 },
   )
   t.equal(answered, 1500)
-  t.ok(app.monitor.scripts().length > 0, 'some writes went through, so writes were exercised')
+  // Counted as they happen: a later random DELETE may take every script away again.
+  t.ok(written > 0, `${written} writes went through, so writes were exercised`)
   t.notOk(
     sink.lines.some((l) => l.includes(TOKEN)),
     `the token is in none of ${sink.lines.length} log lines`,
