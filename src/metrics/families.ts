@@ -11,6 +11,7 @@ import type { Runs, Streak } from '../domain/run.js'
 import type { Script } from '../domain/script.js'
 import type { Item } from '../domain/item.js'
 import type { Board, Snapshot } from '../domain/snapshot.js'
+import { LruMap } from 'toad-cache'
 import { ChunkPool, MAX_VALUE, Writer } from './chunks.js'
 
 export type Format = 'text' | 'openmetrics'
@@ -90,7 +91,6 @@ export const itemInfoPairs = (i: Item): [string, string][] => {
 }
 
 const itemLabelCache = new ItemLabelCache(itemLabelPairs)
-const itemInfoCache = new ItemLabelCache(itemInfoPairs)
 
 /**
  * `{group="…",id="…",name="…"}` for each item of the config, encoded once per config. Call it when
@@ -98,8 +98,22 @@ const itemInfoCache = new ItemLabelCache(itemInfoPairs)
  */
 export const itemLabels = (config: Board): LabelBytes => itemLabelCache.of(config)
 
-/** The labels of statuspage_item_info, encoded once per config likewise (at its first scrape). */
-const itemInfoLabels = (config: Board): LabelBytes => itemInfoCache.of(config)
+/**
+ * What statuspage_item_info's labels add to an item's own (schedule, source, tags and the closing
+ * brace), encoded once per distinct value: many items share one. Not a buffer per item: at 100k
+ * items that held 20 MB, and building it at the first scrape held the event loop.
+ */
+const infoSuffixes = new LruMap<Buffer>(10_000)
+function infoSuffix(item: Item): Buffer {
+  const pairs = itemInfoPairs(item).slice(3)
+  const key = pairs.map(([, v]) => v).join('\0')
+  let bytes = infoSuffixes.get(key)
+  if (bytes === undefined) {
+    bytes = Buffer.from(`,${labelString(pairs).slice(1)}`)
+    infoSuffixes.set(key, bytes)
+  }
+  return bytes
+}
 
 /** Each tag of the snapshot's items, in order, with whether all its items are up. */
 export function tagStates(s: Snapshot): { tag: string; up: boolean }[] {
@@ -317,6 +331,8 @@ interface Series {
   readonly count: number
   /** Series i's label bytes. */
   labels(i: number): Uint8Array
+  /** Labels that series i adds to those, then the closing brace: written over the labels' own. */
+  more?(i: number): Uint8Array
 }
 
 /** Samples written between two yields of writeFamilies: a few milliseconds of work. */
@@ -339,9 +355,14 @@ function* writeFamilies(w: Writer, s: Snapshot, counts: Counts, format: Format):
       const v = def.value(s, counts, i)
       if (v !== undefined) {
         const labels = series.labels(i)
-        w.room(name.length + labels.length + MAX_VALUE)
+        const more = series.more?.(i)
+        w.room(name.length + labels.length + (more?.length ?? 0) + MAX_VALUE)
         w.bytes(name)
         w.bytes(labels)
+        if (more !== undefined) {
+          w.pos--
+          w.bytes(more)
+        }
         w.buf[w.pos++] = 32 // ' '
         w.value(v)
       }
@@ -357,13 +378,12 @@ function* writeFamilies(w: Writer, s: Snapshot, counts: Counts, format: Format):
 function plan(s: Snapshot, format: Format): { def: FamilyDef; head: string; series: Series }[] {
   const items = itemLabels(s.config)
   const scriptBytes = s.scripts.map(({ script }) => scriptLabels(script))
-  const info = itemInfoLabels(s.config)
   const tagBytes = tagsOf(s).map(({ tag }) => Buffer.from(labelString([['tag', tag]])))
   const itemSeries: Series = { count: s.items.length, labels: (i) => items.views[i]! }
   const scriptSeries: Series = { count: s.scripts.length, labels: (i) => scriptBytes[i]! }
   return [
     ...ITEM_FAMILIES.map((def) => ({ def, series: itemSeries })),
-    { def: ITEM_INFO, series: { count: s.items.length, labels: (i: number) => info.views[i]! } },
+    { def: ITEM_INFO, series: { ...itemSeries, more: (i: number) => infoSuffix(s.items[i]!.item) } },
     { def: TAG_UP, series: { count: tagBytes.length, labels: (i: number) => tagBytes[i]! } },
     ...SCRIPT_FAMILIES.map((def) => ({ def, series: scriptSeries })),
   ].map(({ def, series }) => ({ def, series, head: header(def.name, def.help, def.type, format) }))
