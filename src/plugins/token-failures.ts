@@ -1,23 +1,23 @@
 // Decorates the app with the one counter of failed token checks per client address, shared by
 // every route the token guards, and driven by the app's clock.
 import fp from 'fastify-plugin'
-import { LruMap } from 'toad-cache'
 import type { Clock } from '../monitor.js'
+import { PerMinute } from './per-minute.js'
 
 /** Failed attempts a client address may make per minute before it gets 429s. */
 export const FAILED_AUTH_PER_MINUTE = 30
-const WINDOW_MS = 60_000
 
 /**
- * Failed attempts per client address over its current minute, in a bounded LRU map. Written here
- * rather than with @fastify/rate-limit: that plugin must look at every request, so each check-in
- * paid for it (5% of refresh throughput, measured), while only failures need counting.
+ * Failed attempts per client address over its current minute. Written here rather than with
+ * @fastify/rate-limit: that plugin must look at every request, so each check-in paid for it (5% of
+ * refresh throughput, measured), while only failures need counting.
  */
 class FailureCounter {
-  // No TTL of the map's own: it would run on the wall clock, not on the app's.
-  readonly #windows = new LruMap<{ count: number; until: number }>(10_000)
+  readonly #perMinute: PerMinute
 
-  constructor(readonly now: Clock) {}
+  constructor(now: Clock) {
+    this.#perMinute = new PerMinute(now)
+  }
 
   /**
    * Counts one failure of `address`: whether it is over the limit for its current minute, and
@@ -25,13 +25,7 @@ class FailureCounter {
    * worth a log line: one or two lines per address a minute, however hard it tries).
    */
   fail(address: string): { over: boolean; first: boolean; passed: boolean } {
-    const now = this.now()
-    let window = this.#windows.get(address)
-    if (window === undefined || now >= window.until) {
-      window = { count: 0, until: now + WINDOW_MS }
-      this.#windows.set(address, window)
-    }
-    const count = ++window.count
+    const count = this.#perMinute.count(address)
     return { over: count > FAILED_AUTH_PER_MINUTE, first: count === 1, passed: count === FAILED_AUTH_PER_MINUTE + 1 }
   }
 }

@@ -159,10 +159,13 @@ export function guardWithToken(
   })
 }
 
-/** Refuses (403) a request whose key may not act on a check with `tags`. */
-export function requireTags(request: FastifyRequest, id: string, tags: readonly string[]): void {
+/**
+ * Refuses (403) a request whose key may not act on a check with `tags`; given as a function, they
+ * are gathered only for a key limited to tags (not on every check-in).
+ */
+export function requireTags(request: FastifyRequest, id: string, tags: readonly string[] | (() => readonly string[])): void {
   const c = request.credential
-  if (c === undefined || allowsTags(c, tags)) return
+  if (c === undefined || c.tags === undefined || allowsTags(c, typeof tags === 'function' ? tags() : tags)) return
   throw new ForbiddenError(`key ${JSON.stringify(c.name)} is limited to checks tagged ${c.tags!.join(', ')}; ${JSON.stringify(id)} has none of them`)
 }
 

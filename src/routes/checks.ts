@@ -163,7 +163,6 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
 
   /** Writes `fields` as check `id`'s definition: `create` refuses an id that exists. Resolves to whether it was created. */
   const define = async (id: string, fields: DefinedFields, { create, source = 'api' }: { create: boolean; source?: DefinedSource }) => {
-    refuseConfigured(monitor, id)
     if (!isCheckId(id)) throw new BadRequestError(`id: must match ${CHECK_ID_PATTERN} (a check's id is a URL segment)`)
     let created = false
     await monitor.changeDefinition(id, (current) => {

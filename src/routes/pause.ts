@@ -41,7 +41,7 @@ const pauseRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   )
 
   async function pauseItem(id: string, action: 'pause' | 'resume', request: FastifyRequest) {
-    requireTags(request, id, monitor.config.itemsById.get(id)?.flatMap((item) => item.tags) ?? [])
+    requireTags(request, id, () => monitor.config.itemsById.get(id)?.flatMap((item) => item.tags) ?? [])
     const items = await monitor.signal(id, { kind: action, source: sourceOf(request) })
     if (items.length === 0) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
     request.log.info({ id, action }, `item ${action}d`)

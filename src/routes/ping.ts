@@ -100,8 +100,9 @@ const pingRoutes: FastifyPluginAsync = async (app) => {
         if (typeof signal === 'string') return answer(reply, 400, signal)
         const known = app.monitor.config.itemsById.get(id)
         // A key limited to tags finds only its checks (and creates only checks with one of them), as Healthchecks' per-project keys do.
-        const tags = known?.flatMap((item) => item.tags) ?? app.monitor.config.autoProvision?.fields.tags ?? []
-        if (!allowsTags(who, tags)) return answer(reply, 404, 'not found')
+        if (who.tags !== undefined && !allowsTags(who, known?.flatMap((item) => item.tags) ?? app.monitor.config.autoProvision?.fields.tags ?? [])) {
+          return answer(reply, 404, 'not found')
+        }
         let created = false
         if (known === undefined) {
           // Healthchecks' ?create=1: 201 "Created" when the check is new, 200 "OK" after.

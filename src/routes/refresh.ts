@@ -47,7 +47,7 @@ const refreshRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
         if (typeof signal === 'string') throw new BadRequestError(signal)
         const known = app.monitor.config.itemsById.get(id)
         const create = (request.query as { create?: string }).create === '1' && known === undefined
-        requireTags(request, id, known?.flatMap((item) => item.tags) ?? (create ? (app.monitor.config.autoProvision?.fields.tags ?? []) : []))
+        requireTags(request, id, () => known?.flatMap((item) => item.tags) ?? (create ? (app.monitor.config.autoProvision?.fields.tags ?? []) : []))
         // ?create=1 (statuspage.auto_provision): an unknown id becomes a check, answered 201.
         if (create) {
           const outcome = await provision(app.monitor, id)

@@ -2,6 +2,7 @@
 // first, a page at a time.
 // Outputs can hold secrets, so the log is read with the token, as check-ins are sent with it.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import type { FastifyRequest } from 'fastify'
 import { NAME_MAX } from '../config/schema.js'
 import { zoneOf } from '../domain/schedule.js'
 import { NotFoundError } from '../errors.js'
@@ -74,37 +75,22 @@ const runLogRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
   const { monitor } = app
   guardWithToken(app, { scope: 'read' })
 
-  // A check of the checks API is an item: /api/v1/checks/:id/runs is the same log.
-  app.get('/api/v1/checks/:id/runs', { schema: { ...itemSchema, summary: "A page of a check's run log", tags: ['checks'] } }, async (request) => {
+  /** The log of the item `id` (what: how a 404 names it). */
+  const itemLog = (what: 'check' | 'item') => async (request: FastifyRequest<{ Params: { id: string }; Querystring: { limit?: number; before?: number } }>) => {
     const { id } = request.params
     const { limit = PAGE_DEFAULT, before } = request.query
     const items = monitor.config.itemsById.get(id)
-    if (items === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
-    requireTags(
-      request,
-      id,
-      items.flatMap((item) => item.tags),
-    )
+    if (items === undefined) throw new NotFoundError(`id: no ${what} has the id ${JSON.stringify(id)}`)
+    requireTags(request, id, () => items.flatMap((item) => item.tags))
     const page = await monitor.runLog(id, { keep: monitor.config.runLog.keep, before, limit })
     return pageView(id, page, limit, zoneOf(items[0]!.check.schedule))
-  })
-
+  }
+  // A check of the checks API is an item: /api/v1/checks/:id/runs is the same log.
+  app.get('/api/v1/checks/:id/runs', { schema: { ...itemSchema, summary: "A page of a check's run log", tags: ['checks'] } }, itemLog('check'))
   app.get(
     '/api/v1/items/:id/runs',
     { schema: { ...itemSchema, summary: "A page of an item's run log (as /api/v1/checks/:id/runs)", tags: ['checks'] } },
-    async (request) => {
-      const { id } = request.params
-      const { limit = PAGE_DEFAULT, before } = request.query
-      const items = monitor.config.itemsById.get(id)
-      if (items === undefined) throw new NotFoundError(`id: no item has the id ${JSON.stringify(id)}`)
-      requireTags(
-        request,
-        id,
-        items.flatMap((item) => item.tags),
-      )
-      const page = await monitor.runLog(id, { keep: monitor.config.runLog.keep, before, limit })
-      return pageView(id, page, limit, zoneOf(items[0]!.check.schedule))
-    },
+    itemLog('item'),
   )
 
   app.get('/api/v1/script/:id/runs', { schema: { ...scriptSchema, summary: "A page of a script's run log", tags: ['scripto'] } }, async (request) => {

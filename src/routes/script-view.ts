@@ -56,7 +56,7 @@ export function scriptView(scriptStatus: ScriptStatus, now: number) {
 }
 
 /** A time in ISO 8601 with the offset of the check's zone (the server's for interval checks), or null. */
-const at = (ms: number | undefined, tz: string | undefined) => (ms === undefined ? null : isoIn(ms, tz))
+export const at = (ms: number | undefined, tz: string | undefined) => (ms === undefined ? null : isoIn(ms, tz))
 
 /** An item's state, as /api/v1/status and the checks API give it: every time with the offset of its zone. */
 export function itemView(s: ItemStatus, now: number) {

@@ -4,12 +4,9 @@ import type { Config } from '../config/load.js'
 import type { Snapshot } from '../domain/snapshot.js'
 import { secondsToDeadline } from '../domain/check.js'
 import { zoneOf } from '../domain/schedule.js'
-import { isoIn, isoLocal } from '../time.js'
+import { isoLocal } from '../time.js'
 import { guardWhenPrivate } from './auth.js'
-import { itemView, runView, scriptView } from './script-view.js'
-
-/** A time in ISO 8601 with the offset of the check's zone (the server's for interval checks), or null. */
-const at = (ms: number | undefined, tz: string | undefined) => (ms === undefined ? null : isoIn(ms, tz))
+import { at, itemView, runView, scriptView } from './script-view.js'
 
 function statusView(s: Snapshot<Config>) {
   return {
