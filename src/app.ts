@@ -11,6 +11,8 @@ import metricsPlugin from './plugins/metrics.js'
 import monitor from './plugins/monitor.js'
 import openapi from './plugins/openapi.js'
 import retention from './plugins/retention.js'
+import flips from './plugins/flips.js'
+import flipRoutes from './routes/flips.js'
 import logLimit from './plugins/log-limit.js'
 import tokenFailures from './plugins/token-failures.js'
 import validation from './plugins/validation.js'
@@ -42,6 +44,8 @@ export interface AppOptions {
   metricsCacheMs?: number
   /** Between sweeps of old outputs (ms). */
   retentionMs?: number
+  /** Between evaluations of every check for flips (ms). */
+  evaluateMs?: number
   /** How long headers may take to arrive, and a body after them (ms). */
   requestTimeoutMs?: number
   /** At shutdown, the longest wait for clients to finish with their connections (ms). */
@@ -91,6 +95,7 @@ export async function buildApp({
   trustProxy = false,
   metricsCacheMs,
   retentionMs,
+  evaluateMs,
   requestTimeoutMs = 30_000,
   drainMs,
   maxPages,
@@ -126,6 +131,7 @@ export async function buildApp({
     )
   }
   await app.register(retention, { everyMs: retentionMs })
+  await app.register(flips, { everyMs: evaluateMs })
   await app.register(metricsPlugin, { cacheMs: metricsCacheMs })
   await app.register(tokenFailures)
   await app.register(logLimit)
@@ -134,6 +140,7 @@ export async function buildApp({
   await app.register(ping)
   await app.register(status)
   await app.register(runLog)
+  await app.register(flipRoutes)
   await app.register(pause)
   await app.register(scripts)
   await app.register(checks)

@@ -5,6 +5,8 @@ import { setImmediate } from 'node:timers/promises'
 import { withDefinitions } from './config/defined.js'
 import type { Config, Item } from './config/load.js'
 import type { CheckDefinition } from './domain/definition.js'
+import type { Flip, FlipHead } from './domain/flip.js'
+import { Evaluator } from './evaluator.js'
 import { dueAfter, scriptKey, type Due } from './domain/check.js'
 import {
   applySignal,
@@ -61,6 +63,7 @@ export class Monitor {
   /** Bytes of outputs written since start (about: each counted up to OUTPUT_MAX). */
   #outputBytes = 0
   readonly #outputListeners: ((total: number) => void)[] = []
+  readonly #evaluator: Evaluator
 
   private constructor(
     file: Config,
@@ -72,12 +75,15 @@ export class Monitor {
     this.#file = file
     this.#config = config
     this.#store = store
+    this.#evaluator = new Evaluator(store)
     this.#reload = { successful: true, lastSuccess: now() }
     store.keepOnlyItems(new Set(config.itemsById.keys()))
     this.#derive(config, histories)
     // Another replica's signals count as this one's own.
     store.onSignals((id, record) => {
+      const missed = this.#dueOf(id)
       for (const item of this.#config.itemsById.get(id) ?? []) this.#count(item, record)
+      this.#judgeItem(id, missed)
     })
     // Another replica's definitions count as this one's own.
     store.onDefinitions(() => void this.#redefine())
@@ -219,6 +225,7 @@ export class Monitor {
   async createScript(fields: ScriptFields, signal?: Signal): Promise<Script> {
     const script = await this.#store.createScript(fields, signal)
     this.#wrote(signal?.output)
+    this.#judgeScript(script)
     return script
   }
 
@@ -231,6 +238,7 @@ export class Monitor {
     if (signal?.kind !== 'start') {
       const script = await this.#store.updateScript(id, patch, signal)
       if (script !== undefined) this.#wrote(signal?.output)
+      if (script !== undefined) this.#judgeScript(script)
       return script
     }
     // Whether the start drops an open run is known only from the script as the write finds it.
@@ -244,6 +252,7 @@ export class Monitor {
       signal,
     )
     if (script !== undefined && dropped !== undefined) this.#dropped({ script: id, run: dropped })
+    if (script !== undefined) this.#judgeScript(script)
     return script
   }
 
@@ -261,9 +270,11 @@ export class Monitor {
     if (configured === undefined) return []
     const record = await this.#store.recordSignal(id, signalAt(signal, this.now(), this.#ignores(id, configured, signal.kind)))
     const items = (record !== undefined && this.#config.itemsById.get(id)) || []
+    const missed = this.#dueOf(id)
     for (const item of items) this.#count(item, record!)
     if (record?.dropped !== undefined) this.#dropped({ item: id, run: record.dropped })
     if (record !== undefined) this.#wrote(signal.output)
+    if (items.length > 0) this.#judgeItem(id, missed)
     return items
   }
 
@@ -370,6 +381,81 @@ export class Monitor {
     const result = await this.#store.changeDefinition(id, change)
     await this.#redefine()
     return result
+  }
+
+  // Flips: every change of a check's state, judged here (the evaluator) and recorded in the store.
+
+  /**
+   * Judges every check now and records those whose state is not their last flip's: the evaluator's
+   * tick, for the changes that time alone makes. Resolves to the flips this replica recorded.
+   */
+  evaluate(): Promise<Flip[]> {
+    const now = this.now()
+    const flips: Flip[] = []
+    // An id shared by items in several groups is one check in the store: judged by its first item.
+    for (const [id, [item]] of this.#config.itemsById) {
+      const { runs, streak } = this.#runs[item!.index]!
+      this.#evaluator.judge(flips, id, item!.check, this.#dues[item!.index], runs, streak, now)
+    }
+    const defaults = this.#config.scriptDefaults
+    for (const script of this.#store.scripts()) {
+      const s = scriptStatus(script, defaults, now)
+      this.#evaluator.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now)
+    }
+    return this.#evaluator.record(flips)
+  }
+
+  /** The due times of check `id` (its first item's) as they stand. */
+  #dueOf(id: string): Due | undefined {
+    const item = this.#config.itemsById.get(id)?.[0]
+    return item === undefined ? undefined : this.#dues[item.index]
+  }
+
+  /**
+   * After a signal of `id`: its flip, if it made one, at once (and a lateness before it that the
+   * timer missed: `missed`, its due times before the signal); a failure to record is the next
+   * tick's to retry.
+   */
+  #judgeItem(id: string, missed: Due | undefined): void {
+    const item = this.#config.itemsById.get(id)?.[0]
+    if (item === undefined) return
+    const flips: Flip[] = []
+    const { runs, streak } = this.#runs[item.index]!
+    this.#evaluator.judge(flips, id, item.check, this.#dues[item.index], runs, streak, this.now(), missed)
+    if (flips.length > 0) this.#evaluator.record(flips).catch(() => {})
+  }
+
+  #judgeScript(script: Script): void {
+    const now = this.now()
+    const s = scriptStatus(script, this.#config.scriptDefaults, now)
+    const flips: Flip[] = []
+    this.#evaluator.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now)
+    if (flips.length > 0) this.#evaluator.record(flips).catch(() => {})
+  }
+
+  /** Tells `listener` of each flip this replica records (another replica's are its own to tell). */
+  onFlip(listener: (flip: Flip) => void): void {
+    this.#evaluator.onFlip(listener)
+  }
+
+  /** Each check's last flip, by key (see Store.flipHeads). */
+  flipHeads(): ReadonlyMap<string, FlipHead> {
+    return this.#store.flipHeads()
+  }
+
+  /** A page of the flips of the check with `key`, newest first (see Store.flipLog). */
+  flipLog(key: string, page: { before: number | undefined; since?: number; limit: number }): Promise<Flip[]> {
+    return this.#store.flipLog(key, page)
+  }
+
+  /** Every flip since `since`, by key, oldest first. */
+  recentFlips(since: number): Promise<Map<string, Flip[]>> {
+    return this.#store.recentFlips(since)
+  }
+
+  /** One step of flip retention (see Store.pruneFlips). */
+  pruneFlips(rule: { before: number; keep: number; limit: number }): Promise<number> {
+    return this.#store.pruneFlips(rule)
   }
 
   /** Records that a reload was refused; the config in force stays. */

@@ -1,6 +1,7 @@
 // Each check's own page: /item/:id and /script/:id, rendered on a fixed clock.
 import t from 'tap'
 import { auth, config, testApp, yamlConfig } from './helpers/app.js'
+import { waitUntil } from './helpers/db.js'
 
 type App = Awaited<ReturnType<typeof testApp>>['app']
 
@@ -95,13 +96,15 @@ t.test('each run in the log is one row with its outcome, times and duration; the
   t.match(html, 'The last 3 timed runs, the longest 4s.')
 })
 
-t.test('availability over 24 h, 7 d and 30 d comes from the log, over what it covers', async (t) => {
+t.test('availability over 24 h, 7 d and 30 d comes from the flips, over what they cover, even when the timer missed a lateness', async (t) => {
   const { app, clock } = await testApp(t, { config: config(yamlConfig({ groups: '\n    Jobs:\n      - {name: Web, id: web, interval: 1h}\n' })) })
   await send(app, 'web')
   clock.advance(3 * 3600)
   await send(app, 'web')
   clock.advance(3600)
-  // Up for the first hour, late for two, then up again for the last hour: 2 of 4 hours.
+  // Up for the first hour, late for two, then up again for the last hour: 2 of 4 hours. No tick of
+  // the evaluator ran while it was late: the check-in that ended it records the lateness too.
+  await waitUntil(async () => (await app.monitor.flipLog('web', { before: undefined, limit: 5 })).length === 3, 'three flips')
   const { html } = await page(app, '/item/web')
   t.match(
     html,
@@ -147,5 +150,9 @@ t.test("a check page tells times in the check's own zone, its limits, and folds 
   t.match(html, 'Times are in Asia/Kolkata, the zone of its schedule.')
   t.match(html, '<details><summary>5 earlier lines</summary><pre class="out">line 1\nline 2\nline 3\nline 4\nline 5</pre></details>')
   t.match(html, '<pre class="out">line 6\nline 7', 'the last ten lines in full')
-  t.match(html, 'From the one signal in the log')
+  t.match(
+    html,
+    /<td data-label="Month"><span class="v">January 2026<\/span><\/td><td data-label="Downtimes"><span class="v">none<\/span>.*December 2025.*November 2025/s,
+    'three months of downtimes, newest first',
+  )
 })

@@ -165,7 +165,7 @@ t.test('each bad config gets one line naming the file, the path and the fault', 
       ['config.yml: statuspage.grace: must be seconds or a duration such as 90s, 15m, 2h, 1d, 1w or 1h30m'],
     ],
     ['an interval of 0s', yamlConfig({ extra: '  interval: 0s\n' }), ['config.yml: statuspage.interval: must be greater than 0']],
-    ['an unknown top-level key', `${yamlConfig()}extra: 1\n`, ["config.yml: (top level): unknown key 'extra' (allowed: statuspage, scripto, run_log)"]],
+    ['an unknown top-level key', `${yamlConfig()}extra: 1\n`, ["config.yml: (top level): unknown key 'extra' (allowed: statuspage, scripto, run_log, flips)"]],
     ['a run log keeping more than the signals kept', yamlConfig({ top: 'run_log:\n  keep: 1000\n' }), ['config.yml: run_log.keep: must be at most 256']],
     ['an output age of 0', yamlConfig({ top: 'run_log:\n  max_age: 0s\n' }), ['config.yml: run_log.max_age: must be greater than 0']],
     [

@@ -463,3 +463,53 @@ t.test('a check defined on one replica is in force on the other within 2 s; a cr
   await waitUntil(() => !onA.config.itemsById.has('sync'), 'A forgets it', 2000)
   t.notOk(a.runs().has('sync'), 'and its signals')
 })
+
+t.test('two real replicas record each flip once: late, recovered, three failures, paused, with one killed mid-way', async (t) => {
+  const cluster = startCluster(t)
+  if (cluster === undefined) return
+  const url = await cluster.createDatabase()
+  const dir = t.testdir({ 'config.yml': yamlConfig({ groups: '\n    Jobs:\n      - {name: Backup, id: backup, interval: 4, failure_threshold: 3}\n' }) })
+  const args = ['--db', url, join(dir, 'config.yml')]
+  const a = await startCli(t, args)
+  const b = await startCli(t, args)
+  const headers = { 'x-token': TOKEN }
+  const flips = () =>
+    pgRows<{ seq: number; from_state: string; to_state: string }>(url, "SELECT seq, from_state, to_state FROM check_flip WHERE key = 'backup' ORDER BY seq")
+  const logged = () => [...a.logs, ...b.logs].filter((l) => l.check === 'backup')
+
+  t.equal((await fetch(`${a.url}/refresh/backup`, { headers })).status, 200)
+  // Both replicas judge every check each second: past the deadline, both find it late.
+  await waitUntil(async () => (await flips()).some((f) => f.to_state === 'late'), 'late recorded', 15_000)
+  await waitUntil(() => logged().some((l) => l.to === 'late'), 'and logged', 5000)
+  a.child.kill('SIGKILL')
+  t.equal((await fetch(`${b.url}/refresh/backup`, { headers })).status, 200)
+  for (let i = 0; i < 3; i++) t.equal((await fetch(`${b.url}/refresh/backup/1`, { headers })).status, 200)
+  t.equal((await fetch(`${b.url}/api/v1/items/backup/pause`, { method: 'POST', headers })).status, 200)
+  await waitUntil(async () => (await flips()).length >= 5, 'five flips', 10_000)
+  // Some ticks of the survivor later, nothing more.
+  await new Promise((resolve) => setTimeout(resolve, 2500))
+  const expected = [
+    ['never', 'up'],
+    ['up', 'late'],
+    ['late', 'up'],
+    ['up', 'failed'],
+    ['failed', 'paused'],
+  ]
+  t.same(
+    (await flips()).map((f) => [f.seq, f.from_state, f.to_state]),
+    expected.map(([from, to], i) => [i + 1, from, to]),
+    'each once, in order',
+  )
+  t.same(
+    logged()
+      .map((l) => [l.seq, l.from, l.to])
+      .sort((x, y) => Number(x[0]) - Number(y[0])),
+    expected.map(([from, to], i) => [i + 1, from, to]),
+    'one log line per flip, on the replica that recorded it',
+  )
+  const api = (await (await fetch(`${b.url}/api/v1/checks/backup/flips`, { headers })).json()) as { flips: { to: string }[] }
+  t.same(
+    api.flips.map((f) => f.to),
+    ['paused', 'failed', 'up', 'late', 'up'],
+  )
+})

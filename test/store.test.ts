@@ -2,6 +2,7 @@
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import type { CheckDefinition } from '../src/domain/definition.js'
+import type { Flip, FlipState } from '../src/domain/flip.js'
 import type { Signal } from '../src/domain/run.js'
 import { scriptKey } from '../src/domain/check.js'
 import { NEW_SCRIPT, scriptSignal } from '../src/domain/script.js'
@@ -537,4 +538,66 @@ for (const backend of backends(t)) {
     await store.changeDefinition('x', () => undefined)
     t.equal(store.definitions().size, 0)
   })
+
+  t.test(
+    `${backend.name}: flips are recorded once per seq, paged newest first, pruned by age and count but never a check's last, and read back after a reopen`,
+    async (t) => {
+      const location = await backend.fresh(t)
+      const store = await openStore(location)
+      const flip = (key: string, seq: number, at: number, from: FlipState, to: FlipState, reason: string | null = null): Flip => ({
+        key,
+        seq,
+        at,
+        from,
+        to,
+        reason,
+      })
+      t.same(await store.recordFlips([flip('a', 1, 1000, 'never', 'up'), flip('b', 1, 1500, 'never', 'up')]), [
+        flip('a', 1, 1000, 'never', 'up'),
+        flip('b', 1, 1500, 'never', 'up'),
+      ])
+      t.same(store.flipHeads().get('a'), { seq: 1, at: 1000, to: 'up' })
+      // A stale judge (another replica's view) tries the same seq again: nothing is written.
+      t.same(await store.recordFlips([flip('a', 1, 1200, 'never', 'late'), flip('a', 2, 2000, 'up', 'late', 'no check-in by the deadline')]), [
+        flip('a', 2, 2000, 'up', 'late', 'no check-in by the deadline'),
+      ])
+      t.same(await store.recordFlips([flip('b', 1, 1600, 'never', 'late')]), [], 'a seq taken is refused')
+      t.same(store.flipHeads().get('b'), { seq: 1, at: 1500, to: 'up' }, 'the head is the flip that was there')
+      for (let seq = 3; seq <= 8; seq++) await store.recordFlips([flip('a', seq, seq * 1000, seq % 2 ? 'late' : 'up', seq % 2 ? 'up' : 'late')])
+      t.same(
+        (await store.flipLog('a', { before: undefined, limit: 3 })).map((f) => f.seq),
+        [8, 7, 6],
+      )
+      t.same(
+        (await store.flipLog('a', { before: 6, limit: 10 })).map((f) => f.seq),
+        [5, 4, 3, 2, 1],
+      )
+      t.same(
+        (await store.flipLog('a', { before: undefined, since: 6500, limit: 10 })).map((f) => f.seq),
+        [8, 7],
+        'since a time',
+      )
+      const recent = await store.recentFlips(5000)
+      t.same(
+        [...recent].map(([key, flips]) => [key, flips.map((f) => f.seq)]),
+        [['a', [5, 6, 7, 8]]],
+        'oldest first, by key',
+      )
+      await store.close()
+      const reopened = await openStore(location)
+      t.same(reopened.flipHeads().get('a'), { seq: 8, at: 8000, to: 'late' }, 'heads read back')
+      t.equal(await reopened.pruneFlips({ before: 3500, keep: 100, limit: 100 }), 3, "by age: a's 1-3; b's only flip stays, however old")
+      t.equal(await reopened.pruneFlips({ before: 0, keep: 2, limit: 100 }), 3, 'by count: the newest 2 of a stay')
+      t.same(
+        (await reopened.flipLog('a', { before: undefined, limit: 10 })).map((f) => f.seq),
+        [8, 7],
+      )
+      t.same(
+        (await reopened.flipLog('b', { before: undefined, limit: 10 })).map((f) => f.seq),
+        [1],
+      )
+      t.same(await reopened.recordFlips([flip('a', 9, 9000, 'late', 'up')]), [flip('a', 9, 9000, 'late', 'up')], 'the next seq follows the kept one')
+      await reopened.close()
+    },
+  )
 }

@@ -53,6 +53,12 @@ export interface Config {
     /** Bytes all outputs together are kept under. */
     readonly maxBytes: number
   }
+  readonly flips: {
+    /** Seconds a flip is kept (a check's last one always is). */
+    readonly maxAge: number
+    /** Flips kept per check. */
+    readonly maxPerCheck: number
+  }
 }
 
 export type Scope = 'read' | 'ping' | 'write' | 'admin'
@@ -307,6 +313,7 @@ function normalise(raw: RawConfig, fault: Fault): Config {
   // The schema's defaults have filled every optional key by now.
   const scripto = raw.scripto as Required<NonNullable<RawConfig['scripto']>>
   const runLog = raw.run_log as Required<NonNullable<RawConfig['run_log']>>
+  const flips = raw.flips as Required<NonNullable<RawConfig['flips']>>
   return Object.freeze({
     title: s.title as string,
     token: s.token,
@@ -331,6 +338,10 @@ function normalise(raw: RawConfig, fault: Fault): Config {
       keep: runLog.keep,
       maxAge: seconds(runLog.max_age, pointer('run_log', 'max_age'), true) ?? 0,
       maxBytes: Math.round(runLog.max_output_mib * 1024 * 1024),
+    }),
+    flips: Object.freeze({
+      maxAge: seconds(flips.max_age, pointer('flips', 'max_age'), true) ?? 0,
+      maxPerCheck: flips.max_per_check,
     }),
   })
 }

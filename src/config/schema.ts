@@ -284,6 +284,22 @@ export const configSchema = {
         },
       },
     },
+    flips: {
+      description: "Each check's flips: its changes of state (up, late, failed...), from which availability and downtimes are computed.",
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        max_age: { ...positiveDuration("Flips older than this are deleted, except each check's last one."), default: '400d' },
+        max_per_check: {
+          description: 'Flips kept per check, the oldest deleted first (a check that flaps all day makes thousands).',
+          type: 'integer',
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 10_000,
+        },
+      },
+    },
   },
 } as const
 

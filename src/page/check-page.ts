@@ -1,9 +1,10 @@
 // A check's own page (/item/<id>, /script/<id>): its state and why, its schedule in words and
-// when it is due, availability from its run log, its last durations as an inline SVG chart, and
-// the log itself. The same rules as the status page: no script, nothing from elsewhere, every
+// when it is due, availability and monthly downtimes from its flips, its last durations as an
+// inline SVG chart, and the log itself with its flips between the runs. The same rules as the status page: no script, nothing from elsewhere, every
 // string escaped (outputs are hostile input), and outputs only with statuspage.show_output.
-import { availability } from '../domain/availability.js'
+import { Cron } from 'croner'
 import { isUp, statusReason } from '../domain/check.js'
+import { downtimes, isDownState, uptime, type Flip } from '../domain/flip.js'
 import { humanSeconds } from '../domain/run.js'
 import type { ItemStatus, ScriptStatus } from '../domain/snapshot.js'
 import type { LogEntry } from '../store/store.js'
@@ -19,8 +20,12 @@ export interface CheckPage {
   /** Where the check belongs, for people: "group Jobs", "server db1". */
   readonly where: string
   readonly status: ItemStatus | ScriptStatus
-  /** Its run log, newest first: every kept signal (availability reads them all). */
+  /** Its run log, newest first: every kept signal. */
   readonly log: readonly LogEntry[]
+  /** Its flips of the last DOWNTIME_MONTHS months at least, newest first. */
+  readonly flips: readonly Flip[]
+  /** The flip before the oldest of `flips`: the state the span began in; undefined when there is none or it is unknown. */
+  readonly prior: Flip | undefined
   /** How many of the newest entries the page lists. */
   readonly shown: number
   readonly showOutput: boolean
@@ -106,21 +111,42 @@ function facts(page: CheckPage): string {
   )
 }
 
-function availabilityList({ status, log, now }: CheckPage): string {
-  const signals = log.map((e) => e.signal).reverse()
-  const figures = availability(
-    status.check,
-    signals,
+function availabilityList({ flips, prior, now }: CheckPage): string {
+  const figures = uptime(
+    prior,
+    [...flips].reverse(),
     now,
     SPANS.map(([, span]) => span),
   )
   const items = SPANS.map(([label, span], k) => {
     const { ratio, covered } = figures[k]!
-    const over = covered < span && ratio !== null ? ` <span class="since">over ${humanSeconds(covered / 1000)}</span>` : ''
+    const over = covered < span && ratio !== null ? ` <span class="since">over ${humanSeconds(Math.round(covered / 1000))}</span>` : ''
     return `<li><span class="pct">${ratio === null ? '–' : percent(ratio)}</span> ${label}${over}</li>`
   })
-  const from = log.length === 1 ? 'the one signal' : `the ${log.length} signals`
-  return `<ul class="avail">${items.join('')}</ul><p class="note">From ${from} in the log; time paused or in maintenance is not counted.</p>`
+  return `<ul class="avail">${items.join('')}</ul><p class="note">From its changes of state; time paused, in maintenance or before its first check-in is not counted.</p>`
+}
+
+/** The months whose downtimes the page lists, this one included, as Healthchecks shows them. */
+export const DOWNTIME_MONTHS = 3
+
+/** Each of the last DOWNTIME_MONTHS months in the check's zone: how often it went down, and for how long in all. */
+function downtimeTable({ flips, prior, now, status }: CheckPage): string {
+  const tz = zoneOf(status.check.schedule)
+  const months = new Cron('0 0 1 * *', tz === undefined ? {} : { timezone: tz })
+  const starts = months
+    .previousRuns(DOWNTIME_MONTHS, new Date(now))
+    .map((d) => d.getTime())
+    .reverse()
+  const bounds = [...starts, months.nextRun(new Date(now))?.getTime() ?? now]
+  const periods = downtimes(prior, [...flips].reverse(), bounds, now)
+  const name = new Intl.DateTimeFormat('en', { month: 'long', year: 'numeric', ...(tz === undefined ? {} : { timeZone: tz }) })
+  const rows = periods
+    .reverse()
+    .map(
+      (p) =>
+        `<tr class="${p.total > 0 ? 'failed' : 'ok'}">${cell('Month', name.format(p.start))}${cell('Downtimes', p.count === 0 && p.total === 0 ? 'none' : String(p.count))}${cell('Total', p.total === 0 ? '–' : humanSeconds(Math.round(p.total / 1000)))}</tr>`,
+    )
+  return `<table class="rows"><thead><tr><th>Month</th><th>Downtimes</th><th>Total</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
 
 /** The last runs' durations as bars, newest on the right; failures in the down colour. */
@@ -189,6 +215,34 @@ function logRow({ signal, output }: LogEntry, start: LogEntry | undefined, showO
   )
 }
 
+/** A flip as a row of the log: from what state to what, and why. */
+function flipRow(flip: Flip, tz: string | undefined, now: number): string {
+  const to = looks({ status: flip.to })
+  const what = `<span class="mark" aria-hidden="true">${to.mark}</span> ${looks({ status: flip.from }).label} → ${to.label}`
+  return (
+    `<tr class="flip ${isDownState(flip.to) ? 'failed' : 'ok'}" data-status="${flip.to}">` +
+    cell('Time', at(flip.at, tz, now)) +
+    cell('Signal', what) +
+    cell('Duration', '–') +
+    cell('Output', flip.reason === null ? '–' : `<span class="why">${h(flip.reason)}</span>`) +
+    '</tr>'
+  )
+}
+
+/** The log's rows, newest first: its entries, and the flips since the oldest of them between them. */
+function logRows(page: CheckPage, entries: readonly LogEntry[], startOf: Map<LogEntry, LogEntry>, tz: string | undefined): string {
+  const oldest = entries.at(-1)?.signal.at ?? -Infinity
+  const flips = page.flips.filter((f) => f.at >= oldest)
+  const rows: string[] = []
+  let f = 0
+  for (const e of entries) {
+    for (; f < flips.length && flips[f]!.at >= e.signal.at; f++) rows.push(flipRow(flips[f]!, tz, page.now))
+    rows.push(logRow(e, startOf.get(e), page.showOutput, tz, page.now))
+  }
+  for (; f < flips.length; f++) rows.push(flipRow(flips[f]!, tz, page.now))
+  return rows.join('')
+}
+
 export function renderCheckPage(page: CheckPage): string {
   const { status, log, now } = page
   const tz = zoneOf(status.check.schedule)
@@ -206,11 +260,12 @@ export function renderCheckPage(page: CheckPage): string {
 ${stateLine(status, now)}
 <section class="box">${facts(page)}</section>
 <section class="box"><h2>Availability</h2>${availabilityList(page)}</section>
+<section class="box"><h2>Downtime</h2>${downtimeTable(page)}</section>
 <section class="box"><h2>Durations</h2>${durationChart(log)}</section>
 <section class="box"><h2>Run log</h2>${hidden}${
     entries.length === 0
       ? '<p class="note">No signal yet.</p>'
-      : `<table class="rows log"><thead><tr><th class="w-time">Time</th><th class="w-sig">Signal</th><th class="w-dur">Duration</th><th>Output</th></tr></thead><tbody>${entries.map((e) => logRow(e, startOf.get(e), page.showOutput, tz, now)).join('')}</tbody></table>${log.length > listed.length ? `<p class="note">The newest ${listed.length} signals of ${log.length}; the API pages through all of them.</p>` : ''}${tz === undefined ? '' : `<p class="note">Times are in ${h(tz)}, the zone of its schedule.</p>`}`
+      : `<table class="rows log"><thead><tr><th class="w-time">Time</th><th class="w-sig">Signal</th><th class="w-dur">Duration</th><th>Output</th></tr></thead><tbody>${logRows(page, entries, startOf, tz)}</tbody></table>${log.length > listed.length ? `<p class="note">The newest ${listed.length} signals of ${log.length}; the API pages through all of them.</p>` : ''}${tz === undefined ? '' : `<p class="note">Times are in ${h(tz)}, the zone of its schedule.</p>`}`
   }</section>
 <footer>Current server time: ${localTime(now) ?? '–'} (refreshing every ${page.refresh} seconds)</footer>
 </main>

@@ -1,18 +1,20 @@
 // GET / (the status page), each check's own page (/item/:id, /script/:id) and the badges.
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
-import type { CheckStatus } from '../domain/check.js'
+import { scriptKey, type CheckStatus } from '../domain/check.js'
 import { taggedOnly, type ItemStatus } from '../domain/snapshot.js'
 import type { Monitor } from '../monitor.js'
 import { NotFoundError } from '../errors.js'
 import { guardWhenPrivate } from './auth.js'
 import { badgeJson, badgeSvg, TONE, type Badge } from '../page/badge.js'
-import { renderCheckPage, type CheckPage } from '../page/check-page.js'
+import { DOWNTIME_MONTHS, renderCheckPage, type CheckPage } from '../page/check-page.js'
 import { renderPage, STYLE_HASH } from '../page/page.js'
 import { SIGNALS_KEPT } from '../store/store.js'
 
 /** Log entries a check page lists at most (run_log.keep, if fewer); the API pages through them all. */
 const PAGE_ENTRIES = 50
+/** Flips a check page reads at most: availability and downtimes cover fewer when a check flaps more. */
+const FLIPS_READ = 20_000
 
 const CSP = `default-src 'none'; style-src '${STYLE_HASH}'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`
 
@@ -95,6 +97,16 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
     )
   }
   const wholeLog = { keep: SIGNALS_KEPT, before: undefined, limit: SIGNALS_KEPT }
+  /**
+   * The flips of the check with `key` that its page reads: those of the months its downtimes
+   * cover (FLIPS_READ at most) and the one before them, the state they began in.
+   */
+  const pageFlips = async (key: string) => {
+    const since = app.monitor.now() - (DOWNTIME_MONTHS * 31 + 1) * 86_400_000
+    const flips = await app.monitor.flipLog(key, { before: undefined, since, limit: FLIPS_READ })
+    const prior = flips.length === FLIPS_READ ? undefined : (await app.monitor.flipLog(key, { before: flips.at(-1)?.seq, limit: 1 }))[0]
+    return { flips, prior }
+  }
 
   app.get('/item/:id', { schema: { summary: 'A check page (HTML)', tags: ['page'], params: FILE_PARAMS('id') } }, async (request, reply) => {
     const { id } = request.params as { id: string }
@@ -108,6 +120,7 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
       where: `${items.length === 1 ? 'group' : 'groups'} ${items.map((i) => i.group).join(', ')}`,
       status: status!,
       log,
+      ...(await pageFlips(id)),
     })
   })
 
@@ -116,7 +129,13 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
     const script = app.monitor.config.scripto.enabled && /^\d{1,15}$/.test(id) ? app.monitor.getScript(Number(id)) : undefined
     if (script === undefined) throw new NotFoundError(`id: no script with id ${JSON.stringify(id)}`)
     const log = await app.monitor.scriptRunLog(script.id, wholeLog)
-    return checkPage(reply, { name: script.name, where: `server ${script.server}`, status: app.monitor.scriptStatus(script), log })
+    return checkPage(reply, {
+      name: script.name,
+      where: `server ${script.server}`,
+      status: app.monitor.scriptStatus(script),
+      log,
+      ...(await pageFlips(scriptKey(script.id))),
+    })
   })
 
   /** `<key>.svg` or `<key>.json` for the badge that `find` gives, else 404. */

@@ -91,6 +91,20 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE check_def ADD COLUMN created INTEGER;
    ALTER TABLE check_def ADD COLUMN updated INTEGER;
    CREATE UNIQUE INDEX check_def_key ON check_def (key);`,
+  // 8: flips, each check's changes of state (domain/flip.ts), under its key: seq counts a check's
+  // flips from 1, and (key, seq) being unique is the compare-and-set that records each once. at in
+  // ms; from_state and to_state a FlipState; reason for people, NULL when there is none. Retention
+  // deletes by age (check_flip_age) and beyond the newest of each key.
+  `CREATE TABLE check_flip (
+     key        TEXT NOT NULL,
+     seq        INTEGER NOT NULL,
+     at         INTEGER NOT NULL,
+     from_state TEXT NOT NULL,
+     to_state   TEXT NOT NULL,
+     reason     TEXT,
+     PRIMARY KEY (key, seq)
+   ) WITHOUT ROWID;
+   CREATE INDEX check_flip_age ON check_flip (at);`,
 ]
 
 const SCHEMA_VERSION = MIGRATIONS.length

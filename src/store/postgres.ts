@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto'
 import { setImmediate as endOfTurn } from 'node:timers/promises'
 import { StoreTimeoutError, StoreUnavailableError } from '../errors.js'
 import { Batches, type Op, type SignalOp } from './postgres/batches.js'
+import { postgresFlips } from './postgres/flips.js'
 import { CHANNEL, isUnavailable, Link } from './postgres/link.js'
 import { Replication } from './postgres/replication.js'
 import { definitionWrites, poolReads, scriptWrites, type ScriptWrite } from './postgres/scripts.js'
@@ -159,10 +160,13 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       ? new Promise<T>((resolve, reject) => enqueue({ kind: 'script', lock, run, resolve: resolve as (value: unknown) => void, reject }))
       : Promise.reject<T>(new StoreUnavailableError())
 
+  let flips: Awaited<ReturnType<typeof postgresFlips>>
   try {
     await link.open(() => replication.load())
+    flips = await postgresFlips(link)
   } catch (err) {
     clearInterval(deadline)
+    if (link.up) await link.end().catch(() => {})
     throw err
   }
 
@@ -180,6 +184,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       if (gone.length > 0 && link.up) enqueue({ kind: 'forget', ids: gone })
     },
     ...poolReads(link),
+    ...flips,
     definitions: () => memory.definitions(),
     ...definitionWrites(replication, scriptWrite),
     onDefinitions: (listener) => replication.onDefinitions(listener),

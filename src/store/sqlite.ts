@@ -9,6 +9,7 @@ import type { CheckDefinition } from '../domain/definition.js'
 import type { Script } from '../domain/script.js'
 import { foldBatch, Memory, recordOf, trimEvery, type IdBase, type IdBatch, type Queued } from './core.js'
 import { checkpointer as walCheckpointer } from './checkpointer.js'
+import { sqliteFlips } from './flips.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
 import { whereClause, type Dialect } from './script-filters.js'
@@ -309,6 +310,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       })
     },
 
+    ...sqliteFlips(db, write),
     definitions: () => memory.definitions(),
     // The definition as it stands when the batch runs, so that changes queued together apply in order.
     changeDefinition: (id, change) =>

@@ -2,6 +2,7 @@
 // (a file; the default, needs nothing) and PostgreSQL (shared by replicas). It imports only the
 // domain; open.ts chooses the backend, and nothing above knows which one runs.
 import type { CheckDefinition } from '../domain/definition.js'
+import type { Flip, FlipHead } from '../domain/flip.js'
 import type { Finish, OpenRun, Output, Runs, Signal } from '../domain/run.js'
 import type { Script, ScriptFields } from '../domain/script.js'
 
@@ -70,6 +71,28 @@ export interface Store {
    * (SQLite). Resolves to how many it deleted: the caller steps again while that is `limit`.
    */
   pruneOutputs(rule: { before: number; maxBytes: number; downTo: number; limit: number }): Promise<number>
+
+  /**
+   * The newest flip of each check, by key, as this replica knows it: its own, and another
+   * replica's once it was read (a flip recorded there, a conflict here).
+   */
+  flipHeads(): ReadonlyMap<string, FlipHead>
+  /**
+   * Records each flip unless its check already has one with that seq (another replica recorded
+   * the change first): the compare-and-set that keeps one record of each change. A flip's seq is
+   * its check's head's seq + 1. Resolves, once committed, to the flips recorded; flipHeads() then
+   * has, for the others, the flip that was there.
+   */
+  recordFlips(flips: readonly Flip[]): Promise<Flip[]>
+  /** A page of the flips of `key`, newest first: seq below `before` and at no earlier than `since` (all when undefined), at most `limit`. */
+  flipLog(key: string, page: { before: number | undefined; since?: number; limit: number }): Promise<Flip[]>
+  /** Every flip at or after `since` (ms), by key, oldest first: a history strip per check. */
+  recentFlips(since: number): Promise<Map<string, Flip[]>>
+  /**
+   * One step of flip retention: deletes up to about `limit` flips older than `before` (ms) and
+   * beyond the newest `keep` of a key, never a key's newest. Resolves to how many it deleted.
+   */
+  pruneFlips(rule: { before: number; keep: number; limit: number }): Promise<number>
 
   /** The checks defined in the store (the checks API, first pings), by id; another replica's soon after it committed. */
   definitions(): ReadonlyMap<string, CheckDefinition>

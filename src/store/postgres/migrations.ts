@@ -249,6 +249,18 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE check_def ADD COLUMN created bigint;
    ALTER TABLE check_def ADD COLUMN updated bigint;
    CREATE UNIQUE INDEX check_def_key ON check_def (key);`,
+  // 6: SQLite's version 8: flips. Replicas record a flip with INSERT ... ON CONFLICT DO NOTHING on
+  //    (key, seq): of two that judge the same change, one row is written, and the other reads it.
+  `CREATE TABLE check_flip (
+     key        text NOT NULL,
+     seq        integer NOT NULL,
+     at         bigint NOT NULL,
+     from_state text NOT NULL,
+     to_state   text NOT NULL,
+     reason     text,
+     PRIMARY KEY (key, seq)
+   );
+   CREATE INDEX check_flip_age ON check_flip (at);`,
 ]
 
 const PG_SCHEMA_VERSION = MIGRATIONS.length
