@@ -1,6 +1,7 @@
 // npm run bench: every figure measured in this run, on this machine.
 import { cpus, totalmem } from 'node:os'
 import { checksBench } from './checks.js'
+import { flipsBench } from './flips.js'
 import { httpBench } from './http.js'
 import { generator } from './load.js'
 import { postgresBench } from './postgres.js'
@@ -10,12 +11,13 @@ import { table } from './table.js'
 
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
 process.stdout.write(`statuspage benchmarks on ${machine}\nthroughput rows: 32 connections from ${generator}; fixed-rate rows: autocannon\n\n`)
-// `npm run bench -- scrape`, `-- checks`, `-- http` or `-- postgres` runs one part.
+// `npm run bench -- scrape`, `-- checks`, `-- flips`, `-- http` or `-- postgres` runs one part.
 const only = process.argv[2]
 const part = (name: string) => only === undefined || only === name
 const rows = [
   ...(part('scrape') ? [...(await scrapeBench()), await reloadBench()] : []),
   ...(part('checks') ? await checksBench() : []),
+  ...(part('flips') ? await flipsBench() : []),
   ...(part('http') ? await httpBench() : []),
   ...(part('postgres') ? await postgresBench() : []),
 ]

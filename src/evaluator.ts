@@ -3,7 +3,7 @@
 // failure, a pause, at the signal's time), and every check on a timer (a deadline or max_runtime
 // passing, a maintenance window, at the time it happened). Recording never holds a check-in: a
 // check-in only starts it.
-import { checkStatus, statusReason, type CheckSpec, type Due } from './domain/check.js'
+import { checkStatus, nextChange, statusReason, type CheckSpec, type Due } from './domain/check.js'
 import { flipState, flipTime, NO_FLIP, type Flip } from './domain/flip.js'
 import type { Runs, Streak } from './domain/run.js'
 import type { Store } from './store/store.js'
@@ -14,6 +14,11 @@ import type { Store } from './store/store.js'
  * never records a lateness that the database already contradicts.
  */
 const SETTLE_MS = 1000
+/**
+ * Flips per write: when 100,000 checks go late at once, each write of theirs is a short one that
+ * check-ins queued meanwhile wait for, not one long one.
+ */
+const FLIPS_PER_WRITE = 250
 
 export class Evaluator {
   /** Checks whose flip is being recorded: judged again only once that is done. */
@@ -24,10 +29,11 @@ export class Evaluator {
 
   /**
    * Adds to `into` the flip of check `key` if its state at `now` is not its last flip's: from
-   * that state, at the time it changed (domain/flip.ts flipTime), with its reason.
+   * that state, at the time it changed (domain/flip.ts flipTime), with its reason. Returns when to
+   * judge it again unless a signal comes first: a tick need not look at a check before then.
    */
-  judge(into: Flip[], key: string, spec: CheckSpec, due: Due | undefined, runs: Runs, streak: Streak, now: number, missed?: Due): void {
-    if (this.#pending.has(key)) return
+  judge(into: Flip[], key: string, spec: CheckSpec, due: Due | undefined, runs: Runs, streak: Streak, now: number, missed?: Due): number {
+    if (this.#pending.has(key)) return 0
     let head = this.store.flipHeads().get(key) ?? NO_FLIP
     // A signal that arrived past the deadline before it (`missed`) ends a lateness the timer has
     // not recorded yet (the event loop was busy, the process was down): recorded first, as it was.
@@ -38,12 +44,14 @@ export class Evaluator {
     }
     const status = checkStatus(spec, due, runs, streak, now)
     const to = flipState(status)
-    if (to === head.to) return
-    const at = flipTime(status, spec, due, runs, head.at, now)
-    if ((to === 'late' || to === 'timeout') && now - at < SETTLE_MS) return
-    // A lateness is told as it began, not as it stands when judged.
-    const reason = to === 'late' ? 'no check-in by the deadline' : statusReason(status, spec, due, runs, streak, now)
-    into.push({ key, seq: head.seq + 1, at, from: head.to, to, reason })
+    if (to !== head.to) {
+      const at = flipTime(status, spec, due, runs, head.at, now)
+      if ((to === 'late' || to === 'timeout') && now - at < SETTLE_MS) return at + SETTLE_MS
+      // A lateness is told as it began, not as it stands when judged.
+      const reason = to === 'late' ? 'no check-in by the deadline' : statusReason(status, spec, due, runs, streak, now)
+      into.push({ key, seq: head.seq + 1, at, from: head.to, to, reason })
+    }
+    return nextChange(spec, due, runs, now)
   }
 
   /**
@@ -54,8 +62,12 @@ export class Evaluator {
     if (flips.length === 0) return flips
     for (const flip of flips) this.#pending.add(flip.key)
     try {
-      const recorded = await this.store.recordFlips(flips)
-      for (const flip of recorded) for (const listener of this.#listeners) listener(flip)
+      const recorded: Flip[] = []
+      for (let i = 0; i < flips.length; i += FLIPS_PER_WRITE) {
+        const written = await this.store.recordFlips(flips.slice(i, i + FLIPS_PER_WRITE))
+        for (const flip of written) for (const listener of this.#listeners) listener(flip)
+        recorded.push(...written)
+      }
       return recorded
     } finally {
       for (const flip of flips) this.#pending.delete(flip.key)

@@ -51,6 +51,11 @@ export class Monitor {
   #dues: (Due | undefined)[] = []
   /** Each item's runs and streak, index-aligned likewise. */
   #runs: ItemRuns[] = []
+  /**
+   * When the evaluator's tick must judge each item again (ms; 0: at the next tick, Infinity: only
+   * after a signal), index-aligned likewise: at rest a tick looks at none of 100,000 items.
+   */
+  #wakes: Float64Array = new Float64Array(0)
   /** The seq of the last finish counted in each item's streak, when its limits are its own. */
   #counted: Float64Array = new Float64Array(0)
   #reload: ReloadStatus
@@ -124,6 +129,8 @@ export class Monitor {
       return { runs, streak: countRuns(finishes, limits) }
     })
     this.#counted = counted
+    // Every item is judged at the next tick: its schedule or limits may have changed.
+    this.#wakes = new Float64Array(config.items.length)
     // A cron occurrence costs about 70 µs: recomputed for 100k items, a reload held the event loop
     // for 7 s. An item whose id, schedule and grace stand unchanged keeps its due times.
     const dues = new Map<string, Due>()
@@ -389,20 +396,54 @@ export class Monitor {
    * Judges every check now and records those whose state is not their last flip's: the evaluator's
    * tick, for the changes that time alone makes. Resolves to the flips this replica recorded.
    */
-  evaluate(): Promise<Flip[]> {
+  async evaluate(): Promise<Flip[]> {
+    const recorded: Flip[] = []
+    const wakes = this.#wakes
+    // A slice of items at a time, with their flips recorded before the next: when 100,000 checks
+    // go late at once, judging them all at once held the event loop for a few hundred ms.
+    for (let from = 0; from < wakes.length; from += EVALUATE_SLICE) {
+      // A reload or a redefinition meanwhile judges every item again at the next tick.
+      if (this.#wakes !== wakes) return recorded
+      if (from > 0) await setImmediate()
+      recorded.push(...(await this.#recorded(this.#judgeSlice(from, Math.min(wakes.length, from + EVALUATE_SLICE)))))
+    }
     const now = this.now()
     const flips: Flip[] = []
-    // An id shared by items in several groups is one check in the store: judged by its first item.
-    for (const [id, [item]] of this.#config.itemsById) {
-      const { runs, streak } = this.#runs[item!.index]!
-      this.#evaluator.judge(flips, id, item!.check, this.#dues[item!.index], runs, streak, now)
-    }
     const defaults = this.#config.scriptDefaults
     for (const script of this.#store.scripts()) {
       const s = scriptStatus(script, defaults, now)
       this.#evaluator.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now)
     }
-    return this.#evaluator.record(flips)
+    recorded.push(...(await this.#recorded(flips)))
+    return recorded
+  }
+
+  /** The flips of items [from, to) that are due to be judged now; each one's next wake-up set. */
+  #judgeSlice(from: number, to: number): Flip[] {
+    const now = this.now()
+    const flips: Flip[] = []
+    const { items, itemsById } = this.#config
+    const wakes = this.#wakes
+    for (let i = from; i < to; i++) {
+      if (wakes[i]! > now) continue
+      const item = items[i]!
+      // An id shared by items in several groups is one check in the store: judged by its first item.
+      if (itemsById.get(item.id)![0] !== item) {
+        wakes[i] = Infinity
+        continue
+      }
+      const { runs, streak } = this.#runs[i]!
+      wakes[i] = this.#evaluator.judge(flips, item.id, item.check, this.#dues[i], runs, streak, now)
+    }
+    return flips
+  }
+
+  /** Records `flips`; when that fails, every item is judged again at the next tick. */
+  #recorded(flips: Flip[]): Promise<Flip[]> {
+    return this.#evaluator.record(flips).catch((err: unknown) => {
+      this.#wakes.fill(0)
+      throw err
+    })
   }
 
   /** The due times of check `id` (its first item's) as they stand. */
@@ -421,8 +462,8 @@ export class Monitor {
     if (item === undefined) return
     const flips: Flip[] = []
     const { runs, streak } = this.#runs[item.index]!
-    this.#evaluator.judge(flips, id, item.check, this.#dues[item.index], runs, streak, this.now(), missed)
-    if (flips.length > 0) this.#evaluator.record(flips).catch(() => {})
+    this.#wakes[item.index] = this.#evaluator.judge(flips, id, item.check, this.#dues[item.index], runs, streak, this.now(), missed)
+    if (flips.length > 0) this.#recorded(flips).catch(() => {})
   }
 
   #judgeScript(script: Script): void {
@@ -430,7 +471,7 @@ export class Monitor {
     const s = scriptStatus(script, this.#config.scriptDefaults, now)
     const flips: Flip[] = []
     this.#evaluator.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now)
-    if (flips.length > 0) this.#evaluator.record(flips).catch(() => {})
+    if (flips.length > 0) this.#recorded(flips).catch(() => {})
   }
 
   /** Tells `listener` of each flip this replica records (another replica's are its own to tell). */
@@ -448,9 +489,9 @@ export class Monitor {
     return this.#store.flipLog(key, page)
   }
 
-  /** Every flip since `since`, by key, oldest first. */
-  recentFlips(since: number): Promise<Map<string, Flip[]>> {
-    return this.#store.recentFlips(since)
+  /** Each check's flips of about its last day, by key, oldest first (see Store.recentFlips). */
+  recentFlips(): ReadonlyMap<string, readonly Flip[]> {
+    return this.#store.recentFlips()
   }
 
   /** One step of flip retention (see Store.pruneFlips). */
@@ -488,6 +529,9 @@ export class Monitor {
     for (const listener of this.#droppedListeners) listener(event)
   }
 }
+
+/** Items an evaluation judges between turns of the event loop. */
+const EVALUATE_SLICE = 2048
 
 /** Between attempts to put definitions in force while the history they need cannot be read. */
 const REDEFINE_RETRY_MS = 1000

@@ -83,6 +83,14 @@ t.test('at 390 and 1280 px, light and dark, no word wraps inside itself and noth
             '3 down: Nightly database backup, report.py, rotate-logs.sh',
             `${at}: the banner names every down check`,
           )
+          const strips = (await page.evaluate(
+            `[...document.querySelectorAll('svg.strip')].map((s) => { const r = s.getBoundingClientRect(); const card = s.closest('li, td').getBoundingClientRect(); return [r.width, card.width] })`,
+          )) as [number, number][]
+          t.equal(strips.length, 7, `${at}: a history strip for every check and script`)
+          t.ok(
+            strips.every(([w, card]) => w > 100 && w <= card),
+            `${at}: each strip as wide as its card or cell allows, none beyond it`,
+          )
         }
         if (name === 'item') {
           const long = page.locator('pre.out', { hasText: 'FATAL' })

@@ -3,14 +3,16 @@ process.env.TZ = 'UTC'
 import t from 'tap'
 import { relativeTime } from '../src/page/html.js'
 import { FakeClock, auth, config, testApp, yamlConfig } from './helpers/app.js'
+import { waitUntil } from './helpers/db.js'
 
 const json = { ...auth, 'content-type': 'application/json' }
 type App = Awaited<ReturnType<typeof testApp>>['app']
 
-/** The page's visible text, one line per block, tags dropped. */
+/** The page's visible text, one line per block, tags dropped (and the history strips, whose titles are tooltips). */
 const text = (html: string) =>
   html
     .replace(/<style>[\s\S]*<\/style>/, '')
+    .replace(/<svg class="strip"[\s\S]*?<\/svg>/g, '')
     .replace(/<\/(li|h1|h2|p|tr|footer)>/g, '\n')
     .replace(/<[^>]+>/g, '')
     .split('\n')
@@ -278,4 +280,30 @@ t.test('a badge of several checks shows the worst state of them, in the order fa
   t.equal(await message(), 'late', 'a is late')
   await app.inject({ url: '/refresh/c/fail', headers: auth })
   t.same((await app.inject({ url: '/badge/group/G.json' })).json(), { schemaVersion: 1, label: 'G', message: 'failed', color: 'red' })
+})
+
+t.test("each check's last 24 h is a strip of its states, a minute to a unit, titled with its downtime", async (t) => {
+  const clock = new FakeClock()
+  const { app } = await testApp(t, {
+    clock,
+    config: config(yamlConfig({ groups: '\n    Jobs:\n      - {name: Web, id: web, interval: 1h}\n      - {name: Idle, id: idle}\n' })),
+  })
+  await app.inject({ url: '/refresh/web', headers: auth })
+  clock.advance(3600 + 30 * 60)
+  await app.monitor.evaluate()
+  clock.advance(30 * 60)
+  await app.inject({ url: '/refresh/web', headers: auth })
+  await waitUntil(async () => (await app.monitor.flipLog('web', { before: undefined, limit: 5 })).length === 3, 'three flips')
+  clock.advance(60 * 60)
+  // web: up from T0 for 1 h, late for 1 h, up for the last hour; nothing before T0 (never). x is in
+  // minutes since 2026-01-01 (T0 is minute 20,880); the viewBox is the last 24 h.
+  const strips = [...(await page(app)).matchAll(/<svg class="strip" viewBox="([^"]*)"[^>]*><title>([^<]*)<\/title>(.*?)<\/svg>/g)].map((m) => m.slice(1))
+  t.same(strips, [
+    ['19621 0 1440 1', 'Not down in the last 24 h', '<path class="n" d="M-5256000 0h10512000v1h-10512000z"/>'],
+    [
+      '19621 0 1440 1',
+      'Down 1h in the last 24 h',
+      '<path class="n" d="M19440 0h1440v1h-1440z"/><path class="u" d="M20880 0h60v1h-60zM21000 0h5256000v1h-5256000z"/><path class="l" d="M20940 0h60v1h-60z"/>',
+    ],
+  ])
 })

@@ -1,7 +1,7 @@
 // The one check model. Items and scripts are two doors into it: a check has a schedule, a grace
 // and limits on its runs, and a history of signals; its status at `now` and its deadline are pure
 // functions of them.
-import { deadlinePastWindows, windowNow, type MaintenanceWindow } from './maintenance.js'
+import { deadlinePastWindows, nextWindow, windowNow, type MaintenanceWindow } from './maintenance.js'
 import { humanSeconds, type OpenRun, type RunLimits, type Runs, type Streak } from './run.js'
 import { nextDue, type Schedule } from './schedule.js'
 
@@ -93,6 +93,29 @@ export function checkStatus(spec: CheckSpec, due: Due | undefined, runs: Runs, s
   if (streak.failing) return 'failed'
   if (runs.open.length > 0 && runningNow(runs, spec.limits, now) !== undefined) return 'running'
   return 'up'
+}
+
+/**
+ * The first instant after `now` at which the status may change with no signal: just past the
+ * deadline or an open run's max_runtime, a maintenance window's start or end. Infinity when
+ * nothing but a signal can change it (paused, or late with no window to come).
+ */
+export function nextChange(spec: CheckSpec, due: Due | undefined, runs: Runs, now: number): number {
+  if (runs.paused !== undefined) return Infinity
+  let next = Infinity
+  if (due !== undefined && due.deadline >= now) next = due.deadline + 1
+  const { maxRuntime } = spec.limits
+  if (maxRuntime !== undefined) {
+    for (const r of runs.open) {
+      const end = r.start + maxRuntime * 1000 + 1
+      if (end > now && end < next) next = end
+    }
+  }
+  if (spec.maintenance.length > 0) {
+    const w = nextWindow(spec.maintenance, now)
+    if (w !== undefined) next = Math.min(next, w.start > now ? w.start : w.end + 1)
+  }
+  return next
 }
 
 const times = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`

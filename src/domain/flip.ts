@@ -2,7 +2,7 @@
 // check_flip table in the store). A flip's state is a check's status with `running` folded into
 // `up`: a start and its finish are runs, not changes of state. Availability and downtimes are
 // pure functions of a check's flips.
-import { isUp, runningNow, type CheckSpec, type CheckStatus, type Due } from './check.js'
+import { runningNow, type CheckSpec, type CheckStatus, type Due } from './check.js'
 import { windowNow } from './maintenance.js'
 import type { Runs } from './run.js'
 
@@ -10,8 +10,8 @@ export type FlipState = Exclude<CheckStatus, 'running'>
 
 export const flipState = (status: CheckStatus): FlipState => (status === 'running' ? 'up' : status)
 
-/** The states counted as down: what alerts and availability see. */
-export const isDownState = (state: FlipState): boolean => !isUp(state)
+/** The states counted as down: what alerts and availability see. Never having reported is not. */
+export const isDownState = (state: FlipState): boolean => state === 'late' || state === 'failed' || state === 'timeout'
 
 /** A recorded change of state of the check with `key` (an item's id, a script's scriptKey). */
 export interface Flip {
@@ -157,4 +157,30 @@ export function downtimes(before: Flip | undefined, flips: readonly Flip[], boun
     periods.push({ start, end: bounds[i + 1]!, count, total })
   }
   return periods
+}
+
+export interface Segment {
+  readonly from: number
+  readonly to: number
+  readonly state: FlipState
+}
+
+/**
+ * A check's states over [from, to], oldest first: `start` (its state at `from`), then each of
+ * `flips` (oldest first; those before `from` only set the start). Empty stretches are left out.
+ */
+export function segments(start: FlipState, flips: readonly Flip[], from: number, to: number): Segment[] {
+  const out: Segment[] = []
+  let state = start
+  let t = from
+  for (const flip of flips) {
+    if (flip.at >= to) break
+    if (flip.at > t) {
+      out.push({ from: t, to: flip.at, state })
+      t = flip.at
+    }
+    state = flip.to
+  }
+  if (to > t) out.push({ from: t, to, state })
+  return out
 }

@@ -1,7 +1,8 @@
 // The status page: one self-contained HTML document rendered from the snapshot. No JavaScript, no
 // external fonts or files, so it works on an air-gapped network and when Grafana is down.
 import { createHash } from 'node:crypto'
-import { isUp, statusReason, type CheckStatus, type Due } from '../domain/check.js'
+import { isUp, scriptKey, statusReason, type CheckStatus, type Due } from '../domain/check.js'
+import { isDownState, segments, type Flip, type FlipHead, type FlipState } from '../domain/flip.js'
 import { nextWindow } from '../domain/maintenance.js'
 import { humanSeconds } from '../domain/run.js'
 import { describeSchedule, type Schedule } from '../domain/schedule.js'
@@ -41,6 +42,7 @@ footer{color:var(--muted);font-size:.85rem}
 .crumb{margin:0;font-size:.9rem}.stateline{font-size:1.05rem;margin:0 0 1rem}
 .facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}.facts dt{color:var(--muted)}.facts dd{margin:0}
 .avail{list-style:none;display:flex;flex-wrap:wrap;gap:1rem 1.5rem;padding:0;margin:0 0 .5rem}.pct{font-size:1.4rem;font-weight:700;display:block}
+.strip{display:block;flex-basis:100%;width:100%;height:6px;margin-top:.15rem;border-radius:2px}.strip .u{fill:var(--up)}.strip .d{fill:var(--down)}.strip .l{fill:var(--warn)}.strip .n{fill:var(--line)}
 .note{color:var(--muted);font-size:.85rem;margin:.3rem 0}.chart{display:block}.chart .ok{fill:var(--up)}.chart .bad{fill:var(--down)}
 .log{table-layout:fixed}.w-time{width:7rem}.w-sig{width:8rem}.w-dur{width:5.5rem}
 pre.out{margin:0;max-height:24rem;overflow:auto;white-space:pre-wrap;overflow-wrap:anywhere;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;background:var(--bg);padding:.4rem;border-radius:4px}
@@ -129,7 +131,92 @@ export function looks({ status }: { status: CheckStatus }): { mark: string; labe
   return { mark, label, cls: isHeld(status) ? 'held' : isUp(status) ? status : `${status} down` }
 }
 
-const item = (s: ItemStatus, now: number) => {
+/** What the page shows of each check's last day: its recent flips by key, oldest first, and its last flip (its state when it has none of late). */
+export interface History {
+  readonly flips: ReadonlyMap<string, readonly Flip[]>
+  readonly heads: ReadonlyMap<string, FlipHead>
+}
+
+/** The span of a history strip, in minutes: a minute is a unit of its SVG. */
+const STRIP_MINUTES = 1440
+/**
+ * A strip's x is in minutes since this instant, whatever the time of the render: a check's rects
+ * stay the same string until it flips again, and only the viewBox moves with the clock.
+ */
+const STRIP_EPOCH = Date.UTC(2026, 0, 1)
+const minuteOf = (ms: number) => Math.floor((ms - STRIP_EPOCH) / 60_000)
+/** A check's last state reaches this many minutes past its last flip (ten years): past any window. */
+const STRIP_FOREVER = 5_256_000
+/** A strip's class of each state: up, down, late, or not judged. */
+const STRIP_CLASS: Record<FlipState, string> = { up: 'u', failed: 'd', timeout: 'd', late: 'l', never: 'n', paused: 'n', maintenance: 'n' }
+/** A segment of a strip: a unit-high box at x, `width` wide, as a subpath. */
+const box = (x: number, width: number) => `M${x} 0h${width}v1h-${width}z`
+/** A strip's segments as one path per class (a rect per segment made 10,000 strips twice the page). */
+function paths(segments: Iterable<readonly [FlipState, number, number]>): string {
+  const byClass = new Map<string, string>()
+  for (const [state, x, width] of segments) {
+    const cls = STRIP_CLASS[state]
+    byClass.set(cls, (byClass.get(cls) ?? '') + box(x, width))
+  }
+  let out = ''
+  for (const [cls, d] of byClass) out += `<path class="${cls}" d="${d}"/>`
+  return out
+}
+/** The strip of a check with no recent flip: its state before and after any window. */
+const STEADY_STRIP = Object.fromEntries(
+  (Object.keys(STRIP_CLASS) as FlipState[]).map((state) => [state, paths([[state, -STRIP_FOREVER, 2 * STRIP_FOREVER]])]),
+) as Record<FlipState, string>
+
+// Rendering 10,000 strips at every page view cost more than the rest of the page: each check's
+// paths are built once per change of its flips (the memory appends a flip and drops old ones, so
+// its newest seq tells a change).
+const stripPaths = new WeakMap<readonly Flip[], { readonly seq: number; readonly svg: string }>()
+
+/** The paths of a check's recent flips (oldest first, at least one), in STRIP_EPOCH minutes. */
+function pathsOf(flips: readonly Flip[]): string {
+  const newest = flips.at(-1)!
+  const known = stripPaths.get(flips)
+  if (known?.seq === newest.seq) return known.svg
+  const segments: [FlipState, number, number][] = []
+  let x = minuteOf(flips[0]!.at) - STRIP_MINUTES
+  let state = flips[0]!.from
+  for (const flip of flips) {
+    const at = minuteOf(flip.at)
+    if (at > x) {
+      segments.push([state, x, at - x])
+      x = at
+    }
+    state = flip.to
+  }
+  segments.push([state, x, STRIP_FOREVER])
+  const svg = paths(segments)
+  stripPaths.set(flips, { seq: newest.seq, svg })
+  return svg
+}
+
+/** ms down within [from, now] of a check whose state before its `flips` was `start`. */
+function downWithin(start: FlipState, flips: readonly Flip[], from: number, now: number): number {
+  let down = 0
+  for (const { from: a, to: b, state } of segments(start, flips, from, now)) if (isDownState(state)) down += b - a
+  return down
+}
+
+/**
+ * The check's last 24 h as an inline SVG strip, a minute to a unit, coloured by state, as Uptime
+ * Kuma's heartbeat bar; its title says how long it was down. No script, no request.
+ */
+function strip(key: string, history: History | undefined, now: number): string {
+  if (history === undefined) return ''
+  const flips = history.flips.get(key)
+  const from = now - STRIP_MINUTES * 60_000
+  const start = flips?.[0]?.from ?? history.heads.get(key)?.to ?? 'never'
+  const down = downWithin(start, flips ?? [], from, now)
+  const text = down === 0 ? 'Not down in the last 24 h' : `Down ${humanSeconds(Math.round(down / 1000))} in the last 24 h`
+  const drawn = flips === undefined || flips.length === 0 ? STEADY_STRIP[start] : pathsOf(flips)
+  return `<svg class="strip" viewBox="${minuteOf(now) - STRIP_MINUTES + 1} 0 ${STRIP_MINUTES} 1" preserveAspectRatio="none" role="img"><title>${text}</title>${drawn}</svg>`
+}
+
+const item = (s: ItemStatus, now: number, history?: History) => {
   const { item, status, lastRefresh, due } = s
   const sub =
     (item.check.schedule.kind === 'cron' ? `<span class="sched">${h(inWords(item.check.schedule))}</span>` : '') +
@@ -141,6 +228,7 @@ const item = (s: ItemStatus, now: number) => {
     `<li class="${cls}" data-status="${status}"><span class="mark" aria-hidden="true">${mark}</span>` +
     `<a class="name" href="${h(itemHref(item.id))}">${h(item.name)}</a><span class="state">${label}</span>${when(lastRefresh, now)}` +
     (sub === '' ? '' : `<span class="sub">${sub}</span>`) +
+    strip(item.id, history, now) +
     '</li>'
   )
 }
@@ -148,14 +236,14 @@ const item = (s: ItemStatus, now: number) => {
 /** A table cell that a phone shows as a labelled line of a card. */
 export const cell = (label: string, html: string, extra = '') => `<td data-label="${label}"${extra}><span class="v">${html}</span></td>`
 
-const scriptRow = (s: ScriptStatus, now: number) => {
+const scriptRow = (s: ScriptStatus, now: number, history?: History) => {
   const { script } = s
   const { mark, label, cls } = looks(s)
   return (
     `<tr class="${cls}">` +
     cell('State', `<span class="mark" aria-hidden="true">${mark}</span> <span class="state">${label}</span>`) +
     cell('ID', String(script.id), ' class="opt"') +
-    cell('Name', `<a href="${scriptHref(script.id)}">${h(script.name)}</a>`) +
+    cell('Name', `<a href="${scriptHref(script.id)}">${h(script.name)}</a>${strip(scriptKey(script.id), history, now)}`) +
     cell('Server', h(script.server)) +
     cell('Last execution', when(script.lastExec, now)) +
     cell('Last run', runText(s, now) + windowText(s, now)) +
@@ -225,7 +313,7 @@ export const documentHead = (title: string, ok: boolean, refresh: number) => `<!
  * The page, in chunks: streamed to the client as they are made, so that a large config never
  * needs the whole document in memory at once.
  */
-export function* renderPage(s: Snapshot<Config>, tags: readonly string[] = []): Generator<string, void, void> {
+export function* renderPage(s: Snapshot<Config>, tags: readonly string[] = [], history?: History): Generator<string, void, void> {
   const { config, now } = s
   const ok = s.itemsDown === 0 && s.scriptsNotOk === 0
   const filter =
@@ -241,17 +329,17 @@ ${filter}<p class="banner ${ok ? 'ok' : 'issues'}" role="status">${ok ? 'All sys
     // Down first, each part in config order.
     yield* chunked(
       g.items.filter((i) => i.state === 'down'),
-      (i) => item(i, now),
+      (i) => item(i, now, history),
     )
     yield* chunked(
       g.items.filter((i) => i.state === 'up'),
-      (i) => item(i, now),
+      (i) => item(i, now, history),
     )
     yield '</ul></section>\n'
   }
   if (s.scripts.length > 0) {
     yield '<section class="box"><h2>Scripts</h2><table class="rows"><thead><tr><th>State</th><th class="opt">ID</th><th>Name</th><th>Server</th><th>Last execution</th><th>Last run</th></tr></thead><tbody>'
-    yield* chunked(s.scripts, (r) => scriptRow(r, now))
+    yield* chunked(s.scripts, (r) => scriptRow(r, now, history))
     yield '</tbody></table></section>\n'
   }
   yield `<ul class="legend">${LEGEND}</ul>

@@ -77,7 +77,9 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const { tag = [] } = request.query as { tag?: string[] }
-      return html(reply, Readable.from(renderPage(taggedOnly(await app.monitor.snapshotInSlices(), tag), tag)))
+      const snapshot = await app.monitor.snapshotInSlices()
+      const history = { flips: app.monitor.recentFlips(), heads: app.monitor.flipHeads() }
+      return html(reply, Readable.from(renderPage(taggedOnly(snapshot, tag), tag, history)))
     },
   )
 

@@ -24,35 +24,57 @@ export const flipOf = (row: FlipRow): Flip => ({
   reason: row.reason,
 })
 
-export const headOf = (flip: Flip): FlipHead => ({ seq: flip.seq, at: flip.at, to: flip.to })
+const headOf = (flip: Flip): FlipHead => ({ seq: flip.seq, at: flip.at, to: flip.to })
 
 const flipValues = (f: Flip) => [f.key, f.seq, f.at, f.from, f.to, f.reason] as const
 
-type FlipMethods = Pick<Store, 'flipHeads' | 'recordFlips' | 'flipLog' | 'recentFlips' | 'pruneFlips'>
+export type FlipMethods = Pick<Store, 'flipHeads' | 'recordFlips' | 'flipLog' | 'recentFlips' | 'pruneFlips'>
 
-/** The newest of each key's flips, in memory: what the evaluator compares each check's state with. */
-export class FlipHeads {
-  readonly map = new Map<string, FlipHead>()
+/** How far back a store keeps each check's flips in memory (recentFlips): the page's strips show 24 h of them. */
+export const RECENT_MS = 25 * 3_600_000
 
-  /** Keeps `head` unless a newer one is known (another replica's, read after a conflict). */
-  put(key: string, head: FlipHead): void {
-    const known = this.map.get(key)
-    if (known === undefined || known.seq < head.seq) this.map.set(key, head)
+/**
+ * Each key's flips in memory: its newest (the head, what the evaluator compares the state now with)
+ * and those of its last RECENT_MS, oldest first, for the history strips. Both are what this
+ * replica recorded or read (another replica's, after a conflict, or at open).
+ */
+export class FlipMemory {
+  readonly heads = new Map<string, FlipHead>()
+  readonly recent = new Map<string, Flip[]>()
+
+  /** Keeps `flip` unless a newer one of its key is known. */
+  put(flip: Flip): void {
+    const known = this.heads.get(flip.key)
+    if (known !== undefined && known.seq >= flip.seq) return
+    this.heads.set(flip.key, headOf(flip))
+    const list = this.recent.get(flip.key)
+    if (list === undefined) {
+      this.recent.set(flip.key, [flip])
+      return
+    }
+    list.push(flip)
+    // The key's flips more than RECENT_MS before its newest go: a flapping check keeps a day's.
+    let old = 0
+    while (old < list.length - 1 && list[old]!.at < flip.at - RECENT_MS) old++
+    if (old > 0) list.splice(0, old)
   }
 }
 
 /** SQLite's flips: each record a write of the group commit, as a check-in is (a WAL commit, no fsync). */
 export function sqliteFlips(db: Database, write: GroupCommit['write']): FlipMethods {
-  const heads = new FlipHeads()
+  const memory = new FlipMemory()
+  for (const row of db.prepare('SELECT * FROM check_flip WHERE at >= ? ORDER BY key, seq').iterate(Date.now() - RECENT_MS) as IterableIterator<FlipRow>) {
+    memory.put(flipOf(row))
+  }
+  // A key's newest flip, however old: its state.
   for (const row of db
     .prepare('SELECT key, max(seq) AS seq, at, from_state, to_state, reason FROM check_flip GROUP BY key')
     .iterate() as IterableIterator<FlipRow>) {
-    heads.put(row.key, headOf(flipOf(row)))
+    if (!memory.heads.has(row.key)) memory.put(flipOf(row))
   }
   const insert = db.prepare('INSERT INTO check_flip (key, seq, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
   const newest = db.prepare('SELECT * FROM check_flip WHERE key = ? ORDER BY seq DESC LIMIT 1')
   const page = db.prepare('SELECT * FROM check_flip WHERE key = ? AND seq < ? AND at >= ? ORDER BY seq DESC LIMIT ?')
-  const recent = db.prepare('SELECT * FROM check_flip WHERE at >= ? ORDER BY key, seq')
   // A key's newest flip stays, however old: it is the check's state and the seq its next flip follows.
   const pruneOld = db.prepare(
     `DELETE FROM check_flip WHERE (key, seq) IN (
@@ -62,7 +84,8 @@ export function sqliteFlips(db: Database, write: GroupCommit['write']): FlipMeth
   const crowded = db.prepare('SELECT key, max(seq) - ? AS below FROM check_flip GROUP BY key HAVING count(*) > ? LIMIT ?')
   const pruneKey = db.prepare('DELETE FROM check_flip WHERE key = ? AND seq <= ?')
   return {
-    flipHeads: () => heads.map,
+    flipHeads: () => memory.heads,
+    recentFlips: () => memory.recent,
     recordFlips: (flips) =>
       write(() => {
         const recorded: Flip[] = []
@@ -74,21 +97,11 @@ export function sqliteFlips(db: Database, write: GroupCommit['write']): FlipMeth
         return {
           result: recorded,
           apply: () => {
-            for (const flip of [...recorded, ...found]) heads.put(flip.key, headOf(flip))
+            for (const flip of [...recorded, ...found]) memory.put(flip)
           },
         }
       }),
     flipLog: async (key, { before, since, limit }) => (page.all(key, before ?? Number.MAX_SAFE_INTEGER, since ?? 0, limit) as FlipRow[]).map(flipOf),
-    async recentFlips(since) {
-      const byKey = new Map<string, Flip[]>()
-      for (const row of recent.iterate(since) as IterableIterator<FlipRow>) {
-        const flip = flipOf(row)
-        const list = byKey.get(flip.key)
-        if (list === undefined) byKey.set(flip.key, [flip])
-        else list.push(flip)
-      }
-      return byKey
-    },
     pruneFlips: ({ before, keep, limit }) =>
       write(() => {
         let deleted = pruneOld.run(before, limit).changes

@@ -86,8 +86,11 @@ export interface Store {
   recordFlips(flips: readonly Flip[]): Promise<Flip[]>
   /** A page of the flips of `key`, newest first: seq below `before` and at no earlier than `since` (all when undefined), at most `limit`. */
   flipLog(key: string, page: { before: number | undefined; since?: number; limit: number }): Promise<Flip[]>
-  /** Every flip at or after `since` (ms), by key, oldest first: a history strip per check. */
-  recentFlips(since: number): Promise<Map<string, Flip[]>>
+  /**
+   * Each check's flips of about its last day (RECENT_MS before its newest), oldest first, in
+   * memory: the history strips. As flipHeads(), what this replica recorded or read.
+   */
+  recentFlips(): ReadonlyMap<string, readonly Flip[]>
   /**
    * One step of flip retention: deletes up to about `limit` flips older than `before` (ms) and
    * beyond the newest `keep` of a key, never a key's newest. Resolves to how many it deleted.

@@ -2,15 +2,12 @@
 // them. Replicas that judge the same change both insert it; ON CONFLICT on (key, seq) keeps one,
 // and the other replica reads the row that won.
 import type { Flip } from '../../domain/flip.js'
-import { FlipHeads, flipOf, headOf, type FlipRow } from '../flips.js'
-import type { Store } from '../store.js'
+import { FlipMemory, flipOf, RECENT_MS, type FlipMethods, type FlipRow } from '../flips.js'
 import type { Link } from './link.js'
-
-type FlipMethods = Pick<Store, 'flipHeads' | 'recordFlips' | 'flipLog' | 'recentFlips' | 'pruneFlips'>
 
 export async function postgresFlips(link: Link): Promise<FlipMethods> {
   const { pool } = link
-  const heads = new FlipHeads()
+  const memory = new FlipMemory()
   const newest = async (keys: readonly string[]) =>
     (
       await pool.query<FlipRow>(
@@ -20,9 +17,14 @@ export async function postgresFlips(link: Link): Promise<FlipMethods> {
         keys.length === 0 ? [] : [keys],
       )
     ).rows.map(flipOf)
-  for (const flip of await newest([])) heads.put(flip.key, headOf(flip))
+  for (const row of (await pool.query<FlipRow>('SELECT * FROM check_flip WHERE at >= $1 ORDER BY key, seq', [Date.now() - RECENT_MS])).rows) {
+    memory.put(flipOf(row))
+  }
+  // A key's newest flip, however old: its state.
+  for (const flip of await newest([])) if (!memory.heads.has(flip.key)) memory.put(flip)
   return {
-    flipHeads: () => heads.map,
+    flipHeads: () => memory.heads,
+    recentFlips: () => memory.recent,
     recordFlips: (flips) =>
       link.reading(async () => {
         if (flips.length === 0) return []
@@ -36,7 +38,7 @@ export async function postgresFlips(link: Link): Promise<FlipMethods> {
         const won = new Set(rows.map((r) => `${r.key}\0${r.seq}`))
         const recorded = flips.filter((f) => won.has(`${f.key}\0${f.seq}`))
         const lost = flips.filter((f) => !won.has(`${f.key}\0${f.seq}`)).map((f) => f.key)
-        for (const flip of [...recorded, ...(lost.length === 0 ? [] : await newest(lost))]) heads.put(flip.key, headOf(flip))
+        for (const flip of [...recorded, ...(lost.length === 0 ? [] : await newest(lost))]) memory.put(flip)
         return recorded
       }),
     flipLog: (key, { before, since, limit }) =>
@@ -48,16 +50,6 @@ export async function postgresFlips(link: Link): Promise<FlipMethods> {
           limit,
         ])
         return rows.map(flipOf)
-      }),
-    recentFlips: (since) =>
-      link.reading(async () => {
-        const byKey = new Map<string, Flip[]>()
-        for (const flip of (await pool.query<FlipRow>('SELECT * FROM check_flip WHERE at >= $1 ORDER BY key, seq', [since])).rows.map(flipOf)) {
-          const list = byKey.get(flip.key)
-          if (list === undefined) byKey.set(flip.key, [flip])
-          else list.push(flip)
-        }
-        return byKey
       }),
     pruneFlips: ({ before, keep, limit }) =>
       link.reading(async () => {
