@@ -12,7 +12,7 @@ type App = Awaited<ReturnType<typeof testApp>>['app']
 const text = (html: string) =>
   html
     .replace(/<style>[\s\S]*<\/style>/, '')
-    .replace(/<svg class="strip"[\s\S]*?<\/svg>/g, '')
+    .replace(/<svg class="strip[^"]*"[\s\S]*?<\/svg>/g, '')
     .replace(/<\/(li|h1|h2|p|tr|footer)>/g, '\n')
     .replace(/<[^>]+>/g, '')
     .split('\n')
@@ -297,13 +297,14 @@ t.test("each check's last 24 h is a strip of its states, a minute to a unit, tit
   clock.advance(60 * 60)
   // web: up from T0 for 1 h, late for 1 h, up for the last hour; nothing before T0 (never). x is in
   // minutes since 2026-01-01 (T0 is minute 20,880); the viewBox is the last 24 h.
-  const strips = [...(await page(app)).matchAll(/<svg class="strip" viewBox="([^"]*)"[^>]*><title>([^<]*)<\/title>(.*?)<\/svg>/g)].map((m) => m.slice(1))
+  const strips = [...(await page(app)).matchAll(/<svg class="(strip[^"]*)"([^>]*)><title>([^<]*)<\/title>(.*?)<\/svg>/g)].map((m) => m.slice(1))
   t.same(strips, [
-    ['19621 0 1440 1', 'Not down in the last 24 h', '<path class="n" d="M-5256000 0h10512000v1h-10512000z"/>'],
+    ['strip sn', ' role="img"', 'Not down in 24 h', ''],
     [
-      '19621 0 1440 1',
-      'Down 1h in the last 24 h',
-      '<path class="n" d="M19440 0h1440v1h-1440z"/><path class="u" d="M20880 0h60v1h-60zM21000 0h5256000v1h-5256000z"/><path class="l" d="M20940 0h60v1h-60z"/>',
+      'strip',
+      ' viewBox="19621 0 1440 1" preserveAspectRatio="none" role="img"',
+      'Down 1h in 24 h',
+      '<path class="n" d="M19440 .5h1440"/><path class="u" d="M20880 .5h60M21000 .5h5256000"/><path class="l" d="M20940 .5h60"/>',
     ],
   ])
 })

@@ -42,7 +42,8 @@ footer{color:var(--muted);font-size:.85rem}
 .crumb{margin:0;font-size:.9rem}.stateline{font-size:1.05rem;margin:0 0 1rem}
 .facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}.facts dt{color:var(--muted)}.facts dd{margin:0}
 .avail{list-style:none;display:flex;flex-wrap:wrap;gap:1rem 1.5rem;padding:0;margin:0 0 .5rem}.pct{font-size:1.4rem;font-weight:700;display:block}
-.strip{display:block;flex-basis:100%;width:100%;height:6px;margin-top:.15rem;border-radius:2px}.strip .u{fill:var(--up)}.strip .d{fill:var(--down)}.strip .l{fill:var(--warn)}.strip .n{fill:var(--line)}
+.strip{display:block;flex-basis:100%;width:100%;height:6px;margin-top:.15rem;border-radius:2px}.strip path{fill:none;stroke-width:1}.strip .u{stroke:var(--up)}.strip .d{stroke:var(--down)}.strip .l{stroke:var(--warn)}.strip .n{stroke:var(--line)}
+.strip.su{background:var(--up)}.strip.sd{background:var(--down)}.strip.sl{background:var(--warn)}.strip.sn{background:var(--line)}
 .note{color:var(--muted);font-size:.85rem;margin:.3rem 0}.chart{display:block}.chart .ok{fill:var(--up)}.chart .bad{fill:var(--down)}
 .log{table-layout:fixed}.w-time{width:7rem}.w-sig{width:8rem}.w-dur{width:5.5rem}
 pre.out{margin:0;max-height:24rem;overflow:auto;white-space:pre-wrap;overflow-wrap:anywhere;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;background:var(--bg);padding:.4rem;border-radius:4px}
@@ -149,9 +150,12 @@ const minuteOf = (ms: number) => Math.floor((ms - STRIP_EPOCH) / 60_000)
 const STRIP_FOREVER = 5_256_000
 /** A strip's class of each state: up, down, late, or not judged. */
 const STRIP_CLASS: Record<FlipState, string> = { up: 'u', failed: 'd', timeout: 'd', late: 'l', never: 'n', paused: 'n', maintenance: 'n' }
-/** A segment of a strip: a unit-high box at x, `width` wide, as a subpath. */
-const box = (x: number, width: number) => `M${x} 0h${width}v1h-${width}z`
-/** A strip's segments as one path per class (a rect per segment made 10,000 strips twice the page). */
+/** A segment of a strip: a line across its middle from x, `width` long, stroked a unit wide. */
+const box = (x: number, width: number) => `M${x} .5h${width}`
+/**
+ * A strip's segments as one path per class: a rect per segment made 10,000 strips more than the
+ * rest of the page together.
+ */
 function paths(segments: Iterable<readonly [FlipState, number, number]>): string {
   const byClass = new Map<string, string>()
   for (const [state, x, width] of segments) {
@@ -162,10 +166,6 @@ function paths(segments: Iterable<readonly [FlipState, number, number]>): string
   for (const [cls, d] of byClass) out += `<path class="${cls}" d="${d}"/>`
   return out
 }
-/** The strip of a check with no recent flip: its state before and after any window. */
-const STEADY_STRIP = Object.fromEntries(
-  (Object.keys(STRIP_CLASS) as FlipState[]).map((state) => [state, paths([[state, -STRIP_FOREVER, 2 * STRIP_FOREVER]])]),
-) as Record<FlipState, string>
 
 // Rendering 10,000 strips at every page view cost more than the rest of the page: each check's
 // paths are built once per change of its flips (the memory appends a flip and drops old ones, so
@@ -211,9 +211,10 @@ function strip(key: string, history: History | undefined, now: number): string {
   const from = now - STRIP_MINUTES * 60_000
   const start = flips?.[0]?.from ?? history.heads.get(key)?.to ?? 'never'
   const down = downWithin(start, flips ?? [], from, now)
-  const text = down === 0 ? 'Not down in the last 24 h' : `Down ${humanSeconds(Math.round(down / 1000))} in the last 24 h`
-  const drawn = flips === undefined || flips.length === 0 ? STEADY_STRIP[start] : pathsOf(flips)
-  return `<svg class="strip" viewBox="${minuteOf(now) - STRIP_MINUTES + 1} 0 ${STRIP_MINUTES} 1" preserveAspectRatio="none" role="img"><title>${text}</title>${drawn}</svg>`
+  const text = down === 0 ? 'Not down in 24 h' : `Down ${humanSeconds(Math.round(down / 1000))} in 24 h`
+  // A check with no flip of late is one colour: the strip's own background, no path.
+  if (flips === undefined || flips.length === 0) return `<svg class="strip s${STRIP_CLASS[start]}" role="img"><title>${text}</title></svg>`
+  return `<svg class="strip" viewBox="${minuteOf(now) - STRIP_MINUTES + 1} 0 ${STRIP_MINUTES} 1" preserveAspectRatio="none" role="img"><title>${text}</title>${pathsOf(flips)}</svg>`
 }
 
 const item = (s: ItemStatus, now: number, history?: History) => {
