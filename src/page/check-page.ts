@@ -229,9 +229,11 @@ function flipRow(flip: Flip, tz: string | undefined, now: number): string {
   )
 }
 
-/** The log's rows, newest first: its entries, and the flips since the oldest of them between them. */
-function logRows(page: CheckPage, entries: readonly LogEntry[], startOf: Map<LogEntry, LogEntry>, tz: string | undefined): string {
-  const oldest = entries.at(-1)?.signal.at ?? -Infinity
+/**
+ * The log's rows, newest first: its entries, and between them the flips since the oldest signal
+ * listed (`oldest`, a start folded into its finish's row included).
+ */
+function logRows(page: CheckPage, entries: readonly LogEntry[], startOf: Map<LogEntry, LogEntry>, oldest: number, tz: string | undefined): string {
   const flips = page.flips.filter((f) => f.at >= oldest)
   const rows: string[] = []
   let f = 0
@@ -265,7 +267,7 @@ ${stateLine(status, now)}
 <section class="box"><h2>Run log</h2>${hidden}${
     entries.length === 0
       ? '<p class="note">No signal yet.</p>'
-      : `<table class="rows log"><thead><tr><th class="w-time">Time</th><th class="w-sig">Signal</th><th class="w-dur">Duration</th><th>Output</th></tr></thead><tbody>${logRows(page, entries, startOf, tz)}</tbody></table>${log.length > listed.length ? `<p class="note">The newest ${listed.length} signals of ${log.length}; the API pages through all of them.</p>` : ''}${tz === undefined ? '' : `<p class="note">Times are in ${h(tz)}, the zone of its schedule.</p>`}`
+      : `<table class="rows log"><thead><tr><th class="w-time">Time</th><th class="w-sig">Signal</th><th class="w-dur">Duration</th><th>Output</th></tr></thead><tbody>${logRows(page, entries, startOf, listed.at(-1)?.signal.at ?? -Infinity, tz)}</tbody></table>${log.length > listed.length ? `<p class="note">The newest ${listed.length} signals of ${log.length}; the API pages through all of them.</p>` : ''}${tz === undefined ? '' : `<p class="note">Times are in ${h(tz)}, the zone of its schedule.</p>`}`
   }</section>
 <footer>Current server time: ${localTime(now) ?? '–'} (refreshing every ${page.refresh} seconds)</footer>
 </main>
