@@ -1,12 +1,22 @@
 // The evaluator: compares each check's state now with its last flip and records the changes. The
-// Monitor asks it to judge a check after each signal it commits or hears of (a recovery, a
-// failure, a pause, at the signal's time), and every check on a timer (a deadline or max_runtime
-// passing, a maintenance window, at the time it happened). Recording never holds a check-in: a
-// check-in only starts it.
-import { checkStatus, nextChange, statusReason, type CheckSpec, type Due } from './domain/check.js'
+// Monitor has it judge a check after each signal it commits or hears of (a recovery, a failure, a
+// pause, at the signal's time), and every check whose next change has come on a timer (a deadline
+// or max_runtime passing, a maintenance window, at the time it happened). Recording never holds a
+// check-in: a check-in only starts it.
+import type { Config } from './config/load.js'
+import { checkStatus, nextChange, scriptKey, statusReason, type CheckSpec, type Due } from './domain/check.js'
 import { flipState, flipTime, NO_FLIP, type Flip } from './domain/flip.js'
 import type { Runs, Streak } from './domain/run.js'
+import type { Script } from './domain/script.js'
+import { scriptStatus, type ItemRuns } from './domain/snapshot.js'
 import type { Store } from './store/store.js'
+
+/** What the evaluator reads of the Monitor: the config in force, and each item's due times and runs, index-aligned with its items. */
+export interface Checks {
+  readonly config: Pick<Config, 'items' | 'itemsById' | 'scriptDefaults'>
+  readonly dues: readonly (Due | undefined)[]
+  readonly runs: readonly ItemRuns[]
+}
 
 /**
  * A change that time alone made (a deadline or max_runtime passed) is recorded once it is this
@@ -19,13 +29,107 @@ const SETTLE_MS = 1000
  * check-ins queued meanwhile wait for, not one long one.
  */
 const FLIPS_PER_WRITE = 250
+/** Items a tick judges between turns of the event loop. */
+const EVALUATE_SLICE = 2048
 
 export class Evaluator {
   /** Checks whose flip is being recorded: judged again only once that is done. */
   readonly #pending = new Set<string>()
   readonly #listeners: ((flip: Flip) => void)[] = []
 
-  constructor(readonly store: Pick<Store, 'flipHeads' | 'recordFlips'>) {}
+  /**
+   * When a tick must judge each item again (ms; 0: at the next tick, Infinity: only after a
+   * signal), index-aligned with the items: at rest a tick looks at none of 100,000 items.
+   */
+  #wakes: Float64Array = new Float64Array(0)
+
+  constructor(
+    readonly store: Pick<Store, 'flipHeads' | 'recordFlips' | 'scripts'>,
+    readonly checks: Checks,
+    readonly now: () => number,
+  ) {}
+
+  /** A config was put in force with `count` items: every one is judged at the next tick. */
+  judgeAllNext(count: number): void {
+    this.#wakes = new Float64Array(count)
+  }
+
+  /**
+   * Judges every check whose next change has come (every script: they are few), and records the
+   * flips found; resolves to those this replica recorded. A slice of items at a time, its flips
+   * recorded before the next: when 100,000 checks go late at once, judging them all at once held
+   * the event loop for a few hundred ms.
+   */
+  async evaluate(): Promise<Flip[]> {
+    const recorded: Flip[] = []
+    const wakes = this.#wakes
+    for (let from = 0; from < wakes.length; from += EVALUATE_SLICE) {
+      // A reload or a redefinition meanwhile judges every item again at the next tick.
+      if (this.#wakes !== wakes) return recorded
+      if (from > 0) await new Promise((resolve) => setImmediate(resolve))
+      recorded.push(...(await this.#recorded(this.#judgeSlice(from, Math.min(wakes.length, from + EVALUATE_SLICE)))))
+    }
+    const now = this.now()
+    const flips: Flip[] = []
+    const defaults = this.checks.config.scriptDefaults
+    for (const script of this.store.scripts()) {
+      const s = scriptStatus(script, defaults, now)
+      this.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now)
+    }
+    recorded.push(...(await this.#recorded(flips)))
+    return recorded
+  }
+
+  /** The flips of items [from, to) whose next change has come; each one's next wake-up set. */
+  #judgeSlice(from: number, to: number): Flip[] {
+    const now = this.now()
+    const flips: Flip[] = []
+    const { config, dues, runs } = this.checks
+    const wakes = this.#wakes
+    for (let i = from; i < to; i++) {
+      if (wakes[i]! > now) continue
+      const item = config.items[i]!
+      // An id shared by items in several groups is one check in the store: judged by its first item.
+      if (config.itemsById.get(item.id)![0] !== item) {
+        wakes[i] = Infinity
+        continue
+      }
+      wakes[i] = this.judge(flips, item.id, item.check, dues[i], runs[i]!.runs, runs[i]!.streak, now)
+    }
+    return flips
+  }
+
+  /**
+   * After a signal of item `id` committed: its flip, if it made one, at once (and a lateness
+   * before it that the timer missed: `missed`, its due times before the signal). A failure to
+   * record is the next tick's to retry.
+   */
+  afterSignal(id: string, missed: Due | undefined): void {
+    const { config, dues, runs } = this.checks
+    const item = config.itemsById.get(id)?.[0]
+    if (item === undefined) return
+    const flips: Flip[] = []
+    const i = item.index
+    this.#wakes[i] = this.judge(flips, id, item.check, dues[i], runs[i]!.runs, runs[i]!.streak, this.now(), missed)
+    if (flips.length > 0) this.#recorded(flips).catch(() => {})
+  }
+
+  /** After a write to a script: its flip, if it made one. */
+  afterScript(script: Script): void {
+    const now = this.now()
+    const s = scriptStatus(script, this.checks.config.scriptDefaults, now)
+    const flips: Flip[] = []
+    this.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now)
+    if (flips.length > 0) this.#recorded(flips).catch(() => {})
+  }
+
+  /** Records `flips`; when that fails, every item is judged again at the next tick. */
+  #recorded(flips: Flip[]): Promise<Flip[]> {
+    return this.record(flips).catch((err: unknown) => {
+      this.#wakes.fill(0)
+      throw err
+    })
+  }
 
   /**
    * Adds to `into` the flip of check `key` if its state at `now` is not its last flip's: from

@@ -6,6 +6,7 @@ import { withDefinitions } from './config/defined.js'
 import type { Config, Item } from './config/load.js'
 import type { CheckDefinition } from './domain/definition.js'
 import type { Flip, FlipHead } from './domain/flip.js'
+import { dueKey, histories, limitsKey, recounted, type Histories } from './carry-over.js'
 import { Evaluator } from './evaluator.js'
 import { dueAfter, scriptKey, type Due } from './domain/check.js'
 import {
@@ -17,7 +18,6 @@ import {
   judgedByDefaults,
   NO_RUNS,
   OUTPUT_MAX,
-  type Finish,
   type OpenRun,
   type Output,
   type Runs,
@@ -51,11 +51,6 @@ export class Monitor {
   #dues: (Due | undefined)[] = []
   /** Each item's runs and streak, index-aligned likewise. */
   #runs: ItemRuns[] = []
-  /**
-   * When the evaluator's tick must judge each item again (ms; 0: at the next tick, Infinity: only
-   * after a signal), index-aligned likewise: at rest a tick looks at none of 100,000 items.
-   */
-  #wakes: Float64Array = new Float64Array(0)
   /** The seq of the last finish counted in each item's streak, when its limits are its own. */
   #counted: Float64Array = new Float64Array(0)
   #reload: ReloadStatus
@@ -80,7 +75,23 @@ export class Monitor {
     this.#file = file
     this.#config = config
     this.#store = store
-    this.#evaluator = new Evaluator(store)
+    // The evaluator reads the config in force and each item's due times and runs as they stand.
+    const monitor = this
+    this.#evaluator = new Evaluator(
+      store,
+      {
+        get config() {
+          return monitor.#config
+        },
+        get dues() {
+          return monitor.#dues
+        },
+        get runs() {
+          return monitor.#runs
+        },
+      },
+      now,
+    )
     this.#reload = { successful: true, lastSuccess: now() }
     store.keepOnlyItems(new Set(config.itemsById.keys()))
     this.#derive(config, histories)
@@ -88,7 +99,7 @@ export class Monitor {
     store.onSignals((id, record) => {
       const missed = this.#dueOf(id)
       for (const item of this.#config.itemsById.get(id) ?? []) this.#count(item, record)
-      this.#judgeItem(id, missed)
+      this.#evaluator.afterSignal(id, missed)
     })
     // Another replica's definitions count as this one's own.
     store.onDefinitions(() => void this.#redefine())
@@ -130,7 +141,7 @@ export class Monitor {
     })
     this.#counted = counted
     // Every item is judged at the next tick: its schedule or limits may have changed.
-    this.#wakes = new Float64Array(config.items.length)
+    this.#evaluator.judgeAllNext(config.items.length)
     // A cron occurrence costs about 70 µs: recomputed for 100k items, a reload held the event loop
     // for 7 s. An item whose id, schedule and grace stand unchanged keeps its due times.
     const dues = new Map<string, Due>()
@@ -232,7 +243,7 @@ export class Monitor {
   async createScript(fields: ScriptFields, signal?: Signal): Promise<Script> {
     const script = await this.#store.createScript(fields, signal)
     this.#wrote(signal?.output)
-    this.#judgeScript(script)
+    this.#evaluator.afterScript(script)
     return script
   }
 
@@ -245,7 +256,7 @@ export class Monitor {
     if (signal?.kind !== 'start') {
       const script = await this.#store.updateScript(id, patch, signal)
       if (script !== undefined) this.#wrote(signal?.output)
-      if (script !== undefined) this.#judgeScript(script)
+      if (script !== undefined) this.#evaluator.afterScript(script)
       return script
     }
     // Whether the start drops an open run is known only from the script as the write finds it.
@@ -259,7 +270,7 @@ export class Monitor {
       signal,
     )
     if (script !== undefined && dropped !== undefined) this.#dropped({ script: id, run: dropped })
-    if (script !== undefined) this.#judgeScript(script)
+    if (script !== undefined) this.#evaluator.afterScript(script)
     return script
   }
 
@@ -281,7 +292,7 @@ export class Monitor {
     for (const item of items) this.#count(item, record!)
     if (record?.dropped !== undefined) this.#dropped({ item: id, run: record.dropped })
     if (record !== undefined) this.#wrote(signal.output)
-    if (items.length > 0) this.#judgeItem(id, missed)
+    if (items.length > 0) this.#evaluator.afterSignal(id, missed)
     return items
   }
 
@@ -396,82 +407,14 @@ export class Monitor {
    * Judges every check now and records those whose state is not their last flip's: the evaluator's
    * tick, for the changes that time alone makes. Resolves to the flips this replica recorded.
    */
-  async evaluate(): Promise<Flip[]> {
-    const recorded: Flip[] = []
-    const wakes = this.#wakes
-    // A slice of items at a time, with their flips recorded before the next: when 100,000 checks
-    // go late at once, judging them all at once held the event loop for a few hundred ms.
-    for (let from = 0; from < wakes.length; from += EVALUATE_SLICE) {
-      // A reload or a redefinition meanwhile judges every item again at the next tick.
-      if (this.#wakes !== wakes) return recorded
-      if (from > 0) await setImmediate()
-      recorded.push(...(await this.#recorded(this.#judgeSlice(from, Math.min(wakes.length, from + EVALUATE_SLICE)))))
-    }
-    const now = this.now()
-    const flips: Flip[] = []
-    const defaults = this.#config.scriptDefaults
-    for (const script of this.#store.scripts()) {
-      const s = scriptStatus(script, defaults, now)
-      this.#evaluator.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now)
-    }
-    recorded.push(...(await this.#recorded(flips)))
-    return recorded
-  }
-
-  /** The flips of items [from, to) that are due to be judged now; each one's next wake-up set. */
-  #judgeSlice(from: number, to: number): Flip[] {
-    const now = this.now()
-    const flips: Flip[] = []
-    const { items, itemsById } = this.#config
-    const wakes = this.#wakes
-    for (let i = from; i < to; i++) {
-      if (wakes[i]! > now) continue
-      const item = items[i]!
-      // An id shared by items in several groups is one check in the store: judged by its first item.
-      if (itemsById.get(item.id)![0] !== item) {
-        wakes[i] = Infinity
-        continue
-      }
-      const { runs, streak } = this.#runs[i]!
-      wakes[i] = this.#evaluator.judge(flips, item.id, item.check, this.#dues[i], runs, streak, now)
-    }
-    return flips
-  }
-
-  /** Records `flips`; when that fails, every item is judged again at the next tick. */
-  #recorded(flips: Flip[]): Promise<Flip[]> {
-    return this.#evaluator.record(flips).catch((err: unknown) => {
-      this.#wakes.fill(0)
-      throw err
-    })
+  evaluate(): Promise<Flip[]> {
+    return this.#evaluator.evaluate()
   }
 
   /** The due times of check `id` (its first item's) as they stand. */
   #dueOf(id: string): Due | undefined {
     const item = this.#config.itemsById.get(id)?.[0]
     return item === undefined ? undefined : this.#dues[item.index]
-  }
-
-  /**
-   * After a signal of `id`: its flip, if it made one, at once (and a lateness before it that the
-   * timer missed: `missed`, its due times before the signal); a failure to record is the next
-   * tick's to retry.
-   */
-  #judgeItem(id: string, missed: Due | undefined): void {
-    const item = this.#config.itemsById.get(id)?.[0]
-    if (item === undefined) return
-    const flips: Flip[] = []
-    const { runs, streak } = this.#runs[item.index]!
-    this.#wakes[item.index] = this.#evaluator.judge(flips, id, item.check, this.#dues[item.index], runs, streak, this.now(), missed)
-    if (flips.length > 0) this.#recorded(flips).catch(() => {})
-  }
-
-  #judgeScript(script: Script): void {
-    const now = this.now()
-    const s = scriptStatus(script, this.#config.scriptDefaults, now)
-    const flips: Flip[] = []
-    this.#evaluator.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now)
-    if (flips.length > 0) this.#recorded(flips).catch(() => {})
   }
 
   /** Tells `listener` of each flip this replica records (another replica's are its own to tell). */
@@ -530,43 +473,5 @@ export class Monitor {
   }
 }
 
-/** Items an evaluation judges between turns of the event loop. */
-const EVALUATE_SLICE = 2048
-
 /** Between attempts to put definitions in force while the history they need cannot be read. */
 const REDEFINE_RETRY_MS = 1000
-
-type Histories = ReadonlyMap<string, readonly (Finish & { readonly seq: number })[]>
-
-/**
- * The ids whose streak `config` recounts from history: those of items with their own limits that
- * `before` did not have with the same limits.
- */
-function recounted(config: Config, before?: Config): string[] {
-  const same = new Set(before?.items.filter((item) => !judgedByDefaults(item.check.limits)).map(limitsKey))
-  return [...new Set(config.items.filter((item) => !judgedByDefaults(item.check.limits) && !same.has(limitsKey(item))).map((item) => item.id))]
-}
-
-/**
- * The finished runs of `ids`, read again while a signal of one of them commits during the read
- * (its finish would be counted neither in the history nor by the config it arrived under).
- */
-async function histories(store: Store, ids: readonly string[]): Promise<Histories> {
-  for (let attempt = 0; ; attempt++) {
-    const before = ids.map((id) => store.runs().get(id))
-    const found = await Promise.all(ids.map((id) => store.finishes(id)))
-    if (attempt === 4 || ids.every((id, i) => store.runs().get(id) === before[i])) return new Map(ids.map((id, i) => [id, found[i]!]))
-  }
-}
-
-/** Items with the same id and the same limits on what counts as a failure count the same streak. */
-const limitsKey = (item: Item) => {
-  const { minRuntime, failureThreshold, recoveryThreshold } = item.check.limits
-  return `${item.id}\0${minRuntime}\0${failureThreshold}\0${recoveryThreshold}`
-}
-
-/** Items with the same id, schedule, grace and maintenance windows have the same due times after the same signal. */
-const dueKey = (item: Item) => {
-  const { schedule, grace, maintenance } = item.check
-  return `${item.id}\0${schedule.kind === 'cron' ? `${schedule.expression}\0${schedule.tz}` : schedule.seconds}\0${grace}\0${maintenance.map((w) => w.key).join('\0')}`
-}
