@@ -149,7 +149,7 @@ export class Evaluator {
     const status = checkStatus(spec, due, runs, streak, now)
     const to = flipState(status)
     if (to !== head.to) {
-      const at = flipTime(status, spec, due, runs, head.at, now)
+      const at = flipTime(status, spec, due, runs, head.at, now, head.to)
       if ((to === 'late' || to === 'timeout') && now - at < SETTLE_MS) return at + SETTLE_MS
       // A lateness is told as it began, not as it stands when judged.
       const reason = to === 'late' ? 'no check-in by the deadline' : statusReason(status, spec, due, runs, streak, now)

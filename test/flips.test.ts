@@ -171,3 +171,27 @@ t.test('flips of a script, under scripto:<n>; an unknown check is 404 naming the
   t.equal((await app.inject({ url: '/api/v1/checks/backup/flips' })).statusCode, 403)
   t.equal((await app.inject({ url: '/api/v1/checks/backup/flips?limit=0', headers: auth })).statusCode, 400)
 })
+
+t.test('a maintenance window is two flips, at its start and its end, found by the timer', async (t) => {
+  const groups = '\n    Jobs:\n      - {name: Mail, id: mail, interval: 1h, maintenance: [{schedule: "0 13 * * *", duration: 30m}]}\n'
+  const { app, clock } = await testApp(t, { config: config(yamlConfig({ groups })) })
+  // T0 is 12:00 UTC: the window is 13:00 to 13:30.
+  await app.inject({ url: '/refresh/mail', headers: auth })
+  await settled(app, 'mail', 1)
+  clock.advance(50 * 60)
+  await app.inject({ url: '/refresh/mail', headers: auth })
+  clock.advance(10 * 60 + 5)
+  await app.monitor.evaluate()
+  clock.advance(35 * 60)
+  await app.monitor.evaluate()
+  const flips = await settled(app, 'mail', 3)
+  t.same(
+    flips.map((f) => [f.time, f.from, f.to]),
+    [
+      [iso(T0), 'never', 'up'],
+      [iso(T0 + 3600_000), 'up', 'maintenance'],
+      [iso(T0 + 90 * 60_000), 'maintenance', 'up'],
+    ],
+    'into it at its start, out of it at its end, though the ticks that found them came later',
+  )
+})

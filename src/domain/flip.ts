@@ -37,13 +37,17 @@ export interface FlipHead {
 export const NO_FLIP: FlipHead = Object.freeze({ seq: 0, at: 0, to: 'never' })
 
 /**
- * When a check changed into `status`, as well as the check's records tell: the deadline it
- * passed, the moment a run outlived max_runtime, a window's start, the pause, else its last
- * signal or resume; `now` when none of them is after the last flip (`since`), as when a
- * maintenance window ended. Never before `since`, never after `now`.
+ * When a check changed into `status` from its last flip (to `from`, at `since`), as well as its
+ * records tell: the deadline it passed, the moment a run outlived max_runtime, a window's start,
+ * the pause; out of a window, the window's end; else its last signal or resume; `now` when none of
+ * them is after the last flip. Never before `since`, never after `now`.
  */
-export function flipTime(status: CheckStatus, spec: CheckSpec, due: Due | undefined, runs: Runs, since: number, now: number): number {
+export function flipTime(status: CheckStatus, spec: CheckSpec, due: Due | undefined, runs: Runs, since: number, now: number, from?: FlipState): number {
   let at: number | undefined
+  if (from === 'maintenance' && status !== 'maintenance') {
+    const end = windowNow(spec.maintenance, since)?.end
+    if (end !== undefined && end <= now) return Math.max(since, end)
+  }
   switch (status) {
     case 'late':
       at = due?.deadline
