@@ -74,7 +74,7 @@ export async function versusServer(
 }
 
 /** Refresh p99 at a steady rate, without and then with a scraper reading /metrics every second. */
-async function latencyUnderScrape(items: number): Promise<Row> {
+export async function latencyUnderScrape(items: number): Promise<Row> {
   const sp = await startStatuspage(benchYaml(items))
   const ids = Array.from({ length: 50 }, (_, i) => `item-${i * 10}`)
   const steady = () =>
