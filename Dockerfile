@@ -11,7 +11,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-fund --no-audit
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-fund --no-audit
+# The only optional dependency is kustomize, for the tests of deploy/kubernetes.
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev --omit=optional --no-fund --no-audit
 
 FROM node:24-slim
 ENV NODE_ENV=production

@@ -143,7 +143,7 @@ t.test('the Dockerfile: multi-stage on a supported LTS, non-root, port 8080, hea
   const engines = (JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } }).engines.node
   t.match(engines, /\^24\./, 'package.json engines allows the image Node')
   t.match(dockerfile, /^RUN npm ci /m)
-  t.match(dockerfile, /npm prune --omit=dev/, 'production dependencies only in the image')
+  t.match(dockerfile, /npm prune --omit=dev --omit=optional/, 'production dependencies only in the image (no kustomize)')
   t.match(dockerfile, /^USER node$/m)
   t.match(dockerfile, /^EXPOSE 8080$/m)
   t.match(dockerfile, /^HEALTHCHECK .*\n?.*\/-\/healthy/m)
