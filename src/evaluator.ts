@@ -42,6 +42,8 @@ export class Evaluator {
    * signal), index-aligned with the items: at rest a tick looks at none of 100,000 items.
    */
   #wakes: Float64Array = new Float64Array(0)
+  /** The same for scripts, by the stored object: each write makes a new one, judged at once. */
+  #scriptWakes = new WeakMap<Script, number>()
 
   constructor(
     readonly store: Pick<Store, 'flipHeads' | 'recordFlips' | 'scripts'>,
@@ -52,10 +54,12 @@ export class Evaluator {
   /** A config was put in force with `count` items: every one is judged at the next tick. */
   judgeAllNext(count: number): void {
     this.#wakes = new Float64Array(count)
+    // The scripts' defaults may have changed with the config.
+    this.#scriptWakes = new WeakMap()
   }
 
   /**
-   * Judges every check whose next change has come (every script: they are few), and records the
+   * Judges every check whose next change has come, and records the
    * flips found; resolves to those this replica recorded. A slice of items at a time, its flips
    * recorded before the next: when 100,000 checks go late at once, judging them all at once held
    * the event loop for a few hundred ms.
@@ -72,9 +76,11 @@ export class Evaluator {
     const now = this.now()
     const flips: Flip[] = []
     const defaults = this.checks.config.scriptDefaults
+    const scriptWakes = this.#scriptWakes
     for (const script of this.store.scripts()) {
+      if ((scriptWakes.get(script) ?? 0) > now) continue
       const s = scriptStatus(script, defaults, now)
-      this.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now)
+      scriptWakes.set(script, this.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now))
     }
     recorded.push(...(await this.#recorded(flips)))
     return recorded
@@ -119,7 +125,7 @@ export class Evaluator {
     const now = this.now()
     const s = scriptStatus(script, this.checks.config.scriptDefaults, now)
     const flips: Flip[] = []
-    this.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now)
+    this.#scriptWakes.set(script, this.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now))
     if (flips.length > 0) this.#recorded(flips).catch(() => {})
   }
 
@@ -127,6 +133,7 @@ export class Evaluator {
   #recorded(flips: Flip[]): Promise<Flip[]> {
     return this.record(flips).catch((err: unknown) => {
       this.#wakes.fill(0)
+      this.#scriptWakes = new WeakMap()
       throw err
     })
   }
