@@ -46,6 +46,8 @@ export interface AppOptions {
   retentionMs?: number
   /** Between evaluations of every check for flips (ms). */
   evaluateMs?: number
+  /** Between sweeps of old flips (ms). */
+  flipSweepMs?: number
   /** How long headers may take to arrive, and a body after them (ms). */
   requestTimeoutMs?: number
   /** At shutdown, the longest wait for clients to finish with their connections (ms). */
@@ -96,6 +98,7 @@ export async function buildApp({
   metricsCacheMs,
   retentionMs,
   evaluateMs,
+  flipSweepMs,
   requestTimeoutMs = 30_000,
   drainMs,
   maxPages,
@@ -131,7 +134,7 @@ export async function buildApp({
     )
   }
   await app.register(retention, { everyMs: retentionMs })
-  await app.register(flips, { everyMs: evaluateMs })
+  await app.register(flips, { everyMs: evaluateMs, sweepMs: flipSweepMs })
   await app.register(metricsPlugin, { cacheMs: metricsCacheMs })
   await app.register(tokenFailures)
   await app.register(logLimit)

@@ -195,3 +195,33 @@ t.test('a maintenance window is two flips, at its start and its end, found by th
     'into it at its start, out of it at its end, though the ticks that found them came later',
   )
 })
+
+t.test("retention: a sweep deletes flips past flips.max_age and beyond flips.max_per_check, never a check's last", async (t) => {
+  const top = '\nflips:\n  max_age: 2h\n  max_per_check: 3\n'
+  const { app, clock } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS, extra: `  ping_key: ${KEY}\n`, top })), flipSweepMs: 50 })
+  // Sweeps run all along: wait on each check's newest flip, which they never delete.
+  const recorded = (id: string, seq: number) => waitUntil(() => (app.monitor.flipHeads().get(id)?.seq ?? 0) >= seq, `flip ${seq} of ${id}`, 5000)
+  // sync: up at T0, late a minute later, never again. backup: up, then late and up again four
+  // times, an hour apart: 9 flips, the last at T0 + 4 h.
+  await ping(app, 'sync')
+  await ping(app, 'backup')
+  await recorded('backup', 1)
+  for (let i = 0; i < 4; i++) {
+    clock.advance(3602)
+    await app.monitor.evaluate()
+    await ping(app, 'backup')
+    await recorded('backup', 3 + 2 * i)
+  }
+  await recorded('sync', 2)
+  await waitUntil(async () => (await flipsOf(app, 'backup')).flips.length === 3 && (await flipsOf(app, 'sync')).flips.length === 1, 'the sweeps', 5000)
+  t.same(
+    (await flipsOf(app, 'backup')).flips.map((f) => f.seq),
+    [9, 8, 7],
+    'the newest 3 of backup (the others also past 2 h)',
+  )
+  t.same(
+    (await flipsOf(app, 'sync')).flips.map((f) => [f.seq, f.to]),
+    [[2, 'late']],
+    "sync's last flip, 4 h old, stays: it is its state",
+  )
+})

@@ -96,6 +96,7 @@ export interface TestAppOptions {
   /** Off unless asked for: most tests scrape right after the change they check. */
   metricsCacheMs?: number
   retentionMs?: number
+  flipSweepMs?: number
   requestTimeoutMs?: number
   maxPages?: number
 }
@@ -113,6 +114,7 @@ export async function testApp(t: Test, opts: TestAppOptions = {}) {
     trustProxy: opts.trustProxy ?? false,
     metricsCacheMs: opts.metricsCacheMs ?? 0,
     retentionMs: opts.retentionMs,
+    flipSweepMs: opts.flipSweepMs,
     requestTimeoutMs: opts.requestTimeoutMs,
     maxPages: opts.maxPages,
   })
