@@ -3,17 +3,8 @@
 // benchmark measures renderFamilies against, and the reference its output must equal.
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { Snapshot } from '../src/domain/snapshot.js'
-import {
-  ITEM_FAMILIES,
-  ITEM_INFO,
-  itemInfoPairs,
-  SCRIPT_FAMILIES,
-  TAG_UP,
-  tagStates,
-  type Counts,
-  type FamilyDef,
-  type Format,
-} from '../src/metrics/families.js'
+import { ITEM_FAMILIES, ITEM_INFO, SCRIPT_FAMILIES, TAG_UP, type Counts, type FamilyDef, type Format } from '../src/metrics/families.js'
+import { itemInfoPairs, tagStates } from '../src/metrics/labels.js'
 import { CONTENT_TYPE } from '../src/metrics/metrics.js'
 
 type Current = () => { snapshot: Snapshot; counts: Counts }

@@ -6,7 +6,8 @@ import type { Config, Item } from '../config/load.js'
 import { MAX_OPEN_RUNS } from '../domain/run.js'
 import type { Monitor } from '../monitor.js'
 import { ChunkPool } from './chunks.js'
-import { itemLabels, renderExposition, type Format } from './families.js'
+import { renderExposition, type Format } from './families.js'
+import { itemLabels } from './labels.js'
 
 export const CONTENT_TYPE: Record<Format, string> = {
   text: Registry.PROMETHEUS_CONTENT_TYPE,
