@@ -6,24 +6,11 @@ import { withDefinitions } from './config/defined.js'
 import type { Config, Item } from './config/load.js'
 import type { CheckDefinition } from './domain/definition.js'
 import type { Flip, FlipHead } from './domain/flip.js'
-import { dueKey, histories, limitsKey, recounted, type Histories } from './carry-over.js'
+import { histories, ItemStates, recounted, type Histories } from './item-states.js'
 import { Evaluator } from './evaluator.js'
-import { dueAfter, scriptKey, type Due } from './domain/check.js'
-import {
-  applySignal,
-  countRun,
-  countRuns,
-  heldByPause,
-  signalAt,
-  judgedByDefaults,
-  NO_RUNS,
-  OUTPUT_MAX,
-  type OpenRun,
-  type Output,
-  type Runs,
-  type Signal,
-} from './domain/run.js'
-import { itemStatus, scriptStatus, snapshot, snapshotSteps, type ItemRuns, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
+import { scriptKey, type Due } from './domain/check.js'
+import { applySignal, heldByPause, signalAt, OUTPUT_MAX, type OpenRun, type Output, type Runs, type Signal } from './domain/run.js'
+import { itemStatus, scriptStatus, snapshot, snapshotSteps, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import type { Script, ScriptFields } from './domain/script.js'
 import type { LogEntry, ScriptQuery, SignalRecord, Store } from './store/store.js'
 
@@ -47,12 +34,8 @@ export class Monitor {
   #file: Config
   /** The config in force: #file with the checks defined in the store (withDefinitions). */
   #config: Config
-  /** Each item's due times after its last signal, index-aligned with #config.items. */
-  #dues: (Due | undefined)[] = []
-  /** Each item's runs and streak, index-aligned likewise. */
-  #runs: ItemRuns[] = []
-  /** The seq of the last finish counted in each item's streak, when its limits are its own. */
-  #counted: Float64Array = new Float64Array(0)
+  /** Each item's due times, runs and streak, index-aligned with #config.items. */
+  readonly #items = new ItemStates()
   #reload: ReloadStatus
   /** The reload under way, if any: reloads apply in the order they were asked for. */
   #reloading: Promise<void> | undefined
@@ -84,10 +67,10 @@ export class Monitor {
           return monitor.#config
         },
         get dues() {
-          return monitor.#dues
+          return monitor.#items.dues
         },
         get runs() {
-          return monitor.#runs
+          return monitor.#items.runs
         },
       },
       now,
@@ -111,51 +94,10 @@ export class Monitor {
     return new Monitor(file, config, store, now, await histories(store, recounted(config)))
   }
 
-  /**
-   * Each item's due times and streak under `config`, from the store's runs. Work done once per
-   * config and per signal, never per scrape: cron occurrences included. An item that judges runs
-   * by its own limits recounts its id's kept history, unless the config before had it with the
-   * same limits.
-   */
-  #derive(config: Config, histories: Histories, before?: { config: Config; runs: readonly ItemRuns[]; counted: Float64Array }): void {
-    const kept = new Map<string, { runs: ItemRuns; counted: number }>()
-    if (before !== undefined) {
-      for (const item of before.config.items) {
-        if (!judgedByDefaults(item.check.limits)) kept.set(limitsKey(item), { runs: before.runs[item.index]!, counted: before.counted[item.index]! })
-      }
-    }
-    const storeRuns = this.#store.runs()
-    const counted = new Float64Array(config.items.length)
-    this.#runs = config.items.map((item) => {
-      const runs = storeRuns.get(item.id) ?? NO_RUNS
-      const { limits } = item.check
-      if (runs === NO_RUNS || judgedByDefaults(limits)) return { runs, streak: runs.streak }
-      const same = kept.get(limitsKey(item))
-      if (same !== undefined) {
-        counted[item.index] = same.counted
-        return { runs, streak: same.runs.streak }
-      }
-      const finishes = histories.get(item.id) ?? []
-      counted[item.index] = finishes.at(-1)?.seq ?? 0
-      return { runs, streak: countRuns(finishes, limits) }
-    })
-    this.#counted = counted
-    // Every item is judged at the next tick: its schedule or limits may have changed.
+  /** Each item's state under `config` (see ItemStates.derive); every item judged at the next tick. */
+  #derive(config: Config, histories: Histories, before?: Config): void {
+    this.#items.derive(config, this.#store.runs(), histories, before)
     this.#evaluator.judgeAllNext(config.items.length)
-    // A cron occurrence costs about 70 µs: recomputed for 100k items, a reload held the event loop
-    // for 7 s. An item whose id, schedule and grace stand unchanged keeps its due times.
-    const dues = new Map<string, Due>()
-    if (before !== undefined) {
-      for (const item of before.config.items) {
-        const due = this.#dues[item.index]
-        if (due !== undefined) dues.set(dueKey(item), due)
-      }
-    }
-    this.#dues = config.items.map((item) => {
-      const last = this.#runs[item.index]!.runs.lastSignal
-      const kept = dues.get(dueKey(item))
-      return kept !== undefined && kept.last === last ? kept : dueAfter(item.check, last)
-    })
   }
 
   get config(): Config {
@@ -167,7 +109,7 @@ export class Monitor {
   }
 
   snapshot(): Snapshot<Config> {
-    return snapshot(this.#config, this.#dues, this.#runs, this.#store.scripts(), this.now())
+    return snapshot(this.#config, this.#items.dues, this.#items.runs, this.#store.scripts(), this.now())
   }
 
   /**
@@ -177,7 +119,7 @@ export class Monitor {
    * it reads.
    */
   async snapshotInSlices(): Promise<Snapshot<Config>> {
-    const steps = snapshotSteps(this.#config, this.#dues, this.#runs, this.#store.scripts(), this.now())
+    const steps = snapshotSteps(this.#config, this.#items.dues, this.#items.runs, this.#store.scripts(), this.now())
     for (;;) {
       const step = steps.next()
       if (step.done) return step.value
@@ -188,7 +130,7 @@ export class Monitor {
   /** The state of some items now, by the same rule as the snapshot, without building one. */
   itemStatuses(items: readonly Item[]): ItemStatus[] {
     const now = this.now()
-    return items.map((item) => itemStatus(item, this.#dues[item.index], this.#runs[item.index]!, now))
+    return items.map((item) => itemStatus(item, this.#items.dues[item.index], this.#items.runs[item.index]!, now))
   }
 
   scriptStatus(script: Script): ScriptStatus {
@@ -309,22 +251,7 @@ export class Monitor {
   }
 
   #count(item: Item, record: SignalRecord): void {
-    const i = item.index
-    const { limits } = item.check
-    // The id's runs as committed now: a later signal of the same batch may be in them already.
-    const runs = this.#store.runs().get(item.id) ?? record.runs
-    const { finish } = record
-    let { streak } = runs
-    if (!judgedByDefaults(limits)) {
-      streak = this.#runs[i]!.streak
-      // A reload between the commit and here has counted this finish already.
-      if (finish !== undefined && finish.seq > this.#counted[i]!) {
-        streak = countRun(streak, finish, limits)
-        this.#counted[i] = finish.seq
-      }
-    }
-    this.#runs[i] = { runs, streak }
-    this.#dues[i] = dueAfter(item.check, runs.lastSignal, this.#dues[i])
+    this.#items.count(item, record, this.#store.runs().get(item.id))
   }
 
   /**
@@ -378,7 +305,7 @@ export class Monitor {
 
   #apply(file: Config, config: Config, histories: Histories, reload: boolean): void {
     this.#store.keepOnlyItems(new Set(config.itemsById.keys()))
-    const before = { config: this.#config, runs: this.#runs, counted: this.#counted }
+    const before = this.#config
     this.#file = file
     this.#config = config
     this.#derive(config, histories, before)
@@ -414,7 +341,7 @@ export class Monitor {
   /** The due times of check `id` (its first item's) as they stand. */
   #dueOf(id: string): Due | undefined {
     const item = this.#config.itemsById.get(id)?.[0]
-    return item === undefined ? undefined : this.#dues[item.index]
+    return item === undefined ? undefined : this.#items.dues[item.index]
   }
 
   /** Tells `listener` of each flip this replica records (another replica's are its own to tell). */
