@@ -573,6 +573,11 @@ for (const backend of backends(t)) {
         [5, 4, 3, 2, 1],
       )
       t.same(
+        (await store.flipLog('a', { before: 1e20, limit: 1 })).map((f) => f.seq),
+        [8],
+        'a before past any seq the store can hold is past every flip',
+      )
+      t.same(
         (await store.flipLog('a', { before: undefined, since: 6500, limit: 10 })).map((f) => f.seq),
         [8, 7],
         'since a time',

@@ -5,6 +5,9 @@ import type { Flip } from '../../domain/flip.js'
 import { FlipMemory, flipOf, RECENT_MS, type FlipMethods, type FlipRow } from '../flips.js'
 import type { Link } from './link.js'
 
+/** The largest seq the integer column holds. */
+const SEQ_MAX = 2 ** 31 - 1
+
 export async function postgresFlips(link: Link): Promise<FlipMethods> {
   const { pool } = link
   const memory = new FlipMemory()
@@ -43,9 +46,10 @@ export async function postgresFlips(link: Link): Promise<FlipMethods> {
       }),
     flipLog: (key, { before, since, limit }) =>
       link.reading(async () => {
+        // seq is an integer column: a `before` past its range (the API takes any) is past every seq.
         const { rows } = await pool.query<FlipRow>('SELECT * FROM check_flip WHERE key = $1 AND seq < $2 AND at >= $3 ORDER BY seq DESC LIMIT $4', [
           key,
-          before ?? 2 ** 31 - 1,
+          Math.min(before ?? SEQ_MAX, SEQ_MAX),
           since ?? 0,
           limit,
         ])
