@@ -3,6 +3,7 @@
 // pause, at the signal's time), and every check whose next change has come on a timer (a deadline
 // or max_runtime passing, a maintenance window, at the time it happened). Recording never holds a
 // check-in: a check-in only starts it.
+import { setImmediate } from 'node:timers/promises'
 import type { Config } from './config/load.js'
 import { checkStatus, nextChange, scriptKey, statusReason, type CheckSpec, type Due } from './domain/check.js'
 import { flipState, flipTime, NO_FLIP, type Flip } from './domain/flip.js'
@@ -31,6 +32,8 @@ const SETTLE_MS = 1000
 const FLIPS_PER_WRITE = 250
 /** Items a tick judges between turns of the event loop. */
 const EVALUATE_SLICE = 2048
+/** A lateness is told as it began, not as it stands when judged. */
+const LATE_REASON = 'no check-in by the deadline'
 
 export class Evaluator {
   /** Checks whose flip is being recorded: judged again only once that is done. */
@@ -70,17 +73,15 @@ export class Evaluator {
     for (let from = 0; from < wakes.length; from += EVALUATE_SLICE) {
       // A reload or a redefinition meanwhile judges every item again at the next tick.
       if (this.#wakes !== wakes) return recorded
-      if (from > 0) await new Promise((resolve) => setImmediate(resolve))
+      if (from > 0) await setImmediate()
       recorded.push(...(await this.#recorded(this.#judgeSlice(from, Math.min(wakes.length, from + EVALUATE_SLICE)))))
     }
     const now = this.now()
     const flips: Flip[] = []
-    const defaults = this.checks.config.scriptDefaults
     const scriptWakes = this.#scriptWakes
     for (const script of this.store.scripts()) {
       if ((scriptWakes.get(script) ?? 0) > now) continue
-      const s = scriptStatus(script, defaults, now)
-      scriptWakes.set(script, this.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now))
+      scriptWakes.set(script, this.#judgeScript(flips, script, now))
     }
     recorded.push(...(await this.#recorded(flips)))
     return recorded
@@ -90,7 +91,7 @@ export class Evaluator {
   #judgeSlice(from: number, to: number): Flip[] {
     const now = this.now()
     const flips: Flip[] = []
-    const { config, dues, runs } = this.checks
+    const { config } = this.checks
     const wakes = this.#wakes
     for (let i = from; i < to; i++) {
       if (wakes[i]! > now) continue
@@ -100,9 +101,22 @@ export class Evaluator {
         wakes[i] = Infinity
         continue
       }
-      wakes[i] = this.judge(flips, item.id, item.check, dues[i], runs[i]!.runs, runs[i]!.streak, now)
+      wakes[i] = this.#judgeItem(flips, i, now)
     }
     return flips
+  }
+
+  /** #judge of a script, by its key. */
+  #judgeScript(into: Flip[], script: Script, now: number): number {
+    const s = scriptStatus(script, this.checks.config.scriptDefaults, now)
+    return this.#judge(into, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now)
+  }
+
+  /** #judge of the item at index `i` of the config in force, by its id. */
+  #judgeItem(into: Flip[], i: number, now: number, missed?: Due): number {
+    const { config, dues, runs } = this.checks
+    const item = config.items[i]!
+    return this.#judge(into, item.id, item.check, dues[i], runs[i]!.runs, runs[i]!.streak, now, missed)
   }
 
   /**
@@ -111,27 +125,23 @@ export class Evaluator {
    * record is the next tick's to retry.
    */
   afterSignal(id: string, missed: Due | undefined): void {
-    const { config, dues, runs } = this.checks
-    const item = config.itemsById.get(id)?.[0]
+    const item = this.checks.config.itemsById.get(id)?.[0]
     if (item === undefined) return
     const flips: Flip[] = []
-    const i = item.index
-    this.#wakes[i] = this.judge(flips, id, item.check, dues[i], runs[i]!.runs, runs[i]!.streak, this.now(), missed)
+    this.#wakes[item.index] = this.#judgeItem(flips, item.index, this.now(), missed)
     if (flips.length > 0) this.#recorded(flips).catch(() => {})
   }
 
   /** After a write to a script: its flip, if it made one. */
   afterScript(script: Script): void {
-    const now = this.now()
-    const s = scriptStatus(script, this.checks.config.scriptDefaults, now)
     const flips: Flip[] = []
-    this.#scriptWakes.set(script, this.judge(flips, scriptKey(script.id), s.check, s.due, s.runs, s.streak, now))
+    this.#scriptWakes.set(script, this.#judgeScript(flips, script, this.now()))
     if (flips.length > 0) this.#recorded(flips).catch(() => {})
   }
 
   /** Records `flips`; when that fails, every item is judged again at the next tick. */
   #recorded(flips: Flip[]): Promise<Flip[]> {
-    return this.record(flips).catch((err: unknown) => {
+    return this.#record(flips).catch((err: unknown) => {
       this.#wakes.fill(0)
       this.#scriptWakes = new WeakMap()
       throw err
@@ -143,13 +153,13 @@ export class Evaluator {
    * that state, at the time it changed (domain/flip.ts flipTime), with its reason. Returns when to
    * judge it again unless a signal comes first: a tick need not look at a check before then.
    */
-  judge(into: Flip[], key: string, spec: CheckSpec, due: Due | undefined, runs: Runs, streak: Streak, now: number, missed?: Due): number {
+  #judge(into: Flip[], key: string, spec: CheckSpec, due: Due | undefined, runs: Runs, streak: Streak, now: number, missed?: Due): number {
     if (this.#pending.has(key)) return 0
     let head = this.store.flipHeads().get(key) ?? NO_FLIP
     // A signal that arrived past the deadline before it (`missed`) ends a lateness the timer has
     // not recorded yet (the event loop was busy, the process was down): recorded first, as it was.
     if (missed !== undefined && runs.lastSignal !== undefined && missed.deadline < runs.lastSignal && head.at <= missed.deadline && head.to === 'up') {
-      const late: Flip = { key, seq: head.seq + 1, at: missed.deadline, from: head.to, to: 'late', reason: 'no check-in by the deadline' }
+      const late: Flip = { key, seq: head.seq + 1, at: missed.deadline, from: head.to, to: 'late', reason: LATE_REASON }
       into.push(late)
       head = late
     }
@@ -158,18 +168,17 @@ export class Evaluator {
     if (to !== head.to) {
       const at = flipTime(status, spec, due, runs, head.at, now, head.to)
       if ((to === 'late' || to === 'timeout') && now - at < SETTLE_MS) return at + SETTLE_MS
-      // A lateness is told as it began, not as it stands when judged.
-      const reason = to === 'late' ? 'no check-in by the deadline' : statusReason(status, spec, due, runs, streak, now)
+      const reason = to === 'late' ? LATE_REASON : statusReason(status, spec, due, runs, streak, now)
       into.push({ key, seq: head.seq + 1, at, from: head.to, to, reason })
     }
     return nextChange(spec, due, runs, now)
   }
 
   /**
-   * Records `flips` (from judge); resolves to those recorded here, which each listener is told
+   * Records `flips` (from #judge); resolves to those recorded here, which each listener is told
    * of. A flip that another replica recorded first is not: its head is then theirs.
    */
-  async record(flips: Flip[]): Promise<Flip[]> {
+  async #record(flips: Flip[]): Promise<Flip[]> {
     if (flips.length === 0) return flips
     for (const flip of flips) this.#pending.add(flip.key)
     try {

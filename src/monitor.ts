@@ -8,7 +8,7 @@ import type { CheckDefinition } from './domain/definition.js'
 import type { Flip, FlipHead } from './domain/flip.js'
 import { histories, ItemStates, recounted, type Histories } from './item-states.js'
 import { Evaluator } from './evaluator.js'
-import { scriptKey, type Due } from './domain/check.js'
+import { isScriptKey, SCRIPT_KEY_PREFIX, scriptKey, type Due } from './domain/check.js'
 import { applySignal, heldByPause, signalAt, OUTPUT_MAX, type OpenRun, type Output, type Runs, type Signal } from './domain/run.js'
 import { itemStatus, scriptStatus, snapshot, snapshotSteps, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import type { Script, ScriptFields } from './domain/script.js'
@@ -175,6 +175,12 @@ export class Monitor {
 
   getScript(id: number): Script | undefined {
     return this.#store.getScript(id)
+  }
+
+  /** The script whose check key is `key` (scripto:<n>), while the Scripto API is on. */
+  scriptOfKey(key: string): Script | undefined {
+    const n = isScriptKey(key) ? key.slice(SCRIPT_KEY_PREFIX.length) : ''
+    return this.#config.scripto.enabled && /^[1-9]\d{0,14}$/.test(n) ? this.#store.getScript(Number(n)) : undefined
   }
 
   queryScripts(query: ScriptQuery): Promise<{ total: number; scripts: Script[] }> {

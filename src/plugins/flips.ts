@@ -3,7 +3,7 @@
 // a maintenance window) is recorded within a tick or two of happening, with the time it happened.
 // Signals are judged as they commit, without the timer.
 import fp from 'fastify-plugin'
-import { isScriptKey, SCRIPT_KEY_PREFIX } from '../domain/check.js'
+import { isScriptKey } from '../domain/check.js'
 import { isDownState, type Flip } from '../domain/flip.js'
 import type { Monitor } from '../monitor.js'
 
@@ -23,7 +23,7 @@ interface FlipsOptions {
 
 /** What a log line calls the check with `key`: its name, as the page shows it. */
 function checkName(monitor: Monitor, key: string): string {
-  if (isScriptKey(key)) return monitor.getScript(Number(key.slice(SCRIPT_KEY_PREFIX.length)))?.name ?? key
+  if (isScriptKey(key)) return monitor.scriptOfKey(key)?.name ?? key
   return monitor.config.itemsById.get(key)?.[0]?.name ?? key
 }
 

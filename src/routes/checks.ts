@@ -137,7 +137,7 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
 
   const view = (id: string, request: FastifyRequest) => {
     if (isScriptKey(id)) {
-      const script = scriptOf(id)
+      const script = monitor.scriptOfKey(id)
       if (script === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
       requireTags(request, id, [])
       return { ...scriptCheckView(monitor.scriptStatus(script), monitor.now()), badge: badgeUrl(`/badge/script/${script.id}.svg`, monitor.config) }
@@ -153,12 +153,6 @@ const checksRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const current = monitor.config.itemsById.get(id)?.[0] ?? monitor.definitions().get(id)
     if (current !== undefined) requireTags(request, id, 'tags' in current ? current.tags : ((current.spec as DefinedFields).tags ?? []))
     if (fields !== undefined) requireTags(request, id, fields.tags ?? [])
-  }
-
-  /** The script of key `id` (scripto:<n>), while the Scripto API is on. */
-  const scriptOf = (id: string) => {
-    const n = id.slice(SCRIPT_KEY_PREFIX.length)
-    return monitor.config.scripto.enabled && /^[1-9]\d{0,14}$/.test(n) ? monitor.getScript(Number(n)) : undefined
   }
 
   /** Writes `fields` as check `id`'s definition: `create` refuses an id that exists. Resolves to whether it was created. */

@@ -2,12 +2,13 @@
 // a time. Any check: config.yml's, the checks API's, and Scripto's scripts as scripto:<n>.
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import { NAME_MAX } from '../config/schema.js'
-import { SCRIPT_KEY_PREFIX } from '../domain/check.js'
+import { isScriptKey } from '../domain/check.js'
 import type { Flip } from '../domain/flip.js'
 import { zoneOf } from '../domain/schedule.js'
 import { NotFoundError } from '../errors.js'
 import { isoIn } from '../time.js'
 import { guardWithToken, requireTags } from './auth.js'
+import { pageQuery } from './run-log.js'
 
 const PAGE_DEFAULT = 50
 const PAGE_MAX = 500
@@ -20,14 +21,7 @@ const schema = {
     properties: { id: { description: 'The check id; a Scripto script is scripto:<n>.', type: 'string', minLength: 1, maxLength: NAME_MAX } },
     required: ['id'],
   },
-  querystring: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      limit: { description: 'Flips per page.', type: 'integer', minimum: 1, maximum: PAGE_MAX, default: PAGE_DEFAULT },
-      before: { description: 'The seq of the last flip of the page before: the next page starts below it.', type: 'integer', minimum: 1 },
-    },
-  },
+  querystring: pageQuery('Flips', 'flip', PAGE_DEFAULT, PAGE_MAX),
 } as const
 
 const flipView = (flip: Flip, tz: string | undefined) => ({
@@ -46,9 +40,8 @@ const flipRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const { id } = request.params
     const { limit = PAGE_DEFAULT, before } = request.query
     let tz: string | undefined
-    if (id.startsWith(SCRIPT_KEY_PREFIX)) {
-      const n = id.slice(SCRIPT_KEY_PREFIX.length)
-      const script = monitor.config.scripto.enabled && /^[1-9]\d{0,14}$/.test(n) ? monitor.getScript(Number(n)) : undefined
+    if (isScriptKey(id)) {
+      const script = monitor.scriptOfKey(id)
       if (script === undefined) throw new NotFoundError(`id: no check has the id ${JSON.stringify(id)}`)
       requireTags(request, id, [])
       tz = zoneOf(monitor.scriptStatus(script).check.schedule)

@@ -14,14 +14,18 @@ import { guardWithToken, requireTags } from './auth.js'
 const PAGE_DEFAULT = 20
 const PAGE_MAX = 100
 
-const pageQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    limit: { description: 'Entries per page.', type: 'integer', minimum: 1, maximum: PAGE_MAX, default: PAGE_DEFAULT },
-    before: { description: 'The seq of the last entry of the page before: the next page starts below it.', type: 'integer', minimum: 1 },
-  },
-} as const
+/** ?limit= and ?before= of a log read newest first, a page of `many` (entries, flips; one: `one`) at a time. */
+export const pageQuery = (many: string, one: string, byDefault: number, max: number) =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      limit: { description: `${many} per page.`, type: 'integer', minimum: 1, maximum: max, default: byDefault },
+      before: { description: `The seq of the last ${one} of the page before: the next page starts below it.`, type: 'integer', minimum: 1 },
+    },
+  }) as const
+
+const entries = pageQuery('Entries', 'entry', PAGE_DEFAULT, PAGE_MAX)
 
 const itemSchema = {
   params: {
@@ -29,7 +33,7 @@ const itemSchema = {
     properties: { id: { type: 'string', minLength: 1, maxLength: NAME_MAX } },
     required: ['id'],
   },
-  querystring: pageQuery,
+  querystring: entries,
 } as const
 
 const scriptSchema = {
@@ -38,7 +42,7 @@ const scriptSchema = {
     properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
     required: ['id'],
   },
-  querystring: pageQuery,
+  querystring: entries,
 } as const
 
 /** An entry as the API shows it; times in the check's zone. */
