@@ -1,9 +1,11 @@
 // The store's rules that both drivers share (src/store/core.ts); the contract suite (store.test.ts)
 // runs them through SQLite and PostgreSQL, these pin them down alone.
 import t from 'tap'
-import { NO_RUNS, type Signal } from '../src/domain/run.js'
+import { applySignal, NO_RUNS, type Signal } from '../src/domain/run.js'
 import type { Script } from '../src/domain/script.js'
-import { foldBatch, Memory, recordOf, trimEvery, type Queued } from '../src/store/core.js'
+import { foldBatch, Memory, recordOf, ScriptWrites, trimEvery, type Queued } from '../src/store/core.js'
+import { signalsOf } from '../src/store/rows.js'
+import { TRIM_SLACK } from '../src/store/store.js'
 
 const T = Date.UTC(2026, 0, 15, 12)
 const op = (id: string, signal: Omit<Signal, 'at'> & { at?: number }, generation?: number): Queued => ({ id, signal: { at: T, ...signal }, generation })
@@ -87,5 +89,32 @@ t.test('a log is trimmed once every `slack` writes of its script', async (t) => 
   t.same(
     [1, 1, 2, 1, 2, 2, 1].map((id) => due(id)),
     [false, false, false, true, false, true, false],
+  )
+})
+
+t.test("a script's write: the patched script keeps its id, and its signal is logged once, with its run's duration, trimmed every TRIM_SLACK", async (t) => {
+  const writes = new ScriptWrites()
+  const current = { id: 7, name: 'backup', runs: NO_RUNS } as unknown as Script
+  const next = writes.patched(current, () => ({ name: 'nightly', id: 8 }) as never)
+  t.equal(next.id, 7, 'a patch cannot move a script to another id')
+  t.equal(next.name, 'nightly')
+  t.ok(Object.isFrozen(next))
+
+  t.equal(writes.entry(7, NO_RUNS, undefined), undefined, 'no signal, no entry')
+  const start: Signal = { kind: 'start', at: T, rid: 'r1' }
+  const open = applySignal(NO_RUNS, start).runs
+  t.equal(writes.entry(7, open, start), undefined, 'a retry of a start already recorded is not logged again')
+  const finish = writes.entry(7, open, { kind: 'success', at: T + 3000, rid: 'r1' })!
+  t.equal(finish.key, 'scripto:7')
+  t.same(
+    signalsOf({ id: finish.key, seq: 1, at: finish.signal.at, n: 1, signals: finish.text }).map((s) => [s.signal.kind, s.signal.duration]),
+    [['success', 3]],
+    'the entry keeps the duration of the run it finished',
+  )
+  // entry() above counted one write of script 7; the trim comes at the TRIM_SLACK-th.
+  const trims = Array.from({ length: TRIM_SLACK * 2 }, () => writes.entry(7, NO_RUNS, { kind: 'success', at: T })!.trim)
+  t.same(
+    trims.flatMap((due, i) => (due ? [i + 2] : [])),
+    [TRIM_SLACK, TRIM_SLACK * 2],
   )
 })

@@ -2,10 +2,18 @@
 // scripts comes from, the fold of a batch of signals (each id's signals in order, on what the id
 // was at), the records that answer them, the forgetting of removed ids while their signals are
 // queued, and the cadence of log trims. The drivers (sqlite.ts, postgres/) only move rows.
-import { applyInOrder, NO_RUNS, type OpenRun, type Runs, type Signal } from '../domain/run.js'
+import { applyInOrder, applySignal, NO_RUNS, type OpenRun, type Runs, type Signal } from '../domain/run.js'
+import { scriptKey } from '../domain/check.js'
 import type { CheckDefinition } from '../domain/definition.js'
-import type { Script } from '../domain/script.js'
-import { finishRecord, type SignalRecord } from './store.js'
+import type { Script, ScriptFields } from '../domain/script.js'
+import { scriptLogText } from './rows.js'
+import { finishRecord, TRIM_SLACK, type SignalRecord } from './store.js'
+
+/** What a write did inside its transaction: its result, and what to apply to memory once committed. */
+export interface Done<T = unknown> {
+  result: T
+  apply?: () => void
+}
 
 /** A signal waiting for its batch: which id, and which generation of that id it was queued for. */
 export interface Queued {
@@ -199,6 +207,36 @@ export class Memory<S> {
     this.#definitions.clear()
     this.#rowOf.clear()
     this.#idIn.clear()
+  }
+}
+
+/** A script's signal as a write logs it: under the script's key, as its log row's text; `trim`: drop the entries beyond the kept ones. */
+export interface ScriptEntry {
+  readonly key: string
+  readonly signal: Signal
+  readonly text: string
+  readonly trim: boolean
+}
+
+/**
+ * The rules of a script's writes, which both drivers run inside their transactions: the script a
+ * patch leaves, and the log entry of the signal that came with it.
+ */
+export class ScriptWrites {
+  readonly #trimDue = trimEvery(TRIM_SLACK)
+
+  /** Script `current` with the fields `patch` gives, frozen: what the write stores and memory keeps once committed. */
+  patched(current: Script, patch: (current: Script) => Partial<ScriptFields>): Script {
+    return Object.freeze({ ...current, ...patch(current), id: current.id })
+  }
+
+  /**
+   * The entry of `signal` in script `id`'s log, whose runs were `before`: none without a signal or
+   * for a retry of one already recorded. A finish keeps the duration of the run it ended.
+   */
+  entry(id: number, before: Runs, signal: Signal | undefined): ScriptEntry | undefined {
+    if (signal === undefined || applySignal(before, signal).retry) return undefined
+    return { key: scriptKey(id), signal, text: scriptLogText(before, signal), trim: this.#trimDue(id) }
   }
 }
 

@@ -7,12 +7,7 @@
 // a busy timeout of a few milliseconds instead; when the lock is taken the batch goes back to the
 // queue and is tried again on a later turn, unacknowledged until it commits.
 import type { Database } from 'better-sqlite3'
-
-/** What an operation did inside the transaction: its result, and what to apply once committed. */
-interface Done<T> {
-  result: T
-  apply?: () => void
-}
+import type { Done } from './core.js'
 
 interface Op {
   run: () => Done<unknown>

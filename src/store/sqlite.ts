@@ -3,11 +3,11 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { applyInOrder, applySignal, NO_RUNS, type Runs, type Signal } from '../domain/run.js'
+import { applyInOrder, NO_RUNS, type Runs, type Signal } from '../domain/run.js'
 import { isScriptKey, scriptKey } from '../domain/check.js'
 import type { CheckDefinition } from '../domain/definition.js'
 import type { Script } from '../domain/script.js'
-import { foldBatch, Memory, recordOf, trimEvery, type IdBase, type IdBatch, type Queued } from './core.js'
+import { foldBatch, Memory, recordOf, ScriptWrites, type IdBase, type IdBatch, type Queued } from './core.js'
 import { checkpointer as walCheckpointer } from './checkpointer.js'
 import { sqliteFlips } from './flips.js'
 import { groupCommit } from './group-commit.js'
@@ -27,7 +27,6 @@ import {
   outputRange,
   ROW_SIGNALS_MAX,
   SCRIPT_COLUMNS,
-  scriptLogText,
   signalsOf,
   signalsText,
   toRow,
@@ -223,15 +222,17 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     }
     return { runs, state: kept }
   }
-  const scriptLogTrimDue = trimEvery(TRIM_SLACK)
-  /** Within a write: `signal` in script `id`'s log, whose runs were `before`; now and then the oldest entries beyond the kept ones dropped. */
+  const scriptWrites = new ScriptWrites()
+  /** Within a write: `signal` in script `id`'s log, whose runs were `before` (ScriptWrites.entry). */
   const logScriptSignal = (id: number, before: Runs, signal: Signal | undefined) => {
-    if (signal === undefined || applySignal(before, signal).retry) return
+    const entry = scriptWrites.entry(id, before, signal)
+    if (entry === undefined) return
+    const { key, text } = entry
     const seq = nextSeq++
-    const key = scriptKey(id)
-    insertSignals.run(key, seq, signal.at, 1, scriptLogText(before, signal))
-    if (signal.output !== undefined) insertBody.run(key, seq, signal.at, Buffer.byteLength(signal.output.text), signal.output.text)
-    if (scriptLogTrimDue(id)) {
+    insertSignals.run(key, seq, entry.signal.at, 1, text)
+    const { output } = entry.signal
+    if (output !== undefined) insertBody.run(key, seq, entry.signal.at, Buffer.byteLength(output.text), output.text)
+    if (entry.trim) {
       trimSignals.run({ id: key, keep: SIGNALS_KEPT })
       trimBodies.run({ id: key })
     }
@@ -345,7 +346,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       write(() => {
         const current = pendingScripts.get(id) ?? memory.script(id)
         if (current === undefined || current === DELETED) return { result: undefined }
-        const next: Script = Object.freeze({ ...current, ...patch(current), id })
+        const next = scriptWrites.patched(current, patch)
         updateScriptRow.run({ ...toRow(next), id })
         logScriptSignal(id, current.runs, signal)
         pendingScripts.set(id, next)

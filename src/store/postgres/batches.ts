@@ -6,7 +6,7 @@ import type { PoolClient } from 'pg'
 import type { CheckDefinition } from '../../domain/definition.js'
 import type { Script } from '../../domain/script.js'
 import { StoreUnavailableError } from '../../errors.js'
-import { foldBatch, recordOf, type Folded, type IdBase, type Queued } from '../core.js'
+import { foldBatch, recordOf, type Done, type Folded, type IdBase, type Queued } from '../core.js'
 import { fromRow, IS_SCRIPT, ROW_SIGNALS_MAX, runsText, signalsText, type ScriptRow } from '../rows.js'
 import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord } from '../store.js'
 import { CHANNEL, isRetryable, isUnavailable, sqlState, type Link, type Queryable } from './link.js'
@@ -29,12 +29,6 @@ export interface Tx {
   readonly deleted: number[]
   /** The definitions that this batch's writes read, as locked, then as written; by id. */
   readonly definitions: Map<string, { row: number | undefined; definition: CheckDefinition | undefined }>
-}
-
-/** What a script write did inside the transaction: its result, and what to apply once committed. */
-export interface Done {
-  result: unknown
-  apply?: () => void
 }
 
 interface ScriptOp {

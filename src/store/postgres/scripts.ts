@@ -1,10 +1,9 @@
 // PostgreSQL's script writes (each a step of a locked batch, see batches.ts) and its reads over the
 // pool: the run log of any check, finishes, output retention and script queries.
 import type { PoolClient } from 'pg'
-import { applySignal, NO_RUNS, type Runs, type Signal } from '../../domain/run.js'
+import { NO_RUNS, type Runs, type Signal } from '../../domain/run.js'
 import { scriptKey } from '../../domain/check.js'
-import type { Script } from '../../domain/script.js'
-import { trimEvery } from '../core.js'
+import { ScriptWrites, type Done } from '../core.js'
 import { whereClause, type Dialect } from '../script-filters.js'
 import {
   DEFINITION_COLUMNS,
@@ -18,15 +17,14 @@ import {
   logPage,
   outputRange,
   SCRIPT_COLUMNS,
-  scriptLogText,
   toRow,
   type BodyRow,
   type DefinitionRow,
   type ScriptRow,
   type SignalRow,
 } from '../rows.js'
-import { SIGNALS_KEPT, TRIM_SLACK, type Store } from '../store.js'
-import type { Done, Tx } from './batches.js'
+import { SIGNALS_KEPT, type Store } from '../store.js'
+import type { Tx } from './batches.js'
 import type { Link } from './link.js'
 import type { Replication } from './replication.js'
 
@@ -58,26 +56,28 @@ async function dropLog(client: PoolClient, key: string, keep: number) {
 export type ScriptWrite = <T>(lock: number | undefined, run: (tx: Tx) => Promise<Done>) => Promise<T>
 
 export function scriptWrites(replication: Replication, write: ScriptWrite): Pick<Store, 'createScript' | 'updateScript' | 'deleteScript'> {
-  const logTrimDue = trimEvery(TRIM_SLACK)
-  /** Within a script write: `signal` in script `id`'s log, whose runs were `before`; now and then the oldest entries beyond the kept ones dropped. */
+  const scriptWrites = new ScriptWrites()
+  /** Within a script write: `signal` in script `id`'s log, whose runs were `before` (ScriptWrites.entry). */
   async function logScriptSignal(client: PoolClient, id: number, before: Runs, signal: Signal | undefined) {
-    if (signal === undefined || applySignal(before, signal).retry) return
-    const key = scriptKey(id)
+    const entry = scriptWrites.entry(id, before, signal)
+    if (entry === undefined) return
+    const { key, text } = entry
     // prev, for a script's entry, says only which entry was before it: replicas fold item keys alone.
     const { rows } = await client.query<{ seq: number }>(
       `INSERT INTO check_signal (id, seq, prev, token, at, n, signals)
          VALUES ($1, nextval('change_seq') * 16, coalesce((SELECT max(seq) FROM check_signal WHERE id = $1), 0), '', $2, 1, $3) RETURNING seq`,
-      [key, signal.at, scriptLogText(before, signal)],
+      [key, entry.signal.at, text],
     )
-    if (signal.output !== undefined) {
+    const { output } = entry.signal
+    if (output !== undefined) {
       await client.query('INSERT INTO signal_body (id, seq, at, kept, body) VALUES ($1, $2, $3, octet_length($4), $4)', [
         key,
         rows[0]!.seq,
-        signal.at,
-        signal.output.text,
+        entry.signal.at,
+        output.text,
       ])
     }
-    if (logTrimDue(id)) await dropLog(client, key, SIGNALS_KEPT)
+    if (entry.trim) await dropLog(client, key, SIGNALS_KEPT)
   }
 
   return {
@@ -99,7 +99,7 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
         // The row as locked (another replica's write included), after this batch's writes before it.
         const current = tx.scripts.get(id)
         if (current === undefined) return { result: undefined }
-        const next: Script = Object.freeze({ ...current, ...patch(current), id })
+        const next = scriptWrites.patched(current, patch)
         const { rows } = await tx.client.query<{ seq: number }>(
           `UPDATE check_def SET ${assignments}, seq = nextval('change_seq') * 16 WHERE id = $${SCRIPT_COLUMNS.length + 1} AND ${IS_SCRIPT} RETURNING seq`,
           [...scriptValues(next), id],
