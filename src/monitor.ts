@@ -9,10 +9,10 @@ import type { Flip, FlipHead } from './domain/flip.js'
 import { histories, ItemStates, recounted, type Histories } from './item-states.js'
 import { Evaluator } from './evaluator.js'
 import { isScriptKey, SCRIPT_KEY_PREFIX, scriptKey, type Due } from './domain/check.js'
-import { applySignal, heldByPause, signalAt, OUTPUT_MAX, type OpenRun, type Output, type Runs, type Signal } from './domain/run.js'
+import { applySignal, heldByPause, signalAt, OUTPUT_MAX, type LogEntry, type OpenRun, type Output, type Runs, type Signal } from './domain/run.js'
 import { itemStatus, scriptStatus, snapshot, snapshotSteps, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
-import type { Script, ScriptFields } from './domain/script.js'
-import type { LogEntry, ScriptQuery, SignalRecord, Store } from './store/store.js'
+import type { Script, ScriptFields, ScriptQuery } from './domain/script.js'
+import type { SignalRecord, Store } from './store/store.js'
 
 type LogPage = { keep: number; before: number | undefined; limit: number }
 

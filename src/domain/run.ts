@@ -242,6 +242,16 @@ export const THRESHOLD_MAX = 100
 /** Signals kept per item id: enough to rebuild streaks up to THRESHOLD_MAX, and the longest run log. */
 export const SIGNALS_KEPT = 256
 
+/** A signal as the run log reads it back: the size of the body it came with, without the body. */
+export type StoredSignalOf = Signal & { readonly bytes: number | undefined }
+
+/** A signal in a check's run log, with its output while that is kept. */
+export interface LogEntry {
+  readonly seq: number
+  readonly signal: StoredSignalOf
+  readonly output: Output | undefined
+}
+
 /** How finished runs have gone, judged by one check's limits. */
 export interface Streak {
   /** Failed runs in a row, up to the last one. */

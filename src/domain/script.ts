@@ -152,3 +152,21 @@ export function fieldsOutOfRange(script: Script): string[] {
   }
   return out
 }
+
+/** The fields a query of scripts (Scripto's `q`) filters and orders on. */
+export const SCRIPT_FIELDS = ['id', 'last_exec', 'name', 'server', 'status', 'periodicity'] as const
+export type ScriptField = (typeof SCRIPT_FIELDS)[number]
+
+export interface ScriptFilter {
+  readonly field: ScriptField
+  readonly op: '==' | '!=' | '<' | '>' | '<=' | '>=' | 'like' | 'in' | 'is_null' | 'is_not_null'
+  /** Already in storage form: booleans as 0/1, dates as milliseconds, periodicity as text. */
+  readonly value?: unknown
+}
+
+export interface ScriptQuery {
+  readonly filters: readonly ScriptFilter[]
+  readonly orderBy: readonly { field: ScriptField; direction: 'asc' | 'desc' }[]
+  readonly limit: number
+  readonly offset: number
+}

@@ -9,7 +9,7 @@ import { guardWhenPrivate } from './auth.js'
 import { badgeJson, badgeSvg, TONE, type Badge } from '../page/badge.js'
 import { DOWNTIME_MONTHS, renderCheckPage, type CheckPage } from '../page/check-page.js'
 import { renderPage, STYLE_HASH } from '../page/page.js'
-import { SIGNALS_KEPT } from '../store/store.js'
+import { SIGNALS_KEPT } from '../domain/run.js'
 
 /** Log entries a check page lists at most (run_log.keep, if fewer); the API pages through them all. */
 const PAGE_ENTRIES = 50

@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify'
 import { NAME_MAX } from '../config/schema.js'
 import { zoneOf } from '../domain/schedule.js'
 import { NotFoundError } from '../errors.js'
-import type { LogEntry } from '../store/store.js'
+import type { LogEntry } from '../domain/run.js'
 import { isoIn } from '../time.js'
 import { guardWithToken, requireTags } from './auth.js'
 

@@ -4,7 +4,7 @@
 import { Ajv } from 'ajv'
 import { parseScriptoDate } from '../domain/dates.js'
 import { BadRequestError, describeAjvErrors } from '../errors.js'
-import { SCRIPT_FIELDS, type ScriptField, type ScriptFilter, type ScriptQuery } from '../store/store.js'
+import { SCRIPT_FIELDS, type ScriptField, type ScriptFilter, type ScriptQuery } from '../domain/script.js'
 
 // Flask-Restless's spellings of each operator.
 const OPS: Record<string, ScriptFilter['op']> = {

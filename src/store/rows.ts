@@ -1,7 +1,19 @@
 // How both stores write what they keep: a script as a row, a check defined in the store as a row
 // with its spec as JSON, runs as JSON, and item signals as compact JSON rows. One codec, so that SQLite and PostgreSQL read each other's rows alike.
-import type { LogEntry, StoredSignalOf } from './store.js'
-import { applySignal, NO_RUNS, NO_STREAK, SIGNALS_KEPT, type Finish, type Runs, type Signal, type SignalKind, type Source, type Streak } from '../domain/run.js'
+import {
+  applySignal,
+  NO_RUNS,
+  NO_STREAK,
+  SIGNALS_KEPT,
+  type Finish,
+  type LogEntry,
+  type StoredSignalOf,
+  type Runs,
+  type Signal,
+  type SignalKind,
+  type Source,
+  type Streak,
+} from '../domain/run.js'
 import { runFieldsOf, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
 import type { CheckDefinition, DefinedSource, DefinedSpec } from '../domain/definition.js'
 

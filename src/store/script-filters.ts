@@ -2,7 +2,7 @@
 // of operators, written in each database's SQL. Field names come from a fixed list and values are
 // bound parameters: nothing from the request is spliced into the SQL text.
 import { IS_SCRIPT } from './rows.js'
-import type { ScriptField, ScriptFilter } from './store.js'
+import type { ScriptField, ScriptFilter } from '../domain/script.js'
 
 /** How a database writes what the operators mean (SQLite's meaning: = and != match NULL as IS does). */
 export interface Dialect {

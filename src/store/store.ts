@@ -3,27 +3,10 @@
 // domain; open.ts chooses the backend, and nothing above knows which one runs.
 import type { CheckDefinition } from '../domain/definition.js'
 import type { Flip, FlipHead } from '../domain/flip.js'
-import type { Finish, OpenRun, Output, Runs, Signal } from '../domain/run.js'
-import type { Script, ScriptFields } from '../domain/script.js'
+import type { Finish, LogEntry, OpenRun, Runs, Signal } from '../domain/run.js'
+import type { Script, ScriptFields, ScriptQuery } from '../domain/script.js'
 
 export type { Script, ScriptFields } from '../domain/script.js'
-
-export const SCRIPT_FIELDS = ['id', 'last_exec', 'name', 'server', 'status', 'periodicity'] as const
-export type ScriptField = (typeof SCRIPT_FIELDS)[number]
-
-export interface ScriptFilter {
-  readonly field: ScriptField
-  readonly op: '==' | '!=' | '<' | '>' | '<=' | '>=' | 'like' | 'in' | 'is_null' | 'is_not_null'
-  /** Already in storage form: booleans as 0/1, dates as milliseconds, periodicity as text. */
-  readonly value?: unknown
-}
-
-export interface ScriptQuery {
-  readonly filters: readonly ScriptFilter[]
-  readonly orderBy: readonly { field: ScriptField; direction: 'asc' | 'desc' }[]
-  readonly limit: number
-  readonly offset: number
-}
 
 /**
  * Writes are group-committed: each returns a promise that settles once its transaction has
@@ -140,16 +123,6 @@ export interface Store {
   readonly remoteRows: number
   /** Commits what is queued, then closes the database. */
   close(): Promise<void>
-}
-
-/** A signal as read back: its body's size, without the body (a signal_body row). */
-export type StoredSignalOf = Signal & { readonly bytes: number | undefined }
-
-/** A signal in the run log, with its output while that is kept. */
-export interface LogEntry {
-  readonly seq: number
-  readonly signal: StoredSignalOf
-  readonly output: Output | undefined
 }
 
 export interface SignalRecord {
