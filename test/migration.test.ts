@@ -8,6 +8,7 @@ import pg from 'pg'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig, parseConfig } from '../src/config/load.js'
+import { isScriptKey } from '../src/domain/check.js'
 import { FakeClock } from './helpers/app.js'
 import { backends, type Backend } from './helpers/backends.js'
 
@@ -143,7 +144,13 @@ for (const backend of backends(t)) {
     const fewer = parseConfig(readFileSync(join(FIXTURES, 'config.yml'), 'utf8').replace(/.*id: sync.*\n/, ''), 'config.yml')
     if (!fewer.ok) throw new Error(fewer.errors.join('\n'))
     await app.monitor.reload(fewer.config)
-    t.same([...app.monitor.runs().keys()].sort(), ['backup', 'web'], 'only items have runs folded from the log')
+    const keys = [...app.monitor.runs().keys()].sort()
+    t.same(
+      keys.filter((key) => !isScriptKey(key)),
+      ['backup', 'web'],
+      "the dropped item's runs go",
+    )
+    t.same(keys.filter(isScriptKey), ['scripto:1', 'scripto:3', 'scripto:4'], "and no script's: a script's runs are folded from its signals as an item's")
     t.equal(((await get(app, '/api/v1/script/3/runs')).body.runs as unknown[]).length, 3)
 
     // And all of it again after a restart on the migrated database.

@@ -3,7 +3,9 @@
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import type { CheckDefinition } from '../src/domain/definition.js'
-import { NEW_SCRIPT } from '../src/domain/script.js'
+import { scriptKey } from '../src/domain/check.js'
+import type { Signal } from '../src/domain/run.js'
+import { NEW_SCRIPT, scriptSignal } from '../src/domain/script.js'
 import { Monitor } from '../src/monitor.js'
 import { noteOf } from '../src/store/postgres.js'
 import { openStore } from '../src/store/open.js'
@@ -196,6 +198,37 @@ t.test('concurrent reports to one script from two replicas apply one after the o
   t.equal(stored!.name, stored!.server, 'the fields of one report, never a mix')
   await waitUntil(() => a.getScript(id)?.grace === 60 && b.getScript(id)?.grace === 60, 'both replicas hold the last report', 2000)
   t.same(a.getScript(id), b.getScript(id))
+})
+
+t.test("a script's runs are its signals' on both replicas: reports from both, each folded once and in one order", async (t) => {
+  const r = await twoReplicas(t)
+  if (r === undefined) return
+  const { a, b, url } = r
+  const { id } = await a.createScript(fields('shared.sh'), { kind: 'success', at: 500 })
+  const key = scriptKey(id)
+  await waitUntil(() => b.getScript(id) !== undefined, 'B knows the script', 2000)
+  // Each replica starts and finishes runs of its own (rids a-i, b-i), interleaved with the other's.
+  const run = async (store: Store, who: string, i: number) => {
+    const at = 1000 + i * 100
+    const start: Signal = { kind: 'start', at, rid: `${who}-${i}` }
+    await store.updateScript(id, (current) => scriptSignal(current, start), start)
+    const finish: Signal = { kind: i % 3 === 0 ? 'failure' : 'success', at: at + 40, rid: `${who}-${i}`, exitStatus: i % 3 === 0 ? 1 : 0 }
+    await store.updateScript(id, (current) => ({ status: finish.kind === 'success', ...scriptSignal(current, finish) }), finish)
+  }
+  await Promise.all(Array.from({ length: 15 }, (_, i) => [run(a, 'a', i), run(b, 'b', i)]).flat())
+  t.same(await pgRows(url, `SELECT sum(n)::integer AS n FROM check_signal WHERE id = '${key}'`), [{ n: 1 + 60 }], 'every signal stored once')
+  const log = await a.runLog(key, { keep: 1000, before: undefined, limit: 1000 })
+  t.equal(log.length, 61)
+  // A signal older than the script's last is taken as arriving then: durations vary, but each finish has its start's.
+  t.equal(log.filter((e) => e.signal.kind !== 'start' && e.signal.duration !== undefined).length, 30, 'every finish found its start, whichever replica took it')
+  await waitUntil(() => JSON.stringify(a.getScript(id)) === JSON.stringify(b.getScript(id)), 'the replicas agree on the script', 2000)
+  t.equal(a.getScript(id)!.runs, a.runs().get(key), "a script's runs are its key's")
+  t.same(b.runs().get(key), a.runs().get(key))
+  t.equal(a.getScript(id)!.runs.open.length, 0, 'no run left open')
+  const fresh = await openStore(url)
+  t.teardown(() => fresh.close())
+  t.same(fresh.getScript(id), a.getScript(id), 'a fresh open reads the same script and runs')
+  t.equal(a.lockRetries + b.lockRetries, 0, 'no batch deadlocked')
 })
 
 t.test('while PostgreSQL is down writes fail at once and nothing is acknowledged; both replicas recover by themselves', async (t) => {

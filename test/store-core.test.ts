@@ -3,9 +3,7 @@
 import t from 'tap'
 import { applySignal, NO_RUNS, type Signal } from '../src/domain/run.js'
 import type { Script } from '../src/domain/script.js'
-import { foldBatch, Memory, recordOf, ScriptWrites, trimEvery, type Queued } from '../src/store/core.js'
-import { signalsOf } from '../src/store/rows.js'
-import { TRIM_SLACK } from '../src/store/store.js'
+import { foldBatch, Memory, patchedScript, recordOf, type Queued } from '../src/store/core.js'
 
 const T = Date.UTC(2026, 0, 15, 12)
 const op = (id: string, signal: Omit<Signal, 'at'> & { at?: number }, generation?: number): Queued => ({ id, signal: { at: T, ...signal }, generation })
@@ -84,37 +82,36 @@ t.test('scripts are listed in id order, and the list follows each change', async
   t.ok(Object.isFrozen(memory.scripts()))
 })
 
-t.test('a log is trimmed once every `slack` writes of its script', async (t) => {
-  const due = trimEvery(3)
-  t.same(
-    [1, 1, 2, 1, 2, 2, 1].map((id) => due(id)),
-    [false, false, false, true, false, true, false],
-  )
+t.test("a script's runs are its key's: folded runs replace the row's, follow each change, and go with the script", async (t) => {
+  const memory = new Memory<number>()
+  const legacy = applySignal(NO_RUNS, { kind: 'start', at: T, rid: 'old' }).runs
+  const row = { id: 7, name: 'backup', runs: legacy } as unknown as Script
+  memory.putScript(7, row)
+  t.equal(memory.script(7)!.runs, legacy, 'a row with no signal kept keeps the runs it holds (written before runs were folded)')
+
+  const folded = applySignal(NO_RUNS, { kind: 'success', at: T })
+  memory.set('scripto:7', folded.runs, 1)
+  t.equal(memory.script(7)!.runs, folded.runs, "a signal folded on the key changes the script's runs")
+  t.equal(memory.scripts()[0]!.runs, folded.runs, 'and the list')
+  t.equal(memory.script(7)!.name, 'backup')
+  t.ok(Object.isFrozen(memory.script(7)))
+  memory.putScript(7, { ...row, name: 'nightly' })
+  t.same([memory.script(7)!.name, memory.script(7)!.runs], ['nightly', folded.runs], "a row written again takes its key's runs")
+  t.equal(memory.withRuns(row).runs, folded.runs, 'as does a row read by a query')
+
+  t.same(memory.keepOnly(new Set(['a']), []), [], "the config's ids never forget a script's key")
+  t.equal(memory.runs.get('scripto:7'), folded.runs)
+  memory.putScript(7, undefined)
+  t.equal(memory.runs.get('scripto:7'), undefined, "a deleted script's runs go with it")
+  t.equal(memory.state.get('scripto:7'), undefined)
 })
 
-t.test("a script's write: the patched script keeps its id, and its signal is logged once, with its run's duration, trimmed every TRIM_SLACK", async (t) => {
-  const writes = new ScriptWrites()
+t.test('a patched script keeps its id, and takes the runs it is given', async (t) => {
   const current = { id: 7, name: 'backup', runs: NO_RUNS } as unknown as Script
-  const next = writes.patched(current, () => ({ name: 'nightly', id: 8 }) as never)
+  const runs = applySignal(NO_RUNS, { kind: 'success', at: T }).runs
+  const next = patchedScript(current, () => ({ name: 'nightly', id: 8, runs: NO_RUNS }) as never, runs)
   t.equal(next.id, 7, 'a patch cannot move a script to another id')
   t.equal(next.name, 'nightly')
+  t.equal(next.runs, runs, "the fold's runs, not the patch's")
   t.ok(Object.isFrozen(next))
-
-  t.equal(writes.entry(7, NO_RUNS, undefined), undefined, 'no signal, no entry')
-  const start: Signal = { kind: 'start', at: T, rid: 'r1' }
-  const open = applySignal(NO_RUNS, start).runs
-  t.equal(writes.entry(7, open, start), undefined, 'a retry of a start already recorded is not logged again')
-  const finish = writes.entry(7, open, { kind: 'success', at: T + 3000, rid: 'r1' })!
-  t.equal(finish.key, 'scripto:7')
-  t.same(
-    signalsOf({ id: finish.key, seq: 1, at: finish.signal.at, n: 1, signals: finish.text }).map((s) => [s.signal.kind, s.signal.duration]),
-    [['success', 3]],
-    'the entry keeps the duration of the run it finished',
-  )
-  // entry() above counted one write of script 7; the trim comes at the TRIM_SLACK-th.
-  const trims = Array.from({ length: TRIM_SLACK * 2 }, () => writes.entry(7, NO_RUNS, { kind: 'success', at: T })!.trim)
-  t.same(
-    trims.flatMap((due, i) => (due ? [i + 2] : [])),
-    [TRIM_SLACK, TRIM_SLACK * 2],
-  )
 })

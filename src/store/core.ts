@@ -2,12 +2,11 @@
 // scripts comes from, the fold of a batch of signals (each id's signals in order, on what the id
 // was at), the records that answer them, the forgetting of removed ids while their signals are
 // queued, and the cadence of log trims. The drivers (sqlite.ts, postgres/) only move rows.
-import { applyInOrder, applySignal, NO_RUNS, type OpenRun, type Runs, type Signal } from '../domain/run.js'
-import { scriptKey } from '../domain/check.js'
+import { applyInOrder, NO_RUNS, type OpenRun, type Runs, type Signal } from '../domain/run.js'
+import { isScriptKey, SCRIPT_KEY_PREFIX, scriptKey } from '../domain/check.js'
 import type { CheckDefinition } from '../domain/definition.js'
 import type { Script, ScriptFields } from '../domain/script.js'
-import { scriptLogText } from './rows.js'
-import { finishRecord, TRIM_SLACK, type SignalRecord } from './store.js'
+import { finishRecord, type SignalRecord } from './store.js'
 
 /** What a write did inside its transaction: its result, and what to apply to memory once committed. */
 export interface Done<T = unknown> {
@@ -105,10 +104,16 @@ export class Memory<S> {
   readonly #scripts = new Map<number, Script>()
   #list: readonly Script[] | undefined
 
-  /** An id's runs and state, once committed. */
+  /** An id's runs and state, once committed; a script's key's runs are its script's. */
   set(id: string, runs: Runs, state: S): void {
     this.runs.set(id, runs)
     this.state.set(id, state)
+    if (!isScriptKey(id)) return
+    const n = Number(id.slice(SCRIPT_KEY_PREFIX.length))
+    const script = this.#scripts.get(n)
+    if (script === undefined || script.runs === runs) return
+    this.#scripts.set(n, Object.freeze({ ...script, runs }))
+    this.#list = undefined
   }
 
   /** What a batch folds an id's signals on. */
@@ -131,12 +136,14 @@ export class Memory<S> {
    * `queued` (ids with signals queued or under way) that is not kept is then not written.
    */
   keepOnly(ids: ReadonlySet<string>, queued: Iterable<string>): string[] {
-    const gone = [...this.runs.keys()].filter((id) => !ids.has(id))
+    // A script's key goes with its script (putScript), never with the config.
+    const kept = (id: string) => ids.has(id) || isScriptKey(id)
+    const gone = [...this.runs.keys()].filter((id) => !kept(id))
     for (const id of gone) {
       this.runs.delete(id)
       this.state.delete(id)
     }
-    for (const id of queued) if (!ids.has(id)) this.#forgotten.set(id, (this.#forgotten.get(id) ?? 0) + 1)
+    for (const id of queued) if (!kept(id)) this.#forgotten.set(id, (this.#forgotten.get(id) ?? 0) + 1)
     return gone
   }
 
@@ -150,11 +157,27 @@ export class Memory<S> {
     return this.#scripts.get(id)
   }
 
-  /** Puts a script in memory; undefined deletes it. */
+  /**
+   * Puts a script's row in memory, with its key's runs (withRuns); undefined deletes it, and its
+   * key's runs with it (its signals are deleted with its row).
+   */
   putScript(id: number, script: Script | undefined): void {
-    if (script === undefined) this.#scripts.delete(id)
-    else this.#scripts.set(id, script)
+    if (script === undefined) {
+      this.#scripts.delete(id)
+      this.runs.delete(scriptKey(id))
+      this.state.delete(scriptKey(id))
+    } else this.#scripts.set(id, this.withRuns(script))
     this.#list = undefined
+  }
+
+  /**
+   * Script `script` as read from its row, with the runs its key's signals folded to: a script's
+   * runs are those of its signals, as every check's. A row written before that (run_state with
+   * runs), of a script with no signal kept, keeps the runs it holds.
+   */
+  withRuns(script: Script): Script {
+    const runs = this.runs.get(scriptKey(script.id))
+    return runs === undefined || runs === script.runs ? script : Object.freeze({ ...script, runs })
   }
 
   clearScripts(): void {
@@ -210,50 +233,11 @@ export class Memory<S> {
   }
 }
 
-/** A script's signal as a write logs it: under the script's key, as its log row's text; `trim`: drop the entries beyond the kept ones. */
-export interface ScriptEntry {
-  readonly key: string
-  readonly signal: Signal
-  readonly text: string
-  readonly trim: boolean
-}
-
 /**
- * The rules of a script's writes, which both drivers run inside their transactions: the script a
- * patch leaves, and the log entry of the signal that came with it.
+ * Script `current` with the fields `patch` gives and `runs`, the runs of its key after the write's
+ * signal as the fold left them (a script's runs are its signals', as every check's), frozen: what
+ * the write stores, and memory keeps once committed.
  */
-export class ScriptWrites {
-  readonly #trimDue = trimEvery(TRIM_SLACK)
-
-  /** Script `current` with the fields `patch` gives, frozen: what the write stores and memory keeps once committed. */
-  patched(current: Script, patch: (current: Script) => Partial<ScriptFields>): Script {
-    return Object.freeze({ ...current, ...patch(current), id: current.id })
-  }
-
-  /**
-   * The entry of `signal` in script `id`'s log, whose runs were `before`: none without a signal or
-   * for a retry of one already recorded. A finish keeps the duration of the run it ended.
-   */
-  entry(id: number, before: Runs, signal: Signal | undefined): ScriptEntry | undefined {
-    if (signal === undefined || applySignal(before, signal).retry) return undefined
-    return { key: scriptKey(id), signal, text: scriptLogText(before, signal), trim: this.#trimDue(id) }
-  }
-}
-
-/**
- * Whether script `id`'s log is due a trim, once every `slack` of its writes: trimming on each report
- * scanned its kept entries every time. Counted in memory; after a restart a log holds at most
- * SIGNALS_KEPT + slack entries, and reads take the newest SIGNALS_KEPT.
- */
-export function trimEvery(slack: number): (id: number) => boolean {
-  const since = new Map<number, number>()
-  return (id) => {
-    const writes = (since.get(id) ?? 0) + 1
-    if (writes < slack) {
-      since.set(id, writes)
-      return false
-    }
-    since.delete(id)
-    return true
-  }
+export function patchedScript(current: Script, patch: (current: Script) => Partial<ScriptFields>, runs: Runs): Script {
+  return Object.freeze({ ...current, ...patch(current), id: current.id, runs })
 }

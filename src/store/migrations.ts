@@ -105,6 +105,11 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (key, seq)
    ) WITHOUT ROWID;
    CREATE INDEX check_flip_age ON check_flip (at);`,
+  // 9: a script's runs are its signals', folded at start as every check's from its key's
+  // check_signal rows; run_state keeps the script's streak alone from here on, which a statuspage
+  // before this version cannot read: the version is what makes it refuse the file. A row written
+  // before keeps its runs in run_state, and they stand for a script of which no signal is kept.
+  `SELECT 1`,
 ]
 
 const SCHEMA_VERSION = MIGRATIONS.length

@@ -1,7 +1,6 @@
 // How both stores write what they keep: a script as a row, a check defined in the store as a row
 // with its spec as JSON, runs as JSON, and item signals as compact JSON rows. One codec, so that SQLite and PostgreSQL read each other's rows alike.
 import {
-  applySignal,
   NO_RUNS,
   NO_STREAK,
   SIGNALS_KEPT,
@@ -118,9 +117,6 @@ export function signalsOf(row: SignalRow): { seq: number; signal: StoredSignalOf
   })
 }
 
-/** The run log row of a script's signal, folded on its runs before: a finish keeps its run's duration. */
-export const scriptLogText = (before: Runs, signal: Signal) => signalsText([{ signal, duration: applySignal(before, signal).finish?.duration }])
-
 /** A signal_body row, as the run log reads it. */
 export interface BodyRow {
   seq: number
@@ -183,8 +179,8 @@ const period = {
 
 /**
  * Each field of a script and the column that stores it, with the value both ways: with the
- * migrations, the only place below the domain that names them. A script's runs and streak share
- * one column, run_state (JSON), read apart below.
+ * migrations, the only place below the domain that names them. A script's streak is in one
+ * column, run_state (JSON), read apart below; its runs are its signals'.
  */
 const SCRIPT_CODEC = {
   name: ['name', as<string>()],
@@ -224,17 +220,21 @@ export function fromRow(row: ScriptRow): Script {
   return Object.freeze(script as unknown as Script)
 }
 
-/** A script's run state; for a row from before runs, what its last status says. */
+/**
+ * A script's streak, from run_state; for a row from before runs, what its last status says. Its
+ * runs are its key's signals' (Memory.withRuns): a row written before that also holds them, and
+ * they stand for a script of which no signal is kept.
+ */
 function runState(r: ScriptRow): { runs: Runs; streak: Streak } {
   if (r.run_state === null) return runFieldsOf(r.status === 1, r.last_exec)
-  const { runs, streak } = JSON.parse(r.run_state) as { runs: Runs; streak: Streak }
-  return { runs: Object.freeze({ ...NO_RUNS, ...runs, streak: fullStreak(runs.streak) }), streak: fullStreak(streak) }
+  const { runs, streak } = JSON.parse(r.run_state) as { runs?: Runs; streak: Streak }
+  return { runs: runs === undefined ? NO_RUNS : Object.freeze({ ...NO_RUNS, ...runs, streak: fullStreak(runs.streak) }), streak: fullStreak(streak) }
 }
 
 /** A script's row, without its id. */
 export function toRow(script: ScriptFields): Omit<ScriptRow, 'id'> {
-  // undefined is left out of run_state: a run that matched no start keeps no duration key.
-  const row: Record<string, unknown> = { source: SCRIPTO, run_state: JSON.stringify({ runs: script.runs, streak: script.streak }) }
+  // The streak only: the runs are the fold's, kept with the key's signals.
+  const row: Record<string, unknown> = { source: SCRIPTO, run_state: JSON.stringify({ streak: script.streak }) }
   for (const field of CODEC_FIELDS) {
     const [column, { write }] = SCRIPT_CODEC[field]
     row[column] = write(script[field] as never)

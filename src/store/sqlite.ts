@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { applyInOrder, NO_RUNS, type Runs, type Signal } from '../domain/run.js'
-import { isScriptKey, scriptKey } from '../domain/check.js'
+import { scriptKey } from '../domain/check.js'
 import type { CheckDefinition } from '../domain/definition.js'
 import type { Script } from '../domain/script.js'
-import { foldBatch, Memory, recordOf, ScriptWrites, type IdBase, type IdBatch, type Queued } from './core.js'
+import { foldBatch, Memory, patchedScript, recordOf, type IdBase, type IdBatch, type Queued } from './core.js'
 import { checkpointer as walCheckpointer } from './checkpointer.js'
 import { sqliteFlips } from './flips.js'
 import { groupCommit } from './group-commit.js'
@@ -181,14 +181,13 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   )
   const deleteDefinitionRow = db.prepare('DELETE FROM check_def WHERE key = ?')
 
-  // Each item id's runs, folded from its kept signals in order; and how many signals it keeps.
-  // Scripts keep their runs in their rows: their signals are only their log.
+  // Each check's runs (an item's, a script's), folded from its kept signals in order; and how
+  // many signals it keeps.
   const memory = new Memory<number>()
   // In key order (each id's signals in their order): no sort of the whole table.
   let nextSeq = 1
   for (const row of db.prepare('SELECT * FROM check_signal ORDER BY id, seq').iterate() as IterableIterator<SignalRow>) {
     nextSeq = Math.max(nextSeq, row.seq + row.n)
-    if (isScriptKey(row.id)) continue
     let r = memory.runs.get(row.id) ?? NO_RUNS
     for (const { signal } of signalsOf(row)) r = applyInOrder(r, signal).runs
     memory.set(row.id, r, (memory.state.get(row.id) ?? 0) + row.n)
@@ -222,20 +221,20 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     }
     return { runs, state: kept }
   }
-  const scriptWrites = new ScriptWrites()
-  /** Within a write: `signal` in script `id`'s log, whose runs were `before` (ScriptWrites.entry). */
-  const logScriptSignal = (id: number, before: Runs, signal: Signal | undefined) => {
-    const entry = scriptWrites.entry(id, before, signal)
-    if (entry === undefined) return
-    const { key, text } = entry
-    const seq = nextSeq++
-    insertSignals.run(key, seq, entry.signal.at, 1, text)
-    const { output } = entry.signal
-    if (output !== undefined) insertBody.run(key, seq, entry.signal.at, Buffer.byteLength(output.text), output.text)
-    if (entry.trim) {
-      trimSignals.run({ id: key, keep: SIGNALS_KEPT })
-      trimBodies.run({ id: key })
-    }
+  /**
+   * Within a write: `signal` of script `id`, whose runs are `runs` as the batch has them, folded
+   * and written as any check's signals are; returns the runs after it, and what to apply once
+   * committed. No signal, or a retry of one recorded, leaves the runs as they were.
+   */
+  const scriptSignal = (id: number, runs: Runs, signal: Signal | undefined): { runs: Runs; apply: () => void } => {
+    const key = scriptKey(id)
+    const base: Kept = { runs, state: (pendingRuns.get(key) ?? memory.base(key, 0)).state }
+    const state = signal === undefined ? undefined : foldBatch([{ id: key, signal, generation: undefined }], () => base).latest.get(key)
+    if (state === undefined) return { runs: base.runs, apply: () => {} }
+    for (const s of state.signals) s.seq = nextSeq++
+    const next = writeSignals(key, state)
+    pendingRuns.set(key, next)
+    return { runs: next.runs, apply: () => memory.set(key, next.runs, next.state) }
   }
 
   return {
@@ -336,21 +335,36 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     getScript: (id) => memory.script(id),
     createScript: (fields, signal) =>
       write(() => {
-        const script = fromRow(insertScript.get(toRow(fields)) as ScriptRow)
-        logScriptSignal(script.id, NO_RUNS, signal)
+        const row = fromRow(insertScript.get(toRow(fields)) as ScriptRow)
+        const folded = scriptSignal(row.id, row.runs, signal)
+        const script = Object.freeze({ ...row, runs: folded.runs })
         pendingScripts.set(script.id, script)
-        return { result: script, apply: () => memory.putScript(script.id, script) }
+        return {
+          result: script,
+          apply: () => {
+            folded.apply()
+            memory.putScript(script.id, script)
+          },
+        }
       }),
     // The current row is read when the batch runs, so updates queued together apply in order.
     updateScript: (id, patch, signal) =>
       write(() => {
         const current = pendingScripts.get(id) ?? memory.script(id)
         if (current === undefined || current === DELETED) return { result: undefined }
-        const next = scriptWrites.patched(current, patch)
+        // The patch first: one that throws writes nothing.
+        const fields = patch(current)
+        const folded = scriptSignal(id, current.runs, signal)
+        const next = patchedScript(current, () => fields, folded.runs)
         updateScriptRow.run({ ...toRow(next), id })
-        logScriptSignal(id, current.runs, signal)
         pendingScripts.set(id, next)
-        return { result: next, apply: () => memory.putScript(id, next) }
+        return {
+          result: next,
+          apply: () => {
+            folded.apply()
+            memory.putScript(id, next)
+          },
+        }
       }),
     deleteScript: (id) =>
       write(() => {
@@ -358,6 +372,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
         deleteSignals.run(scriptKey(id))
         deleteBodies.run(scriptKey(id))
         pendingScripts.set(id, DELETED)
+        pendingRuns.delete(scriptKey(id))
         return { result: true, apply: () => memory.putScript(id, undefined) }
       }),
     async queryScripts(query) {
@@ -365,7 +380,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       const total = (db.prepare(`SELECT count(*) AS n FROM check_def ${where}`).get(params) as { n: number }).n
       const order = [...query.orderBy.map((o) => `${SQLITE.column(o.field)} ${o.direction === 'desc' ? 'DESC' : 'ASC'}`), 'id ASC'].join(', ')
       const rows = db.prepare(`SELECT * FROM check_def ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...params, query.limit, query.offset) as ScriptRow[]
-      return { total, scripts: rows.map(fromRow) }
+      return { total, scripts: rows.map((row) => memory.withRuns(fromRow(row))) }
     },
 
     get up() {

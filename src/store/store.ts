@@ -17,7 +17,10 @@ export type { Script, ScriptFields } from '../domain/script.js'
  * after it committed (see onSignals).
  */
 export interface Store {
-  /** The runs of every item id that has had a signal. */
+  /**
+   * The runs of every check that has had a signal, by key (an item's id, a script's scriptKey),
+   * each folded from its signals in order: one fold for every check, whatever its source.
+   */
   runs(): ReadonlyMap<string, Runs>
   /**
    * Appends a signal of item `id`, after those queued before it; a signal older than the id's
@@ -38,7 +41,8 @@ export interface Store {
   finishes(id: string): Promise<(Finish & { readonly seq: number })[]>
   /**
    * Forgets, at once, the signals of ids not in `ids` (start and reload), including ones queued and
-   * not yet committed; their rows are deleted with the next batch.
+   * not yet committed; their rows are deleted with the next batch. A script's key is not an item's:
+   * its signals go with the script (deleteScript).
    */
   keepOnlyItems(ids: ReadonlySet<string>): void
   /**
@@ -93,16 +97,20 @@ export interface Store {
   /** Tells `listener` once definitions() has a change that another replica wrote. SQLite never calls it. */
   onDefinitions(listener: () => void): void
 
-  /** Every script, in id order. */
+  /** Every script, in id order; each with its key's runs (runs()). */
   scripts(): readonly Script[]
   getScript(id: number): Script | undefined
-  /** A new script; `signal`, when it came with one, goes to its run log in the same transaction. */
+  /**
+   * A new script; `signal`, when it came with one, is folded on its key and goes to its run log in
+   * the same transaction. The script's runs are the fold's, whatever `fields` says of them.
+   */
   createScript(fields: ScriptFields, signal?: Signal): Promise<Script>
   /**
    * Applies the fields that `patch` gives for the script as it stands when the write runs (after
-   * the writes queued before it, from any replica), and logs `signal` with them; undefined when
-   * there is no such script. When `patch` throws, the write fails with that error and changes
-   * nothing.
+   * the writes queued before it, from any replica), and folds `signal` on its key with them, as
+   * recordSignal does for an item, in the same transaction: the runs that `patch` gives are
+   * replaced by the fold's. Undefined when there is no such script. When `patch` throws, the
+   * write fails with that error and changes nothing.
    */
   updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined>
   /** Deletes the script and its run log. */

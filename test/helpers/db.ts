@@ -51,14 +51,14 @@ export async function refreshHeldByLock(app: FastifyInstance, dbPath: string, id
 /** The rows of check_signal that are items' signals (scripts' keys start with scripto:). */
 const ITEM_SIGNALS = "(SELECT * FROM check_signal WHERE id NOT LIKE 'scripto:%')"
 
-/** Each item id's last signal on disk, as a table (id, last_refresh): what a restart sees. */
-export const LAST_REFRESH = `(SELECT s.id, max(s.at + (j.value ->> 0)) AS last_refresh FROM ${ITEM_SIGNALS} s, json_each(s.signals) j GROUP BY s.id)`
+/** Each check's last signal on disk (an item's id, a script's key), as a table (id, last_refresh): what a restart sees. */
+export const LAST_REFRESH = `(SELECT s.id, max(s.at + (j.value ->> 0)) AS last_refresh FROM check_signal s, json_each(s.signals) j GROUP BY s.id)`
 
 /** Every item signal on disk, one row each, in order: id, seq, at, kind, rid, exit_status, duration. */
 export const SIGNALS = `(SELECT s.id, s.seq + j.key AS seq, s.at + (j.value ->> 0) AS at, j.value ->> 1 AS kind, j.value ->> 2 AS rid,
   j.value ->> 3 AS exit_status, j.value ->> 4 AS duration FROM ${ITEM_SIGNALS} s, json_each(s.signals) j)`
 
-/** The last signal (ms) of every item id, as the store holds it. */
+/** The last signal (ms) of every check (an item's id, a script's key), as the store holds it. */
 export const lastSignals = (store: Pick<Store, 'runs'>): Map<string, number> => new Map([...store.runs()].map(([id, runs]) => [id, runs.lastSignal!]))
 
 /** Plain refreshes (successes) of `ids` at `at`; resolves to the ids written. */

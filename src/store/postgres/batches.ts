@@ -4,6 +4,8 @@
 // that locks what it reads, catches up with the other replicas, folds again and notifies them.
 import type { PoolClient } from 'pg'
 import type { CheckDefinition } from '../../domain/definition.js'
+import { scriptKey } from '../../domain/check.js'
+import { applyInOrder, NO_RUNS, type Runs, type Signal } from '../../domain/run.js'
 import type { Script } from '../../domain/script.js'
 import { StoreUnavailableError } from '../../errors.js'
 import { foldBatch, recordOf, type Done, type Folded, type IdBase, type Queued } from '../core.js'
@@ -29,6 +31,12 @@ export interface Tx {
   readonly deleted: number[]
   /** The definitions that this batch's writes read, as locked, then as written; by id. */
   readonly definitions: Map<string, { row: number | undefined; definition: CheckDefinition | undefined }>
+  /**
+   * `signal` of the script with `key`, whose runs are `runs` as this batch has them: folded and
+   * written with the batch as any check's signals are (after the script writes); returns the runs
+   * after it. No signal, or a retry of one recorded, leaves them as they were.
+   */
+  readonly scriptSignal: (key: string, runs: Runs, signal: Signal | undefined) => Runs
 }
 
 interface ScriptOp {
@@ -235,16 +243,33 @@ export class Batches {
       // Locks are taken in one order by every replica (scripts by id, then item ids in byte
       // order), so two batches can wait for each other but never deadlock.
       const lockIds = [...new Set(ops.flatMap((op) => (op.kind === 'script' && op.lock !== undefined ? [op.lock] : [])))].sort((a, b) => a - b)
-      const tx: Tx = { client, scripts: new Map(), seqs: [], deleted: [], definitions: new Map() }
+      // A script's signals, folded after the script writes that made them.
+      const scriptSignals: SignalOp[] = []
+      const tx: Tx = {
+        client,
+        scripts: new Map(),
+        seqs: [],
+        deleted: [],
+        definitions: new Map(),
+        scriptSignal: (key, runs, signal) => {
+          if (signal === undefined) return runs
+          const applied = applyInOrder(runs, signal)
+          if (applied.retry) return runs
+          scriptSignals.push({ kind: 'signal', id: key, signal, generation: replication.memory.generation(key), resolve: () => {}, reject: () => {} })
+          return applied.runs
+        },
+      }
+      const locked: ScriptRow[] = []
       if (lockIds.length > 0) {
         const { rows } = await client.query<ScriptRow>(`SELECT * FROM check_def WHERE id = ANY($1::bigint[]) AND ${IS_SCRIPT} ORDER BY id FOR UPDATE`, [
           lockIds,
         ])
         for (const id of lockIds) tx.scripts.set(id, undefined)
-        for (const row of rows) tx.scripts.set(row.id, fromRow(row))
+        locked.push(...rows)
       }
       const signals = ops.filter(this.#live)
-      const ids = [...new Set(signals.map((op) => op.id))]
+      // The locked scripts' keys are caught up with the item ids: their runs are their signals'.
+      const ids = [...new Set([...signals.map((op) => op.id), ...locked.map((row) => scriptKey(Number(row.id)))])]
       const base = new Map<string, Base>()
       const caught = new Map<string, Caught>()
       if (ids.length > 0) {
@@ -260,6 +285,10 @@ export class Batches {
           const runs = caught.get(row.id)?.runs ?? replication.memory.base(row.id, NO_STATE).runs
           base.set(row.id, { runs, state: { seq: row.seq, token: row.token } })
         }
+      }
+      for (const row of locked) {
+        const script = fromRow(row)
+        tx.scripts.set(script.id, Object.freeze({ ...script, runs: base.get(scriptKey(script.id))!.runs }))
       }
       const folded = foldBatch(signals, (id) => base.get(id)!)
       const token = this.#nextToken()
@@ -284,7 +313,10 @@ export class Batches {
         }
       }
       current = undefined
-      const taken = [...(range === undefined ? [] : [range.lo, range.hi]), ...tx.seqs]
+      // A new script's key has no state yet: statuspage_append makes it.
+      const scriptFolded = foldBatch(scriptSignals, (id): Base => base.get(id) ?? { runs: NO_RUNS, state: NO_STATE })
+      const scriptRange = scriptFolded.latest.size > 0 ? await this.#append(client, scriptFolded, token, false) : undefined
+      const taken = [...[range, scriptRange].flatMap((r) => (r === undefined ? [] : [r.lo, r.hi])), ...tx.seqs]
       if (taken.length > 0 || tx.deleted.length > 0) {
         const { replica } = replication
         let note: Note = {
@@ -301,6 +333,7 @@ export class Batches {
       const stale = this.#forgottenSince(signals)
       for (const [id, c] of caught) if (!stale.has(id)) replication.applyRemote(id, c)
       this.#settle(signals, folded, token, stale)()
+      this.#settle(scriptSignals, scriptFolded, token, stale)
       for (const op of ops) {
         if (op.kind === 'signal') {
           // Those folded were answered by #settle; the others' ids were forgotten before the batch.

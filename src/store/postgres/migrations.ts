@@ -261,6 +261,16 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (key, seq)
    );
    CREATE INDEX check_flip_age ON check_flip (at);`,
+  // 7: a script's runs are its signals', folded as every check's: its key gets an item_state row,
+  //    with the runs its row held (run_state), the last seq and the count of its signals, so that
+  //    statuspage_append writes its signals and replicas fold them. Its row keeps its streak.
+  `INSERT INTO item_state (id, seq, kept, token, runs)
+     SELECT 'scripto:' || d.id, coalesce(max(s.seq + s.n - 1), 0), coalesce(sum(s.n), 0), '',
+            coalesce((d.run_state::json -> 'runs')::text, '{}')
+     FROM check_def d LEFT JOIN check_signal s ON s.id = 'scripto:' || d.id
+     WHERE d.source = 'scripto' AND d.key IS NULL
+     GROUP BY d.id, d.run_state
+     ON CONFLICT (id) DO NOTHING;`,
 ]
 
 const PG_SCHEMA_VERSION = MIGRATIONS.length

@@ -2,7 +2,6 @@
 // core's Memory), as SQLite's store does; each batch notifies the range of change_seq it took
 // (a Note), and the others read the rows in that range and fold them on their copy. When the rows
 // do not link up to what a replica knows, or a note says too much, it reads the ids again.
-import { isScriptKey } from '../../domain/check.js'
 import type { CheckDefinition } from '../../domain/definition.js'
 import { applyInOrder, NO_RUNS, type Runs } from '../../domain/run.js'
 import type { Script } from '../../domain/script.js'
@@ -264,8 +263,6 @@ export class Replication {
     }
     const gaps: string[] = []
     for (const [id, list] of byId(rows)) {
-      // A script's entries are its log: its runs come with its row, below.
-      if (isScriptKey(id)) continue
       const mine = this.knownSeq(id)
       const fresh = list.filter((row) => row.seq > mine)
       if (fresh.length === 0) continue

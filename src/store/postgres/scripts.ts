@@ -1,9 +1,8 @@
 // PostgreSQL's script writes (each a step of a locked batch, see batches.ts) and its reads over the
 // pool: the run log of any check, finishes, output retention and script queries.
-import type { PoolClient } from 'pg'
-import { NO_RUNS, type Runs, type Signal } from '../../domain/run.js'
 import { scriptKey } from '../../domain/check.js'
-import { ScriptWrites, type Done } from '../core.js'
+import type { Script } from '../../domain/script.js'
+import { patchedScript, type Done, type Memory } from '../core.js'
 import { whereClause, type Dialect } from '../script-filters.js'
 import {
   DEFINITION_COLUMNS,
@@ -23,10 +22,10 @@ import {
   type ScriptRow,
   type SignalRow,
 } from '../rows.js'
-import { SIGNALS_KEPT, type Store } from '../store.js'
+import type { Store } from '../store.js'
 import type { Tx } from './batches.js'
 import type { Link } from './link.js'
-import type { Replication } from './replication.js'
+import type { IdState, Replication } from './replication.js'
 
 /** What SQLite's operators mean, in PostgreSQL: text compares and orders in byte order, as there. */
 const POSTGRES: Dialect = {
@@ -45,41 +44,10 @@ const scriptValues = (script: Parameters<typeof toRow>[0]) => {
 const placeholders = SCRIPT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')
 const assignments = SCRIPT_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(', ')
 
-/** The log of the check with `key` beyond its newest `keep` entries (all of it with 0), a script's: one signal a row. */
-async function dropLog(client: PoolClient, key: string, keep: number) {
-  const beyond = 'SELECT seq FROM check_signal WHERE id = $1 ORDER BY seq DESC OFFSET $2'
-  await client.query(`DELETE FROM signal_body WHERE id = $1 AND seq IN (${beyond})`, [key, keep])
-  await client.query(`DELETE FROM check_signal WHERE id = $1 AND seq IN (${beyond})`, [key, keep])
-}
-
 /** A script write queued in a batch (`lock`: the script it reads), or a StoreUnavailableError at once while the database does not answer. */
 export type ScriptWrite = <T>(lock: number | undefined, run: (tx: Tx) => Promise<Done>) => Promise<T>
 
 export function scriptWrites(replication: Replication, write: ScriptWrite): Pick<Store, 'createScript' | 'updateScript' | 'deleteScript'> {
-  const scriptWrites = new ScriptWrites()
-  /** Within a script write: `signal` in script `id`'s log, whose runs were `before` (ScriptWrites.entry). */
-  async function logScriptSignal(client: PoolClient, id: number, before: Runs, signal: Signal | undefined) {
-    const entry = scriptWrites.entry(id, before, signal)
-    if (entry === undefined) return
-    const { key, text } = entry
-    // prev, for a script's entry, says only which entry was before it: replicas fold item keys alone.
-    const { rows } = await client.query<{ seq: number }>(
-      `INSERT INTO check_signal (id, seq, prev, token, at, n, signals)
-         VALUES ($1, nextval('change_seq') * 16, coalesce((SELECT max(seq) FROM check_signal WHERE id = $1), 0), '', $2, 1, $3) RETURNING seq`,
-      [key, entry.signal.at, text],
-    )
-    const { output } = entry.signal
-    if (output !== undefined) {
-      await client.query('INSERT INTO signal_body (id, seq, at, kept, body) VALUES ($1, $2, $3, octet_length($4), $4)', [
-        key,
-        rows[0]!.seq,
-        entry.signal.at,
-        output.text,
-      ])
-    }
-    if (entry.trim) await dropLog(client, key, SIGNALS_KEPT)
-  }
-
   return {
     createScript: (fields, signal) =>
       write(undefined, async (tx) => {
@@ -87,11 +55,11 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
           `INSERT INTO check_def (${SCRIPT_COLUMNS.join(', ')}, seq) VALUES (${placeholders}, nextval('change_seq') * 16) RETURNING *`,
           scriptValues(fields),
         )
-        const script = fromRow(rows[0]!)
+        const row = fromRow(rows[0]!)
+        const script: Script = Object.freeze({ ...row, runs: tx.scriptSignal(scriptKey(row.id), row.runs, signal) })
         const { seq } = rows[0]!
         tx.seqs.push(seq)
         tx.scripts.set(script.id, script)
-        await logScriptSignal(tx.client, script.id, NO_RUNS, signal)
         return { result: script, apply: () => replication.setScript(script, seq) }
       }),
     updateScript: (id, patch, signal) =>
@@ -99,7 +67,9 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
         // The row as locked (another replica's write included), after this batch's writes before it.
         const current = tx.scripts.get(id)
         if (current === undefined) return { result: undefined }
-        const next = scriptWrites.patched(current, patch)
+        // The patch first: one that throws writes nothing.
+        const fields = patch(current)
+        const next = patchedScript(current, () => fields, tx.scriptSignal(scriptKey(id), current.runs, signal))
         const { rows } = await tx.client.query<{ seq: number }>(
           `UPDATE check_def SET ${assignments}, seq = nextval('change_seq') * 16 WHERE id = $${SCRIPT_COLUMNS.length + 1} AND ${IS_SCRIPT} RETURNING seq`,
           [...scriptValues(next), id],
@@ -107,14 +77,16 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
         const { seq } = rows[0]!
         tx.seqs.push(seq)
         tx.scripts.set(id, next)
-        await logScriptSignal(tx.client, id, current.runs, signal)
         return { result: next, apply: () => replication.setScript(next, seq) }
       }),
     deleteScript: (id) =>
       write(id, async (tx) => {
         if (tx.scripts.get(id) === undefined) return { result: false }
+        const key = scriptKey(id)
         await tx.client.query(`DELETE FROM check_def WHERE id = $1 AND ${IS_SCRIPT}`, [id])
-        await dropLog(tx.client, scriptKey(id), 0)
+        await tx.client.query('DELETE FROM signal_body WHERE id = $1', [key])
+        await tx.client.query('DELETE FROM check_signal WHERE id = $1', [key])
+        await tx.client.query('DELETE FROM item_state WHERE id = $1', [key])
         tx.scripts.set(id, undefined)
         tx.deleted.push(id)
         return { result: true, apply: () => replication.dropRow(id) }
@@ -177,7 +149,7 @@ export function definitionWrites(replication: Replication, write: ScriptWrite): 
   }
 }
 
-export function poolReads(link: Link): Pick<Store, 'finishes' | 'runLog' | 'pruneOutputs' | 'queryScripts'> {
+export function poolReads(link: Link, memory: Memory<IdState>): Pick<Store, 'finishes' | 'runLog' | 'pruneOutputs' | 'queryScripts'> {
   const { pool } = link
   return {
     finishes: (id) =>
@@ -227,7 +199,7 @@ export function poolReads(link: Link): Pick<Store, 'finishes' | 'runLog' | 'prun
             query.offset,
           ]),
         ])
-        return { total: counted[0]!.n, scripts: rows.map(fromRow) }
+        return { total: counted[0]!.n, scripts: rows.map((row) => memory.withRuns(fromRow(row))) }
       })
     },
   }
