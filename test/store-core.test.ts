@@ -3,7 +3,7 @@
 import t from 'tap'
 import { applySignal, NO_RUNS, type Signal } from '../src/domain/run.js'
 import type { Script } from '../src/domain/script.js'
-import { foldBatch, Memory, patchedScript, recordOf, type Queued } from '../src/store/core.js'
+import { foldBatch, foldScriptUpdates, Memory, patchedScript, recordOf, type Queued, type ScriptUpdate } from '../src/store/core.js'
 
 const T = Date.UTC(2026, 0, 15, 12)
 const op = (id: string, signal: Omit<Signal, 'at'> & { at?: number }, generation?: number): Queued => ({ id, signal: { at: T, ...signal }, generation })
@@ -114,4 +114,47 @@ t.test('a patched script keeps its id, and takes the runs it is given', async (t
   t.equal(next.name, 'nightly')
   t.equal(next.runs, runs, "the fold's runs, not the patch's")
   t.ok(Object.isFrozen(next))
+})
+
+t.test("a batch's script updates apply in order, each on the one before; a patch that throws changes nothing, a retry is not written again", async (t) => {
+  const script = { id: 7, name: 'backup', status: true, runs: NO_RUNS } as unknown as Script
+  const update = (patch: ScriptUpdate['patch'], signal?: Omit<Signal, 'at'> & { at?: number }, id = 7): ScriptUpdate => ({
+    id,
+    patch,
+    signal: signal === undefined ? undefined : { at: T, ...signal },
+  })
+  const updates = [
+    update(() => ({ status: false }), { kind: 'failure', at: T + 1000, key: 'k1' }),
+    update(
+      () => {
+        throw new Error('refused')
+      },
+      { kind: 'start', rid: 'r', at: T + 2000 },
+    ),
+    update((current) => ({ name: `${current.name}.2`, status: !current.status }), { kind: 'success', at: T + 3000 }),
+    update(() => ({}), { kind: 'failure', at: T + 4000, key: 'k1' }),
+    update(() => ({ name: 'ghost' }), { kind: 'success' }, 8),
+  ]
+  const batch = foldScriptUpdates(
+    updates,
+    (id) => (id === 7 ? script : undefined),
+    () => ({ runs: NO_RUNS, state: 0 }),
+  )
+  const [first, refused, third, retry, missing] = updates.map((u) => batch.answers.get(u))
+  t.match(first, { name: 'backup', status: false })
+  t.match(refused, { error: /refused/ }, 'the refused patch is answered with its error')
+  t.match(third, { name: 'backup.2', status: true }, 'a patch sees the updates before it')
+  t.equal((third as Script).runs.open.length, 0, "the refused update's start was not folded")
+  t.same(retry, third, 'a retry of a recorded signal changes nothing')
+  t.equal(missing, undefined, 'no such script')
+  const key = batch.keys.get('scripto:7')!
+  t.same(
+    key.signals.map((s) => s.signal.at),
+    [T + 1000, T + 3000],
+    "the key's signals to write: neither the refused one nor the retry",
+  )
+  t.equal(batch.keys.size, 1)
+  t.same([...batch.scripts.keys()], [7])
+  t.equal(batch.scripts.get(7), retry, 'each script as the batch leaves it: its last update')
+  t.ok(Object.isFrozen(third))
 })

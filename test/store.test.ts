@@ -330,6 +330,37 @@ for (const backend of backends(t)) {
     await store.close()
   })
 
+  t.test(
+    `${backend.name}: the reports to a script in one turn are written as an item's signals, in rows, each answered with the script after it`,
+    async (t) => {
+      const { store, location } = await open(t)
+      const { id } = await store.createScript(fields('a.sh'))
+      const reports = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.updateScript(id, (current) => ({ name: `${current.name}.${i}`, status: i % 2 === 0 }), {
+            kind: i % 2 === 0 ? 'success' : 'failure',
+            at: 1000 * (i + 1),
+          }),
+        ),
+      )
+      t.same(
+        reports.map((s) => [s!.name.split('.').length - 3, s!.status, s!.runs.lastSignal]),
+        Array.from({ length: 20 }, (_, i) => [i, i % 2 === 0, 1000 * (i + 1)]),
+        'each patch sees the reports before it, and each answer has its own signal',
+      )
+      t.same(await backend.rows(location, 'SELECT n FROM check_signal ORDER BY seq'), [{ n: 16 }, { n: 4 }])
+      const log = await store.runLog(scriptKey(id), { keep: 100, before: undefined, limit: 100 })
+      t.same(
+        log.map((e) => e.signal.at),
+        Array.from({ length: 20 }, (_, i) => 1000 * (20 - i)),
+      )
+      await store.close()
+      const reopened = (await open(t, location)).store
+      t.teardown(() => reopened.close())
+      t.same(reopened.getScript(id), reports[19], 'the last answer is what is stored')
+    },
+  )
+
   t.test(`${backend.name}: the run log pages by seq, across rows and batches`, async (t) => {
     const { store } = await open(t)
     t.teardown(() => store.close())

@@ -241,3 +241,70 @@ export class Memory<S> {
 export function patchedScript(current: Script, patch: (current: Script) => Partial<ScriptFields>, runs: Runs): Script {
   return Object.freeze({ ...current, ...patch(current), id: current.id, runs })
 }
+
+/** A report to a script, waiting for its batch: the fields it patches and the signal it folds on the script's key. */
+export interface ScriptUpdate {
+  readonly id: number
+  readonly patch: (current: Script) => Partial<ScriptFields>
+  readonly signal: Signal | undefined
+}
+
+/** What a batch of script updates does: each key's signals to write, each script as the batch leaves it, and each update's answer. */
+export interface ScriptBatch<U, B> {
+  readonly keys: Map<string, IdBatch<B>>
+  readonly scripts: Map<number, Script>
+  /** The script after the update; undefined: there is no such script; `error`: its patch threw, and it changed nothing. */
+  readonly answers: Map<U, Script | undefined | { readonly error: unknown }>
+}
+
+/**
+ * The updates of a batch applied in order, each patch given the script as the updates before it
+ * left it, and its signal folded on the script's key after them (a retry of a signal already
+ * recorded changes nothing): so that a batch writes each script's row once, and its signals in
+ * rows as an item's, whatever number of reports it holds. `current` is each script as the batch
+ * found it, `base` each key's.
+ */
+export function foldScriptUpdates<U extends ScriptUpdate, B extends { readonly runs: Runs }>(
+  updates: readonly U[],
+  current: (id: number) => Script | undefined,
+  base: (key: string) => B,
+): ScriptBatch<U, B> {
+  const keys = new Map<string, IdBatch<B>>()
+  const scripts = new Map<number, Script>()
+  const answers = new Map<U, Script | undefined | { readonly error: unknown }>()
+  for (const update of updates) {
+    const script = scripts.get(update.id) ?? current(update.id)
+    if (script === undefined) {
+      answers.set(update, undefined)
+      continue
+    }
+    let fields: Partial<ScriptFields>
+    try {
+      // The patch first: one that throws writes nothing.
+      fields = update.patch(script)
+    } catch (error) {
+      answers.set(update, { error })
+      continue
+    }
+    let { runs } = script
+    if (update.signal !== undefined) {
+      const key = scriptKey(update.id)
+      let batch = keys.get(key)
+      if (batch === undefined) {
+        batch = { base: base(key), runs, signals: [] }
+        keys.set(key, batch)
+      }
+      const applied = applyInOrder(batch.runs, update.signal)
+      if (!applied.retry) {
+        batch.signals.push({ signal: applied.signal, duration: applied.finish?.duration, seq: 0 })
+        batch.runs = applied.runs
+      }
+      runs = batch.runs
+    }
+    const next = patchedScript(script, () => fields, runs)
+    scripts.set(update.id, next)
+    answers.set(update, next)
+  }
+  for (const [key, batch] of keys) if (batch.signals.length === 0) keys.delete(key)
+  return { keys, scripts, answers }
+}

@@ -7,35 +7,34 @@ import { applyInOrder, NO_RUNS, type Runs, type Signal } from '../domain/run.js'
 import { scriptKey } from '../domain/check.js'
 import type { CheckDefinition } from '../domain/definition.js'
 import type { Script } from '../domain/script.js'
-import { foldBatch, Memory, patchedScript, recordOf, type IdBase, type IdBatch, type Queued } from './core.js'
+import { foldBatch, foldScriptUpdates, Memory, recordOf, type Done, type IdBase, type IdBatch, type Queued, type ScriptUpdate } from './core.js'
 import { checkpointer as walCheckpointer } from './checkpointer.js'
 import { sqliteFlips } from './flips.js'
 import { groupCommit } from './group-commit.js'
 import { migrate } from './migrations.js'
-import { whereClause, type Dialect } from './script-filters.js'
+import { sqliteReads } from './sqlite-reads.js'
 import {
   DEFINITION_COLUMNS,
   definitionFromRow,
   definitionValues,
-  finishesOf,
   fromRow,
   IS_DEFINITION,
   IS_SCRIPT,
-  logEntries,
-  logKeep,
-  logPage,
-  outputRange,
   ROW_SIGNALS_MAX,
   SCRIPT_COLUMNS,
   signalsOf,
   signalsText,
   toRow,
-  type BodyRow,
   type DefinitionRow,
   type ScriptRow,
   type SignalRow,
 } from './rows.js'
 import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from './store.js'
+
+interface QueuedUpdate extends ScriptUpdate {
+  readonly resolve: (script: Script | undefined) => void
+  readonly reject: (err: unknown) => void
+}
 
 interface QueuedSignal extends Queued {
   readonly resolve: (record: SignalRecord | undefined) => void
@@ -44,16 +43,6 @@ interface QueuedSignal extends Queued {
 
 /** An id's runs and how many signals it keeps. */
 type Kept = IdBase<number>
-
-/** SQLite's own operators: LIKE already ignores (ASCII) case and has no escape character. */
-const SQLITE: Dialect = {
-  param: () => '?',
-  column: (field) => field,
-  never: '0',
-  is: 'IS',
-  isNot: 'IS NOT',
-  like: (field, param) => `${field} LIKE ${param}`,
-}
 
 /**
  * Creates the missing folders of `dir`, outermost first. Not mkdirSync's `recursive` option: on
@@ -72,8 +61,6 @@ function makeFolders(dir: string): void {
 /** Opens (creating the file and its folder if needed) and migrates the database at `path`. */
 const AUTO_VACUUM_INCREMENTAL = 2
 const WAL_LIMIT_BYTES = 16 * 1024 * 1024
-/** Free pages given back to the file per retention step: more than the outputs of a step hold. */
-const RECLAIM_PAGES = 4096
 
 /** Between attempts to write while writes fail. */
 const PROBE_MS = 1000
@@ -155,20 +142,9 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
      ) RETURNING n`,
   )
   const deleteSignals = db.prepare('DELETE FROM check_signal WHERE id = ?')
-  const rowsOf = db.prepare('SELECT * FROM check_signal WHERE id = ? ORDER BY seq')
   const insertBody = db.prepare('INSERT INTO signal_body (id, seq, at, kept, body) VALUES (?, ?, ?, ?, ?)')
   const trimBodies = db.prepare('DELETE FROM signal_body WHERE id = @id AND seq < (SELECT min(seq) FROM check_signal WHERE id = @id)')
   const deleteBodies = db.prepare('DELETE FROM signal_body WHERE id = ?')
-  const newestRows = db.prepare('SELECT * FROM check_signal WHERE id = ? ORDER BY seq DESC LIMIT ?')
-  const bodiesOf = db.prepare('SELECT seq, body FROM signal_body WHERE id = ? AND seq BETWEEN ? AND ?')
-  const pruneOld = db.prepare('DELETE FROM signal_body WHERE rowid IN (SELECT rowid FROM signal_body WHERE at < ? ORDER BY at LIMIT ?)')
-  const outputBytes = db.prepare('SELECT coalesce(sum(kept), 0) AS bytes FROM signal_body')
-  // The oldest outputs, up to @limit, that hold @over bytes (the one that passes it included).
-  const pruneOldest = db.prepare(
-    `DELETE FROM signal_body WHERE rowid IN (
-       SELECT rowid FROM (SELECT rowid, kept, sum(kept) OVER (ORDER BY at, rowid) AS upto FROM signal_body ORDER BY at, rowid LIMIT @limit) WHERE upto - kept < @over
-     )`,
-  )
   const insertScript = db.prepare(`INSERT INTO check_def (${SCRIPT_COLUMNS.join(', ')}) VALUES (${SCRIPT_COLUMNS.map((c) => `@${c}`).join(', ')}) RETURNING *`)
   const updateScriptRow = db.prepare(`UPDATE check_def SET ${SCRIPT_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id AND ${IS_SCRIPT}`)
   const deleteScriptRow = db.prepare(`DELETE FROM check_def WHERE id = ? AND ${IS_SCRIPT}`)
@@ -237,6 +213,36 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     return { runs: next.runs, apply: () => memory.set(key, next.runs, next.state) }
   }
 
+  // The script updates queued since the last batch began are one write, as signals are: each
+  // script's row written once, its key's signals in rows of ROW_SIGNALS_MAX.
+  let scriptOp: { queue: QueuedUpdate[] } | undefined
+  const updateScripts = (queue: QueuedUpdate[]): Done<undefined> => {
+    if (scriptOp?.queue === queue) scriptOp = undefined
+    const batch = foldScriptUpdates(
+      queue,
+      (id) => {
+        const script = pendingScripts.get(id) ?? memory.script(id)
+        return script === DELETED ? undefined : script
+      },
+      (key) => pendingRuns.get(key) ?? memory.base(key, 0),
+    )
+    for (const [update, answer] of batch.answers) if (answer !== undefined && 'error' in answer) update.reject(answer.error)
+    for (const state of batch.keys.values()) for (const s of state.signals) s.seq = nextSeq++
+    const kept = new Map<string, Kept>()
+    for (const [key, state] of batch.keys) kept.set(key, writeSignals(key, state))
+    for (const [id, script] of batch.scripts) updateScriptRow.run({ ...toRow(script), id })
+    for (const [key, next] of kept) pendingRuns.set(key, next)
+    for (const [id, script] of batch.scripts) pendingScripts.set(id, script)
+    return {
+      result: undefined,
+      apply: () => {
+        for (const [key, next] of kept) memory.set(key, next.runs, next.state)
+        for (const [id, script] of batch.scripts) memory.putScript(id, script)
+        for (const [update, answer] of batch.answers) if (answer === undefined || !('error' in answer)) update.resolve(answer)
+      },
+    }
+  }
+
   return {
     runs: () => memory.runs,
     recordSignal(id, signal) {
@@ -274,7 +280,6 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     },
     // SQLite has no other writer.
     onSignals: () => {},
-    finishes: async (id) => finishesOf(rowsOf.all(id) as SignalRow[]),
     keepOnlyItems(ids) {
       // Signals queued and not yet written, of ids no longer kept, are dropped when their turn comes;
       // a signal after this call must be written after the deletes below, not before them.
@@ -291,25 +296,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       }
     },
 
-    async runLog(key, page) {
-      // A row holds one signal at least: `keep` rows hold the newest `keep` signals.
-      const signals = logPage(newestRows.all(key, logKeep(page)) as SignalRow[], page)
-      const range = outputRange(signals)
-      return logEntries(signals, range === undefined ? [] : (bodiesOf.all(key, ...range) as BodyRow[]))
-    },
-    async pruneOutputs({ before, maxBytes, downTo, limit }) {
-      // Each step its own write, queued behind the check-ins like any other.
-      return write(() => {
-        let deleted = pruneOld.run(before, limit).changes
-        if (deleted === 0) {
-          const { bytes } = outputBytes.get() as { bytes: number }
-          if (bytes > maxBytes) deleted = pruneOldest.run({ limit, over: bytes - downTo }).changes
-        }
-        db.pragma(`incremental_vacuum(${RECLAIM_PAGES})`)
-        return { result: deleted }
-      })
-    },
-
+    ...sqliteReads(db, write, memory),
     ...sqliteFlips(db, write),
     definitions: () => memory.definitions(),
     // The definition as it stands when the batch runs, so that changes queued together apply in order.
@@ -333,8 +320,10 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
 
     scripts: () => memory.scripts(),
     getScript: (id) => memory.script(id),
-    createScript: (fields, signal) =>
-      write(() => {
+    createScript(fields, signal) {
+      // Updates after this write run after it.
+      scriptOp = undefined
+      return write(() => {
         const row = fromRow(insertScript.get(toRow(fields)) as ScriptRow)
         const folded = scriptSignal(row.id, row.runs, signal)
         const script = Object.freeze({ ...row, runs: folded.runs })
@@ -346,41 +335,29 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
             memory.putScript(script.id, script)
           },
         }
-      }),
-    // The current row is read when the batch runs, so updates queued together apply in order.
-    updateScript: (id, patch, signal) =>
-      write(() => {
-        const current = pendingScripts.get(id) ?? memory.script(id)
-        if (current === undefined || current === DELETED) return { result: undefined }
-        // The patch first: one that throws writes nothing.
-        const fields = patch(current)
-        const folded = scriptSignal(id, current.runs, signal)
-        const next = patchedScript(current, () => fields, folded.runs)
-        updateScriptRow.run({ ...toRow(next), id })
-        pendingScripts.set(id, next)
-        return {
-          result: next,
-          apply: () => {
-            folded.apply()
-            memory.putScript(id, next)
-          },
-        }
-      }),
-    deleteScript: (id) =>
-      write(() => {
+      })
+    },
+    updateScript(id, patch, signal) {
+      if (scriptOp === undefined) {
+        const queue: QueuedUpdate[] = []
+        write(() => updateScripts(queue)).catch((err: unknown) => {
+          for (const u of queue) u.reject(err)
+        })
+        scriptOp = { queue }
+      }
+      const { queue } = scriptOp
+      return new Promise((resolve, reject) => queue.push({ id, patch, signal, resolve, reject }))
+    },
+    deleteScript(id) {
+      scriptOp = undefined
+      return write(() => {
         if (deleteScriptRow.run(id).changes === 0) return { result: false }
         deleteSignals.run(scriptKey(id))
         deleteBodies.run(scriptKey(id))
         pendingScripts.set(id, DELETED)
         pendingRuns.delete(scriptKey(id))
         return { result: true, apply: () => memory.putScript(id, undefined) }
-      }),
-    async queryScripts(query) {
-      const { where, params } = whereClause(query.filters, SQLITE)
-      const total = (db.prepare(`SELECT count(*) AS n FROM check_def ${where}`).get(params) as { n: number }).n
-      const order = [...query.orderBy.map((o) => `${SQLITE.column(o.field)} ${o.direction === 'desc' ? 'DESC' : 'ASC'}`), 'id ASC'].join(', ')
-      const rows = db.prepare(`SELECT * FROM check_def ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...params, query.limit, query.offset) as ScriptRow[]
-      return { total, scripts: rows.map((row) => memory.withRuns(fromRow(row))) }
+      })
     },
 
     get up() {
