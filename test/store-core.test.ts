@@ -3,7 +3,7 @@
 import t from 'tap'
 import { applySignal, NO_RUNS, type Signal } from '../src/domain/run.js'
 import type { Script } from '../src/domain/script.js'
-import { foldBatch, foldScriptUpdates, Memory, patchedScript, recordOf, type Queued, type ScriptUpdate } from '../src/store/core.js'
+import { foldBatch, foldScriptUpdates, KeyFolds, Memory, patchedScript, recordOf, type Queued, type ScriptUpdate } from '../src/store/core.js'
 
 const T = Date.UTC(2026, 0, 15, 12)
 const op = (id: string, signal: Omit<Signal, 'at'> & { at?: number }, generation?: number): Queued => ({ id, signal: { at: T, ...signal }, generation })
@@ -135,11 +135,8 @@ t.test("a batch's script updates apply in order, each on the one before; a patch
     update(() => ({}), { kind: 'failure', at: T + 4000, key: 'k1' }),
     update(() => ({ name: 'ghost' }), { kind: 'success' }, 8),
   ]
-  const batch = foldScriptUpdates(
-    updates,
-    (id) => (id === 7 ? script : undefined),
-    () => ({ runs: NO_RUNS, state: 0 }),
-  )
+  const folds = new KeyFolds(() => ({ runs: NO_RUNS, state: 0 }))
+  const batch = foldScriptUpdates(updates, (id) => (id === 7 ? script : undefined), folds)
   const [first, refused, third, retry, missing] = updates.map((u) => batch.answers.get(u))
   t.match(first, { name: 'backup', status: false })
   t.match(refused, { error: /refused/ }, 'the refused patch is answered with its error')
@@ -147,13 +144,13 @@ t.test("a batch's script updates apply in order, each on the one before; a patch
   t.equal((third as Script).runs.open.length, 0, "the refused update's start was not folded")
   t.same(retry, third, 'a retry of a recorded signal changes nothing')
   t.equal(missing, undefined, 'no such script')
-  const key = batch.keys.get('scripto:7')!
+  const key = folds.latest.get('scripto:7')!
   t.same(
     key.signals.map((s) => s.signal.at),
     [T + 1000, T + 3000],
     "the key's signals to write: neither the refused one nor the retry",
   )
-  t.equal(batch.keys.size, 1)
+  t.equal(folds.latest.size, 1)
   t.same([...batch.scripts.keys()], [7])
   t.equal(batch.scripts.get(7), retry, 'each script as the batch leaves it: its last update')
   t.ok(Object.isFrozen(third))

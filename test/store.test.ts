@@ -361,6 +361,28 @@ for (const backend of backends(t)) {
     },
   )
 
+  t.test(`${backend.name}: a script created with a start and reported in the same turn has the run closed, its signals logged in order`, async (t) => {
+    const { store, location } = await open(t)
+    const created = store.createScript(fields('a.sh'), { kind: 'start', at: 1000, rid: 'r' })
+    // The script created by the write queued before it: its id is the first.
+    const [script, reported] = await Promise.all([created, store.updateScript(1, () => ({ status: true }), { kind: 'success', at: 4000, rid: 'r' })])
+    t.equal(script.runs.open.length, 1)
+    t.equal(reported!.runs.open.length, 0, 'the report closed the run the creation opened')
+    t.equal(reported!.runs.lastSignal, 4000)
+    const log = await store.runLog(scriptKey(1), { keep: 100, before: undefined, limit: 100 })
+    t.same(
+      log.map((e) => [e.signal.kind, e.signal.duration]),
+      [
+        ['success', 3],
+        ['start', undefined],
+      ],
+    )
+    await store.close()
+    const reopened = (await open(t, location)).store
+    t.teardown(() => reopened.close())
+    t.same(reopened.getScript(1)!.runs, reported!.runs)
+  })
+
   t.test(`${backend.name}: the run log pages by seq, across rows and batches`, async (t) => {
     const { store } = await open(t)
     t.teardown(() => store.close())

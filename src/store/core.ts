@@ -242,6 +242,38 @@ export function patchedScript(current: Script, patch: (current: Script) => Parti
   return Object.freeze({ ...current, ...patch(current), id: current.id, runs })
 }
 
+/**
+ * The signals of a batch's script writes, folded per key in the order they come, on what `base`
+ * says each key was at: what the batch writes in its rows (as foldBatch's `latest`) once its
+ * script writes have run.
+ */
+export class KeyFolds<B extends { readonly runs: Runs }> {
+  readonly latest = new Map<string, IdBatch<B>>()
+  readonly #base: (key: string) => B
+
+  constructor(base: (key: string) => B) {
+    this.#base = base
+  }
+
+  /**
+   * Folds `signal` of the check with `key`, whose runs are `runs` as the batch has them; returns its
+   * runs after it. No signal, or a retry of one recorded, leaves them as they were.
+   */
+  fold(key: string, runs: Runs, signal: Signal | undefined): Runs {
+    if (signal === undefined) return runs
+    const applied = applyInOrder(runs, signal)
+    if (applied.retry) return runs
+    let batch = this.latest.get(key)
+    if (batch === undefined) {
+      batch = { base: this.#base(key), runs, signals: [] }
+      this.latest.set(key, batch)
+    }
+    batch.signals.push({ signal: applied.signal, duration: applied.finish?.duration, seq: 0 })
+    batch.runs = applied.runs
+    return applied.runs
+  }
+}
+
 /** A report to a script, waiting for its batch: the fields it patches and the signal it folds on the script's key. */
 export interface ScriptUpdate {
   readonly id: number
@@ -249,27 +281,24 @@ export interface ScriptUpdate {
   readonly signal: Signal | undefined
 }
 
-/** What a batch of script updates does: each key's signals to write, each script as the batch leaves it, and each update's answer. */
-export interface ScriptBatch<U, B> {
-  readonly keys: Map<string, IdBatch<B>>
+/** What a batch's script updates do: each script as they leave it, and each update's answer. */
+export interface ScriptBatch<U> {
   readonly scripts: Map<number, Script>
   /** The script after the update; undefined: there is no such script; `error`: its patch threw, and it changed nothing. */
   readonly answers: Map<U, Script | undefined | { readonly error: unknown }>
 }
 
 /**
- * The updates of a batch applied in order, each patch given the script as the updates before it
- * left it, and its signal folded on the script's key after them (a retry of a signal already
- * recorded changes nothing): so that a batch writes each script's row once, and its signals in
- * rows as an item's, whatever number of reports it holds. `current` is each script as the batch
- * found it, `base` each key's.
+ * Updates of a batch applied in order, each patch given the script as the updates before it left
+ * it, and its signal folded on the script's key after them (`folds`): so that a batch writes each
+ * script's row once, and its signals in rows as an item's, whatever number of reports it holds.
+ * `current` is each script as the batch found it.
  */
 export function foldScriptUpdates<U extends ScriptUpdate, B extends { readonly runs: Runs }>(
   updates: readonly U[],
   current: (id: number) => Script | undefined,
-  base: (key: string) => B,
-): ScriptBatch<U, B> {
-  const keys = new Map<string, IdBatch<B>>()
+  folds: KeyFolds<B>,
+): ScriptBatch<U> {
   const scripts = new Map<number, Script>()
   const answers = new Map<U, Script | undefined | { readonly error: unknown }>()
   for (const update of updates) {
@@ -286,25 +315,9 @@ export function foldScriptUpdates<U extends ScriptUpdate, B extends { readonly r
       answers.set(update, { error })
       continue
     }
-    let { runs } = script
-    if (update.signal !== undefined) {
-      const key = scriptKey(update.id)
-      let batch = keys.get(key)
-      if (batch === undefined) {
-        batch = { base: base(key), runs, signals: [] }
-        keys.set(key, batch)
-      }
-      const applied = applyInOrder(batch.runs, update.signal)
-      if (!applied.retry) {
-        batch.signals.push({ signal: applied.signal, duration: applied.finish?.duration, seq: 0 })
-        batch.runs = applied.runs
-      }
-      runs = batch.runs
-    }
-    const next = patchedScript(script, () => fields, runs)
+    const next = patchedScript(script, () => fields, folds.fold(scriptKey(update.id), script.runs, update.signal))
     scripts.set(update.id, next)
     answers.set(update, next)
   }
-  for (const [key, batch] of keys) if (batch.signals.length === 0) keys.delete(key)
-  return { keys, scripts, answers }
+  return { scripts, answers }
 }

@@ -13,7 +13,7 @@ import { Batches, type Op, type SignalOp } from './postgres/batches.js'
 import { postgresFlips } from './postgres/flips.js'
 import { CHANNEL, isUnavailable, Link } from './postgres/link.js'
 import { Replication } from './postgres/replication.js'
-import { definitionWrites, poolReads, scriptWrites, type ScriptWrite } from './postgres/scripts.js'
+import { definitionWrites, poolReads, scriptWrites, updateWriter, type ScriptWrite } from './postgres/scripts.js'
 import type { Store, StoreOptions } from './store.js'
 
 export { noteOf } from './postgres/replication.js'
@@ -51,7 +51,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   })
   const replication = new Replication(randomUUID(), link.pool)
   const { memory } = replication
-  const batches = new Batches(link, replication, onError)
+  const batches = new Batches(link, replication, updateWriter(replication), onError)
 
   let closing = false
   const queue: Op[] = []
@@ -191,6 +191,10 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     scripts: () => memory.scripts(),
     getScript: (id) => memory.script(id),
     ...scriptWrites(replication, scriptWrite),
+    updateScript: (id, patch, signal) =>
+      link.up
+        ? new Promise((resolve, reject) => enqueue({ kind: 'update', id, patch, signal, resolve: resolve as (value: unknown) => void, reject }))
+        : Promise.reject(new StoreUnavailableError()),
 
     get up() {
       return link.up

@@ -3,11 +3,11 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { applyInOrder, NO_RUNS, type Runs, type Signal } from '../domain/run.js'
+import { applyInOrder, NO_RUNS } from '../domain/run.js'
 import { scriptKey } from '../domain/check.js'
 import type { CheckDefinition } from '../domain/definition.js'
 import type { Script } from '../domain/script.js'
-import { foldBatch, foldScriptUpdates, Memory, recordOf, type Done, type IdBase, type IdBatch, type Queued, type ScriptUpdate } from './core.js'
+import { foldBatch, foldScriptUpdates, KeyFolds, Memory, recordOf, type Done, type IdBase, type IdBatch, type Queued, type ScriptUpdate } from './core.js'
 import { checkpointer as walCheckpointer } from './checkpointer.js'
 import { sqliteFlips } from './flips.js'
 import { groupCommit } from './group-commit.js'
@@ -197,20 +197,20 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     }
     return { runs, state: kept }
   }
+  /** What a write's script signals fold on: each key as this batch, else memory, has it. */
+  const scriptFolds = () => new KeyFolds<Kept>((key) => pendingRuns.get(key) ?? memory.base(key, 0))
   /**
-   * Within a write: `signal` of script `id`, whose runs are `runs` as the batch has them, folded
-   * and written as any check's signals are; returns the runs after it, and what to apply once
-   * committed. No signal, or a retry of one recorded, leaves the runs as they were.
+   * Within a write: the script signals it folded, written as any check's signals are; returns
+   * what to apply once committed.
    */
-  const scriptSignal = (id: number, runs: Runs, signal: Signal | undefined): { runs: Runs; apply: () => void } => {
-    const key = scriptKey(id)
-    const base: Kept = { runs, state: (pendingRuns.get(key) ?? memory.base(key, 0)).state }
-    const state = signal === undefined ? undefined : foldBatch([{ id: key, signal, generation: undefined }], () => base).latest.get(key)
-    if (state === undefined) return { runs: base.runs, apply: () => {} }
-    for (const s of state.signals) s.seq = nextSeq++
-    const next = writeSignals(key, state)
-    pendingRuns.set(key, next)
-    return { runs: next.runs, apply: () => memory.set(key, next.runs, next.state) }
+  const writeFolds = (folds: KeyFolds<Kept>): (() => void) => {
+    const kept = new Map<string, Kept>()
+    for (const state of folds.latest.values()) for (const s of state.signals) s.seq = nextSeq++
+    for (const [key, state] of folds.latest) kept.set(key, writeSignals(key, state))
+    for (const [key, next] of kept) pendingRuns.set(key, next)
+    return () => {
+      for (const [key, next] of kept) memory.set(key, next.runs, next.state)
+    }
   }
 
   // The script updates queued since the last batch began are one write, as signals are: each
@@ -218,25 +218,23 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
   let scriptOp: { queue: QueuedUpdate[] } | undefined
   const updateScripts = (queue: QueuedUpdate[]): Done<undefined> => {
     if (scriptOp?.queue === queue) scriptOp = undefined
+    const folds = scriptFolds()
     const batch = foldScriptUpdates(
       queue,
       (id) => {
         const script = pendingScripts.get(id) ?? memory.script(id)
         return script === DELETED ? undefined : script
       },
-      (key) => pendingRuns.get(key) ?? memory.base(key, 0),
+      folds,
     )
     for (const [update, answer] of batch.answers) if (answer !== undefined && 'error' in answer) update.reject(answer.error)
-    for (const state of batch.keys.values()) for (const s of state.signals) s.seq = nextSeq++
-    const kept = new Map<string, Kept>()
-    for (const [key, state] of batch.keys) kept.set(key, writeSignals(key, state))
+    const applyRuns = writeFolds(folds)
     for (const [id, script] of batch.scripts) updateScriptRow.run({ ...toRow(script), id })
-    for (const [key, next] of kept) pendingRuns.set(key, next)
     for (const [id, script] of batch.scripts) pendingScripts.set(id, script)
     return {
       result: undefined,
       apply: () => {
-        for (const [key, next] of kept) memory.set(key, next.runs, next.state)
+        applyRuns()
         for (const [id, script] of batch.scripts) memory.putScript(id, script)
         for (const [update, answer] of batch.answers) if (answer === undefined || !('error' in answer)) update.resolve(answer)
       },
@@ -325,13 +323,14 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       scriptOp = undefined
       return write(() => {
         const row = fromRow(insertScript.get(toRow(fields)) as ScriptRow)
-        const folded = scriptSignal(row.id, row.runs, signal)
-        const script = Object.freeze({ ...row, runs: folded.runs })
+        const folds = scriptFolds()
+        const script = Object.freeze({ ...row, runs: folds.fold(scriptKey(row.id), row.runs, signal) })
+        const applyRuns = writeFolds(folds)
         pendingScripts.set(script.id, script)
         return {
           result: script,
           apply: () => {
-            folded.apply()
+            applyRuns()
             memory.putScript(script.id, script)
           },
         }

@@ -5,10 +5,10 @@
 import type { PoolClient } from 'pg'
 import type { CheckDefinition } from '../../domain/definition.js'
 import { scriptKey } from '../../domain/check.js'
-import { applyInOrder, NO_RUNS, type Runs, type Signal } from '../../domain/run.js'
+import { NO_RUNS } from '../../domain/run.js'
 import type { Script } from '../../domain/script.js'
 import { StoreUnavailableError } from '../../errors.js'
-import { foldBatch, recordOf, type Done, type Folded, type IdBase, type Queued } from '../core.js'
+import { foldBatch, KeyFolds, recordOf, type Done, type Folded, type IdBase, type Queued, type ScriptUpdate } from '../core.js'
 import { fromRow, IS_SCRIPT, ROW_SIGNALS_MAX, runsText, signalsText, type ScriptRow } from '../rows.js'
 import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord } from '../store.js'
 import { CHANNEL, isRetryable, isUnavailable, sqlState, type Link, type Queryable } from './link.js'
@@ -31,13 +31,27 @@ export interface Tx {
   readonly deleted: number[]
   /** The definitions that this batch's writes read, as locked, then as written; by id. */
   readonly definitions: Map<string, { row: number | undefined; definition: CheckDefinition | undefined }>
-  /**
-   * `signal` of the script with `key`, whose runs are `runs` as this batch has them: folded and
-   * written with the batch as any check's signals are (after the script writes); returns the runs
-   * after it. No signal, or a retry of one recorded, leaves them as they were.
-   */
-  readonly scriptSignal: (key: string, runs: Runs, signal: Signal | undefined) => Runs
+  /** The signals of the batch's script writes, folded per key: written with the batch as any check's signals are, after the script writes. */
+  readonly folds: KeyFolds<Base>
 }
+
+/** A report to a script (Store.updateScript). The updates next to each other in a batch are written as one: each script's row once. */
+export interface UpdateOp extends ScriptUpdate {
+  readonly kind: 'update'
+  readonly resolve: (value: unknown) => void
+  readonly reject: (err: unknown) => void
+}
+
+/**
+ * Writes updates next to each other in a batch, in its transaction: what each did, or the error
+ * its patch threw. `writing` is told of the update whose row a statement writes, which fails alone
+ * when the database refuses it.
+ */
+export type UpdateWriter = (
+  tx: Tx,
+  updates: readonly UpdateOp[],
+  writing: (update: UpdateOp) => void,
+) => Promise<{ done: Map<UpdateOp, Done>; failed: Map<UpdateOp, unknown> }>
 
 interface ScriptOp {
   readonly kind: 'script'
@@ -53,12 +67,12 @@ interface ForgetOp {
   readonly ids: readonly string[]
 }
 
-export type Op = SignalOp | ScriptOp | ForgetOp
+export type Op = SignalOp | ScriptOp | UpdateOp | ForgetOp
 
 type Outcome = { kind: 'done' } | { kind: 'retry' } | { kind: 'without'; op: Op; err: unknown } | { kind: 'failed'; err: unknown }
 
 /** What a batch folds an id's signals on: its runs, and the state (the token) they were at. */
-type Base = IdBase<IdState>
+export type Base = IdBase<IdState>
 
 export class Batches {
   /** Batches that deadlocked and ran again. */
@@ -66,11 +80,13 @@ export class Batches {
   readonly #link: Link
   readonly #replication: Replication
   readonly #onError: (err: unknown, what: string) => void
+  readonly #updates: UpdateWriter
   #writes = 0
 
-  constructor(link: Link, replication: Replication, onError: (err: unknown, what: string) => void) {
+  constructor(link: Link, replication: Replication, updates: UpdateWriter, onError: (err: unknown, what: string) => void) {
     this.#link = link
     this.#replication = replication
+    this.#updates = updates
     this.#onError = onError
   }
 
@@ -242,22 +258,18 @@ export class Batches {
       await client.query('BEGIN')
       // Locks are taken in one order by every replica (scripts by id, then item ids in byte
       // order), so two batches can wait for each other but never deadlock.
-      const lockIds = [...new Set(ops.flatMap((op) => (op.kind === 'script' && op.lock !== undefined ? [op.lock] : [])))].sort((a, b) => a - b)
-      // A script's signals, folded after the script writes that made them.
-      const scriptSignals: SignalOp[] = []
+      const lockIds = [...new Set(ops.flatMap((op) => (op.kind === 'update' ? [op.id] : op.kind === 'script' && op.lock !== undefined ? [op.lock] : [])))].sort(
+        (a, b) => a - b,
+      )
+      const base = new Map<string, Base>()
       const tx: Tx = {
         client,
         scripts: new Map(),
         seqs: [],
         deleted: [],
         definitions: new Map(),
-        scriptSignal: (key, runs, signal) => {
-          if (signal === undefined) return runs
-          const applied = applyInOrder(runs, signal)
-          if (applied.retry) return runs
-          scriptSignals.push({ kind: 'signal', id: key, signal, generation: replication.memory.generation(key), resolve: () => {}, reject: () => {} })
-          return applied.runs
-        },
+        // A new script's key has no state yet: statuspage_append makes it.
+        folds: new KeyFolds((key) => base.get(key) ?? { runs: NO_RUNS, state: NO_STATE }),
       }
       const locked: ScriptRow[] = []
       if (lockIds.length > 0) {
@@ -270,7 +282,6 @@ export class Batches {
       const signals = ops.filter(this.#live)
       // The locked scripts' keys are caught up with the item ids: their runs are their signals'.
       const ids = [...new Set([...signals.map((op) => op.id), ...locked.map((row) => scriptKey(Number(row.id)))])]
-      const base = new Map<string, Base>()
       const caught = new Map<string, Caught>()
       if (ids.length > 0) {
         // Creates the rows of new ids and locks every row; DO UPDATE (of nothing) returns them all.
@@ -296,9 +307,20 @@ export class Batches {
 
       const done = new Map<Op, Done>()
       const failed = new Map<Op, unknown>()
-      for (const op of ops) {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!
         current = op
-        if (op.kind === 'script') {
+        if (op.kind === 'update') {
+          let last = i
+          while (ops[last + 1]?.kind === 'update') last++
+          const updates = ops.slice(i, last + 1) as UpdateOp[]
+          i = last
+          const written = await this.#updates(tx, updates, (update) => {
+            current = update
+          })
+          for (const [update, outcome] of written.done) done.set(update, outcome)
+          for (const [update, err] of written.failed) failed.set(update, err)
+        } else if (op.kind === 'script') {
           try {
             done.set(op, await op.run(tx))
           } catch (err) {
@@ -313,8 +335,7 @@ export class Batches {
         }
       }
       current = undefined
-      // A new script's key has no state yet: statuspage_append makes it.
-      const scriptFolded = foldBatch(scriptSignals, (id): Base => base.get(id) ?? { runs: NO_RUNS, state: NO_STATE })
+      const scriptFolded: Folded<SignalOp, Base> = { latest: tx.folds.latest, placed: new Map() }
       const scriptRange = scriptFolded.latest.size > 0 ? await this.#append(client, scriptFolded, token, false) : undefined
       const taken = [...[range, scriptRange].flatMap((r) => (r === undefined ? [] : [r.lo, r.hi])), ...tx.seqs]
       if (taken.length > 0 || tx.deleted.length > 0) {
@@ -333,7 +354,7 @@ export class Batches {
       const stale = this.#forgottenSince(signals)
       for (const [id, c] of caught) if (!stale.has(id)) replication.applyRemote(id, c)
       this.#settle(signals, folded, token, stale)()
-      this.#settle(scriptSignals, scriptFolded, token, stale)
+      this.#settle([], scriptFolded, token, stale)
       for (const op of ops) {
         if (op.kind === 'signal') {
           // Those folded were answered by #settle; the others' ids were forgotten before the batch.
@@ -354,7 +375,7 @@ export class Batches {
       // A connection in an unknown state is not given back to the pool.
       release(broken ? (err as Error) : undefined)
       if (isRetryable(err)) return { kind: 'retry' }
-      if (current !== undefined && current.kind === 'script' && !broken) return { kind: 'without', op: current, err }
+      if (current !== undefined && (current.kind === 'script' || current.kind === 'update') && !broken) return { kind: 'without', op: current, err }
       return { kind: 'failed', err }
     }
   }

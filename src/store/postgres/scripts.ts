@@ -2,7 +2,7 @@
 // pool: the run log of any check, finishes, output retention and script queries.
 import { scriptKey } from '../../domain/check.js'
 import type { Script } from '../../domain/script.js'
-import { patchedScript, type Done, type Memory } from '../core.js'
+import { foldScriptUpdates, type Done, type Memory } from '../core.js'
 import { whereClause, type Dialect } from '../script-filters.js'
 import {
   DEFINITION_COLUMNS,
@@ -23,7 +23,7 @@ import {
   type SignalRow,
 } from '../rows.js'
 import type { Store } from '../store.js'
-import type { Tx } from './batches.js'
+import type { Tx, UpdateOp, UpdateWriter } from './batches.js'
 import type { Link } from './link.js'
 import type { IdState, Replication } from './replication.js'
 
@@ -47,7 +47,7 @@ const assignments = SCRIPT_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(', ')
 /** A script write queued in a batch (`lock`: the script it reads), or a StoreUnavailableError at once while the database does not answer. */
 export type ScriptWrite = <T>(lock: number | undefined, run: (tx: Tx) => Promise<Done>) => Promise<T>
 
-export function scriptWrites(replication: Replication, write: ScriptWrite): Pick<Store, 'createScript' | 'updateScript' | 'deleteScript'> {
+export function scriptWrites(replication: Replication, write: ScriptWrite): Pick<Store, 'createScript' | 'deleteScript'> {
   return {
     createScript: (fields, signal) =>
       write(undefined, async (tx) => {
@@ -56,28 +56,11 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
           scriptValues(fields),
         )
         const row = fromRow(rows[0]!)
-        const script: Script = Object.freeze({ ...row, runs: tx.scriptSignal(scriptKey(row.id), row.runs, signal) })
+        const script: Script = Object.freeze({ ...row, runs: tx.folds.fold(scriptKey(row.id), row.runs, signal) })
         const { seq } = rows[0]!
         tx.seqs.push(seq)
         tx.scripts.set(script.id, script)
         return { result: script, apply: () => replication.setScript(script, seq) }
-      }),
-    updateScript: (id, patch, signal) =>
-      write(id, async (tx) => {
-        // The row as locked (another replica's write included), after this batch's writes before it.
-        const current = tx.scripts.get(id)
-        if (current === undefined) return { result: undefined }
-        // The patch first: one that throws writes nothing.
-        const fields = patch(current)
-        const next = patchedScript(current, () => fields, tx.scriptSignal(scriptKey(id), current.runs, signal))
-        const { rows } = await tx.client.query<{ seq: number }>(
-          `UPDATE check_def SET ${assignments}, seq = nextval('change_seq') * 16 WHERE id = $${SCRIPT_COLUMNS.length + 1} AND ${IS_SCRIPT} RETURNING seq`,
-          [...scriptValues(next), id],
-        )
-        const { seq } = rows[0]!
-        tx.seqs.push(seq)
-        tx.scripts.set(id, next)
-        return { result: next, apply: () => replication.setScript(next, seq) }
       }),
     deleteScript: (id) =>
       write(id, async (tx) => {
@@ -91,6 +74,40 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
         tx.deleted.push(id)
         return { result: true, apply: () => replication.dropRow(id) }
       }),
+  }
+}
+
+/**
+ * The reports to scripts next to each other in a batch (see UpdateOp), folded by the core's one rule
+ * (foldScriptUpdates) on the scripts as locked: each script's row written once.
+ */
+export function updateWriter(replication: Replication): UpdateWriter {
+  return async (tx, updates, writing) => {
+    const batch = foldScriptUpdates(updates, (id) => tx.scripts.get(id), tx.folds)
+    const done = new Map<UpdateOp, Done>()
+    const failed = new Map<UpdateOp, unknown>()
+    // Each script's row is written for its last update, whose answer it is.
+    const lastOf = new Map<number, UpdateOp>()
+    for (const [update, answer] of batch.answers) {
+      if (answer !== undefined && 'error' in answer) failed.set(update, answer.error)
+      else {
+        done.set(update, { result: answer })
+        if (answer !== undefined) lastOf.set(update.id, update)
+      }
+    }
+    for (const [id, script] of batch.scripts) {
+      const last = lastOf.get(id)!
+      writing(last)
+      const { rows } = await tx.client.query<{ seq: number }>(
+        `UPDATE check_def SET ${assignments}, seq = nextval('change_seq') * 16 WHERE id = $${SCRIPT_COLUMNS.length + 1} AND ${IS_SCRIPT} RETURNING seq`,
+        [...scriptValues(script), id],
+      )
+      const { seq } = rows[0]!
+      tx.seqs.push(seq)
+      tx.scripts.set(id, script)
+      done.set(last, { result: script, apply: () => replication.setScript(script, seq) })
+    }
+    return { done, failed }
   }
 }
 
