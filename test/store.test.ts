@@ -383,6 +383,32 @@ for (const backend of backends(t)) {
     t.same(reopened.getScript(1)!.runs, reported!.runs)
   })
 
+  t.test(`${backend.name}: a report whose row the database refuses fails alone; the reports queued with it commit`, async (t) => {
+    const { store, location } = await open(t)
+    const a = await store.createScript(fields('a.sh'))
+    const b = await store.createScript(fields('b.sh'))
+    const results = await Promise.allSettled([
+      store.updateScript(a.id, () => ({ status: false }), { kind: 'failure', at: 1000 }),
+      store.updateScript(b.id, () => ({ name: null as unknown as string }), { kind: 'success', at: 1000 }),
+      store.updateScript(a.id, (current) => ({ name: `${current.name}.2` }), { kind: 'success', at: 2000 }),
+    ])
+    t.same(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    )
+    t.match((results[1] as PromiseRejectedResult).reason, /name/)
+    t.match(store.getScript(a.id), { name: 'a.sh.2', status: false, runs: { lastSignal: 2000 } })
+    t.match(store.getScript(b.id), { name: 'b.sh', runs: { lastSignal: undefined } }, 'the refused report changed nothing')
+    const logged = async (s: Store, id: number) => (await s.runLog(scriptKey(id), { keep: 100, before: undefined, limit: 100 })).map((e) => e.signal.at)
+    t.same(await logged(store, a.id), [2000, 1000])
+    t.same(await logged(store, b.id), [], 'nor logged its signal')
+    await store.close()
+    const reopened = (await open(t, location)).store
+    t.teardown(() => reopened.close())
+    t.same(reopened.getScript(a.id), store.getScript(a.id))
+    t.same(await logged(reopened, b.id), [])
+  })
+
   t.test(`${backend.name}: the run log pages by seq, across rows and batches`, async (t) => {
     const { store } = await open(t)
     t.teardown(() => store.close())

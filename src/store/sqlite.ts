@@ -203,21 +203,18 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
    * Within a write: the script signals it folded, written as any check's signals are; returns
    * what to apply once committed.
    */
-  const writeFolds = (folds: KeyFolds<Kept>): (() => void) => {
+  const writeFolds = (folds: KeyFolds<Kept>): Map<string, Kept> => {
     const kept = new Map<string, Kept>()
     for (const state of folds.latest.values()) for (const s of state.signals) s.seq = nextSeq++
     for (const [key, state] of folds.latest) kept.set(key, writeSignals(key, state))
-    for (const [key, next] of kept) pendingRuns.set(key, next)
-    return () => {
-      for (const [key, next] of kept) memory.set(key, next.runs, next.state)
-    }
+    return kept
   }
 
   // The script updates queued since the last batch began are one write, as signals are: each
   // script's row written once, its key's signals in rows of ROW_SIGNALS_MAX.
   let scriptOp: { queue: QueuedUpdate[] } | undefined
-  const updateScripts = (queue: QueuedUpdate[]): Done<undefined> => {
-    if (scriptOp?.queue === queue) scriptOp = undefined
+  /** The updates in a savepoint of their own; `writing` is told of the update whose script's row a statement writes. */
+  const writeUpdates = db.transaction((queue: readonly QueuedUpdate[], writing: (update: QueuedUpdate) => void) => {
     const folds = scriptFolds()
     const batch = foldScriptUpdates(
       queue,
@@ -227,17 +224,46 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       },
       folds,
     )
-    for (const [update, answer] of batch.answers) if (answer !== undefined && 'error' in answer) update.reject(answer.error)
-    const applyRuns = writeFolds(folds)
-    for (const [id, script] of batch.scripts) updateScriptRow.run({ ...toRow(script), id })
-    for (const [id, script] of batch.scripts) pendingScripts.set(id, script)
-    return {
-      result: undefined,
-      apply: () => {
-        applyRuns()
-        for (const [id, script] of batch.scripts) memory.putScript(id, script)
-        for (const [update, answer] of batch.answers) if (answer === undefined || !('error' in answer)) update.resolve(answer)
-      },
+    // Each script's row is written for its last update, whose answer it is.
+    const lastOf = new Map<number, QueuedUpdate>()
+    for (const [update, answer] of batch.answers) {
+      if (answer !== undefined && 'error' in answer) update.reject(answer.error)
+      else if (answer !== undefined) lastOf.set(update.id, update)
+    }
+    const kept = writeFolds(folds)
+    for (const [id, script] of batch.scripts) {
+      writing(lastOf.get(id)!)
+      updateScriptRow.run({ ...toRow(script), id })
+    }
+    return { batch, kept }
+  })
+  const updateScripts = (queue: QueuedUpdate[]): Done<undefined> => {
+    if (scriptOp?.queue === queue) scriptOp = undefined
+    let updates: readonly QueuedUpdate[] = queue
+    for (;;) {
+      let writing: QueuedUpdate | undefined
+      try {
+        const { batch, kept } = writeUpdates(updates, (update) => {
+          writing = update
+        })
+        for (const [key, next] of kept) pendingRuns.set(key, next)
+        for (const [id, script] of batch.scripts) pendingScripts.set(id, script)
+        return {
+          result: undefined,
+          apply: () => {
+            for (const [key, next] of kept) memory.set(key, next.runs, next.state)
+            for (const [id, script] of batch.scripts) memory.putScript(id, script)
+            for (const [update, answer] of batch.answers) if (answer === undefined || !('error' in answer)) update.resolve(answer)
+          },
+        }
+      } catch (err) {
+        // A row the database refused (a constraint), its savepoint rolled back: that report fails
+        // alone, and the others are written again without it. Anything else fails them all.
+        const refused = writing !== undefined && db.inTransaction && String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT')
+        if (!refused) throw err
+        writing!.reject(err)
+        updates = updates.filter((update) => update !== writing)
+      }
     }
   }
 
@@ -325,12 +351,13 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
         const row = fromRow(insertScript.get(toRow(fields)) as ScriptRow)
         const folds = scriptFolds()
         const script = Object.freeze({ ...row, runs: folds.fold(scriptKey(row.id), row.runs, signal) })
-        const applyRuns = writeFolds(folds)
+        const kept = writeFolds(folds)
+        for (const [key, next] of kept) pendingRuns.set(key, next)
         pendingScripts.set(script.id, script)
         return {
           result: script,
           apply: () => {
-            applyRuns()
+            for (const [key, next] of kept) memory.set(key, next.runs, next.state)
             memory.putScript(script.id, script)
           },
         }
