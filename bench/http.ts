@@ -73,20 +73,26 @@ export async function versusServer(
   }
 }
 
-/** Refresh p99 at a steady rate, without and then with a scraper reading /metrics every second. */
+/**
+ * Refresh p99 at a steady rate, without and then with a scraper reading /metrics every second; and
+ * bare Fastify's at the same rate, what the load generator and the machine give any server.
+ */
 export async function latencyUnderScrape(items: number): Promise<Row> {
-  const sp = await startStatuspage(benchYaml(items))
   const ids = Array.from({ length: 50 }, (_, i) => `item-${i * 10}`)
-  const steady = () =>
+  const steady = (server: Server) =>
     autocannon({
-      url: sp.url,
+      url: server.url,
       connections: 10,
       overallRate: 1000,
       duration: SECONDS * 2,
       headers,
       requests: ids.map((id) => ({ method: 'GET' as const, path: `/refresh/${id}` })),
     })
-  const quiet = await steady()
+  const bare = await startBare()
+  const floor = await steady(bare)
+  await bare.stop()
+  const sp = await startStatuspage(benchYaml(items))
+  const quiet = await steady(sp)
   // The scraper runs in a process of its own, as Prometheus does: receiving a large body in the
   // load generator's process would stall it and count as refresh latency.
   const scraper = spawn(process.execPath, ['dist/bench/scraper.js', sp.url], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -95,7 +101,7 @@ export async function latencyUnderScrape(items: number): Promise<Row> {
     scraper.stdout.on('data', (d) => (out += d))
     scraper.once('exit', () => resolve(out))
   })
-  const busy = await steady()
+  const busy = await steady(sp)
   scraper.kill('SIGTERM')
   const { scrapes, slowest } = JSON.parse(await report) as { scrapes: number; slowest: number }
   await sp.stop()
@@ -103,7 +109,7 @@ export async function latencyUnderScrape(items: number): Promise<Row> {
   return {
     what: `refresh p99 at 1,000 req/s, ${items.toLocaleString('en')} items, /metrics scraped every second`,
     statuspage: `${worst} ms with scrapes (${scrapes} scrapes, slowest ${slowest.toFixed(0)} ms)`,
-    baseline: `${quiet.latency.p99} ms without`,
+    baseline: `${quiet.latency.p99} ms without; bare Fastify ${floor.latency.p99} ms`,
     ratio: '',
     goal: `<= 50 ms${worst <= 50 ? '' : '  MISSED'}`,
   }
