@@ -11,7 +11,7 @@ import { Evaluator } from './evaluator.js'
 import { isScriptKey, SCRIPT_KEY_PREFIX, scriptKey, type Due } from './domain/check.js'
 import { applySignal, heldByPause, signalAt, OUTPUT_MAX, type LogEntry, type OpenRun, type Output, type Runs, type Signal } from './domain/run.js'
 import { itemStatus, scriptStatus, snapshot, snapshotSteps, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
-import type { Script, ScriptFields, ScriptQuery } from './domain/script.js'
+import { queryScripts, type Script, type ScriptFields, type ScriptQuery } from './domain/script.js'
 import type { SignalRecord, Store } from './store/store.js'
 
 type LogPage = { keep: number; before: number | undefined; limit: number }
@@ -183,8 +183,9 @@ export class Monitor {
     return this.#config.scripto.enabled && /^[1-9]\d{0,14}$/.test(n) ? this.#store.getScript(Number(n)) : undefined
   }
 
-  queryScripts(query: ScriptQuery): Promise<{ total: number; scripts: Script[] }> {
-    return this.#store.queryScripts(query)
+  /** The scripts matching Scripto's query, from memory as every other read of scripts. */
+  queryScripts(query: ScriptQuery): { total: number; scripts: Script[] } {
+    return queryScripts(this.#store.scripts(), query)
   }
 
   /** Stores a new script; resolves, once committed, to it. */

@@ -260,7 +260,6 @@ t.test('while PostgreSQL is down writes fail at once and nothing is acknowledged
   const failed = await a.recordSignal('x', { kind: 'success', at: 1 }).catch((err: unknown) => err)
   t.match(failed, { code: 'SP_ERR_STORE_UNAVAILABLE', statusCode: 503 }, 'a write while down fails with the 503 error')
   await t.rejects(a.createScript(fields('down.sh')), { code: 'SP_ERR_STORE_UNAVAILABLE' })
-  await t.rejects(b.queryScripts({ filters: [], orderBy: [], limit: 10, offset: 0 }), { code: 'SP_ERR_STORE_UNAVAILABLE' })
   t.ok(refused.length > 0, 'the stream was refused while down')
   cluster.start()
   await waitUntil(() => a.up && b.up, 'both replicas answer again', 10_000)

@@ -8,7 +8,6 @@ import { scriptKey } from '../src/domain/check.js'
 import { NEW_SCRIPT, scriptSignal } from '../src/domain/script.js'
 import { openStore } from '../src/store/open.js'
 import { SIGNALS_KEPT, TRIM_SLACK, type ScriptFields, type Store } from '../src/store/store.js'
-import type { ScriptQuery } from '../src/domain/script.js'
 import { backends } from './helpers/backends.js'
 import { pgRows } from './helpers/postgres.js'
 import { lastSignals, refreshIds } from './helpers/db.js'
@@ -221,56 +220,6 @@ for (const backend of backends(t)) {
     t.same(reopened.runs().get('busy'), runs, 'open runs, last duration and streak as before')
     t.same(await reopened.finishes('busy'), finishes)
     await reopened.close()
-  })
-
-  t.test(`${backend.name}: a script query filters, orders and pages as on every store`, async (t) => {
-    const { store } = await open(t)
-    t.teardown(() => store.close())
-    await store.createScript(fields('Backup.sh', { lastExec: 3000, periodicity: 'daily' }))
-    await store.createScript(fields('backup-db.sh', { lastExec: null, status: false }))
-    await store.createScript(fields('zeta.sh', { lastExec: 1000, server: 'other', periodicity: 90 }))
-    await store.createScript(fields('a_b.sh', { lastExec: 2000 }))
-    const names = async (query: Partial<ScriptQuery>) => {
-      const { total, scripts } = await store.queryScripts({ filters: [], orderBy: [], limit: 100, offset: 0, ...query })
-      return { total, names: scripts.map((s) => s.name) }
-    }
-    t.same(await names({ filters: [{ field: 'name', op: 'like', value: 'backup%' }] }), { total: 2, names: ['Backup.sh', 'backup-db.sh'] }, 'like ignores case')
-    t.same(await names({ filters: [{ field: 'name', op: 'like', value: 'a\\_%' }] }), { total: 0, names: [] }, 'like has no escape character')
-    t.same(
-      await names({ orderBy: [{ field: 'last_exec', direction: 'asc' }] }),
-      { total: 4, names: ['backup-db.sh', 'zeta.sh', 'a_b.sh', 'Backup.sh'] },
-      'nulls first going up',
-    )
-    t.same(
-      await names({ orderBy: [{ field: 'last_exec', direction: 'desc' }] }),
-      { total: 4, names: ['Backup.sh', 'a_b.sh', 'zeta.sh', 'backup-db.sh'] },
-      'nulls last going down',
-    )
-    t.same(
-      await names({ orderBy: [{ field: 'name', direction: 'asc' }] }),
-      { total: 4, names: ['Backup.sh', 'a_b.sh', 'backup-db.sh', 'zeta.sh'] },
-      'names in byte order',
-    )
-    t.same(await names({ filters: [{ field: 'last_exec', op: '==', value: null }] }), { total: 1, names: ['backup-db.sh'] }, '== null matches null')
-    t.same(
-      await names({ filters: [{ field: 'last_exec', op: '!=', value: 1000 }] }),
-      { total: 3, names: ['Backup.sh', 'backup-db.sh', 'a_b.sh'] },
-      '!= keeps nulls',
-    )
-    t.same(await names({ filters: [{ field: 'periodicity', op: 'in', value: ['90', 'daily'] }] }), { total: 2, names: ['Backup.sh', 'zeta.sh'] })
-    t.same(await names({ filters: [{ field: 'id', op: 'in', value: [] }] }), { total: 0, names: [] })
-    t.same(
-      await names({
-        filters: [
-          { field: 'status', op: '==', value: 0 },
-          { field: 'server', op: '==', value: 'h' },
-        ],
-      }),
-      { total: 1, names: ['backup-db.sh'] },
-    )
-    t.same(await names({ filters: [{ field: 'last_exec', op: '>=', value: 2000 }] }), { total: 2, names: ['Backup.sh', 'a_b.sh'] })
-    t.same(await names({ limit: 2, offset: 1 }), { total: 4, names: ['backup-db.sh', 'zeta.sh'] }, 'total counts without limit and offset')
-    t.same(await names({ filters: [{ field: 'id', op: '>', value: Number.MAX_SAFE_INTEGER }] }), { total: 0, names: [] }, 'the largest id a client can send')
   })
 }
 
@@ -546,10 +495,6 @@ for (const backend of backends(t)) {
     t.equal(store.getScript(2), undefined)
     t.equal(await store.updateScript(2, () => ({ name: 'taken' })), undefined)
     t.equal(await store.deleteScript(2), false)
-    const all = await store.queryScripts({ filters: [], orderBy: [], limit: 10, offset: 0 })
-    t.same([all.total, all.scripts.map((s) => s.name)], [1, ['a.sh']])
-    const byName = await store.queryScripts({ filters: [{ field: 'name', op: 'like', value: '%check%' }], orderBy: [], limit: 10, offset: 0 })
-    t.equal(byName.total, 0)
     t.equal((await store.createScript(fields('b.sh'))).id, 3, 'its id is never handed to a script')
     t.same(await backend.rows(location, 'SELECT name, source FROM check_def WHERE id = 2'), [{ name: 'api check', source: 'api' }], 'and it is left as it was')
   })
@@ -599,11 +544,10 @@ for (const backend of backends(t)) {
     t.same(await backend.rows(location, 'SELECT key, source, name, created, updated FROM check_def WHERE key IS NOT NULL'), [
       { key: 'backup', source: 'api', name: 'Nightly backup', created: 1000, updated: 2000 },
     ])
-    const q = await reopened.queryScripts({ filters: [], orderBy: [], limit: 10, offset: 0 })
     t.same(
-      q.scripts.map((s) => s.name),
+      reopened.scripts().map((s) => s.name),
       ['a.sh'],
-      "Scripto's queries see scripts only",
+      "Scripto's reads see scripts only",
     )
   })
 

@@ -170,3 +170,130 @@ export interface ScriptQuery {
   readonly limit: number
   readonly offset: number
 }
+
+/** A script's value of `field` as a query compares it (ScriptFilter's storage form). */
+function queryValue(script: Script, field: ScriptField): string | number | null {
+  switch (field) {
+    case 'id':
+      return script.id
+    case 'last_exec':
+      return script.lastExec
+    case 'name':
+      return script.name
+    case 'server':
+      return script.server
+    case 'status':
+      return script.status ? 1 : 0
+    case 'periodicity':
+      return script.periodicity === null ? null : String(script.periodicity)
+  }
+}
+
+/**
+ * A UTF-16 code unit's place in the order of the code points it begins: the surrogates (U+10000
+ * and up) after the rest of the plane. JavaScript compares strings by code unit, SQL databases by
+ * UTF-8 byte (SQLite's BINARY, PostgreSQL's "C"), which is code point order; Scripto's order is
+ * SQLite's.
+ */
+const unitRank = (unit: number) => (unit >= 0xd800 && unit <= 0xdfff ? unit + 0x2000 : unit >= 0xe000 ? unit - 0x800 : unit)
+
+/** Two query values in SQLite's order: numbers by value, text by code point (values of one field are of one type). */
+function compareValues(a: string | number, b: string | number): number {
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0
+  if (typeof a === 'number' || typeof b === 'number') return typeof a === 'number' ? -1 : 1
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x !== y) return unitRank(x) - unitRank(y)
+  }
+  return a.length - b.length
+}
+
+const asciiLower = (text: string) => text.replace(/[A-Z]/g, (c) => c.toLowerCase())
+
+/**
+ * SQLite's LIKE, as Scripto's queries had it: `%` any run of characters, `_` one character, case
+ * ignored for ASCII letters only, no escape character. Written here because no library matches
+ * SQL's LIKE; greedy with one remembered `%`, so that no pattern takes more than length x length
+ * steps (a regular expression of many `%` backtracks without bound).
+ */
+function likeMatcher(pattern: string): (value: string) => boolean {
+  const p = Array.from(asciiLower(pattern))
+  return (text) => {
+    const v = Array.from(asciiLower(text))
+    let i = 0
+    let j = 0
+    let star = -1
+    let mark = 0
+    while (j < v.length) {
+      if (i < p.length && p[i] !== '%' && (p[i] === '_' || p[i] === v[j])) {
+        i++
+        j++
+      } else if (i < p.length && p[i] === '%') {
+        star = i++
+        mark = j
+      } else if (star !== -1) {
+        i = star + 1
+        j = ++mark
+      } else return false
+    }
+    while (p[i] === '%') i++
+    return i === p.length
+  }
+}
+
+/** Whether `script` passes `filter`, by SQL's rules: == and != match NULL as IS and IS NOT do; any other test of NULL fails. */
+function filterOf({ field, op, value }: ScriptFilter): (script: Script) => boolean {
+  const of = (script: Script) => queryValue(script, field)
+  switch (op) {
+    case 'is_null':
+      return (script) => of(script) === null
+    case 'is_not_null':
+      return (script) => of(script) !== null
+    // A field's values are of one type, and a filter's value is of its field's (or null).
+    case '==':
+      return (script) => of(script) === value
+    case '!=':
+      return (script) => of(script) !== value
+    case 'like': {
+      const matches = likeMatcher(value as string)
+      return (script) => {
+        const v = of(script)
+        return typeof v === 'string' && matches(v)
+      }
+    }
+    case 'in': {
+      const values = new Set(value as (string | number)[])
+      return (script) => values.has(of(script)!)
+    }
+    default: {
+      const test = { '<': (c: number) => c < 0, '>': (c: number) => c > 0, '<=': (c: number) => c <= 0, '>=': (c: number) => c >= 0 }[op]
+      return (script) => {
+        const v = of(script)
+        return v !== null && value !== null && value !== undefined && test(compareValues(v, value as string | number))
+      }
+    }
+  }
+}
+
+/**
+ * The scripts matching `query` in its order (then by id), and how many match without its limit and
+ * offset: Scripto's `q`, with the meaning SQLite gave it (NULL first going up, last going down).
+ */
+export function queryScripts(scripts: readonly Script[], query: ScriptQuery): { total: number; scripts: Script[] } {
+  const tests = query.filters.map(filterOf)
+  const matching = scripts.filter((script) => tests.every((test) => test(script)))
+  const order = [...query.orderBy, { field: 'id', direction: 'asc' } as const]
+  matching.sort((a, b) => {
+    for (const { field, direction } of order) {
+      const x = queryValue(a, field)
+      const y = queryValue(b, field)
+      const c = x === null ? (y === null ? 0 : -1) : y === null ? 1 : compareValues(x, y)
+      if (c !== 0) return direction === 'desc' ? -c : c
+    }
+    return 0
+  })
+  const start = Math.min(query.offset, matching.length)
+  return { total: matching.length, scripts: matching.slice(start, start + Math.min(query.limit, matching.length)) }
+}

@@ -241,7 +241,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const query = parseScriptQuery(q, monitor.now())
     // q's limit and offset choose the results; page and results_per_page page through them.
     const start = (page - 1) * perPage
-    const { total, scripts } = await monitor.queryScripts({
+    const { total, scripts } = monitor.queryScripts({
       ...query,
       offset: Math.min(Number.MAX_SAFE_INTEGER, query.offset + start),
       limit: Math.max(0, Math.min(perPage, query.limit - start)),

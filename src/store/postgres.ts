@@ -183,7 +183,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       const gone = memory.keepOnly(ids, pending)
       if (gone.length > 0 && link.up) enqueue({ kind: 'forget', ids: gone })
     },
-    ...poolReads(link, memory),
+    ...poolReads(link),
     ...flips,
     definitions: () => memory.definitions(),
     ...definitionWrites(replication, scriptWrite),

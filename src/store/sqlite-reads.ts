@@ -1,30 +1,14 @@
 // SQLite's reads over the database, and output retention: the run log of any check, the finishes
-// that rebuild a streak, script queries; each a statement on the connection, none kept in memory.
+// that rebuild a streak; each a statement on the connection, none kept in memory.
 import type { Database } from 'better-sqlite3'
-import type { Memory } from './core.js'
 import type { GroupCommit } from './group-commit.js'
-import { whereClause, type Dialect } from './script-filters.js'
-import { finishesOf, fromRow, logEntries, logKeep, logPage, outputRange, type BodyRow, type ScriptRow, type SignalRow } from './rows.js'
+import { finishesOf, logEntries, logKeep, logPage, outputRange, type BodyRow, type SignalRow } from './rows.js'
 import type { Store } from './store.js'
-
-/** SQLite's own operators: LIKE already ignores (ASCII) case and has no escape character. */
-const SQLITE: Dialect = {
-  param: () => '?',
-  column: (field) => field,
-  never: '0',
-  is: 'IS',
-  isNot: 'IS NOT',
-  like: (field, param) => `${field} LIKE ${param}`,
-}
 
 /** Free pages given back to the file per retention step: more than the outputs of a step hold. */
 const RECLAIM_PAGES = 4096
 
-export function sqliteReads(
-  db: Database,
-  write: GroupCommit['write'],
-  memory: Memory<number>,
-): Pick<Store, 'finishes' | 'runLog' | 'pruneOutputs' | 'queryScripts'> {
+export function sqliteReads(db: Database, write: GroupCommit['write']): Pick<Store, 'finishes' | 'runLog' | 'pruneOutputs'> {
   const rowsOf = db.prepare('SELECT * FROM check_signal WHERE id = ? ORDER BY seq')
   const newestRows = db.prepare('SELECT * FROM check_signal WHERE id = ? ORDER BY seq DESC LIMIT ?')
   const bodiesOf = db.prepare('SELECT seq, body FROM signal_body WHERE id = ? AND seq BETWEEN ? AND ?')
@@ -56,13 +40,6 @@ export function sqliteReads(
         db.pragma(`incremental_vacuum(${RECLAIM_PAGES})`)
         return { result: deleted }
       })
-    },
-    async queryScripts(query) {
-      const { where, params } = whereClause(query.filters, SQLITE)
-      const total = (db.prepare(`SELECT count(*) AS n FROM check_def ${where}`).get(params) as { n: number }).n
-      const order = [...query.orderBy.map((o) => `${SQLITE.column(o.field)} ${o.direction === 'desc' ? 'DESC' : 'ASC'}`), 'id ASC'].join(', ')
-      const rows = db.prepare(`SELECT * FROM check_def ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...params, query.limit, query.offset) as ScriptRow[]
-      return { total, scripts: rows.map((row) => memory.withRuns(fromRow(row))) }
     },
   }
 }

@@ -320,7 +320,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       }
     },
 
-    ...sqliteReads(db, write, memory),
+    ...sqliteReads(db, write),
     ...sqliteFlips(db, write),
     definitions: () => memory.definitions(),
     // The definition as it stands when the batch runs, so that changes queued together apply in order.

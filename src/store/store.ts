@@ -4,7 +4,7 @@
 import type { CheckDefinition } from '../domain/definition.js'
 import type { Flip, FlipHead } from '../domain/flip.js'
 import type { Finish, LogEntry, OpenRun, Runs, Signal } from '../domain/run.js'
-import type { Script, ScriptFields, ScriptQuery } from '../domain/script.js'
+import type { Script, ScriptFields } from '../domain/script.js'
 
 export type { Script, ScriptFields } from '../domain/script.js'
 
@@ -115,8 +115,6 @@ export interface Store {
   updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined>
   /** Deletes the script and its run log. */
   deleteScript(id: number): Promise<boolean>
-  /** The scripts matching `query`, and how many match without limit and offset. */
-  queryScripts(query: ScriptQuery): Promise<{ total: number; scripts: Script[] }>
 
   /**
    * Whether writes commit. PostgreSQL: while the database does not answer, writes and queries fail

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { NO_WINDOWS } from '../../src/domain/maintenance.js'
 import { parseScriptoDate } from '../../src/domain/dates.js'
-import { periodSeconds, runFieldsOf } from '../../src/domain/script.js'
+import { NEW_SCRIPT, periodSeconds, queryScripts, runFieldsOf, type Script, type ScriptQuery } from '../../src/domain/script.js'
 import { scriptStatus } from '../../src/domain/snapshot.js'
 
 const now = Date.UTC(2026, 0, 15, 12, 30, 45, 500)
@@ -59,4 +59,86 @@ t.test('anything else is refused, dates that do not exist included', async (t) =
   for (const text of ['', 'yesterday', '2026-02-30', '2026-13-01', '2026-01-01T24:00:00', '2026-1-1', '1501682185', '2017-08-02T14:16:25+2']) {
     t.equal(parseScriptoDate(text, now), undefined, JSON.stringify(text))
   }
+})
+
+t.test("a script query filters, orders and pages as SQLite did Scripto's q", async (t) => {
+  let id = 0
+  const script = (name: string, more: Partial<Script> = {}): Script => ({ ...NEW_SCRIPT, id: ++id, name, server: 'h', ...more })
+  const scripts = [
+    script('Backup.sh', { lastExec: 3000, periodicity: 'daily' }),
+    script('backup-db.sh', { lastExec: null, status: false }),
+    script('zeta.sh', { lastExec: 1000, server: 'other', periodicity: 90 }),
+    script('a_b.sh', { lastExec: 2000 }),
+  ]
+  const names = (query: Partial<ScriptQuery>, among = scripts) => {
+    const found = queryScripts(among, { filters: [], orderBy: [], limit: 100, offset: 0, ...query })
+    return { total: found.total, names: found.scripts.map((s) => s.name) }
+  }
+  t.same(names({ filters: [{ field: 'name', op: 'like', value: 'backup%' }] }), { total: 2, names: ['Backup.sh', 'backup-db.sh'] }, 'like ignores case')
+  t.same(names({ filters: [{ field: 'name', op: 'like', value: 'a\\_%' }] }), { total: 0, names: [] }, 'like has no escape character')
+  t.same(names({ filters: [{ field: 'name', op: 'like', value: '______-%' }] }), { total: 1, names: ['backup-db.sh'] }, '_ is one character')
+  t.same(
+    names({ orderBy: [{ field: 'last_exec', direction: 'asc' }] }),
+    { total: 4, names: ['backup-db.sh', 'zeta.sh', 'a_b.sh', 'Backup.sh'] },
+    'nulls first going up',
+  )
+  t.same(
+    names({ orderBy: [{ field: 'last_exec', direction: 'desc' }] }),
+    { total: 4, names: ['Backup.sh', 'a_b.sh', 'zeta.sh', 'backup-db.sh'] },
+    'nulls last going down',
+  )
+  t.same(
+    names({ orderBy: [{ field: 'name', direction: 'asc' }] }),
+    { total: 4, names: ['Backup.sh', 'a_b.sh', 'backup-db.sh', 'zeta.sh'] },
+    'names in byte order',
+  )
+  t.same(names({ filters: [{ field: 'last_exec', op: '==', value: null }] }), { total: 1, names: ['backup-db.sh'] }, '== null matches null')
+  t.same(names({ filters: [{ field: 'last_exec', op: '!=', value: 1000 }] }), { total: 3, names: ['Backup.sh', 'backup-db.sh', 'a_b.sh'] }, '!= keeps nulls')
+  t.same(
+    names({ filters: [{ field: 'last_exec', op: '<', value: 5000 }] }),
+    { total: 3, names: ['Backup.sh', 'zeta.sh', 'a_b.sh'] },
+    'any other test of null fails',
+  )
+  t.same(names({ filters: [{ field: 'periodicity', op: 'in', value: ['90', 'daily'] }] }), { total: 2, names: ['Backup.sh', 'zeta.sh'] })
+  t.same(names({ filters: [{ field: 'periodicity', op: 'is_null' }] }), { total: 2, names: ['backup-db.sh', 'a_b.sh'] })
+  t.same(names({ filters: [{ field: 'id', op: 'in', value: [] }] }), { total: 0, names: [] })
+  t.same(
+    names({
+      filters: [
+        { field: 'status', op: '==', value: 0 },
+        { field: 'server', op: '==', value: 'h' },
+      ],
+    }),
+    { total: 1, names: ['backup-db.sh'] },
+  )
+  t.same(names({ filters: [{ field: 'last_exec', op: '>=', value: 2000 }] }), { total: 2, names: ['Backup.sh', 'a_b.sh'] })
+  t.same(names({ limit: 2, offset: 1 }), { total: 4, names: ['backup-db.sh', 'zeta.sh'] }, 'total counts without limit and offset')
+  t.same(names({ limit: Number.MAX_SAFE_INTEGER, offset: Number.MAX_SAFE_INTEGER }), { total: 4, names: [] })
+  t.same(names({ filters: [{ field: 'id', op: '>', value: Number.MAX_SAFE_INTEGER }] }), { total: 0, names: [] }, 'the largest id a client can send')
+
+  const wide = [script('\u{1F600}.sh'), script('\uFFFD.sh'), script('\u00C9t\u00E9.sh'), script('\u00E9t\u00E9.sh')]
+  t.same(
+    names({ orderBy: [{ field: 'name', direction: 'asc' }] }, wide).names,
+    ['\u00C9t\u00E9.sh', '\u00E9t\u00E9.sh', '\uFFFD.sh', '\u{1F600}.sh'],
+    'in code point order, as UTF-8 bytes are',
+  )
+  t.same(
+    names({ filters: [{ field: 'name', op: 'like', value: '\u00E9%' }] }, wide).names,
+    ['\u00E9t\u00E9.sh'],
+    'case is ignored for ASCII letters only, as SQLite does',
+  )
+  t.same(
+    names({ filters: [{ field: 'name', op: 'like', value: '_.sh' }] }, wide).names,
+    ['\u{1F600}.sh', '\uFFFD.sh'],
+    '_ is one character beyond the plane too',
+  )
+})
+
+t.test('a like pattern of many % is matched without backtracking: at most length x length steps', async (t) => {
+  const long = { ...NEW_SCRIPT, id: 1, name: 'a'.repeat(5000) } as Script
+  const like = (value: string) => queryScripts([long], { filters: [{ field: 'name', op: 'like', value }], orderBy: [], limit: 10, offset: 0 }).total
+  // A backtracking matcher (a regular expression) would not finish these within the test's time.
+  t.equal(like(`${'%a'.repeat(200)}%b`), 0)
+  t.equal(like(`${'%a'.repeat(200)}%`), 1)
+  t.equal(like(`${'%a'.repeat(5001)}`), 0, 'one a more than the name has')
 })

@@ -1,9 +1,8 @@
 // PostgreSQL's script writes (each a step of a locked batch, see batches.ts) and its reads over the
-// pool: the run log of any check, finishes, output retention and script queries.
+// pool: the run log of any check, finishes and output retention.
 import { scriptKey } from '../../domain/check.js'
 import type { Script } from '../../domain/script.js'
-import { foldScriptUpdates, type Done, type Memory } from '../core.js'
-import { whereClause, type Dialect } from '../script-filters.js'
+import { foldScriptUpdates, type Done } from '../core.js'
 import {
   DEFINITION_COLUMNS,
   definitionFromRow,
@@ -25,17 +24,7 @@ import {
 import type { Store } from '../store.js'
 import type { Tx, UpdateOp, UpdateWriter } from './batches.js'
 import type { Link } from './link.js'
-import type { IdState, Replication } from './replication.js'
-
-/** What SQLite's operators mean, in PostgreSQL: text compares and orders in byte order, as there. */
-const POSTGRES: Dialect = {
-  param: (n) => `$${n}`,
-  column: (field) => (field === 'name' || field === 'server' || field === 'periodicity' ? `${field} COLLATE "C"` : field),
-  never: 'FALSE',
-  is: 'IS NOT DISTINCT FROM',
-  isNot: 'IS DISTINCT FROM',
-  like: (field, param) => `${field} ILIKE ${param} ESCAPE ''`,
-}
+import type { Replication } from './replication.js'
 
 const scriptValues = (script: Parameters<typeof toRow>[0]) => {
   const row = toRow(script)
@@ -166,7 +155,7 @@ export function definitionWrites(replication: Replication, write: ScriptWrite): 
   }
 }
 
-export function poolReads(link: Link, memory: Memory<IdState>): Pick<Store, 'finishes' | 'runLog' | 'pruneOutputs' | 'queryScripts'> {
+export function poolReads(link: Link): Pick<Store, 'finishes' | 'runLog' | 'pruneOutputs'> {
   const { pool } = link
   return {
     finishes: (id) =>
@@ -201,23 +190,5 @@ export function poolReads(link: Link, memory: Memory<IdState>): Pick<Store, 'fin
         const oldest = `SELECT ctid FROM (SELECT ctid, kept, sum(kept) OVER (ORDER BY at, ctid) AS upto FROM signal_body ORDER BY at, ctid LIMIT $1) t WHERE upto - kept < $2`
         return (await pool.query(`DELETE FROM signal_body WHERE ctid = ANY(ARRAY(${oldest}))`, [limit, rows[0]!.bytes - downTo])).rowCount!
       }),
-    queryScripts(query) {
-      const { where, params } = whereClause(query.filters, POSTGRES)
-      const order = [
-        ...query.orderBy.map((o) => `${POSTGRES.column(o.field)} ${o.direction === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS FIRST'}`),
-        'id ASC',
-      ].join(', ')
-      return link.reading(async () => {
-        const [{ rows: counted }, { rows }] = await Promise.all([
-          pool.query<{ n: number }>(`SELECT count(*) AS n FROM check_def ${where}`, params),
-          pool.query<ScriptRow>(`SELECT * FROM check_def ${where} ORDER BY ${order} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [
-            ...params,
-            query.limit,
-            query.offset,
-          ]),
-        ])
-        return { total: counted[0]!.n, scripts: rows.map((row) => memory.withRuns(fromRow(row))) }
-      })
-    },
   }
 }
