@@ -74,7 +74,9 @@ t.test('every write answered 2xx survives kill -9, round after round', async (t)
     const refreshes = new Map(
       (db.prepare(`SELECT id, last_refresh FROM ${LAST_REFRESH}`).all() as { id: string; last_refresh: number }[]).map((r) => [r.id, r.last_refresh]),
     )
-    const scripts = new Map((db.prepare('SELECT id, status FROM check_def').all() as { id: number; status: number }[]).map((r) => [r.id, r.status === 1]))
+    const scripts = new Map(
+      (db.prepare("SELECT id, spec ->> 'status' AS status FROM check_def").all() as { id: number; status: number }[]).map((r) => [r.id, r.status === 1]),
+    )
     db.close()
 
     const lostRefreshes = [...acked.refreshes].filter(([id, sent]) => !((refreshes.get(id) ?? -1) >= sent))

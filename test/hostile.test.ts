@@ -252,6 +252,9 @@ t.test('requests sent together, batched into shared transactions, leave memory e
   }
   t.same(memory, {
     refreshes: onDisk(dbPath, `SELECT id, last_refresh FROM ${LAST_REFRESH}`).sort((a, b) => (a as { id: string }).id.localeCompare((b as { id: string }).id)),
-    scripts: onDisk(dbPath, 'SELECT id, name, server, status, last_exec FROM check_def ORDER BY id'),
+    scripts: onDisk(
+      dbPath,
+      "SELECT id, spec ->> 'name' AS name, spec ->> 'server' AS server, spec ->> 'status' AS status, spec ->> 'last_exec' AS last_exec FROM check_def ORDER BY id",
+    ),
   })
 })

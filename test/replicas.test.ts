@@ -193,7 +193,10 @@ t.test('concurrent reports to one script from two replicas apply one after the o
   const report = (store: Store, who: string, i: number) =>
     store.updateScript(id, (current) => ({ name: `${who}-${i}`, server: `${who}-${i}`, grace: (current.grace ?? 0) + 1 }))
   await Promise.all(Array.from({ length: 30 }, (_, i) => [report(a, 'a', i), report(b, 'b', i)]).flat())
-  const [stored] = await pgRows<{ name: string; server: string; grace: number }>(url, `SELECT name, server, grace FROM check_def WHERE id = ${id}`)
+  const [stored] = await pgRows<{ name: string; server: string; grace: number }>(
+    url,
+    `SELECT spec::json ->> 'name' AS name, spec::json ->> 'server' AS server, (spec::json ->> 'grace')::float AS grace FROM check_def WHERE id = ${id}`,
+  )
   t.equal(stored!.grace, 60, 'no report was lost: each read the one before it')
   t.equal(stored!.name, stored!.server, 'the fields of one report, never a mix')
   await waitUntil(() => a.getScript(id)?.grace === 60 && b.getScript(id)?.grace === 60, 'both replicas hold the last report', 2000)

@@ -49,7 +49,7 @@ t.test('while another connection holds the write lock, writes wait without block
   const [written, script] = await pending
   t.same([...written], ['a'])
   t.same(onDisk(path, `SELECT id, last_refresh FROM ${LAST_REFRESH}`), [{ id: 'a', last_refresh: 1 }], 'the refresh is on disk once acknowledged')
-  t.same(onDisk(path, 'SELECT id, name FROM check_def'), [{ id: script.id, name: 'held.sh' }])
+  t.same(onDisk(path, `SELECT id, spec ->> 'name' AS name FROM check_def`), [{ id: script.id, name: 'held.sh' }])
 })
 
 t.test('when SQLite rolls back the whole batch (disk full), memory, disk and every answer agree', async (t) => {
@@ -64,7 +64,7 @@ t.test('when SQLite rolls back the whole batch (disk full), memory, disk and eve
   )
   const results = await Promise.allSettled(writes)
   t.match((results[1] as PromiseRejectedResult).reason, { code: 'SQLITE_FULL' }, 'the big write hit the page limit')
-  const stored = onDisk<{ id: number; name: string }>(path, 'SELECT id, name FROM check_def ORDER BY id')
+  const stored = onDisk<{ id: number; name: string }>(path, `SELECT id, spec ->> 'name' AS name FROM check_def ORDER BY id`)
   t.same(
     store.scripts().map((s) => ({ id: s.id, name: s.name })),
     stored,

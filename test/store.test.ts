@@ -104,7 +104,10 @@ for (const backend of backends(t)) {
       store.scripts().map((s) => s.name),
       ['ok-1.sh', 'ok-2.sh'],
     )
-    t.same(await backend.rows(location, 'SELECT name FROM check_def ORDER BY id'), [{ name: 'ok-1.sh' }, { name: 'ok-2.sh' }])
+    t.same(
+      (await backend.rows<{ spec: string }>(location, 'SELECT spec FROM check_def ORDER BY id')).map((row) => JSON.parse(row.spec).name),
+      ['ok-1.sh', 'ok-2.sh'],
+    )
     t.same([...lastSignals(store)], [['a', 5]])
   })
 
@@ -332,7 +335,7 @@ for (const backend of backends(t)) {
     t.same(reopened.getScript(1)!.runs, reported!.runs)
   })
 
-  t.test(`${backend.name}: a report whose row the database refuses fails alone; the reports queued with it commit`, async (t) => {
+  t.test(`${backend.name}: a report whose row cannot be written (a field of the wrong type) fails alone; the reports queued with it commit`, async (t) => {
     const { store, location } = await open(t)
     const a = await store.createScript(fields('a.sh'))
     const b = await store.createScript(fields('b.sh'))
@@ -482,7 +485,7 @@ for (const backend of backends(t)) {
     await first.close()
     // As a checks API would define one (its id from the same sequence as scripts').
     const seq = backend.name === 'SQLite' ? '' : ', seq'
-    await execute(backend, location, `INSERT INTO check_def (name, server, status, source${seq}) VALUES ('api check', '', 1, 'api'${seq === '' ? '' : ', 0'})`)
+    await execute(backend, location, `INSERT INTO check_def (spec, source${seq}) VALUES ('{"name":"api check"}', 'api'${seq === '' ? '' : ', 0'})`)
     const [{ id: other } = { id: 0 }] = await backend.rows<{ id: number }>(location, "SELECT id FROM check_def WHERE source = 'api'")
     t.equal(Number(other), 2)
 
@@ -496,7 +499,11 @@ for (const backend of backends(t)) {
     t.equal(await store.updateScript(2, () => ({ name: 'taken' })), undefined)
     t.equal(await store.deleteScript(2), false)
     t.equal((await store.createScript(fields('b.sh'))).id, 3, 'its id is never handed to a script')
-    t.same(await backend.rows(location, 'SELECT name, source FROM check_def WHERE id = 2'), [{ name: 'api check', source: 'api' }], 'and it is left as it was')
+    t.same(
+      await backend.rows(location, 'SELECT spec, source FROM check_def WHERE id = 2'),
+      [{ spec: '{"name":"api check"}', source: 'api' }],
+      'and it is left as it was',
+    )
   })
 }
 
@@ -541,8 +548,8 @@ for (const backend of backends(t)) {
     const reopened = await openStore(location)
     t.teardown(() => reopened.close())
     t.same([...reopened.definitions().values()], [renamed])
-    t.same(await backend.rows(location, 'SELECT key, source, name, created, updated FROM check_def WHERE key IS NOT NULL'), [
-      { key: 'backup', source: 'api', name: 'Nightly backup', created: 1000, updated: 2000 },
+    t.same(await backend.rows(location, 'SELECT key, source, spec, created, updated FROM check_def WHERE key IS NOT NULL'), [
+      { key: 'backup', source: 'api', spec: JSON.stringify({ name: 'Nightly backup', interval: '1h' }), created: 1000, updated: 2000 },
     ])
     t.same(
       reopened.scripts().map((s) => s.name),

@@ -110,6 +110,30 @@ const MIGRATIONS: readonly string[] = [
   // before this version cannot read: the version is what makes it refuse the file. A row written
   // before keeps its runs in run_state, and they stand for a script of which no signal is kept.
   `SELECT 1`,
+  // 10: one definition for every check: a script's fields move from their columns into spec, as
+  // JSON under Scripto's names (as the checks API's are), in the forms the columns held (status
+  // and manual_resume 0 or 1, periodicity text); the columns go. A script keeps no key (Scripto
+  // numbers it by the row's id) and its streak in run_state. A definition's placeholders in
+  // name, server and status go with them.
+  `UPDATE check_def SET spec = json_object(
+       'name', name, 'server', server, 'status', status, 'last_exec', last_exec,
+       'periodicity', periodicity, 'schedule', schedule, 'tz', tz, 'grace', grace,
+       'max_runtime', max_runtime, 'min_runtime', min_runtime,
+       'failure_threshold', failure_threshold, 'recovery_threshold', recovery_threshold,
+       'manual_resume', manual_resume) WHERE source = 'scripto';
+   ALTER TABLE check_def DROP COLUMN name;
+   ALTER TABLE check_def DROP COLUMN server;
+   ALTER TABLE check_def DROP COLUMN status;
+   ALTER TABLE check_def DROP COLUMN last_exec;
+   ALTER TABLE check_def DROP COLUMN periodicity;
+   ALTER TABLE check_def DROP COLUMN schedule;
+   ALTER TABLE check_def DROP COLUMN tz;
+   ALTER TABLE check_def DROP COLUMN grace;
+   ALTER TABLE check_def DROP COLUMN max_runtime;
+   ALTER TABLE check_def DROP COLUMN min_runtime;
+   ALTER TABLE check_def DROP COLUMN failure_threshold;
+   ALTER TABLE check_def DROP COLUMN recovery_threshold;
+   ALTER TABLE check_def DROP COLUMN manual_resume;`,
 ]
 
 const SCHEMA_VERSION = MIGRATIONS.length

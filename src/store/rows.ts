@@ -1,5 +1,6 @@
-// How both stores write what they keep: a script as a row, a check defined in the store as a row
-// with its spec as JSON, runs as JSON, and item signals as compact JSON rows. One codec, so that SQLite and PostgreSQL read each other's rows alike.
+// How both stores write what they keep: every check defined in the store (a script, a check of
+// the checks API or of a first ping) as a check_def row with its fields as JSON, runs as JSON, and
+// signals as compact JSON rows. One codec, so that SQLite and PostgreSQL read each other's rows alike.
 import {
   NO_RUNS,
   NO_STREAK,
@@ -169,53 +170,96 @@ export function runsFromText(text: string): Runs {
 
 const fullStreak = (s: Streak | undefined): Streak => Object.freeze({ ...NO_STREAK, ...s })
 
-const as = <T>() => ({ write: (value: T) => value, read: (stored: T) => stored })
-const flag = { write: (value: boolean) => (value ? 1 : 0), read: (stored: number | null) => stored === 1 }
+/**
+ * A field of a script in its definition's spec, both ways: `write` refuses a value of the wrong
+ * type (JSON has no column types to refuse it, and a NaN would be written as null), `read` takes
+ * what the spec holds, including what a migration moved from the columns of earlier schemas.
+ */
+interface FieldCodec<T> {
+  write(value: T, field: string): unknown
+  read(stored: never): T
+}
+/** A script whose field is not of its type: the write fails alone, as one the database refuses. */
+export class ScriptFieldError extends TypeError {}
+const refuse = (field: string, value: unknown, what: string): never => {
+  throw new ScriptFieldError(
+    `script field ${field} must be ${what}, not ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value))}`,
+  )
+}
+const text: FieldCodec<string> = {
+  write: (value, field) => (typeof value === 'string' ? value : refuse(field, value, 'text')),
+  read: (stored: string) => stored,
+}
+const maybeText: FieldCodec<string | null> = {
+  write: (value, field) => (value === null || typeof value === 'string' ? value : refuse(field, value, 'text or null')),
+  read: (stored: string | null) => stored ?? null,
+}
+const maybeNumber: FieldCodec<number | null> = {
+  write: (value, field) => (value === null || (typeof value === 'number' && Number.isFinite(value)) ? value : refuse(field, value, 'a finite number or null')),
+  read: (stored: number | null) => stored ?? null,
+}
+const flag: FieldCodec<boolean> = {
+  write: (value, field) => (typeof value === 'boolean' ? (value ? 1 : 0) : refuse(field, value, 'true or false')),
+  read: (stored: number | boolean | null) => stored === 1 || stored === true,
+}
 /** Named periods are words; anything else was written from a number (String(1e21) is "1e+21"). */
-const period = {
-  write: (value: Periodicity | null) => (value === null ? null : String(value)),
-  read: (stored: string | null): Periodicity | null => (stored === null ? null : Number.isNaN(Number(stored)) ? (stored as Periodicity) : Number(stored)),
+const period: FieldCodec<Periodicity | null> = {
+  write: (value, field) =>
+    value === null
+      ? null
+      : (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'string'
+        ? String(value)
+        : refuse(field, value, 'a period'),
+  read: (stored: string | null): Periodicity | null =>
+    stored === null || stored === undefined ? null : Number.isNaN(Number(stored)) ? (stored as Periodicity) : Number(stored),
 }
 
 /**
- * Each field of a script and the column that stores it, with the value both ways: with the
- * migrations, the only place below the domain that names them. A script's streak is in one
- * column, run_state (JSON), read apart below; its runs are its signals'.
+ * Each field of a script and its name in the spec, with the value both ways: with the migrations,
+ * the only place below the domain that names them. The spec's names are Scripto's (the API's).
+ * A script's streak is in run_state (JSON), read apart below; its runs are its signals'.
  */
 const SCRIPT_CODEC = {
-  name: ['name', as<string>()],
-  server: ['server', as<string>()],
+  name: ['name', text],
+  server: ['server', text],
   status: ['status', flag],
-  lastExec: ['last_exec', as<number | null>()],
+  lastExec: ['last_exec', maybeNumber],
   periodicity: ['periodicity', period],
-  schedule: ['schedule', as<string | null>()],
-  tz: ['tz', as<string | null>()],
-  grace: ['grace', as<number | null>()],
-  maxRuntime: ['max_runtime', as<number | null>()],
-  minRuntime: ['min_runtime', as<number | null>()],
-  failureThreshold: ['failure_threshold', as<number | null>()],
-  recoveryThreshold: ['recovery_threshold', as<number | null>()],
+  schedule: ['schedule', maybeText],
+  tz: ['tz', maybeText],
+  grace: ['grace', maybeNumber],
+  maxRuntime: ['max_runtime', maybeNumber],
+  minRuntime: ['min_runtime', maybeNumber],
+  failureThreshold: ['failure_threshold', maybeNumber],
+  recoveryThreshold: ['recovery_threshold', maybeNumber],
   manualResume: ['manual_resume', flag],
-} as const satisfies {
-  readonly [F in Exclude<keyof ScriptFields, 'runs' | 'streak'>]: readonly [
-    string,
-    { write(value: ScriptFields[F]): unknown; read(stored: never): ScriptFields[F] },
-  ]
-}
+} as const satisfies { readonly [F in Exclude<keyof ScriptFields, 'runs' | 'streak'>]: readonly [string, FieldCodec<ScriptFields[F]>] }
 type Codec = typeof SCRIPT_CODEC
 const CODEC_FIELDS = Object.keys(SCRIPT_CODEC) as (keyof Codec)[]
 
 /**
- * A script's row in check_def, the checks defined in the store, as both stores read it. Its source
- * is SCRIPTO: the Scripto API reads and writes only such rows.
+ * A row of check_def, the checks defined in the store, whatever their source: its spec is the
+ * check's fields as JSON. A definition of the checks API or of a first ping has its id as `key`;
+ * Scripto's scripts (source SCRIPTO) are numbered by the row's id and have no key, and their
+ * streak in run_state.
  */
-export type ScriptRow = { id: number; source: string; run_state: string | null } & { [F in keyof Codec as Codec[F][0]]: Parameters<Codec[F][1]['read']>[0] }
+export interface CheckDefRow {
+  id: number
+  source: string
+  key: string | null
+  spec: string
+  created: number | null
+  updated: number | null
+  run_state: string | null
+}
 
-export function fromRow(row: ScriptRow): Script {
-  const script: Record<string, unknown> = { id: row.id, ...runState(row) }
+/** Script `row` (of source SCRIPTO) as the domain has it, its runs until its key's signals give them. */
+export function fromRow(row: CheckDefRow): Script {
+  const spec = JSON.parse(row.spec) as Record<string, unknown>
+  const script: Record<string, unknown> = { id: Number(row.id), ...runState(row, spec) }
   for (const field of CODEC_FIELDS) {
-    const [column, { read }] = SCRIPT_CODEC[field]
-    script[field] = read(row[column] as never)
+    const [name, { read }] = SCRIPT_CODEC[field]
+    script[field] = read(spec[name] as never)
   }
   return Object.freeze(script as unknown as Script)
 }
@@ -225,51 +269,38 @@ export function fromRow(row: ScriptRow): Script {
  * runs are its key's signals' (Memory.withRuns): a row written before that also holds them, and
  * they stand for a script of which no signal is kept.
  */
-function runState(r: ScriptRow): { runs: Runs; streak: Streak } {
-  if (r.run_state === null) return runFieldsOf(r.status === 1, r.last_exec)
+function runState(r: CheckDefRow, spec: Record<string, unknown>): { runs: Runs; streak: Streak } {
+  if (r.run_state === null) return runFieldsOf(flag.read(spec.status as never), maybeNumber.read(spec.last_exec as never))
   const { runs, streak } = JSON.parse(r.run_state) as { runs?: Runs; streak: Streak }
   return { runs: runs === undefined ? NO_RUNS : Object.freeze({ ...NO_RUNS, ...runs, streak: fullStreak(runs.streak) }), streak: fullStreak(streak) }
 }
 
-/** A script's row, without its id. */
-export function toRow(script: ScriptFields): Omit<ScriptRow, 'id'> {
-  // The streak only: the runs are the fold's, kept with the key's signals.
-  const row: Record<string, unknown> = { source: SCRIPTO, run_state: JSON.stringify({ streak: script.streak }) }
+/** A script's row, without its id; throws a ScriptFieldError naming a field whose value is not of its type. */
+export function toRow(script: ScriptFields): Pick<CheckDefRow, 'source' | 'spec' | 'run_state'> {
+  const spec: Record<string, unknown> = {}
   for (const field of CODEC_FIELDS) {
-    const [column, { write }] = SCRIPT_CODEC[field]
-    row[column] = write(script[field] as never)
+    const [name, { write }] = SCRIPT_CODEC[field]
+    spec[name] = (write as (value: unknown, field: string) => unknown)(script[field], name)
   }
-  return row as Omit<ScriptRow, 'id'>
+  // The streak only: the runs are the fold's, kept with the key's signals.
+  return { source: SCRIPTO, spec: JSON.stringify(spec), run_state: JSON.stringify({ streak: script.streak }) }
 }
 
-/** The script columns a row is written with. */
-export const SCRIPT_COLUMNS: readonly (keyof Omit<ScriptRow, 'id'>)[] = [...CODEC_FIELDS.map((field) => SCRIPT_CODEC[field][0]), 'run_state', 'source']
+/** The columns a script's row is written with. */
+export const SCRIPT_COLUMNS = ['source', 'spec', 'run_state'] as const
 
 /** The source of Scripto's scripts in check_def. */
 const SCRIPTO = 'scripto'
 /** The condition on check_def's rows that are Scripto's scripts. */
 export const IS_SCRIPT = `source = '${SCRIPTO}'`
 
-/**
- * A check_def row of a check defined in the store (the checks API, first pings): its id is its
- * key, its fields the spec as JSON. Scripto's columns that cannot be NULL hold its name and
- * nothing else: only Scripto's rows are read through them.
- */
-export interface DefinitionRow {
-  id: number
-  source: string
-  key: string
-  spec: string
-  created: number
-  updated: number
-}
-
-/** The condition on check_def's rows that are definitions. */
+/** The condition on check_def's rows that are definitions of the checks API and of first pings. */
 export const IS_DEFINITION = 'key IS NOT NULL'
 
-export const definitionFromRow = (row: DefinitionRow): CheckDefinition =>
+/** A definition's row (of the checks API, of a first ping) as the domain has it. */
+export const definitionFromRow = (row: CheckDefRow): CheckDefinition =>
   Object.freeze({
-    id: row.key,
+    id: row.key!,
     source: row.source as DefinedSource,
     spec: Object.freeze(JSON.parse(row.spec) as DefinedSpec),
     created: Number(row.created),
@@ -277,14 +308,5 @@ export const definitionFromRow = (row: DefinitionRow): CheckDefinition =>
   })
 
 /** The columns a definition is written with, and its values in their order. */
-export const DEFINITION_COLUMNS = ['key', 'source', 'spec', 'created', 'updated', 'name', 'server', 'status'] as const
-export const definitionValues = (d: CheckDefinition): unknown[] => [
-  d.id,
-  d.source,
-  JSON.stringify(d.spec),
-  d.created,
-  d.updated,
-  typeof d.spec.name === 'string' ? d.spec.name : d.id,
-  '',
-  1,
-]
+export const DEFINITION_COLUMNS = ['key', 'source', 'spec', 'created', 'updated'] as const
+export const definitionValues = (d: CheckDefinition): unknown[] => [d.id, d.source, JSON.stringify(d.spec), d.created, d.updated]

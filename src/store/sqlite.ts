@@ -22,11 +22,11 @@ import {
   IS_SCRIPT,
   ROW_SIGNALS_MAX,
   SCRIPT_COLUMNS,
+  ScriptFieldError,
   signalsOf,
   signalsText,
   toRow,
-  type DefinitionRow,
-  type ScriptRow,
+  type CheckDefRow,
   type SignalRow,
 } from './rows.js'
 import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from './store.js'
@@ -175,8 +175,8 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     if (n === 0) queued.delete(id)
     else queued.set(id, n)
   }
-  for (const row of db.prepare(`SELECT * FROM check_def WHERE ${IS_SCRIPT} ORDER BY id`).all() as ScriptRow[]) memory.putScript(row.id, fromRow(row))
-  for (const row of db.prepare(`SELECT * FROM check_def WHERE ${IS_DEFINITION}`).all() as DefinitionRow[]) memory.putDefinition(row.id, definitionFromRow(row))
+  for (const row of db.prepare(`SELECT * FROM check_def WHERE ${IS_SCRIPT} ORDER BY id`).all() as CheckDefRow[]) memory.putScript(row.id, fromRow(row))
+  for (const row of db.prepare(`SELECT * FROM check_def WHERE ${IS_DEFINITION}`).all() as CheckDefRow[]) memory.putDefinition(row.id, definitionFromRow(row))
 
   // The signals queued since the last batch began are one write, applied in order, in one
   // savepoint: a savepoint per signal cost a fifth of a check-in.
@@ -257,9 +257,13 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
           },
         }
       } catch (err) {
-        // A row the database refused (a constraint), its savepoint rolled back: that report fails
-        // alone, and the others are written again without it. Anything else fails them all.
-        const refused = writing !== undefined && db.inTransaction && String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT')
+        // A row the database refused (a constraint) or the codec could not write, its savepoint
+        // rolled back: that report fails alone, and the others are written again without it.
+        // Anything else fails them all.
+        const refused =
+          writing !== undefined &&
+          db.inTransaction &&
+          (err instanceof ScriptFieldError || String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT'))
         if (!refused) throw err
         writing!.reject(err)
         updates = updates.filter((update) => update !== writing)
@@ -348,7 +352,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
       // Updates after this write run after it.
       scriptOp = undefined
       return write(() => {
-        const row = fromRow(insertScript.get(toRow(fields)) as ScriptRow)
+        const row = fromRow(insertScript.get(toRow(fields)) as CheckDefRow)
         const folds = scriptFolds()
         const script = Object.freeze({ ...row, runs: folds.fold(scriptKey(row.id), row.runs, signal) })
         const kept = writeFolds(folds)

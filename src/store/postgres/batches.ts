@@ -9,7 +9,7 @@ import { NO_RUNS } from '../../domain/run.js'
 import type { Script } from '../../domain/script.js'
 import { StoreUnavailableError } from '../../errors.js'
 import { foldBatch, KeyFolds, recordOf, type Done, type Folded, type IdBase, type Queued, type ScriptUpdate } from '../core.js'
-import { fromRow, IS_SCRIPT, ROW_SIGNALS_MAX, runsText, signalsText, type ScriptRow } from '../rows.js'
+import { fromRow, IS_SCRIPT, ROW_SIGNALS_MAX, runsText, signalsText, type CheckDefRow } from '../rows.js'
 import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord } from '../store.js'
 import { CHANNEL, isRetryable, isUnavailable, sqlState, type Link, type Queryable } from './link.js'
 import { NO_STATE, NOTE_MAX, type Caught, type IdState, type Note, type Replication, type SignalStateRow } from './replication.js'
@@ -271,9 +271,9 @@ export class Batches {
         // A new script's key has no state yet: statuspage_append makes it.
         folds: new KeyFolds((key) => base.get(key) ?? { runs: NO_RUNS, state: NO_STATE }),
       }
-      const locked: ScriptRow[] = []
+      const locked: CheckDefRow[] = []
       if (lockIds.length > 0) {
-        const { rows } = await client.query<ScriptRow>(`SELECT * FROM check_def WHERE id = ANY($1::bigint[]) AND ${IS_SCRIPT} ORDER BY id FOR UPDATE`, [
+        const { rows } = await client.query<CheckDefRow>(`SELECT * FROM check_def WHERE id = ANY($1::bigint[]) AND ${IS_SCRIPT} ORDER BY id FOR UPDATE`, [
           lockIds,
         ])
         for (const id of lockIds) tx.scripts.set(id, undefined)

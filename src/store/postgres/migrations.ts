@@ -271,6 +271,17 @@ const MIGRATIONS: readonly string[] = [
      WHERE d.source = 'scripto' AND d.key IS NULL
      GROUP BY d.id, d.run_state
      ON CONFLICT (id) DO NOTHING;`,
+  // 8: SQLite's version 10: a script's fields move into spec, as JSON under Scripto's names, and
+  //    their columns go.
+  `UPDATE check_def SET spec = json_build_object(
+       'name', name, 'server', server, 'status', status, 'last_exec', last_exec,
+       'periodicity', periodicity, 'schedule', schedule, 'tz', tz, 'grace', grace,
+       'max_runtime', max_runtime, 'min_runtime', min_runtime,
+       'failure_threshold', failure_threshold, 'recovery_threshold', recovery_threshold,
+       'manual_resume', manual_resume)::text WHERE source = 'scripto';
+   ALTER TABLE check_def DROP COLUMN name, DROP COLUMN server, DROP COLUMN status, DROP COLUMN last_exec,
+     DROP COLUMN periodicity, DROP COLUMN schedule, DROP COLUMN tz, DROP COLUMN grace, DROP COLUMN max_runtime,
+     DROP COLUMN min_runtime, DROP COLUMN failure_threshold, DROP COLUMN recovery_threshold, DROP COLUMN manual_resume;`,
 ]
 
 const PG_SCHEMA_VERSION = MIGRATIONS.length

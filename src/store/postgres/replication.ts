@@ -6,7 +6,7 @@ import type { CheckDefinition } from '../../domain/definition.js'
 import { applyInOrder, NO_RUNS, type Runs } from '../../domain/run.js'
 import type { Script } from '../../domain/script.js'
 import { Memory } from '../core.js'
-import { definitionFromRow, fromRow, runsFromText, signalsOf, type DefinitionRow, type ScriptRow, type SignalRow } from '../rows.js'
+import { definitionFromRow, fromRow, runsFromText, signalsOf, type CheckDefRow as DefRow, type SignalRow } from '../rows.js'
 import { finishRecord, type SignalRecord } from '../store.js'
 import type { Queryable } from './link.js'
 
@@ -52,8 +52,8 @@ export function noteOf(payload: string): Note | undefined {
 /** An item_state row: an id's runs after its last signal (seq), and the token of the write that left it so. */
 export type SignalStateRow = { id: string; seq: number; token: string; runs: string }
 type LinkedRow = SignalRow & { prev: number; token: string }
-/** A check_def row: a script's (key NULL, source 'scripto') or a definition's. */
-type CheckDefRow = ScriptRow & Omit<DefinitionRow, 'key'> & { key: string | null; seq: number }
+/** A check_def row, a script's (key NULL, source 'scripto') or a definition's, with the change_seq of its last write. */
+type CheckDefRow = DefRow & { seq: number }
 /** What the copy keeps of an id beside its runs: its last seq, and the token of that write. */
 export type IdState = { readonly seq: number; readonly token: string }
 export const NO_STATE: IdState = { seq: 0, token: '' }
@@ -137,7 +137,7 @@ export class Replication {
       const known = this.#rowSeq.get(id)
       if (known !== undefined && row.seq <= known) continue
       if (row.key !== null) {
-        this.setDefinition(id, definitionFromRow(row as DefinitionRow), row.seq)
+        this.setDefinition(id, definitionFromRow(row), row.seq)
         definitions = true
       } else if (row.source === 'scripto') this.setScript(fromRow(row), row.seq)
     }

@@ -17,8 +17,7 @@ import {
   SCRIPT_COLUMNS,
   toRow,
   type BodyRow,
-  type DefinitionRow,
-  type ScriptRow,
+  type CheckDefRow,
   type SignalRow,
 } from '../rows.js'
 import type { Store } from '../store.js'
@@ -40,7 +39,7 @@ export function scriptWrites(replication: Replication, write: ScriptWrite): Pick
   return {
     createScript: (fields, signal) =>
       write(undefined, async (tx) => {
-        const { rows } = await tx.client.query<ScriptRow & { seq: number }>(
+        const { rows } = await tx.client.query<CheckDefRow & { seq: number }>(
           `INSERT INTO check_def (${SCRIPT_COLUMNS.join(', ')}, seq) VALUES (${placeholders}, nextval('change_seq') * 16) RETURNING *`,
           scriptValues(fields),
         )
@@ -109,7 +108,7 @@ export function definitionWrites(replication: Replication, write: ScriptWrite): 
   async function locked(tx: Tx, id: string) {
     const known = tx.definitions.get(id)
     if (known !== undefined) return known
-    const { rows } = await tx.client.query<DefinitionRow>('SELECT * FROM check_def WHERE key = $1 FOR UPDATE', [id])
+    const { rows } = await tx.client.query<CheckDefRow>('SELECT * FROM check_def WHERE key = $1 FOR UPDATE', [id])
     const found = rows[0] === undefined ? { row: undefined, definition: undefined } : { row: Number(rows[0].id), definition: definitionFromRow(rows[0]) }
     tx.definitions.set(id, found)
     return found
