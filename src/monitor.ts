@@ -11,7 +11,7 @@ import { Evaluator } from './evaluator.js'
 import { isScriptKey, SCRIPT_KEY_PREFIX, scriptKey, type Due } from './domain/check.js'
 import { applySignal, heldByPause, signalAt, OUTPUT_MAX, type LogEntry, type OpenRun, type Output, type Runs, type Signal } from './domain/run.js'
 import { itemStatus, scriptStatus, snapshot, snapshotSteps, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
-import { queryScripts, type Script, type ScriptFields, type ScriptQuery } from './domain/script.js'
+import { NEW_SCRIPT, queryScripts, reportedFields, scriptSignal, type Script, type ScriptFields, type ScriptQuery } from './domain/script.js'
 import type { SignalRecord, Store } from './store/store.js'
 
 type LogPage = { keep: number; before: number | undefined; limit: number }
@@ -188,20 +188,44 @@ export class Monitor {
     return queryScripts(this.#store.scripts(), query)
   }
 
-  /** Stores a new script; resolves, once committed, to it. */
-  async createScript(fields: ScriptFields, signal?: Signal): Promise<Script> {
-    const script = await this.#store.createScript(fields, signal)
+  /**
+   * Creates a script with the fields `patch` gives (the rest as NEW_SCRIPT has them) and the run
+   * `signal` reports, judged by the limits the script has with them; `check` may refuse the
+   * script as it would be stored (throws). Resolves, once committed, to it.
+   */
+  async createScript(patch: Partial<ScriptFields>, signal?: Signal, check?: (next: ScriptFields) => void): Promise<Script> {
+    const script = await this.#store.createScript({ ...NEW_SCRIPT, ...patch, ...reportedFields(NEW_SCRIPT, patch, signal, check) }, signal)
     this.#wrote(signal?.output)
     this.#evaluator.afterScript(script)
     return script
   }
 
   /**
-   * Applies a report to a script: `patch(current)` gives the fields to change, from the script as
-   * it stands when the write runs (so that reports queued together apply in order), or throws to
-   * refuse it. Resolves to the script as stored, or undefined when there is no such script.
+   * A report to script `id`, or a change of its fields: `patch` applied to the script as it stands
+   * when the write runs (so that reports queued together apply in order), with the run `signal`
+   * finishes judged by the limits the script has once `patch` applies. While the script is paused
+   * and resumes only by hand, the signal is logged and ignored, as an item's: it changes neither
+   * the run nor what it says of it (status, last_exec). `check` may refuse the script as it would
+   * be stored (throws). Resolves to the script as stored; undefined: there is no such script.
    */
-  async updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined> {
+  reportScript(id: number, patch: Partial<ScriptFields>, signal?: Signal, check?: (next: ScriptFields) => void): Promise<Script | undefined> {
+    const held = this.#heldScriptSignal(id, signal)
+    return this.#updateScript(id, (current) => reportedFields(current, patch, held, check), held)
+  }
+
+  /** A start, a pause or a resume of script `id` (held as a report is); undefined: there is no such script. */
+  signalScript(id: number, signal: Signal): Promise<Script | undefined> {
+    const held = this.#heldScriptSignal(id, signal)!
+    return this.#updateScript(id, (current) => scriptSignal(current, held), held)
+  }
+
+  /** `signal` to script `id`, marked ignored when #ignores says so of its committed runs. */
+  #heldScriptSignal(id: number, signal: Signal | undefined): Signal | undefined {
+    const script = signal === undefined ? undefined : this.#store.getScript(id)
+    return script !== undefined && heldByPause(script.runs, script.manualResume, signal!.kind) ? { ...signal!, ignored: true } : signal
+  }
+
+  async #updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined> {
     if (signal?.kind !== 'start') {
       const script = await this.#store.updateScript(id, patch, signal)
       if (script !== undefined) this.#wrote(signal?.output)

@@ -107,6 +107,27 @@ export function scriptSignal(script: ScriptFields, signal: Signal): Pick<Script,
 }
 
 /**
+ * The fields a report or a change of fields writes to `current`: `patch`, and the run `signal`
+ * finishes, judged by the limits the script has once `patch` applies (scriptSignal). A signal
+ * that a pause holds (ignored) changes what the report says of its run (status, last_exec) no more
+ * than the run itself. `check` is given the script as it would be stored, to refuse it (throws).
+ */
+export function reportedFields(
+  current: ScriptFields,
+  patch: Partial<ScriptFields>,
+  signal: Signal | undefined,
+  check?: (next: ScriptFields) => void,
+): Partial<ScriptFields> {
+  if (signal?.ignored === true) {
+    const { status: _status, lastExec: _lastExec, ...fieldsOnly } = patch
+    patch = fieldsOnly
+  }
+  const next = { ...current, ...patch }
+  check?.(next)
+  return signal === undefined ? patch : { ...patch, ...scriptSignal(next, signal) }
+}
+
+/**
  * When the script last arrived, for its schedule: its last_exec (the client's clock), its last
  * start or its last resume, whichever is latest.
  */

@@ -6,7 +6,6 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import type { FastifyRequest } from 'fastify'
 import { NAME_MAX } from '../config/schema.js'
 import type { Signal } from '../domain/run.js'
-import { scriptSignal } from '../domain/script.js'
 import { zoneOf } from '../domain/schedule.js'
 import { NotFoundError } from '../errors.js'
 import { isoIn } from '../time.js'
@@ -59,7 +58,7 @@ const pauseRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     const { id, action } = request.params
     if (!monitor.config.scripto.enabled) throw new NotFoundError('the script API is disabled (scripto.enabled: false)')
     const signal: Signal = { kind: action, at: monitor.now(), source: sourceOf(request) }
-    const script = await monitor.updateScript(id, (current) => scriptSignal(current, signal), signal)
+    const script = await monitor.signalScript(id, signal)
     if (script === undefined) throw new NotFoundError(`id: no script with id ${id}`)
     request.log.info({ script: id, action }, `script ${action}d`)
     return scriptView(monitor.scriptStatus(script), monitor.now())

@@ -7,9 +7,9 @@ import { NAME_MAX, NO_NUL, periodicitySchema, runLimitFields } from '../config/s
 import { isShowable, parseScriptoDate, TIME_RANGE } from '../domain/dates.js'
 import { DURATION_MAX, DURATION_PATTERN, DURATION_RANGE, parseDuration } from '../domain/duration.js'
 import { cronSchedule, isTimeZone, unknownZone } from '../domain/schedule.js'
-import { heldByPause, type Signal } from '../domain/run.js'
+import type { Signal } from '../domain/run.js'
 import { timingFault } from '../domain/check.js'
-import { NEW_SCRIPT, scriptSignal, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
+import type { Periodicity, Script, ScriptFields } from '../domain/script.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
 import { guardWhenPrivate, guardWithToken, requireTags } from './auth.js'
 import { parseScriptQuery } from './script-query.js'
@@ -205,28 +205,6 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       output,
     }
   }
-  /**
-   * `signal` to script `id`, marked ignored when the script is paused and resumes only by hand;
-   * judged by what is committed when it arrives, as for items.
-   */
-  const held = (id: number, signal: Signal | undefined): Signal | undefined => {
-    const script = signal === undefined ? undefined : monitor.getScript(id)
-    return script !== undefined && heldByPause(script.runs, script.manualResume, signal!.kind) ? { ...signal!, ignored: true } : signal
-  }
-  /**
-   * The fields a write changes: the body's, and the run `signal` finishes, judged by the limits
-   * the script has once the body applies. An ignored report changes what it says of its run
-   * (status, last_exec) no more than the run itself.
-   */
-  const written = (current: ScriptFields, patch: Partial<ScriptFields>, signal: Signal | undefined): Partial<ScriptFields> => {
-    if (signal?.ignored === true) {
-      const { status: _status, lastExec: _lastExec, ...fieldsOnly } = patch
-      patch = fieldsOnly
-    }
-    const next = { ...current, ...patch }
-    checkSchedule(next)
-    return signal === undefined ? patch : { ...patch, ...scriptSignal(next, signal) }
-  }
   /** The request's Idempotency-Key; a malformed one is the client's error. */
   const requestKey = (request: FastifyRequest): string | undefined => {
     const key = keyOf(request)
@@ -263,7 +241,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       const body = request.body as Body
       const patch = toFields(body)
       const signal = reported(request, body, patch)
-      const script = await monitor.createScript({ ...NEW_SCRIPT, ...patch, ...written(NEW_SCRIPT, patch, signal) }, signal)
+      const script = await monitor.createScript(patch, signal, checkSchedule)
       app.metrics.scriptReported(script.id)
       request.log.info({ script: script.id, status: script.status }, 'script created')
       return reply.code(201).header('location', `/api/v1/script/${script.id}`).send(view(script))
@@ -280,8 +258,7 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       const body = request.body as Body
       if (body.id !== undefined && body.id !== id) throw new BadRequestError(`body.id: must be the id in the URL (${id}) or left out, got ${body.id}`)
       const patch = toFields(body)
-      const signal = held(id, reported(request, body, patch))
-      const script = await monitor.updateScript(id, (current) => written(current, patch, signal), signal)
+      const script = await monitor.reportScript(id, patch, reported(request, body, patch), checkSchedule)
       if (script === undefined) throw notFound(id)
       app.metrics.scriptReported(id)
       return view(script)
@@ -295,8 +272,14 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     async (request) => {
       const { id } = request.params
       const rid = (request.body as { rid?: string } | null | undefined)?.rid
-      const signal = held(id, { kind: 'start', at: monitor.now(), rid, key: requestKey(request), source: sourceOf(request), output: undefined })!
-      const script = await monitor.updateScript(id, (current) => scriptSignal(current, signal), signal)
+      const script = await monitor.signalScript(id, {
+        kind: 'start',
+        at: monitor.now(),
+        rid,
+        key: requestKey(request),
+        source: sourceOf(request),
+        output: undefined,
+      })
       if (script === undefined) throw notFound(id)
       app.metrics.scriptReported(id)
       return view(script)

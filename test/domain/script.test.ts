@@ -1,7 +1,16 @@
 import t from 'tap'
 import { NO_WINDOWS } from '../../src/domain/maintenance.js'
 import { parseScriptoDate } from '../../src/domain/dates.js'
-import { NEW_SCRIPT, periodSeconds, queryScripts, runFieldsOf, type Script, type ScriptQuery } from '../../src/domain/script.js'
+import {
+  NEW_SCRIPT,
+  periodSeconds,
+  queryScripts,
+  reportedFields,
+  runFieldsOf,
+  type Script,
+  type ScriptFields,
+  type ScriptQuery,
+} from '../../src/domain/script.js'
 import { scriptStatus } from '../../src/domain/snapshot.js'
 
 const now = Date.UTC(2026, 0, 15, 12, 30, 45, 500)
@@ -141,4 +150,29 @@ t.test('a like pattern of many % is matched without backtracking: at most length
   t.equal(like(`${'%a'.repeat(200)}%b`), 0)
   t.equal(like(`${'%a'.repeat(200)}%`), 1)
   t.equal(like(`${'%a'.repeat(5001)}`), 0, 'one a more than the name has')
+})
+
+t.test("a report's fields: the patch, and its run judged by the limits the patch gives; a held report changes no run and no status", async (t) => {
+  const failing = (patch: Partial<ScriptFields>) => reportedFields(NEW_SCRIPT, patch, { kind: 'failure', at: 1000 })
+  t.match(failing({ status: false }), { status: false, streak: { failures: 1, failing: true } }, 'one failure is down by the default threshold')
+  t.match(
+    failing({ status: false, failureThreshold: 3 }),
+    { failureThreshold: 3, streak: { failures: 1, failing: false } },
+    'the threshold sent with it applies',
+  )
+  const held = reportedFields(NEW_SCRIPT, { status: false, lastExec: 900, server: 'h2' }, { kind: 'failure', at: 1000, ignored: true })
+  t.same(held.server, 'h2', 'its fields apply')
+  t.notOk('status' in held || 'lastExec' in held, 'what it says of its run does not')
+  t.same(held.streak, NEW_SCRIPT.streak, 'nor does the run')
+  t.same(reportedFields(NEW_SCRIPT, { name: 'x' }, undefined), { name: 'x' }, 'a change of fields only')
+  const seen: ScriptFields[] = []
+  reportedFields({ ...NEW_SCRIPT, schedule: '0 3 * * *' }, { tz: 'Europe/Berlin' }, undefined, (next) => seen.push(next))
+  t.match(seen, [{ schedule: '0 3 * * *', tz: 'Europe/Berlin' }], 'check sees the script as it would be stored')
+  t.throws(
+    () =>
+      reportedFields(NEW_SCRIPT, { name: 'x' }, undefined, () => {
+        throw new Error('refused')
+      }),
+    /refused/,
+  )
 })
