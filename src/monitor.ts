@@ -8,8 +8,9 @@ import type { CheckDefinition } from './domain/definition.js'
 import type { Flip, FlipHead } from './domain/flip.js'
 import { histories, ItemStates, recounted, type Histories } from './item-states.js'
 import { Evaluator } from './evaluator.js'
+import { MonitorEvents } from './monitor-events.js'
 import { isScriptKey, SCRIPT_KEY_PREFIX, scriptKey, type Due } from './domain/check.js'
-import { applySignal, heldByPause, signalAt, OUTPUT_MAX, type LogEntry, type OpenRun, type Output, type Runs, type Signal } from './domain/run.js'
+import { applySignal, heldByPause, signalAt, type LogEntry, type OpenRun, type Runs, type Signal } from './domain/run.js'
 import { itemStatus, scriptStatus, snapshot, snapshotSteps, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import { NEW_SCRIPT, queryScripts, reportedFields, scriptSignal, type Script, type ScriptFields, type ScriptQuery } from './domain/script.js'
 import type { SignalRecord, Store } from './store/store.js'
@@ -17,9 +18,6 @@ import type { SignalRecord, Store } from './store/store.js'
 type LogPage = { keep: number; before: number | undefined; limit: number }
 
 export type Clock = () => number
-
-/** An open run that a start pushed out, of an item id or a script. */
-export type DroppedRun = ({ item: string; script?: undefined } | { script: number; item?: undefined }) & { run: OpenRun }
 
 export interface ReloadStatus {
   readonly successful: boolean
@@ -41,11 +39,7 @@ export class Monitor {
   #reloading: Promise<void> | undefined
   /** A redefinition queued and not yet begun, which changes committed meanwhile share. */
   #redefining: Promise<void> | undefined
-  readonly #listeners: ((config: Config) => void)[] = []
-  readonly #droppedListeners: ((event: DroppedRun) => void)[] = []
-  /** Bytes of outputs written since start (about: each counted up to OUTPUT_MAX). */
-  #outputBytes = 0
-  readonly #outputListeners: ((total: number) => void)[] = []
+  readonly #events = new MonitorEvents()
   readonly #evaluator: Evaluator
 
   private constructor(
@@ -195,7 +189,7 @@ export class Monitor {
    */
   async createScript(patch: Partial<ScriptFields>, signal?: Signal, check?: (next: ScriptFields) => void): Promise<Script> {
     const script = await this.#store.createScript({ ...NEW_SCRIPT, ...patch, ...reportedFields(NEW_SCRIPT, patch, signal, check) }, signal)
-    this.#wrote(signal?.output)
+    this.#events.wrote(signal?.output)
     this.#evaluator.afterScript(script)
     return script
   }
@@ -228,7 +222,7 @@ export class Monitor {
   async #updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined> {
     if (signal?.kind !== 'start') {
       const script = await this.#store.updateScript(id, patch, signal)
-      if (script !== undefined) this.#wrote(signal?.output)
+      if (script !== undefined) this.#events.wrote(signal?.output)
       if (script !== undefined) this.#evaluator.afterScript(script)
       return script
     }
@@ -242,7 +236,7 @@ export class Monitor {
       },
       signal,
     )
-    if (script !== undefined && dropped !== undefined) this.#dropped({ script: id, run: dropped })
+    if (script !== undefined && dropped !== undefined) this.#events.dropped({ script: id, run: dropped })
     if (script !== undefined) this.#evaluator.afterScript(script)
     return script
   }
@@ -263,8 +257,8 @@ export class Monitor {
     const items = (record !== undefined && this.#config.itemsById.get(id)) || []
     const missed = this.#dueOf(id)
     for (const item of items) this.#count(item, record!)
-    if (record?.dropped !== undefined) this.#dropped({ item: id, run: record.dropped })
-    if (record !== undefined) this.#wrote(signal.output)
+    if (record?.dropped !== undefined) this.#events.dropped({ item: id, run: record.dropped })
+    if (record !== undefined) this.#events.wrote(signal.output)
     if (items.length > 0) this.#evaluator.afterSignal(id, missed)
     return items
   }
@@ -341,7 +335,7 @@ export class Monitor {
     this.#config = config
     this.#derive(config, histories, before)
     if (reload) this.#reload = { successful: true, lastSuccess: this.now() }
-    for (const listener of this.#listeners) listener(config)
+    this.#events.reloaded(config)
   }
 
   /** The checks defined in the store (the checks API, first pings), by id, whether config.yml shadows them or not. */
@@ -405,29 +399,9 @@ export class Monitor {
     this.#reload = { ...this.#reload, successful: false }
   }
 
-  /** Tells `listener` of each config put in force: a reload of config.yml, or a change of the checks defined in the store. */
-  onReload(listener: (config: Config) => void): void {
-    this.#listeners.push(listener)
-  }
-
-  /** Tells `listener` of each open run that a start of this replica's pushed out (MAX_OPEN_RUNS). */
-  onRunDropped(listener: (event: DroppedRun) => void): void {
-    this.#droppedListeners.push(listener)
-  }
-
-  /** Tells `listener` of the bytes of outputs written so far, after each write that carried one. */
-  onOutput(listener: (total: number) => void): void {
-    this.#outputListeners.push(listener)
-  }
-
-  #wrote(output: Output | undefined): void {
-    if (output === undefined) return
-    this.#outputBytes += Math.min(output.bytes, OUTPUT_MAX)
-    for (const listener of this.#outputListeners) listener(this.#outputBytes)
-  }
-
-  #dropped(event: DroppedRun): void {
-    for (const listener of this.#droppedListeners) listener(event)
+  /** Who is told of configs put in force, of open runs pushed out and of outputs written (see MonitorEvents). */
+  get events(): Pick<MonitorEvents, 'onReload' | 'onRunDropped' | 'onOutput'> {
+    return this.#events
   }
 }
 

@@ -237,7 +237,7 @@ t.test('auto_provision is checked as the checks it creates', async (t) => {
 t.test('definitions written together are put in force together, not one recomputation each', async (t) => {
   const { app } = await open(t)
   let applied = 0
-  app.monitor.onReload(() => applied++)
+  app.monitor.events.onReload(() => applied++)
   const writes = Array.from({ length: 50 }, (_, i) => send(app, 'PUT', `/api/v1/checks/bulk-${i}`, { name: `Bulk ${i}` }))
   t.same(new Set((await Promise.all(writes)).map((r) => r.statusCode)), new Set([201]))
   t.equal(app.monitor.config.items.length, 52, 'every one is in force once its write is answered')

@@ -136,7 +136,7 @@ export class Metrics {
     this.#config = monitor.config
     this.#refreshes = new Float64Array(this.#config.items.length)
     itemLabels(this.#config)
-    monitor.onReload((next) => {
+    monitor.events.onReload((next) => {
       this.#refreshes = carryOver(this.#config, next, this.#refreshes)
       itemLabels(next)
       this.#config = next

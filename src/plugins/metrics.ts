@@ -14,7 +14,7 @@ export default fp<{ cacheMs?: number | undefined }>(
   async (app, { cacheMs }) => {
     const metrics = new Metrics(app.monitor, { cacheMs })
     app.decorate('metrics', metrics)
-    app.monitor.onRunDropped(({ item, script, run }) => {
+    app.monitor.events.onRunDropped(({ item, script, run }) => {
       metrics.runDropped()
       app.log.warn(
         { ...(item === undefined ? { script } : { item }), rid: run.rid ?? null, started: isoLocal(run.start) },

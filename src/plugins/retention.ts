@@ -56,7 +56,7 @@ export default fp<RetentionOptions>(
     const timer = setInterval(() => start(sweptAt), everyMs).unref()
     // Also as often as outputs arrive: a sweep each time they add a fortieth of the limit, so
     // that they pass it by a tenth at most while a sweep runs.
-    monitor.onOutput((total) => {
+    monitor.events.onOutput((total) => {
       if (!closing && total - sweptAt >= monitor.config.runLog.maxBytes / 40) start(total)
     })
     app.addHook('onClose', async () => {

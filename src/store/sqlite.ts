@@ -1,8 +1,5 @@
 // The SQLite store (better-sqlite3, WAL): item signals and script reports in one file. Reads that
 // run on every scrape come from an in-memory copy kept in step with each write.
-import { existsSync, mkdirSync, statSync } from 'node:fs'
-import { dirname } from 'node:path'
-import Database from 'better-sqlite3'
 import { applyInOrder, NO_RUNS } from '../domain/run.js'
 import { scriptKey } from '../domain/check.js'
 import type { CheckDefinition } from '../domain/definition.js'
@@ -11,7 +8,7 @@ import { foldBatch, foldScriptUpdates, KeyFolds, Memory, recordOf, type Done, ty
 import { checkpointer as walCheckpointer } from './checkpointer.js'
 import { sqliteFlips } from './flips.js'
 import { groupCommit } from './group-commit.js'
-import { migrate } from './migrations.js'
+import { openDatabase } from './sqlite-file.js'
 import { sqliteReads } from './sqlite-reads.js'
 import {
   DEFINITION_COLUMNS,
@@ -44,49 +41,13 @@ interface QueuedSignal extends Queued {
 /** An id's runs and how many signals it keeps. */
 type Kept = IdBase<number>
 
-/**
- * Creates the missing folders of `dir`, outermost first. Not mkdirSync's `recursive` option: on
- * some filesystems (/proc) it loops forever instead of failing, and start-up would hang.
- */
-function makeFolders(dir: string): void {
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`)
-    return
-  }
-  const parent = dirname(dir)
-  if (parent !== dir) makeFolders(parent)
-  mkdirSync(dir)
-}
-
-/** Opens (creating the file and its folder if needed) and migrates the database at `path`. */
-const AUTO_VACUUM_INCREMENTAL = 2
-const WAL_LIMIT_BYTES = 16 * 1024 * 1024
-
 /** Between attempts to write while writes fail. */
 const PROBE_MS = 1000
 /** signal_body's id for the probe's row: no check has it. */
 const PROBE_ID = '\u0001probe'
 
 export function openSqliteStore(path: string, { onError = () => {}, onAvailability = () => {}, maxPages }: StoreOptions = {}): Store {
-  if (path !== ':memory:') makeFolders(dirname(path))
-  const db = new Database(path)
-  // Deleted outputs give their pages back to the file (pruneOutputs frees them a step at a time);
-  // without it the file kept the size of its largest day. A new file takes the mode as it is; one
-  // written before is rewritten once.
-  if (db.pragma('auto_vacuum', { simple: true }) !== AUTO_VACUUM_INCREMENTAL) {
-    db.pragma('auto_vacuum = INCREMENTAL')
-    if ((db.pragma('page_count', { simple: true }) as number) > 0) db.exec('VACUUM')
-  }
-  db.pragma('journal_mode = WAL')
-  // After a checkpoint the WAL is cut back to this: a burst of writes leaves no large file behind.
-  db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`)
-  // NORMAL in WAL mode: a commit survives a crash of this process (kill -9); only a power loss
-  // can take back the last commits.
-  db.pragma('synchronous = NORMAL')
-  // Migrations run once, at start-up, before anything is served: they may wait for the lock.
-  db.pragma('busy_timeout = 5000')
-  migrate(db)
-  if (maxPages !== undefined) db.pragma(`max_page_count = ${maxPages}`)
+  const db = openDatabase(path, maxPages)
   // Checkpoints off the event loop once the WAL grows (checkpointer.ts); an in-memory database has no WAL.
   const checkpointer = path === ':memory:' ? undefined : walCheckpointer(db, path, (err) => onError(err, 'a WAL checkpoint failed'))
   // Scripts written earlier in the batch under way, for the writes after them in the same batch.
