@@ -4,7 +4,7 @@ import { dueAfter, type Due } from '../src/domain/check.js'
 import { applySignal, NO_RUNS, type Runs, type Signal } from '../src/domain/run.js'
 import { runFieldsOf } from '../src/domain/script.js'
 import type { ItemRuns } from '../src/domain/snapshot.js'
-import type { Script } from '../src/store/store.js'
+import type { Script } from '../src/store/contract.js'
 
 export const BENCH_TOKEN = 'bench-token-0123456789abcdef0123456789abcdef'
 

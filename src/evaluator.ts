@@ -10,7 +10,7 @@ import { flipState, flipTime, NO_FLIP, type Flip } from './domain/flip.js'
 import type { Runs, Streak } from './domain/run.js'
 import type { Script } from './domain/script.js'
 import { scriptStatus, type ItemRuns } from './domain/snapshot.js'
-import type { Store } from './store/store.js'
+import type { Store } from './store/contract.js'
 
 /** What the evaluator reads of the Monitor: the config in force, and each item's due times and runs, index-aligned with its items. */
 export interface Checks {

@@ -6,7 +6,7 @@ import type { Config, Item } from './config/load.js'
 import { dueAfter, type Due } from './domain/check.js'
 import { countRun, countRuns, judgedByDefaults, NO_RUNS, type Finish, type Runs } from './domain/run.js'
 import type { ItemRuns } from './domain/snapshot.js'
-import type { SignalRecord, Store } from './store/store.js'
+import type { SignalRecord, Store } from './store/contract.js'
 
 export class ItemStates {
   /** Each item's due times after its last signal. */

@@ -13,7 +13,7 @@ import { isScriptKey, SCRIPT_KEY_PREFIX, scriptKey, type Due } from './domain/ch
 import { applySignal, heldByPause, signalAt, type LogEntry, type OpenRun, type Runs, type Signal } from './domain/run.js'
 import { itemStatus, scriptStatus, snapshot, snapshotSteps, type ItemStatus, type ScriptStatus, type Snapshot } from './domain/snapshot.js'
 import { NEW_SCRIPT, queryScripts, reportedFields, scriptSignal, type Script, type ScriptFields, type ScriptQuery } from './domain/script.js'
-import type { SignalRecord, Store } from './store/store.js'
+import type { SignalRecord, Store } from './store/contract.js'
 
 type LogPage = { keep: number; before: number | undefined; limit: number }
 

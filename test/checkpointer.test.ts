@@ -1,10 +1,10 @@
-// WAL checkpoints on a worker thread (src/store/checkpointer.ts): started once the WAL grows, the
+// WAL checkpoints on a worker thread (src/store/sqlite/checkpointer.ts): started once the WAL grows, the
 // event loop's connection no longer checkpoints, and the WAL stays bounded while writes go on.
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { checkpointer } from '../src/store/checkpointer.js'
+import { checkpointer } from '../src/store/sqlite/checkpointer.js'
 import { waitUntil } from './helpers/db.js'
 
 const MiB = 1024 * 1024

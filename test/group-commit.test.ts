@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { groupCommit } from '../src/store/group-commit.js'
+import { groupCommit } from '../src/store/sqlite/group-commit.js'
 
 /** A table whose single-row inserts use no statement journal: SQLITE_FULL rolls back the whole transaction. */
 function fullSoon(path: string) {

@@ -6,7 +6,7 @@ import { itemRuns, refreshed, runsOf } from '../bench/fixtures.js'
 import { runFieldsOf } from '../src/domain/script.js'
 import { snapshot } from '../src/domain/snapshot.js'
 import { renderFamilies, type Counts, type Format } from '../src/metrics/families.js'
-import type { Script } from '../src/store/store.js'
+import type { Script } from '../src/store/contract.js'
 import { T0, config, yamlConfig } from './helpers/app.js'
 
 const tricky = config(

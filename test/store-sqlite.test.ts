@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { NEW_SCRIPT } from '../src/domain/script.js'
-import { openSqliteStore as openStore } from '../src/store/sqlite.js'
-import type { ScriptFields } from '../src/store/store.js'
+import { openSqliteStore as openStore } from '../src/store/sqlite/store.js'
+import type { ScriptFields } from '../src/store/contract.js'
 import { holdWriteLock, LAST_REFRESH, lastSignals, onDisk, refreshIds, SIGNALS, waitUntil } from './helpers/db.js'
 
 const fields = (name: string): ScriptFields => ({ ...NEW_SCRIPT, name, server: 'h' })

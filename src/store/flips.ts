@@ -1,9 +1,7 @@
-// Flips in the store (check_flip; see domain/flip.ts): the row codec both drivers share, the heads
-// each keeps in memory, and SQLite's half. PostgreSQL's is postgres/flips.ts.
-import type { Database } from 'better-sqlite3'
+// Flips in the store (check_flip; see domain/flip.ts): the row codec both drivers share, and the
+// heads each keeps in memory. The drivers' halves are sqlite/flips.ts and postgres/flips.ts.
 import type { Flip, FlipHead, FlipState } from '../domain/flip.js'
-import type { GroupCommit } from './group-commit.js'
-import type { Store } from './store.js'
+import type { Store } from './contract.js'
 
 export interface FlipRow {
   key: string
@@ -26,7 +24,7 @@ export const flipOf = (row: FlipRow): Flip => ({
 
 const headOf = (flip: Flip): FlipHead => ({ seq: flip.seq, at: flip.at, to: flip.to })
 
-const flipValues = (f: Flip) => [f.key, f.seq, f.at, f.from, f.to, f.reason] as const
+export const flipValues = (f: Flip) => [f.key, f.seq, f.at, f.from, f.to, f.reason] as const
 
 export type FlipMethods = Pick<Store, 'flipHeads' | 'recordFlips' | 'flipLog' | 'recentFlips' | 'pruneFlips'>
 
@@ -57,59 +55,5 @@ export class FlipMemory {
     let old = 0
     while (old < list.length - 1 && list[old]!.at < flip.at - RECENT_MS) old++
     if (old > 0) list.splice(0, old)
-  }
-}
-
-/** SQLite's flips: each record a write of the group commit, as a check-in is (a WAL commit, no fsync). */
-export function sqliteFlips(db: Database, write: GroupCommit['write']): FlipMethods {
-  const memory = new FlipMemory()
-  for (const row of db.prepare('SELECT * FROM check_flip WHERE at >= ? ORDER BY key, seq').iterate(Date.now() - RECENT_MS) as IterableIterator<FlipRow>) {
-    memory.put(flipOf(row))
-  }
-  // A key's newest flip, however old: its state.
-  for (const row of db
-    .prepare('SELECT key, max(seq) AS seq, at, from_state, to_state, reason FROM check_flip GROUP BY key')
-    .iterate() as IterableIterator<FlipRow>) {
-    if (!memory.heads.has(row.key)) memory.put(flipOf(row))
-  }
-  const insert = db.prepare('INSERT INTO check_flip (key, seq, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
-  const newest = db.prepare('SELECT * FROM check_flip WHERE key = ? ORDER BY seq DESC LIMIT 1')
-  const page = db.prepare('SELECT * FROM check_flip WHERE key = ? AND seq < ? AND at >= ? ORDER BY seq DESC LIMIT ?')
-  // A key's newest flip stays, however old: it is the check's state and the seq its next flip follows.
-  const pruneOld = db.prepare(
-    `DELETE FROM check_flip WHERE (key, seq) IN (
-       SELECT key, seq FROM check_flip f WHERE at < ? AND seq < (SELECT max(seq) FROM check_flip g WHERE g.key = f.key) ORDER BY at LIMIT ?)`,
-  )
-  // Keys with more than `keep` flips, and the seq below which theirs go: a few at a time.
-  const crowded = db.prepare('SELECT key, max(seq) - ? AS below FROM check_flip GROUP BY key HAVING count(*) > ? LIMIT ?')
-  const pruneKey = db.prepare('DELETE FROM check_flip WHERE key = ? AND seq <= ?')
-  return {
-    flipHeads: () => memory.heads,
-    recentFlips: () => memory.recent,
-    recordFlips: (flips) =>
-      write(() => {
-        const recorded: Flip[] = []
-        const found: Flip[] = []
-        for (const flip of flips) {
-          if (insert.run(...flipValues(flip)).changes === 1) recorded.push(flip)
-          else found.push(flipOf(newest.get(flip.key) as FlipRow))
-        }
-        return {
-          result: recorded,
-          apply: () => {
-            for (const flip of [...recorded, ...found]) memory.put(flip)
-          },
-        }
-      }),
-    flipLog: async (key, { before, since, limit }) => (page.all(key, before ?? Number.MAX_SAFE_INTEGER, since ?? 0, limit) as FlipRow[]).map(flipOf),
-    pruneFlips: ({ before, keep, limit }) =>
-      write(() => {
-        let deleted = pruneOld.run(before, limit).changes
-        for (const { key, below } of crowded.all(keep, keep, limit) as { key: string; below: number }[]) {
-          if (deleted >= limit) break
-          deleted += pruneKey.run(key, below).changes
-        }
-        return { result: deleted }
-      }),
   }
 }

@@ -1,8 +1,8 @@
-// The factory: the store a location names. Apart from the contract (store.ts), which the backends
+// The factory: the store a location names. Apart from the contract (contract.ts), which the drivers
 // import, so that no import goes round in a circle.
-import { openPostgresStore } from './postgres.js'
-import { openSqliteStore } from './sqlite.js'
-import type { Store, StoreOptions } from './store.js'
+import { openPostgresStore } from './postgres/store.js'
+import { openSqliteStore } from './sqlite/store.js'
+import type { Store, StoreOptions } from './contract.js'
 
 /** Whether `location` names a PostgreSQL database rather than a SQLite file. */
 export const isPostgresUrl = (location: string) => /^postgres(ql)?:\/\//i.test(location)

@@ -1,7 +1,7 @@
 // Another process's hold on the database, and waiting for a condition instead of for time.
 import Database from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
-import type { Store } from '../../src/store/store.js'
+import type { Store } from '../../src/store/contract.js'
 import { TOKEN } from './app.js'
 
 /** Takes the write lock of the database at `path` on a second connection, as the sqlite3 shell or a backup would. */

@@ -10,7 +10,7 @@ import type { Script } from '../../domain/script.js'
 import { StoreUnavailableError } from '../../errors.js'
 import { foldBatch, KeyFolds, recordOf, type Done, type Folded, type IdBase, type Queued, type ScriptUpdate } from '../core.js'
 import { fromRow, IS_SCRIPT, ROW_SIGNALS_MAX, runsText, signalsText, type CheckDefRow } from '../rows.js'
-import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord } from '../store.js'
+import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord } from '../contract.js'
 import { CHANNEL, isRetryable, isUnavailable, sqlState, type Link, type Queryable } from './link.js'
 import { NO_STATE, NOTE_MAX, type Caught, type IdState, type Note, type Replication, type SignalStateRow } from './replication.js'
 

@@ -7,7 +7,7 @@ import { applyInOrder, NO_RUNS, type Runs } from '../../domain/run.js'
 import type { Script } from '../../domain/script.js'
 import { Memory } from '../core.js'
 import { definitionFromRow, fromRow, runsFromText, signalsOf, type CheckDefRow as DefRow, type SignalRow } from '../rows.js'
-import { finishRecord, type SignalRecord } from '../store.js'
+import { finishRecord, type SignalRecord } from '../contract.js'
 import type { Queryable } from './link.js'
 
 /** NOTIFY payloads must stay under 8000 bytes; a batch that would say more asks for a resync. */

@@ -20,7 +20,7 @@ import {
   type CheckDefRow,
   type SignalRow,
 } from '../rows.js'
-import type { Store } from '../store.js'
+import type { Store } from '../contract.js'
 import type { Tx, UpdateOp, UpdateWriter } from './batches.js'
 import type { Link } from './link.js'
 import type { Replication } from './replication.js'

@@ -1,15 +1,15 @@
 // The SQLite store (better-sqlite3, WAL): item signals and script reports in one file. Reads that
 // run on every scrape come from an in-memory copy kept in step with each write.
-import { applyInOrder, NO_RUNS } from '../domain/run.js'
-import { scriptKey } from '../domain/check.js'
-import type { CheckDefinition } from '../domain/definition.js'
-import type { Script } from '../domain/script.js'
-import { foldBatch, foldScriptUpdates, KeyFolds, Memory, recordOf, type Done, type IdBase, type IdBatch, type Queued, type ScriptUpdate } from './core.js'
+import { applyInOrder, NO_RUNS } from '../../domain/run.js'
+import { scriptKey } from '../../domain/check.js'
+import type { CheckDefinition } from '../../domain/definition.js'
+import type { Script } from '../../domain/script.js'
+import { foldBatch, foldScriptUpdates, KeyFolds, Memory, recordOf, type Done, type IdBase, type IdBatch, type Queued, type ScriptUpdate } from '../core.js'
 import { checkpointer as walCheckpointer } from './checkpointer.js'
 import { sqliteFlips } from './flips.js'
 import { groupCommit } from './group-commit.js'
-import { openDatabase } from './sqlite-file.js'
-import { sqliteReads } from './sqlite-reads.js'
+import { openDatabase } from './file.js'
+import { sqliteReads } from './reads.js'
 import {
   DEFINITION_COLUMNS,
   definitionFromRow,
@@ -25,8 +25,8 @@ import {
   toRow,
   type CheckDefRow,
   type SignalRow,
-} from './rows.js'
-import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from './store.js'
+} from '../rows.js'
+import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord, type Store, type StoreOptions } from '../contract.js'
 
 interface QueuedUpdate extends ScriptUpdate {
   readonly resolve: (script: Script | undefined) => void

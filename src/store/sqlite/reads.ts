@@ -2,8 +2,8 @@
 // that rebuild a streak; each a statement on the connection, none kept in memory.
 import type { Database } from 'better-sqlite3'
 import type { GroupCommit } from './group-commit.js'
-import { finishesOf, logEntries, logKeep, logPage, outputRange, type BodyRow, type SignalRow } from './rows.js'
-import type { Store } from './store.js'
+import { finishesOf, logEntries, logKeep, logPage, outputRange, type BodyRow, type SignalRow } from '../rows.js'
+import type { Store } from '../contract.js'
 
 /** Free pages given back to the file per retention step: more than the outputs of a step hold. */
 const RECLAIM_PAGES = 4096

@@ -1,6 +1,6 @@
 // The PostgreSQL store (node-postgres): the same contract as SQLite's, for replicas that share one
 // database. This file queues the writes and runs them, with the reads of other replicas' changes,
-// one step at a time; the parts are in postgres/: the connection and availability (link.ts),
+// one step at a time; the parts beside it: the connection and availability (link.ts),
 // replication (replication.ts), the batches (batches.ts), script writes and pool reads
 // (scripts.ts), and the schema (migrations.ts, which says how replicas share the tables).
 //
@@ -8,15 +8,15 @@
 // catch-up are this service's own rules; pg gives the connections, the pool and the notifications.
 import { randomUUID } from 'node:crypto'
 import { setImmediate as endOfTurn } from 'node:timers/promises'
-import { StoreTimeoutError, StoreUnavailableError } from '../errors.js'
-import { Batches, type Op, type SignalOp } from './postgres/batches.js'
-import { postgresFlips } from './postgres/flips.js'
-import { CHANNEL, isUnavailable, Link } from './postgres/link.js'
-import { Replication } from './postgres/replication.js'
-import { definitionWrites, poolReads, scriptWrites, updateWriter, type ScriptWrite } from './postgres/scripts.js'
-import type { Store, StoreOptions } from './store.js'
+import { StoreTimeoutError, StoreUnavailableError } from '../../errors.js'
+import { Batches, type Op, type SignalOp } from './batches.js'
+import { postgresFlips } from './flips.js'
+import { CHANNEL, isUnavailable, Link } from './link.js'
+import { Replication } from './replication.js'
+import { definitionWrites, poolReads, scriptWrites, updateWriter, type ScriptWrite } from './scripts.js'
+import type { Store, StoreOptions } from '../contract.js'
 
-export { noteOf } from './postgres/replication.js'
+export { noteOf } from './replication.js'
 
 /**
  * How long a write may wait on the database before it is answered 503: with the check's period,

@@ -1,4 +1,4 @@
-// The SQLite file: its folder, its pragmas and its schema, before the store reads it (sqlite.ts).
+// The SQLite file: its folder, its pragmas and its schema, before the store reads it (store.ts).
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'

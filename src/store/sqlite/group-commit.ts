@@ -7,7 +7,7 @@
 // a busy timeout of a few milliseconds instead; when the lock is taken the batch goes back to the
 // queue and is tried again on a later turn, unacknowledged until it commits.
 import type { Database } from 'better-sqlite3'
-import type { Done } from './core.js'
+import type { Done } from '../core.js'
 
 interface Op {
   run: () => Done<unknown>
