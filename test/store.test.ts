@@ -181,6 +181,23 @@ for (const backend of backends(t)) {
     await reopened.close()
   })
 
+  t.test(`${backend.name}: an id dropped and brought back in one turn starts afresh: its old signals are deleted, and a signal after is kept`, async (t) => {
+    const { store, location } = await open(t)
+    await store.recordSignal('a', { kind: 'failure', at: 1000 })
+    store.keepOnlyItems(new Set())
+    store.keepOnlyItems(new Set(['a']))
+    const record = await store.recordSignal('a', { kind: 'success', at: 2000 })
+    const { store: fresh } = await open(t)
+    await fresh.recordSignal('a', { kind: 'success', at: 2000 })
+    t.same(record?.runs, fresh.runs().get('a'), 'folded on nothing, as in a store that never had a')
+    await fresh.close()
+    await store.close()
+    t.same(await backend.rows(location, 'SELECT id, at FROM check_signal'), [{ id: 'a', at: 2000 }])
+    const reopened = (await open(t, location)).store
+    t.same(reopened.runs().get('a'), record?.runs)
+    await reopened.close()
+  })
+
   t.test(`${backend.name}: the last signal never goes back, even when a signal says an earlier time`, async (t) => {
     const { store, location } = await open(t)
     await store.recordSignal('a', { kind: 'start', at: 5000 })

@@ -1,7 +1,8 @@
 // The store's rules, written once for both drivers: the copy in memory that every read of runs and
 // scripts comes from, the fold of a batch of signals (each id's signals in order, on what the id
 // was at), the records that answer them, the forgetting of removed ids while their signals are
-// queued, and the cadence of log trims. The drivers (sqlite/, postgres/) only move rows.
+// queued, and the cadence of log trims. The writes' queue, the order a batch runs them in and the
+// Store over a driver are in writes.ts; the drivers (sqlite/, postgres/) only move rows.
 import { applyInOrder, NO_RUNS, type OpenRun, type Runs, type Signal } from '../domain/run.js'
 import { isScriptKey, SCRIPT_KEY_PREFIX, scriptKey } from '../domain/check.js'
 import type { CheckDefinition } from '../domain/definition.js'

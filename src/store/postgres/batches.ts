@@ -1,24 +1,30 @@
 // PostgreSQL's writes. A batch of signals alone is folded on the copy in memory and written in one
 // call (statuspage_append), which refuses when another replica moved one of its ids meanwhile; it
-// then runs in the locked path, as every batch with script writes or deletes does: a transaction
-// that locks what it reads, catches up with the other replicas, folds again and notifies them.
+// then runs in the locked path, as every batch with other writes does: a transaction that runs the
+// core's steps (batchSteps), locks what it reads, catches up with the other replicas, folds again
+// and notifies them.
 import type { PoolClient } from 'pg'
 import type { CheckDefinition } from '../../domain/definition.js'
 import { scriptKey } from '../../domain/check.js'
 import { NO_RUNS } from '../../domain/run.js'
 import type { Script } from '../../domain/script.js'
 import { StoreUnavailableError } from '../../errors.js'
-import { foldBatch, KeyFolds, recordOf, type Done, type Folded, type IdBase, type Queued, type ScriptUpdate } from '../core.js'
+import { foldBatch, KeyFolds, recordOf, type Done, type Folded, type IdBase } from '../core.js'
+import {
+  batchSteps,
+  writesOf,
+  type AwaitedWrite,
+  type CreateWrite,
+  type DefineWrite,
+  type DeleteWrite,
+  type SignalWrite,
+  type UpdateWrite,
+  type Write,
+} from '../writes.js'
 import { fromRow, IS_SCRIPT, ROW_SIGNALS_MAX, runsText, signalsText, type CheckDefRow } from '../rows.js'
-import { SIGNALS_KEPT, TRIM_SLACK, type SignalRecord } from '../contract.js'
+import { SIGNALS_KEPT, TRIM_SLACK } from '../contract.js'
 import { CHANNEL, isRetryable, isUnavailable, sqlState, type Link, type Queryable } from './link.js'
 import { NO_STATE, NOTE_MAX, type Caught, type IdState, type Note, type Replication, type SignalStateRow } from './replication.js'
-
-export interface SignalOp extends Queued {
-  readonly kind: 'signal'
-  readonly resolve: (record: SignalRecord | undefined) => void
-  readonly reject: (err: unknown) => void
-}
 
 /** A script write's view of its transaction. */
 export interface Tx {
@@ -35,13 +41,6 @@ export interface Tx {
   readonly folds: KeyFolds<Base>
 }
 
-/** A report to a script (Store.updateScript). The updates next to each other in a batch are written as one: each script's row once. */
-export interface UpdateOp extends ScriptUpdate {
-  readonly kind: 'update'
-  readonly resolve: (value: unknown) => void
-  readonly reject: (err: unknown) => void
-}
-
 /**
  * Writes updates next to each other in a batch, in its transaction: what each did, or the error
  * its patch threw. `writing` is told of the update whose row a statement writes, which fails alone
@@ -49,27 +48,18 @@ export interface UpdateOp extends ScriptUpdate {
  */
 export type UpdateWriter = (
   tx: Tx,
-  updates: readonly UpdateOp[],
-  writing: (update: UpdateOp) => void,
-) => Promise<{ done: Map<UpdateOp, Done>; failed: Map<UpdateOp, unknown> }>
+  updates: readonly UpdateWrite[],
+  writing: (update: UpdateWrite) => void,
+) => Promise<{ done: Map<UpdateWrite, Done>; failed: Map<UpdateWrite, unknown> }>
 
-interface ScriptOp {
-  readonly kind: 'script'
-  /** The script the write reads, locked first (in id order) so that replicas apply in one order. */
-  readonly lock?: number
-  readonly run: (tx: Tx) => Promise<Done>
-  readonly resolve: (value: unknown) => void
-  readonly reject: (err: unknown) => void
+/** The create, delete and definition writes of a batch, each a step of its transaction (scripts.ts). */
+export interface StepWriter {
+  create(tx: Tx, write: CreateWrite): Promise<Done>
+  remove(tx: Tx, write: DeleteWrite): Promise<Done>
+  define(tx: Tx, write: DefineWrite): Promise<Done>
 }
 
-interface ForgetOp {
-  readonly kind: 'forget'
-  readonly ids: readonly string[]
-}
-
-export type Op = SignalOp | ScriptOp | UpdateOp | ForgetOp
-
-type Outcome = { kind: 'done' } | { kind: 'retry' } | { kind: 'without'; op: Op; err: unknown } | { kind: 'failed'; err: unknown }
+type Outcome = { kind: 'done' } | { kind: 'retry' } | { kind: 'without'; op: AwaitedWrite; err: unknown } | { kind: 'failed'; err: unknown }
 
 /** What a batch folds an id's signals on: its runs, and the state (the token) they were at. */
 export type Base = IdBase<IdState>
@@ -81,12 +71,14 @@ export class Batches {
   readonly #replication: Replication
   readonly #onError: (err: unknown, what: string) => void
   readonly #updates: UpdateWriter
+  readonly #steps: StepWriter
   #writes = 0
 
-  constructor(link: Link, replication: Replication, updates: UpdateWriter, onError: (err: unknown, what: string) => void) {
+  constructor(link: Link, replication: Replication, updates: UpdateWriter, steps: StepWriter, onError: (err: unknown, what: string) => void) {
     this.#link = link
     this.#replication = replication
     this.#updates = updates
+    this.#steps = steps
     this.#onError = onError
   }
 
@@ -94,8 +86,6 @@ export class Batches {
   #nextToken(): string {
     return `${this.#replication.replica.slice(0, 13)}${(++this.#writes).toString(36)}`
   }
-
-  #live = (op: Op): op is SignalOp => op.kind === 'signal' && this.#replication.memory.isLive(op)
 
   /**
    * A batch of signals only, folded on the copy in memory and written in one call; when another
@@ -108,8 +98,8 @@ export class Batches {
    * again locked (20 times slower); on one connection in pg's pipeline mode, batches came out
    * half as large and the rate fell from 0.45 to 0.35 of bare Fastify.
    */
-  async signals(ops: readonly SignalOp[]): Promise<() => void> {
-    const signals: SignalOp[] = []
+  async signals(ops: readonly SignalWrite[]): Promise<() => void> {
+    const signals: SignalWrite[] = []
     for (const op of ops) {
       if (this.#replication.memory.isLive(op)) signals.push(op)
       else op.resolve(undefined)
@@ -135,7 +125,7 @@ export class Batches {
   }
 
   /** Any batch, in the locked path; again after a deadlock, and without a write the database refused. */
-  async run(ops: Op[]): Promise<void> {
+  async run(ops: Write[]): Promise<void> {
     for (;;) {
       const outcome = await this.#locked(ops)
       if (outcome.kind === 'done') return
@@ -143,7 +133,7 @@ export class Batches {
         this.lockRetries++
         continue
       }
-      if (outcome.kind === 'without' && outcome.op.kind !== 'forget') {
+      if (outcome.kind === 'without') {
         // A write the database refused (a constraint): it fails alone, and the others run again.
         outcome.op.reject(outcome.err)
         ops = ops.filter((op) => op !== outcome.op)
@@ -164,7 +154,7 @@ export class Batches {
    * Writes the folded signals with statuspage_append, which refuses (SP001) when an id has moved
    * on since the token it was folded on; gives each signal its seq. Returns the seq range the rows took.
    */
-  async #append(db: Queryable, { latest }: Folded<SignalOp, Base>, token: string, notify: boolean): Promise<{ lo: number; hi: number }> {
+  async #append(db: Queryable, { latest }: Folded<SignalWrite, Base>, token: string, notify: boolean): Promise<{ lo: number; hi: number }> {
     const r: { ids: string[]; at: number[]; n: number[]; text: string[] } = { ids: [], at: [], n: [], text: [] }
     const b: { row: number[]; off: number[]; at: number[]; body: string[] } = { row: [], off: [], at: [], body: [] }
     for (const [id, state] of latest) {
@@ -223,12 +213,12 @@ export class Batches {
    * The ids that keepOnlyItems forgot while the batch ran: their signals are not kept in memory
    * (a forget op queued behind the batch deletes their rows).
    */
-  #forgottenSince(signals: readonly SignalOp[]): Set<string> {
+  #forgottenSince(signals: readonly SignalWrite[]): Set<string> {
     return new Set(signals.filter((op) => !this.#replication.memory.isLive(op)).map((op) => op.id))
   }
 
   /** After the commit: the batch's signals in memory; returns what answers each. */
-  #settle(signals: readonly SignalOp[], folded: Folded<SignalOp, Base>, token: string, stale: ReadonlySet<string>): () => void {
+  #settle(signals: readonly SignalWrite[], folded: Folded<SignalWrite, Base>, token: string, stale: ReadonlySet<string>): () => void {
     const { memory } = this.#replication
     for (const [id, state] of folded.latest) if (!stale.has(id)) memory.set(id, state.runs, { seq: state.signals.at(-1)!.seq, token })
     return () => {
@@ -237,7 +227,7 @@ export class Batches {
   }
 
   /** The batch in a transaction that locks what it reads: scripts, and item ids caught up first. */
-  async #locked(ops: readonly Op[]): Promise<Outcome> {
+  async #locked(ops: readonly Write[]): Promise<Outcome> {
     let client: PoolClient
     try {
       client = await this.#link.pool.connect()
@@ -253,14 +243,19 @@ export class Batches {
       client.release(err)
     }
     const replication = this.#replication
-    let current: Op | undefined
+    let current: AwaitedWrite | undefined
+    const { forget, signals: queued, steps } = batchSteps(ops)
     try {
       await client.query('BEGIN')
+      // The rows of forgotten ids go first: a live signal of one came after its forget.
+      if (forget.length > 0) {
+        await client.query('DELETE FROM check_signal WHERE id = ANY($1::text[])', [forget])
+        await client.query('DELETE FROM signal_body WHERE id = ANY($1::text[])', [forget])
+        await client.query('DELETE FROM item_state WHERE id = ANY($1::text[])', [forget])
+      }
       // Locks are taken in one order by every replica (scripts by id, then item ids in byte
       // order), so two batches can wait for each other but never deadlock.
-      const lockIds = [...new Set(ops.flatMap((op) => (op.kind === 'update' ? [op.id] : op.kind === 'script' && op.lock !== undefined ? [op.lock] : [])))].sort(
-        (a, b) => a - b,
-      )
+      const lockIds = [...new Set(ops.flatMap((op) => (op.kind === 'update' || op.kind === 'delete' ? [op.id] : [])))].sort((a, b) => a - b)
       const base = new Map<string, Base>()
       const tx: Tx = {
         client,
@@ -279,7 +274,7 @@ export class Batches {
         for (const id of lockIds) tx.scripts.set(id, undefined)
         locked.push(...rows)
       }
-      const signals = ops.filter(this.#live)
+      const signals = queued.filter((op) => replication.memory.isLive(op))
       // The locked scripts' keys are caught up with the item ids: their runs are their signals'.
       const ids = [...new Set([...signals.map((op) => op.id), ...locked.map((row) => scriptKey(Number(row.id)))])]
       const caught = new Map<string, Caught>()
@@ -305,37 +300,36 @@ export class Batches {
       const token = this.#nextToken()
       const range = folded.latest.size > 0 ? await this.#append(client, folded, token, false) : undefined
 
-      const done = new Map<Op, Done>()
-      const failed = new Map<Op, unknown>()
-      for (let i = 0; i < ops.length; i++) {
-        const op = ops[i]!
-        current = op
-        if (op.kind === 'update') {
-          let last = i
-          while (ops[last + 1]?.kind === 'update') last++
-          const updates = ops.slice(i, last + 1) as UpdateOp[]
-          i = last
-          const written = await this.#updates(tx, updates, (update) => {
+      const done = new Map<AwaitedWrite, Done>()
+      const failed = new Map<AwaitedWrite, unknown>()
+      for (const step of steps) {
+        if (step.kind === 'updates') {
+          current = undefined
+          const written = await this.#updates(tx, step.updates, (update) => {
             current = update
           })
           for (const [update, outcome] of written.done) done.set(update, outcome)
           for (const [update, err] of written.failed) failed.set(update, err)
-        } else if (op.kind === 'script') {
-          try {
-            done.set(op, await op.run(tx))
-          } catch (err) {
-            // The database's refusals end the transaction; a patch that throws ran no SQL.
-            if (sqlState(err) !== undefined || isUnavailable(err)) throw err
-            failed.set(op, err)
-          }
-        } else if (op.kind === 'forget') {
-          await client.query('DELETE FROM check_signal WHERE id = ANY($1::text[])', [op.ids])
-          await client.query('DELETE FROM signal_body WHERE id = ANY($1::text[])', [op.ids])
-          await client.query('DELETE FROM item_state WHERE id = ANY($1::text[])', [op.ids])
+          continue
+        }
+        current = step
+        try {
+          done.set(
+            step,
+            await (step.kind === 'create'
+              ? this.#steps.create(tx, step)
+              : step.kind === 'delete'
+                ? this.#steps.remove(tx, step)
+                : this.#steps.define(tx, step)),
+          )
+        } catch (err) {
+          // The database's refusals end the transaction; a change that throws ran no SQL.
+          if (sqlState(err) !== undefined || isUnavailable(err)) throw err
+          failed.set(step, err)
         }
       }
       current = undefined
-      const scriptFolded: Folded<SignalOp, Base> = { latest: tx.folds.latest, placed: new Map() }
+      const scriptFolded: Folded<SignalWrite, Base> = { latest: tx.folds.latest, placed: new Map() }
       const scriptRange = scriptFolded.latest.size > 0 ? await this.#append(client, scriptFolded, token, false) : undefined
       const taken = [...[range, scriptRange].flatMap((r) => (r === undefined ? [] : [r.lo, r.hi])), ...tx.seqs]
       if (taken.length > 0 || tx.deleted.length > 0) {
@@ -355,18 +349,16 @@ export class Batches {
       for (const [id, c] of caught) if (!stale.has(id)) replication.applyRemote(id, c)
       this.#settle(signals, folded, token, stale)()
       this.#settle([], scriptFolded, token, stale)
-      for (const op of ops) {
-        if (op.kind === 'signal') {
-          // Those folded were answered by #settle; the others' ids were forgotten before the batch.
-          if (!folded.placed.has(op)) op.resolve(undefined)
-          continue
+      // Those folded were answered by #settle; the others' ids were forgotten before the batch.
+      for (const op of queued) if (!folded.placed.has(op)) op.resolve(undefined)
+      for (const step of steps) {
+        for (const op of writesOf(step)) {
+          const outcome = done.get(op)
+          if (outcome !== undefined) {
+            outcome.apply?.()
+            ;(op.resolve as (value: unknown) => void)(outcome.result)
+          } else op.reject(failed.get(op))
         }
-        if (op.kind === 'forget') continue
-        const outcome = done.get(op)
-        if (outcome !== undefined) {
-          outcome.apply?.()
-          op.resolve(outcome.result)
-        } else op.reject(failed.get(op))
       }
       return { kind: 'done' }
     } catch (err) {
@@ -375,7 +367,7 @@ export class Batches {
       // A connection in an unknown state is not given back to the pool.
       release(broken ? (err as Error) : undefined)
       if (isRetryable(err)) return { kind: 'retry' }
-      if (current !== undefined && (current.kind === 'script' || current.kind === 'update') && !broken) return { kind: 'without', op: current, err }
+      if (current !== undefined && !broken) return { kind: 'without', op: current, err }
       return { kind: 'failed', err }
     }
   }

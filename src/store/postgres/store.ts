@@ -1,20 +1,21 @@
-// The PostgreSQL store (node-postgres): the same contract as SQLite's, for replicas that share one
-// database. This file queues the writes and runs them, with the reads of other replicas' changes,
-// one step at a time; the parts beside it: the connection and availability (link.ts),
-// replication (replication.ts), the batches (batches.ts), script writes and pool reads
-// (scripts.ts), and the schema (migrations.ts, which says how replicas share the tables).
+// The PostgreSQL driver (node-postgres): the core's store (../writes.ts) for replicas that share one
+// database. This file runs the core's batches and the reads of other replicas' changes, one step at
+// a time, within deadlines; the parts beside it: the connection and availability (link.ts),
+// replication (replication.ts), the batches (batches.ts), script and definition writes and pool
+// reads (scripts.ts), and the schema (migrations.ts, which says how replicas share the tables).
 //
 // Written here rather than taken from a library: the group commit, the per-id fold and the
 // catch-up are this service's own rules; pg gives the connections, the pool and the notifications.
 import { randomUUID } from 'node:crypto'
 import { setImmediate as endOfTurn } from 'node:timers/promises'
 import { StoreTimeoutError, StoreUnavailableError } from '../../errors.js'
-import { Batches, type Op, type SignalOp } from './batches.js'
+import { Batches } from './batches.js'
 import { postgresFlips } from './flips.js'
 import { CHANNEL, isUnavailable, Link } from './link.js'
 import { Replication } from './replication.js'
-import { definitionWrites, poolReads, scriptWrites, updateWriter, type ScriptWrite } from './scripts.js'
+import { poolReads, stepWriter, updateWriter } from './scripts.js'
 import type { Store, StoreOptions } from '../contract.js'
+import { storeOver, Writes, type AwaitedWrite, type SignalWrite, type Write } from '../writes.js'
 
 export { noteOf } from './replication.js'
 
@@ -26,7 +27,7 @@ const WRITE_DEADLINE_MS = 1500
 /** The same for writes that wait behind a read of other replicas' changes. */
 const READ_DEADLINE_MS = 5000
 const DEADLINE_CHECK_MS = 250
-const NO_OPS: readonly Op[] = Object.freeze([])
+const NO_OPS: readonly Write[] = Object.freeze([])
 
 export async function openPostgresStore(url: string, { onError = () => {}, onAvailability = () => {} }: StoreOptions = {}): Promise<Store> {
   const link = new Link(url, {
@@ -39,7 +40,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     onDown(err) {
       onError(err, 'the database stopped answering; writes fail with 503 until it is back')
       onAvailability(false)
-      for (const op of queue.splice(0)) if (op.kind !== 'forget') op.reject(new StoreUnavailableError())
+      writes.failAll(new StoreUnavailableError())
     },
     onUp() {
       // Whatever was missed meanwhile, including a commit whose answer was lost, is read again
@@ -51,20 +52,18 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   })
   const replication = new Replication(randomUUID(), link.pool)
   const { memory } = replication
-  const batches = new Batches(link, replication, updateWriter(replication), onError)
+  const batches = new Batches(link, replication, updateWriter(replication), stepWriter(replication), onError)
+  const writes = new Writes(() => void pump())
 
   let closing = false
-  const queue: Op[] = []
-  /** The item ids of the batch under way. */
-  let inFlight: ReadonlySet<string> = new Set()
   let pumping: Promise<void> | undefined
   /** The step the pump awaits: since when, and the writes it carries (none for a read). */
-  let busy: { since: number; ops: readonly Op[] } | undefined
+  let busy: { since: number; ops: readonly Write[] } | undefined
   const deadline = setInterval(checkDeadline, DEADLINE_CHECK_MS).unref()
 
   // Once close() has begun, only the queue is drained: reads of other replicas' changes would
   // start a run that does nothing, again and again.
-  const hasWork = () => queue.length > 0 || (!closing && replication.pending)
+  const hasWork = () => writes.size > 0 || (!closing && replication.pending)
 
   /**
    * Runs queued batches and reads of other replicas' changes, one at a time, while up. The
@@ -99,17 +98,16 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
         // arrived together, and those that a database answer found waiting behind it. Sent at
         // once, it went out with the first of them alone (a third of the batches held one
         // signal under 32 connections; see bench/RESULTS.md).
-        if (queue.every((op) => op.kind === 'signal')) {
+        if (writes.peek().every((op) => op.kind === 'signal')) {
           await endOfTurn()
           if (!link.up) continue
         }
-        const ops = queue.splice(0)
+        const ops = writes.take()
         busy = { since: Date.now(), ops }
-        inFlight = new Set(ops.flatMap((op) => (op.kind === 'signal' ? [op.id] : [])))
         try {
           if (ops.every((op) => op.kind === 'signal')) {
             // Batches.signals sends its call before its first await.
-            const written = batches.signals(ops as SignalOp[])
+            const written = batches.signals(ops as SignalWrite[])
             flush()
             answer = await written
           } else {
@@ -117,7 +115,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
             await batches.run(ops)
           }
         } finally {
-          inFlight = new Set()
+          writes.settled(ops)
         }
       }
     } finally {
@@ -142,23 +140,13 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
    */
   function checkDeadline() {
     if (!link.up || busy === undefined) return
-    const waiting = busy.ops.filter((op) => op.kind !== 'forget')
+    const waiting = busy.ops.filter((op): op is AwaitedWrite => op.kind !== 'forget')
     // Writes queued behind a read (a resync after a reconnect reads every id) give it longer.
     if (Date.now() - busy.since < (waiting.length > 0 ? WRITE_DEADLINE_MS : READ_DEADLINE_MS)) return
-    if (waiting.length === 0 && !queue.some((op) => op.kind !== 'forget')) return
+    if (waiting.length === 0 && !writes.peek().some((op) => op.kind !== 'forget')) return
     link.markDown(new Error(`the database did not answer within ${WRITE_DEADLINE_MS} ms`))
     for (const op of waiting) op.reject(new StoreTimeoutError())
   }
-
-  function enqueue(op: Op) {
-    queue.push(op)
-    void pump()
-  }
-
-  const scriptWrite: ScriptWrite = <T>(lock: number | undefined, run: Parameters<ScriptWrite>[1]) =>
-    link.up
-      ? new Promise<T>((resolve, reject) => enqueue({ kind: 'script', lock, run, resolve: resolve as (value: unknown) => void, reject }))
-      : Promise.reject<T>(new StoreUnavailableError())
 
   let flips: Awaited<ReturnType<typeof postgresFlips>>
   try {
@@ -170,32 +158,14 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     throw err
   }
 
-  return {
-    runs: () => memory.runs,
-    recordSignal(id, signal) {
-      if (!link.up) return Promise.reject(new StoreUnavailableError())
-      return new Promise((resolve, reject) => enqueue({ kind: 'signal', id, signal, generation: memory.generation(id), resolve, reject }))
-    },
+  return storeOver({
+    memory,
+    writes,
+    refusal: () => (link.up ? undefined : new StoreUnavailableError()),
     onSignals: (listener) => replication.onSignals(listener),
-    keepOnlyItems(ids) {
-      // Signals queued and not yet written, of ids no longer kept, are dropped when their turn comes.
-      const pending = new Set([...inFlight, ...queue.flatMap((op) => (op.kind === 'signal' ? [op.id] : []))])
-      const gone = memory.keepOnly(ids, pending)
-      if (gone.length > 0 && link.up) enqueue({ kind: 'forget', ids: gone })
-    },
+    onDefinitions: (listener) => replication.onDefinitions(listener),
     ...poolReads(link),
     ...flips,
-    definitions: () => memory.definitions(),
-    ...definitionWrites(replication, scriptWrite),
-    onDefinitions: (listener) => replication.onDefinitions(listener),
-    scripts: () => memory.scripts(),
-    getScript: (id) => memory.script(id),
-    ...scriptWrites(replication, scriptWrite),
-    updateScript: (id, patch, signal) =>
-      link.up
-        ? new Promise((resolve, reject) => enqueue({ kind: 'update', id, patch, signal, resolve: resolve as (value: unknown) => void, reject }))
-        : Promise.reject(new StoreUnavailableError()),
-
     get up() {
       return link.up
     },
@@ -209,9 +179,9 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
       closing = true
       link.closing()
       clearInterval(deadline)
-      while (pumping !== undefined || (link.up && queue.length > 0)) await pump()
-      for (const op of queue.splice(0)) if (op.kind !== 'forget') op.reject(new StoreUnavailableError())
+      while (pumping !== undefined || (link.up && writes.size > 0)) await pump()
+      writes.failAll(new StoreUnavailableError())
       await link.end()
     },
-  }
+  })
 }
