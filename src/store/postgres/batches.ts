@@ -26,7 +26,7 @@ import { SIGNALS_KEPT, TRIM_SLACK } from '../contract.js'
 import { CHANNEL, isRetryable, isUnavailable, sqlState, type Link, type Queryable } from './link.js'
 import { NO_STATE, NOTE_MAX, type Caught, type IdState, type Note, type Replication, type SignalStateRow } from './replication.js'
 
-/** A script write's view of its transaction. */
+/** A step's view of its transaction (scripts.ts). */
 export interface Tx {
   readonly client: PoolClient
   /** The scripts that this batch's updates and deletes name, as locked, then as written. */
