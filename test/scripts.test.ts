@@ -1,5 +1,5 @@
 import t from 'tap'
-import { runFieldsOf } from '../src/domain/script.js'
+import { runFieldsOf, SCRIPT_FIELD_NAMES, type ScriptFields, type StoredScriptField } from '../src/domain/script.js'
 import { FakeClock, NO_RUN_VIEW, TOKEN, auth, config, logSink, testApp, yamlConfig } from './helpers/app.js'
 
 const json = { ...auth, 'content-type': 'application/json' }
@@ -347,6 +347,48 @@ t.test('script reports survive a restart on the same database', async (t) => {
     reason: null,
     ...NO_RUN_VIEW,
   })
+})
+
+t.test('each stored field is taken under its Scripto name, alone, and read back after a restart', async (t) => {
+  // Typed by the field list: a field added to scripts needs a sample here.
+  const samples: { readonly [F in StoredScriptField]: readonly [sent: unknown, stored: ScriptFields[F]] } = {
+    name: ['renamed.sh', 'renamed.sh'],
+    server: ['other.local', 'other.local'],
+    status: [0, false],
+    lastExec: ['2026-01-15T11:00:00', Date.UTC(2026, 0, 15, 11)],
+    periodicity: ['hourly', 'hourly'],
+    schedule: ['0 * * * *', '0 * * * *'],
+    tz: ['Europe/Paris', 'Europe/Paris'],
+    grace: ['15m', 900],
+    maxRuntime: ['1h', 3600],
+    minRuntime: [5, 5],
+    failureThreshold: [3, 3],
+    recoveryThreshold: [2, 2],
+    manualResume: [true, true],
+  }
+  const first = await testApp(t)
+  await post(first.app, { name: 'a.sh', server: 'h', status: 1 })
+  for (const field of Object.keys(samples) as StoredScriptField[]) {
+    const [sent, stored] = samples[field]
+    const before = first.app.monitor.getScript(1)!
+    // A script has a periodicity or a schedule: the schedule comes with the periodicity cleared.
+    const body = { [SCRIPT_FIELD_NAMES[field]]: sent, ...(field === 'schedule' ? { periodicity: null } : {}) }
+    const res = await first.app.inject({ method: 'PUT', url: '/api/v1/script/1', headers: json, payload: JSON.stringify(body) })
+    t.equal(res.statusCode, 200, `${SCRIPT_FIELD_NAMES[field]}: ${res.body}`)
+    const after = first.app.monitor.getScript(1)!
+    t.same(after[field], stored, `${SCRIPT_FIELD_NAMES[field]} is stored as ${field}`)
+    const others = (Object.keys(samples) as StoredScriptField[]).filter((f) => f !== field && !(field === 'schedule' && f === 'periodicity'))
+    t.same(
+      others.filter((f) => after[f] !== before[f]),
+      [],
+      `${SCRIPT_FIELD_NAMES[field]} changes no other field`,
+    )
+  }
+  const written = first.app.monitor.getScript(1)!
+  await first.app.close()
+  const second = await testApp(t, { dbPath: first.dbPath })
+  const read = second.app.monitor.getScript(1)!
+  for (const field of Object.keys(samples) as StoredScriptField[]) t.same(read[field], written[field], `${field} after a restart`)
 })
 
 t.test("a script on a cron schedule: next_due in Scripto's form, from the last_exec it was created with", async (t) => {

@@ -39,6 +39,33 @@ export interface Script {
 
 export type ScriptFields = Omit<Script, 'id'>
 
+/** The fields a script's report or change of fields sets, which its definition stores; its runs and streak are its signals'. */
+export type StoredScriptField = Exclude<keyof ScriptFields, 'runs' | 'streak'>
+
+/**
+ * Each stored field of a script by its name in Scripto's API, the name its stored spec keeps too:
+ * the one list of them. The API's schema, its reading of a body and the row codec are typed by
+ * it, so that a field added to Script is refused by the compiler until each of them has it.
+ */
+export const SCRIPT_FIELD_NAMES = {
+  name: 'name',
+  server: 'server',
+  status: 'status',
+  lastExec: 'last_exec',
+  periodicity: 'periodicity',
+  schedule: 'schedule',
+  tz: 'tz',
+  grace: 'grace',
+  maxRuntime: 'max_runtime',
+  minRuntime: 'min_runtime',
+  failureThreshold: 'failure_threshold',
+  recoveryThreshold: 'recovery_threshold',
+  manualResume: 'manual_resume',
+} as const satisfies { readonly [F in StoredScriptField]: string }
+
+/** A stored field's name in Scripto's API. */
+export type ScriptFieldName = (typeof SCRIPT_FIELD_NAMES)[StoredScriptField]
+
 export type ScriptState = 'ok' | 'running' | 'failed' | 'late' | 'timeout' | 'never' | 'paused' | 'maintenance'
 
 /** What the config in force says of scripts that say nothing themselves. */
@@ -162,20 +189,17 @@ export function scriptCheck(script: Script, defaults: ScriptDefaults): CheckSpec
  */
 export function fieldsOutOfRange(script: Script): string[] {
   const out: string[] = []
-  if (script.lastExec !== null && !isShowable(script.lastExec)) out.push('last_exec')
-  if (typeof script.periodicity === 'number' && !(script.periodicity > 0 && script.periodicity <= DURATION_MAX)) out.push('periodicity')
-  for (const [field, seconds] of [
-    ['grace', script.grace],
-    ['max_runtime', script.maxRuntime],
-    ['min_runtime', script.minRuntime],
-  ] as const) {
-    if (seconds !== null && !(seconds >= 0 && seconds <= DURATION_MAX)) out.push(field)
+  if (script.lastExec !== null && !isShowable(script.lastExec)) out.push(SCRIPT_FIELD_NAMES.lastExec)
+  if (typeof script.periodicity === 'number' && !(script.periodicity > 0 && script.periodicity <= DURATION_MAX)) out.push(SCRIPT_FIELD_NAMES.periodicity)
+  for (const field of ['grace', 'maxRuntime', 'minRuntime'] as const) {
+    const seconds = script[field]
+    if (seconds !== null && !(seconds >= 0 && seconds <= DURATION_MAX)) out.push(SCRIPT_FIELD_NAMES[field])
   }
   return out
 }
 
 /** The fields a query of scripts (Scripto's `q`) filters and orders on. */
-export const SCRIPT_FIELDS = ['id', 'last_exec', 'name', 'server', 'status', 'periodicity'] as const
+export const SCRIPT_FIELDS = ['id', 'last_exec', 'name', 'server', 'status', 'periodicity'] as const satisfies readonly ('id' | ScriptFieldName)[]
 export type ScriptField = (typeof SCRIPT_FIELDS)[number]
 
 export interface ScriptFilter {

@@ -9,7 +9,7 @@ import { DURATION_MAX, DURATION_PATTERN, DURATION_RANGE, parseDuration } from '.
 import { cronSchedule, isTimeZone, unknownZone } from '../domain/schedule.js'
 import type { Signal } from '../domain/run.js'
 import { timingFault } from '../domain/check.js'
-import type { Periodicity, Script, ScriptFields } from '../domain/script.js'
+import { SCRIPT_FIELD_NAMES, type Periodicity, type Script, type ScriptFieldName, type ScriptFields, type StoredScriptField } from '../domain/script.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
 import { guardWhenPrivate, guardWithToken, requireTags } from './auth.js'
 import { parseScriptQuery } from './script-query.js'
@@ -50,7 +50,7 @@ const fields = {
   failure_threshold: { ...runLimitFields.failure_threshold, type: ['integer', 'null'] },
   recovery_threshold: { ...runLimitFields.recovery_threshold, type: ['integer', 'null'] },
   manual_resume: { description: 'While paused, reports and starts are logged and ignored: only POST /api/v1/script/<id>/resume releases it.', type: 'boolean' },
-} as const
+} as const satisfies { readonly [N in ScriptFieldName]: object }
 
 /** What a report may say of the run it finishes; not stored as fields. */
 const runFields = {
@@ -127,46 +127,54 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
     app.log.warn('scripto.require_token is false: anyone who reaches this port can write script reports')
   }
 
-  /** The body's fields in storage form; a date that does not parse is the client's error. */
-  const toFields = (body: Body): Partial<ScriptFields> => {
-    const out: { -readonly [K in keyof ScriptFields]?: ScriptFields[K] } = {}
-    if (body.name !== undefined) out.name = body.name
-    if (body.server !== undefined) out.server = body.server
-    if (body.status !== undefined) out.status = body.status === true || body.status === 1
-    // The schema's if/then allows only the named periods as strings; FromSchema cannot narrow it.
-    if (body.periodicity !== undefined) out.periodicity = body.periodicity as Periodicity | null
-    if (body.schedule !== undefined) out.schedule = body.schedule
-    if (body.tz !== undefined) out.tz = body.tz
-    for (const [key, field] of [
-      ['grace', 'grace'],
-      ['max_runtime', 'maxRuntime'],
-      ['min_runtime', 'minRuntime'],
-    ] as const) {
-      const value = body[key]
-      if (value === undefined) continue
-      const seconds = value === null ? null : parseDuration(value)
+  /** Seconds of a duration field of the body; a runtime limit is above 0, or null to turn it off. */
+  const seconds =
+    (key: 'grace' | 'max_runtime' | 'min_runtime') =>
+    (value: number | string | null): number | null => {
+      const n = value === null ? null : parseDuration(value)
       // The schema has refused what is neither a number from 0 nor a duration string.
-      if (seconds === undefined) throw new BadRequestError(`body.${key}: ${DURATION_RANGE}`)
-      if (seconds === 0 && key !== 'grace') throw new BadRequestError(`body.${key}: must be greater than 0, or null to turn it off`)
-      out[field] = seconds
+      if (n === undefined) throw new BadRequestError(`body.${key}: ${DURATION_RANGE}`)
+      if (n === 0 && key !== 'grace') throw new BadRequestError(`body.${key}: must be greater than 0, or null to turn it off`)
+      return n
     }
-    if (body.failure_threshold !== undefined) out.failureThreshold = body.failure_threshold
-    if (body.recovery_threshold !== undefined) out.recoveryThreshold = body.recovery_threshold
-    if (body.manual_resume !== undefined) out.manualResume = body.manual_resume
-    if (body.last_exec !== undefined) {
-      if (body.last_exec === null) out.lastExec = null
-      else {
-        const ms = parseScriptoDate(body.last_exec, monitor.now())
-        if (ms === undefined) {
-          throw new BadRequestError(
-            `body.last_exec: must be CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE or an ISO 8601 date or date-time, got ${JSON.stringify(body.last_exec)}`,
-          )
-        }
-        if (!isShowable(ms)) throw new BadRequestError(`body.last_exec: ${TIME_RANGE}, got ${JSON.stringify(body.last_exec)}`)
-        out.lastExec = ms
+  /**
+   * Each stored field from the body's value of it (SCRIPT_FIELD_NAMES), in the order they are
+   * checked; a value the schema cannot refuse (a date that does not parse) is the client's error.
+   */
+  const readers: { readonly [F in StoredScriptField]: (value: Exclude<Body[(typeof SCRIPT_FIELD_NAMES)[F]], undefined>) => ScriptFields[F] } = {
+    name: (name) => name,
+    server: (server) => server,
+    status: (status) => status === true || status === 1,
+    // The schema's if/then allows only the named periods as strings; FromSchema cannot narrow it.
+    periodicity: (periodicity) => periodicity as Periodicity | null,
+    schedule: (schedule) => schedule,
+    tz: (tz) => tz,
+    grace: seconds('grace'),
+    maxRuntime: seconds('max_runtime'),
+    minRuntime: seconds('min_runtime'),
+    failureThreshold: (threshold) => threshold,
+    recoveryThreshold: (threshold) => threshold,
+    manualResume: (manual) => manual,
+    lastExec(text) {
+      if (text === null) return null
+      const ms = parseScriptoDate(text, monitor.now())
+      if (ms === undefined) {
+        throw new BadRequestError(
+          `body.last_exec: must be CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE or an ISO 8601 date or date-time, got ${JSON.stringify(text)}`,
+        )
       }
+      if (!isShowable(ms)) throw new BadRequestError(`body.last_exec: ${TIME_RANGE}, got ${JSON.stringify(text)}`)
+      return ms
+    },
+  }
+  /** The body's fields in storage form. */
+  const toFields = (body: Body): Partial<ScriptFields> => {
+    const out: Record<string, unknown> = {}
+    for (const field of Object.keys(readers) as StoredScriptField[]) {
+      const value = body[SCRIPT_FIELD_NAMES[field]]
+      if (value !== undefined) out[field] = (readers[field] as (value: unknown) => unknown)(value)
     }
-    return out
+    return out as Partial<ScriptFields>
   }
   /**
    * The script as it would be stored, checked for what the schema cannot say: one of periodicity

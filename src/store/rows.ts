@@ -14,7 +14,7 @@ import {
   type Source,
   type Streak,
 } from '../domain/run.js'
-import { runFieldsOf, type Periodicity, type Script, type ScriptFields } from '../domain/script.js'
+import { runFieldsOf, SCRIPT_FIELD_NAMES, type Periodicity, type Script, type ScriptFields, type StoredScriptField } from '../domain/script.js'
 import type { CheckDefinition, DefinedSource, DefinedSpec } from '../domain/definition.js'
 
 export interface SignalRow {
@@ -215,27 +215,26 @@ const period: FieldCodec<Periodicity | null> = {
 }
 
 /**
- * Each field of a script and its name in the spec, with the value both ways: with the migrations,
- * the only place below the domain that names them. The spec's names are Scripto's (the API's).
- * A script's streak is in run_state (JSON), read apart below; its runs are its signals'.
+ * Each stored field of a script, its value both ways, under its name in the spec, Scripto's
+ * (SCRIPT_FIELD_NAMES): with the migrations, the only place below the domain that names them. A
+ * script's streak is in run_state (JSON), read apart below; its runs are its signals'.
  */
 const SCRIPT_CODEC = {
-  name: ['name', text],
-  server: ['server', text],
-  status: ['status', flag],
-  lastExec: ['last_exec', maybeNumber],
-  periodicity: ['periodicity', period],
-  schedule: ['schedule', maybeText],
-  tz: ['tz', maybeText],
-  grace: ['grace', maybeNumber],
-  maxRuntime: ['max_runtime', maybeNumber],
-  minRuntime: ['min_runtime', maybeNumber],
-  failureThreshold: ['failure_threshold', maybeNumber],
-  recoveryThreshold: ['recovery_threshold', maybeNumber],
-  manualResume: ['manual_resume', flag],
-} as const satisfies { readonly [F in Exclude<keyof ScriptFields, 'runs' | 'streak'>]: readonly [string, FieldCodec<ScriptFields[F]>] }
-type Codec = typeof SCRIPT_CODEC
-const CODEC_FIELDS = Object.keys(SCRIPT_CODEC) as (keyof Codec)[]
+  name: text,
+  server: text,
+  status: flag,
+  lastExec: maybeNumber,
+  periodicity: period,
+  schedule: maybeText,
+  tz: maybeText,
+  grace: maybeNumber,
+  maxRuntime: maybeNumber,
+  minRuntime: maybeNumber,
+  failureThreshold: maybeNumber,
+  recoveryThreshold: maybeNumber,
+  manualResume: flag,
+} as const satisfies { readonly [F in StoredScriptField]: FieldCodec<ScriptFields[F]> }
+const CODEC_FIELDS = Object.keys(SCRIPT_CODEC) as StoredScriptField[]
 
 /**
  * A row of check_def, the checks defined in the store, whatever their source: its spec is the
@@ -258,8 +257,7 @@ export function fromRow(row: CheckDefRow): Script {
   const spec = JSON.parse(row.spec) as Record<string, unknown>
   const script: Record<string, unknown> = { id: Number(row.id), ...runState(row, spec) }
   for (const field of CODEC_FIELDS) {
-    const [name, { read }] = SCRIPT_CODEC[field]
-    script[field] = read(spec[name] as never)
+    script[field] = SCRIPT_CODEC[field].read(spec[SCRIPT_FIELD_NAMES[field]] as never)
   }
   return Object.freeze(script as unknown as Script)
 }
@@ -279,8 +277,8 @@ function runState(r: CheckDefRow, spec: Record<string, unknown>): { runs: Runs; 
 export function toRow(script: ScriptFields): Pick<CheckDefRow, 'source' | 'spec' | 'run_state'> {
   const spec: Record<string, unknown> = {}
   for (const field of CODEC_FIELDS) {
-    const [name, { write }] = SCRIPT_CODEC[field]
-    spec[name] = (write as (value: unknown, field: string) => unknown)(script[field], name)
+    const name = SCRIPT_FIELD_NAMES[field]
+    spec[name] = (SCRIPT_CODEC[field].write as (value: unknown, field: string) => unknown)(script[field], name)
   }
   // The streak only: the runs are the fold's, kept with the key's signals.
   return { source: SCRIPTO, spec: JSON.stringify(spec), run_state: JSON.stringify({ streak: script.streak }) }
