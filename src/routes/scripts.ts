@@ -167,10 +167,11 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       return ms
     },
   }
+  const readOrder = Object.keys(readers) as StoredScriptField[]
   /** The body's fields in storage form. */
   const toFields = (body: Body): Partial<ScriptFields> => {
     const out: Record<string, unknown> = {}
-    for (const field of Object.keys(readers) as StoredScriptField[]) {
+    for (const field of readOrder) {
       const value = body[SCRIPT_FIELD_NAMES[field]]
       if (value !== undefined) out[field] = (readers[field] as (value: unknown) => unknown)(value)
     }
