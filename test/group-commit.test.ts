@@ -46,3 +46,33 @@ t.test('a write that fails alone leaves the rest of its batch to commit', async 
   )
   t.same(db.prepare('SELECT v FROM t').all(), [{ v: 'a' }, { v: 'b' }])
 })
+
+t.test('a write with savepoints of its own commits with its batch; one that throws fails the whole batch, with the rows it left', async (t) => {
+  const db = new Database(join(t.testdir(), 'own.db'))
+  t.teardown(() => db.close())
+  db.exec('CREATE TABLE t (v TEXT NOT NULL)')
+  const batches = groupCommit(db)
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
+  const own = (values: string[], fail = false) =>
+    batches.write(
+      () => {
+        for (const v of values) insert.run(v)
+        if (fail) throw new Error('a bug after some rows')
+        return { result: values.length }
+      },
+      { ownSavepoints: true },
+    )
+  const plain = (v: string) => batches.write(() => ({ result: insert.run(v).changes }))
+  const first = await Promise.allSettled([plain('a'), own(['b', 'c'])])
+  t.same(
+    first.map((r) => r.status),
+    ['fulfilled', 'fulfilled'],
+  )
+  const second = await Promise.allSettled([plain('d'), own(['e'], true), plain('f')])
+  t.same(
+    second.map((r) => r.status),
+    ['rejected', 'rejected', 'fulfilled'],
+    'the batch was rolled back with the rows the failed write left; the write after it ran in the next batch',
+  )
+  t.same(db.prepare('SELECT v FROM t').all(), [{ v: 'a' }, { v: 'b' }, { v: 'c' }, { v: 'f' }])
+})

@@ -78,15 +78,19 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     if (scheduled) return
     scheduled = true
     let taken: Write[] | undefined
-    write(() => {
-      scheduled = false
-      taken = writes.take()
-      try {
-        return runBatch(taken)
-      } finally {
-        writes.settled(taken)
-      }
-    }).catch((err: unknown) => {
+    write(
+      () => {
+        scheduled = false
+        taken = writes.take()
+        try {
+          return runBatch(taken)
+        } finally {
+          writes.settled(taken)
+        }
+        // Each step of the batch that may fail alone has a savepoint of its own (batch.ts).
+      },
+      { ownSavepoints: true },
+    ).catch((err: unknown) => {
       if (taken === undefined) {
         // The batch failed before this write ran: what is queued fails with it.
         scheduled = false
