@@ -167,13 +167,15 @@ const scriptRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       return ms
     },
   }
-  const readOrder = Object.keys(readers) as StoredScriptField[]
+  const reading = (Object.keys(readers) as StoredScriptField[]).map(
+    (field) => [field, SCRIPT_FIELD_NAMES[field], readers[field] as (value: unknown) => unknown] as const,
+  )
   /** The body's fields in storage form. */
   const toFields = (body: Body): Partial<ScriptFields> => {
     const out: Record<string, unknown> = {}
-    for (const field of readOrder) {
-      const value = body[SCRIPT_FIELD_NAMES[field]]
-      if (value !== undefined) out[field] = (readers[field] as (value: unknown) => unknown)(value)
+    for (const [field, name, read] of reading) {
+      const value = body[name]
+      if (value !== undefined) out[field] = read(value)
     }
     return out as Partial<ScriptFields>
   }

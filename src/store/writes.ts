@@ -162,10 +162,10 @@ export interface Driver
 /** The Store over `driver`: its writes queued, in order, for the driver's batches; its reads of runs, scripts and definitions from memory. */
 export function storeOver(driver: Driver): Store {
   const { memory, writes } = driver
-  const queue = <T>(write: (settles: Settles<T>) => AwaitedWrite): Promise<T> => {
+  const queue = <T>(write: (resolve: (value: T) => void, reject: (err: unknown) => void) => AwaitedWrite): Promise<T> => {
     const refused = driver.refusal()
     if (refused !== undefined) return Promise.reject(refused)
-    return new Promise<T>((resolve, reject) => writes.push(write({ resolve, reject })))
+    return new Promise<T>((resolve, reject) => writes.push(write(resolve, reject)))
   }
   return {
     runs: () => memory.runs,
@@ -192,14 +192,14 @@ export function storeOver(driver: Driver): Store {
     pruneFlips: (rule) => driver.pruneFlips(rule),
 
     definitions: () => memory.definitions(),
-    changeDefinition: (id, change) => queue((s) => ({ kind: 'define', id, change, ...s })),
+    changeDefinition: (id, change) => queue((resolve, reject) => ({ kind: 'define', id, change, resolve, reject })),
     onDefinitions: (listener) => driver.onDefinitions(listener),
 
     scripts: () => memory.scripts(),
     getScript: (id) => memory.script(id),
-    createScript: (fields, signal) => queue((s) => ({ kind: 'create', fields, signal, ...s })),
-    updateScript: (id, patch, signal) => queue((s) => ({ kind: 'update', id, patch, signal, ...s })),
-    deleteScript: (id) => queue((s) => ({ kind: 'delete', id, ...s })),
+    createScript: (fields, signal) => queue((resolve, reject) => ({ kind: 'create', fields, signal, resolve, reject })),
+    updateScript: (id, patch, signal) => queue((resolve, reject) => ({ kind: 'update', id, patch, signal, resolve, reject })),
+    deleteScript: (id) => queue((resolve, reject) => ({ kind: 'delete', id, resolve, reject })),
 
     get up() {
       return driver.up
