@@ -132,7 +132,7 @@ export class Writes {
   /** Fails every queued write with `err` (forgets are dropped: their ids' rows are read again at the next start). */
   failAll(err: unknown): void {
     const taken = this.take()
-    for (const write of taken) if (write.kind !== 'forget') write.reject(err)
+    failWrites(taken, err)
     this.settled(taken)
   }
 
@@ -142,12 +142,21 @@ export class Writes {
   }
 }
 
+/** Fails `writes` with `err`; `onError`, when given, hears of the forgets, which no caller waits for. */
+export function failWrites(writes: readonly Write[], err: unknown, onError?: (err: unknown, what: string) => void): void {
+  for (const write of writes) {
+    if (write.kind !== 'forget') write.reject(err)
+    else onError?.(err, `deleting the signals of ${write.ids.length} removed item(s)`)
+  }
+}
+
 /** What a driver does: load the copy in memory, run the batches its Writes hands it, read and prune rows. */
-export interface Driver
-  extends Pick<
+export interface Driver extends Pick<Store, 'close'> {
+  /** Its reads and flips, and what it tells of other replicas' changes: the Store's as they are. */
+  readonly reads: Pick<
     Store,
-    'finishes' | 'runLog' | 'pruneOutputs' | 'flipHeads' | 'recordFlips' | 'flipLog' | 'recentFlips' | 'pruneFlips' | 'onSignals' | 'onDefinitions' | 'close'
-  > {
+    'finishes' | 'runLog' | 'pruneOutputs' | 'flipHeads' | 'recordFlips' | 'flipLog' | 'recentFlips' | 'pruneFlips' | 'onSignals' | 'onDefinitions'
+  >
   /** The copy in memory, loaded at open, changed by the driver once a write has committed. */
   readonly memory: Memory<unknown>
   /** The queue whose batches the driver runs. */
@@ -168,6 +177,7 @@ export function storeOver(driver: Driver): Store {
     return new Promise<T>((resolve, reject) => writes.push(write(resolve, reject)))
   }
   return {
+    ...driver.reads,
     runs: () => memory.runs,
     recordSignal(id, signal) {
       const refused = driver.refusal()
@@ -175,25 +185,14 @@ export function storeOver(driver: Driver): Store {
       // Answered by the batch once committed: no promise chained per signal.
       return new Promise((resolve, reject) => writes.push({ kind: 'signal', id, signal, generation: memory.generation(id), resolve, reject }))
     },
-    onSignals: (listener) => driver.onSignals(listener),
-    finishes: (id) => driver.finishes(id),
     keepOnlyItems(ids) {
       // Signals queued and not yet written, of ids no longer kept, are dropped when their turn comes.
       const gone = memory.keepOnly(ids, writes.pendingIds())
       if (gone.length > 0 && driver.refusal() === undefined) writes.push({ kind: 'forget', ids: gone })
     },
-    runLog: (key, page) => driver.runLog(key, page),
-    pruneOutputs: (rule) => driver.pruneOutputs(rule),
-
-    flipHeads: () => driver.flipHeads(),
-    recordFlips: (flips) => driver.recordFlips(flips),
-    flipLog: (key, page) => driver.flipLog(key, page),
-    recentFlips: () => driver.recentFlips(),
-    pruneFlips: (rule) => driver.pruneFlips(rule),
 
     definitions: () => memory.definitions(),
     changeDefinition: (id, change) => queue((resolve, reject) => ({ kind: 'define', id, change, resolve, reject })),
-    onDefinitions: (listener) => driver.onDefinitions(listener),
 
     scripts: () => memory.scripts(),
     getScript: (id) => memory.script(id),

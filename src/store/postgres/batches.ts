@@ -12,6 +12,7 @@ import { StoreUnavailableError } from '../../errors.js'
 import { foldBatch, KeyFolds, recordOf, type Done, type Folded, type IdBase } from '../core.js'
 import {
   batchSteps,
+  failWrites,
   writesOf,
   type AwaitedWrite,
   type CreateWrite,
@@ -142,10 +143,8 @@ export class Batches {
       }
       const err = outcome.err
       if (isUnavailable(err)) this.#link.markDown(err)
-      for (const op of ops) {
-        if (op.kind === 'forget') this.#onError(err, `deleting the signals of ${op.ids.length} removed item(s)`)
-        else op.reject(isUnavailable(err) ? new StoreUnavailableError() : err)
-      }
+      // Callers hear a 503 for a database that does not answer; the log has what it said.
+      failWrites(ops, isUnavailable(err) ? new StoreUnavailableError() : err, (_, what) => this.#onError(err, what))
       return
     }
   }

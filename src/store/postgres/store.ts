@@ -162,10 +162,12 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
     memory,
     writes,
     refusal: () => (link.up ? undefined : new StoreUnavailableError()),
-    onSignals: (listener) => replication.onSignals(listener),
-    onDefinitions: (listener) => replication.onDefinitions(listener),
-    ...poolReads(link),
-    ...flips,
+    reads: {
+      ...poolReads(link),
+      ...flips,
+      onSignals: (listener) => replication.onSignals(listener),
+      onDefinitions: (listener) => replication.onDefinitions(listener),
+    },
     get up() {
       return link.up
     },

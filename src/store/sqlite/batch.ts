@@ -25,8 +25,8 @@ import { batchSteps, writesOf, type CreateWrite, type DefineWrite, type DeleteWr
 /** An id's runs and how many signals it keeps. */
 type Kept = IdBase<number>
 
-/** Whether `err`, thrown by a step, is a refusal of that step alone (its savepoint rolled back, the transaction still open). */
-type Refused = (err: unknown) => boolean
+/** A script that an earlier step of the batch deleted. */
+const DELETED = Symbol('deleted')
 
 /** Runs a batch's writes: returns what to apply once it has committed. */
 export type BatchRunner = (writes: readonly Write[]) => Done<undefined>
@@ -84,22 +84,22 @@ export function batchRunner(db: Database, memory: Memory<number>, nextSeq: numbe
     for (const [id, state] of latest) kept.set(id, writeSignals(id, state))
     return kept
   }
-  const forget = db.transaction((ids: readonly string[]) => {
+  const forget = (ids: readonly string[]) => {
     for (const id of ids) {
       deleteSignals.run(id)
       deleteBodies.run(id)
     }
-  })
+  }
   // Savepoints: called inside the batch's transaction, a better-sqlite3 transaction function runs as one.
   const savepoint = db.transaction((step: () => unknown) => step())
   const inSavepoint = <T>(step: () => T): T => savepoint(step) as T
-  const refused: Refused = (err) =>
+  /** Whether `err`, thrown by a step, is a refusal of that step alone (its savepoint rolled back, the transaction still open). */
+  const refused = (err: unknown): boolean =>
     db.inTransaction && (err instanceof ScriptFieldError || String((err as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT'))
 
   return (writes) => {
     const { forget: gone, signals, steps } = batchSteps(writes)
     // What the batch's earlier steps wrote, for the steps after them.
-    const DELETED = Symbol('deleted')
     const runsOf = new Map<string, Kept>()
     const scriptsOf = new Map<number, Script | typeof DELETED>()
     const definitionsOf = new Map<string, { row: number | undefined; definition: CheckDefinition | undefined }>()

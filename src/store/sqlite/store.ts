@@ -5,7 +5,7 @@ import { applyInOrder, NO_RUNS } from '../../domain/run.js'
 import type { Store, StoreOptions } from '../contract.js'
 import { Memory } from '../core.js'
 import { definitionFromRow, fromRow, IS_DEFINITION, IS_SCRIPT, signalsOf, type CheckDefRow, type SignalRow } from '../rows.js'
-import { storeOver, Writes, type Write } from '../writes.js'
+import { failWrites, storeOver, Writes, type Write } from '../writes.js'
 import { batchRunner } from './batch.js'
 import { checkpointer as walCheckpointer } from './checkpointer.js'
 import { openDatabase } from './file.js'
@@ -78,6 +78,7 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     if (scheduled) return
     scheduled = true
     let taken: Write[] | undefined
+    // Each step of the batch that may fail alone has a savepoint of its own (batch.ts).
     write(
       () => {
         scheduled = false
@@ -87,19 +88,14 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
         } finally {
           writes.settled(taken)
         }
-        // Each step of the batch that may fail alone has a savepoint of its own (batch.ts).
       },
       { ownSavepoints: true },
     ).catch((err: unknown) => {
-      if (taken === undefined) {
+      if (taken !== undefined) failWrites(taken, err, onError)
+      else {
         // The batch failed before this write ran: what is queued fails with it.
         scheduled = false
         writes.failAll(err)
-        return
-      }
-      for (const w of taken) {
-        if (w.kind === 'forget') onError(err, `deleting the signals of ${w.ids.length} removed item(s)`)
-        else w.reject(err)
       }
     })
   })
@@ -109,11 +105,13 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     writes,
     // SQLite queues every write: while writes fail, the probe's batches find out when they commit again.
     refusal: () => undefined,
-    ...sqliteReads(db, write),
-    ...sqliteFlips(db, write),
-    // SQLite has no other writer.
-    onSignals: () => {},
-    onDefinitions: () => {},
+    reads: {
+      ...sqliteReads(db, write),
+      ...sqliteFlips(db, write),
+      // SQLite has no other writer.
+      onSignals: () => {},
+      onDefinitions: () => {},
+    },
     get up() {
       return up
     },
