@@ -3,7 +3,8 @@
 // JSON cannot hold is refused before it is written.
 import t from 'tap'
 import { NEW_SCRIPT, type ScriptFields } from '../src/domain/script.js'
-import { type CheckDefRow, definitionFromRow, definitionValues, DEFINITION_COLUMNS, fromRow, ScriptFieldError, toRow } from '../src/store/rows.js'
+import type { Stored } from '../src/store/core.js'
+import { type CheckDefRow, ScriptFieldError, storedFromRow, storedRow } from '../src/store/rows.js'
 
 const FULL: ScriptFields = {
   ...NEW_SCRIPT,
@@ -23,11 +24,20 @@ const FULL: ScriptFields = {
   streak: { failures: 2, successes: 0, failing: true, lastFailure: 5000, lastFailureReason: 'exit status 2' },
 }
 
-const row = (fields: ScriptFields, id = 7): CheckDefRow => ({ id, key: null, created: null, updated: null, ...toRow(fields) })
+const row = (fields: ScriptFields, id = 7): CheckDefRow => storedRow(id, { source: 'scripto', script: { ...fields, id } as never })
+/** The script a row holds. */
+const fromRow = (r: CheckDefRow) => {
+  const stored = storedFromRow(r)
+  if (stored.source !== 'scripto') throw new Error(`a row of source ${stored.source}`)
+  return stored.script
+}
+/** A script's row: what writing `fields` stores, or the error naming the field. */
+const toRow = (fields: ScriptFields) => row(fields)
 
 t.test("a script's fields go into spec under Scripto's names and come back as they went in", async (t) => {
   const written = row(FULL)
   t.equal(written.source, 'scripto')
+  t.equal(written.key, 'scripto:7', "its key is its scriptKey, as its signals'")
   t.same(Object.keys(JSON.parse(written.spec)), [
     'name',
     'server',
@@ -77,7 +87,8 @@ t.test('a value JSON cannot hold, or of the wrong type, is refused with the fiel
 
 t.test('a definition of the checks API is a row of the same table: its id the key, its spec as the API took it', async (t) => {
   const definition = { id: 'backup', source: 'api', spec: { name: 'Backup', interval: '1h', tags: ['prod'] }, created: 1000, updated: 2000 } as const
-  const values = definitionValues(definition)
-  const stored = Object.fromEntries(DEFINITION_COLUMNS.map((column, i) => [column, values[i]])) as Omit<CheckDefRow, 'id' | 'run_state'>
-  t.same(definitionFromRow({ id: 3, run_state: null, ...stored }), definition)
+  const stored: Stored = { source: 'api', definition }
+  const written = storedRow(3, stored)
+  t.match(written, { id: 3, key: 'backup', source: 'api', created: 1000, updated: 2000, run_state: null })
+  t.same(storedFromRow(written), stored)
 })

@@ -1,8 +1,7 @@
 // The writes' queue and the order a batch runs them in (src/store/writes.ts), alone; the contract
 // suite (store.test.ts) runs them through both drivers.
 import t from 'tap'
-import { NEW_SCRIPT } from '../src/domain/script.js'
-import { batchSteps, writesOf, Writes, type Write } from '../src/store/writes.js'
+import { batchSteps, Writes, type Write } from '../src/store/writes.js'
 
 const settles = { resolve: () => {}, reject: (_: unknown) => {} }
 const signal = (id: string, at = 1, reject = settles.reject): Write => ({
@@ -13,45 +12,39 @@ const signal = (id: string, at = 1, reject = settles.reject): Write => ({
   ...settles,
   reject,
 })
-const update = (id: number, reject = settles.reject): Write => ({ kind: 'update', id, patch: () => ({}), signal: undefined, ...settles, reject })
-const create = (name: string): Write => ({ kind: 'create', fields: { ...NEW_SCRIPT, name }, signal: undefined, ...settles })
-const define = (id: string): Write => ({ kind: 'define', id, change: (d) => d, ...settles })
+const change = (key: string | undefined, reject = settles.reject): Write => ({
+  kind: 'change',
+  key,
+  change: (current) => current,
+  signal: undefined,
+  ...settles,
+  reject,
+})
 const forget = (...ids: string[]): Write => ({ kind: 'forget', ids })
 
-t.test(
-  "a batch deletes forgotten ids' rows first, then folds every signal, then runs the rest in order with reports next to each other as one step",
-  async (t) => {
-    const writes = [signal('a'), update(1), update(2), forget('x'), create('c'), signal('b'), update(3), define('d'), update(1), forget('y', 'z')]
-    const { forget: gone, signals, steps } = batchSteps(writes)
-    t.same(gone, ['x', 'y', 'z'])
-    t.same(signals, [writes[0], writes[5]], 'every signal, in the order queued')
-    t.same(
-      steps.map((step) => writesOf(step)),
-      [[writes[1], writes[2]], [writes[4]], [writes[6]], [writes[7]], [writes[8]]],
-      'reports next to each other share a step; a signal or a forget between them does not part them; any other write does',
-    )
-    t.same(
-      steps.map((step) => step.kind),
-      ['updates', 'create', 'updates', 'define', 'updates'],
-    )
-  },
-)
+t.test("a batch deletes forgotten ids' rows first, then folds every signal, then runs the changes in the order they came", async (t) => {
+  const writes = [signal('a'), change('scripto:1'), change('d'), forget('x'), change(undefined), signal('b'), change('scripto:1'), forget('y', 'z')]
+  const { forget: gone, signals, changes } = batchSteps(writes)
+  t.same(gone, ['x', 'y', 'z'])
+  t.same(signals, [writes[0], writes[5]], 'every signal, in the order queued')
+  t.same(changes, [writes[1], writes[2], writes[4], writes[6]], 'every change, whatever its source, in the order queued')
+})
 
 t.test('the queue wakes its driver when it gains a write while empty, and hands over what is queued, in order', async (t) => {
   let woken = 0
   const queue = new Writes(() => woken++)
   queue.push(signal('a'))
-  queue.push(update(1))
+  queue.push(change('scripto:1'))
   t.equal(woken, 1, 'once for a queue that was empty')
   t.equal(queue.size, 2)
   t.same(
     queue.peek().map((w) => w.kind),
-    ['signal', 'update'],
+    ['signal', 'change'],
   )
   const taken = queue.take()
   t.same(
     taken.map((w) => w.kind),
-    ['signal', 'update'],
+    ['signal', 'change'],
   )
   t.equal(queue.size, 0)
   queue.push(signal('b'))
@@ -63,7 +56,7 @@ t.test('an id is pending from its signal being queued until the batch that took 
   queue.push(signal('a'))
   queue.push(signal('a', 2))
   queue.push(signal('b'))
-  queue.push(update(1))
+  queue.push(change('scripto:1'))
   t.same([...queue.pendingIds()], ['a', 'b'], 'queued')
   const first = queue.take()
   queue.push(signal('b', 3))
@@ -83,7 +76,7 @@ t.test('failAll fails every queued write with the error, drops the forgets, and 
   }
   queue.push(signal('a', 1, reject))
   queue.push(forget('x'))
-  queue.push(update(1, reject))
+  queue.push(change('scripto:1', reject))
   queue.failAll(err)
   t.same(failed, [err, err])
   t.equal(queue.size, 0)

@@ -565,9 +565,14 @@ for (const backend of backends(t)) {
     const reopened = await openStore(location)
     t.teardown(() => reopened.close())
     t.same([...reopened.definitions().values()], [renamed])
-    t.same(await backend.rows(location, 'SELECT key, source, spec, created, updated FROM check_def WHERE key IS NOT NULL'), [
+    t.same(await backend.rows(location, "SELECT key, source, spec, created, updated FROM check_def WHERE source <> 'scripto'"), [
       { key: 'backup', source: 'api', spec: JSON.stringify({ name: 'Nightly backup', interval: '1h' }), created: 1000, updated: 2000 },
     ])
+    t.same(
+      await backend.rows(location, "SELECT key FROM check_def WHERE source = 'scripto'"),
+      [{ key: `scripto:${script.id}` }],
+      "a script's row has its key too, its signals'",
+    )
     t.same(
       reopened.scripts().map((s) => s.name),
       ['a.sh'],

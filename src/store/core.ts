@@ -4,8 +4,8 @@
 // queued, and the cadence of log trims. The writes' queue, the order a batch runs them in and the
 // Store over a driver are in writes.ts; the drivers (sqlite/, postgres/) only move rows.
 import { applyInOrder, NO_RUNS, type OpenRun, type Runs, type Signal } from '../domain/run.js'
-import { isScriptKey, SCRIPT_KEY_PREFIX, scriptKey } from '../domain/check.js'
-import type { CheckDefinition } from '../domain/definition.js'
+import { isScriptKey, scriptKey } from '../domain/check.js'
+import type { CheckDefinition, DefinedSource } from '../domain/definition.js'
 import type { Script, ScriptFields } from '../domain/script.js'
 import { finishRecord, type SignalRecord } from './contract.js'
 
@@ -94,27 +94,51 @@ export function recordOf<Q, B>({ latest, placed }: Folded<Q, B>, op: Q): SignalR
 }
 
 /**
- * The copy in memory: each id's runs (with what the driver keeps beside them, `S`), and the
- * scripts. Reads come from here; a driver changes it once a write has committed.
+ * A check defined in the store, whatever its source: its source names the view its fields are read
+ * in (a Scripto script, or a definition of the checks API or of a first ping). Every such check is
+ * a check_def row, found by its key: one model, one write path, one signal log.
+ */
+export type Stored = { readonly source: 'scripto'; readonly script: Script } | { readonly source: DefinedSource; readonly definition: CheckDefinition }
+
+/** The key of a stored check: its signals', its run log's, its row's. */
+export const keyOf = (stored: Stored): string => (stored.source === 'scripto' ? scriptKey(stored.script.id) : stored.definition.id)
+
+/** `stored` with the runs its key's signals folded to, where its view shows them (a script's). */
+function withRuns(stored: Stored, runs: Runs): Stored {
+  if (stored.source !== 'scripto' || stored.script.runs === runs) return stored
+  return { source: 'scripto', script: Object.freeze({ ...stored.script, runs }) }
+}
+
+/** A stored check and the check_def row it is in. */
+export interface InRow {
+  readonly row: number
+  readonly stored: Stored
+}
+
+/**
+ * The copy in memory: each id's runs (with what the driver keeps beside them, `S`), and the checks
+ * defined in the store, by key, with the views of them that the Store reads (scripts, definitions).
+ * Reads come from here; a driver changes it once a write has committed.
  */
 export class Memory<S> {
   readonly runs = new Map<string, Runs>()
   /** What the driver keeps of each id beside its runs (SQLite: signals kept; PostgreSQL: seq and token). */
   readonly state = new Map<string, S>()
   readonly #forgotten = new Map<string, number>()
-  readonly #scripts = new Map<number, Script>()
-  #list: readonly Script[] | undefined
+  readonly #checks = new Map<string, InRow>()
+  readonly #keyIn = new Map<number, string>()
+  // Views of #checks, kept as it changes: the definitions in the order of their first write, the scripts in id order (made when read).
+  readonly #definitions = new Map<string, CheckDefinition>()
+  #scripts: readonly Script[] | undefined
 
-  /** An id's runs and state, once committed; a script's key's runs are its script's. */
+  /** An id's runs and state, once committed; a script's view takes its key's runs. */
   set(id: string, runs: Runs, state: S): void {
     this.runs.set(id, runs)
     this.state.set(id, state)
-    if (!isScriptKey(id)) return
-    const n = Number(id.slice(SCRIPT_KEY_PREFIX.length))
-    const script = this.#scripts.get(n)
-    if (script === undefined || script.runs === runs) return
-    this.#scripts.set(n, Object.freeze({ ...script, runs }))
-    this.#list = undefined
+    const check = this.#checks.get(id)
+    if (check === undefined || check.stored.source !== 'scripto' || check.stored.script.runs === runs) return
+    this.#checks.set(id, { row: check.row, stored: withRuns(check.stored, runs) })
+    this.#scripts = undefined
   }
 
   /** What a batch folds an id's signals on. */
@@ -137,7 +161,7 @@ export class Memory<S> {
    * `queued` (ids with signals queued or under way) that is not kept is then not written.
    */
   keepOnly(ids: ReadonlySet<string>, queued: Iterable<string>): string[] {
-    // A script's key goes with its script (putScript), never with the config.
+    // A script's key goes with its script (put), never with the config.
     const kept = (id: string) => ids.has(id) || isScriptKey(id)
     const gone = [...this.runs.keys()].filter((id) => !kept(id))
     for (const id of gone) {
@@ -148,105 +172,79 @@ export class Memory<S> {
     return gone
   }
 
+  /** The stored check with `key`, and its row. */
+  check(key: string): InRow | undefined {
+    return this.#checks.get(key)
+  }
+
+  /** The key of the check in row `row`. */
+  keyIn(row: number): string | undefined {
+    return this.#keyIn.get(row)
+  }
+
+  /**
+   * Puts the check of row `row` in memory, as its key's runs show it (a script's view takes them;
+   * a row written before runs were folded keeps those it holds while its key has none). Undefined
+   * deletes the check with `key`, and its key's runs with it: its signals are deleted with its row.
+   */
+  put(key: string, row: number, stored: Stored | undefined): void {
+    const before = this.#checks.get(key)
+    if (before !== undefined && (stored === undefined || before.row !== row)) this.#keyIn.delete(before.row)
+    if (stored === undefined) {
+      if (before === undefined) return
+      this.#checks.delete(key)
+      this.runs.delete(key)
+      this.state.delete(key)
+    } else {
+      const runs = this.runs.get(key)
+      this.#checks.set(key, { row, stored: runs === undefined ? stored : withRuns(stored, runs) })
+      this.#keyIn.set(row, key)
+    }
+    if (stored === undefined) {
+      if (before!.stored.source === 'scripto') this.#scripts = undefined
+      else this.#definitions.delete(key)
+    } else if (stored.source === 'scripto') this.#scripts = undefined
+    else this.#definitions.set(key, stored.definition)
+  }
+
+  /** Forgets every stored check (their runs stay: they are their signals'), to read them again. */
+  clearChecks(): void {
+    this.#checks.clear()
+    this.#keyIn.clear()
+    this.#definitions.clear()
+    this.#scripts = undefined
+  }
+
   /** Every script, in id order. */
   scripts(): readonly Script[] {
-    this.#list ??= Object.freeze([...this.#scripts.values()].sort((a, b) => a.id - b.id))
-    return this.#list
+    this.#scripts ??= Object.freeze(
+      [...this.#checks.values()].flatMap(({ stored }) => (stored.source === 'scripto' ? [stored.script] : [])).sort((a, b) => a.id - b.id),
+    )
+    return this.#scripts
   }
 
   script(id: number): Script | undefined {
-    return this.#scripts.get(id)
+    const stored = this.#checks.get(scriptKey(id))?.stored
+    return stored?.source === 'scripto' ? stored.script : undefined
   }
 
-  /**
-   * Puts a script's row in memory, with its key's runs (withRuns); undefined deletes it, and its
-   * key's runs with it (its signals are deleted with its row).
-   */
-  putScript(id: number, script: Script | undefined): void {
-    if (script === undefined) {
-      this.#scripts.delete(id)
-      this.runs.delete(scriptKey(id))
-      this.state.delete(scriptKey(id))
-    } else this.#scripts.set(id, this.withRuns(script))
-    this.#list = undefined
-  }
-
-  /**
-   * Script `script` as read from its row, with the runs its key's signals folded to: a script's
-   * runs are those of its signals, as every check's. A row written before that (run_state with
-   * runs), of a script with no signal kept, keeps the runs it holds.
-   */
-  withRuns(script: Script): Script {
-    const runs = this.runs.get(scriptKey(script.id))
-    return runs === undefined || runs === script.runs ? script : Object.freeze({ ...script, runs })
-  }
-
-  clearScripts(): void {
-    this.#scripts.clear()
-    this.#list = undefined
-  }
-
-  readonly #definitions = new Map<string, CheckDefinition>()
-  /** The check_def row of each definition, by id, and the id in each row: what a deletion note names. */
-  readonly #rowOf = new Map<string, number>()
-  readonly #idIn = new Map<number, string>()
-
-  /** The checks defined in the store (the checks API, first pings), by id, in the order of their rows. */
+  /** The checks defined through the checks API or by a first ping, by id, in the order of their first write. */
   definitions(): ReadonlyMap<string, CheckDefinition> {
     return this.#definitions
   }
-
-  /** Puts the definition of row `row` in memory (replacing one of the same id in another row); undefined deletes the row's. */
-  putDefinition(row: number, definition: CheckDefinition | undefined): void {
-    const before = this.#idIn.get(row)
-    // The same check written again keeps its place in the order (withDefinitions keeps its index).
-    if (definition !== undefined && before === definition.id) {
-      this.#definitions.set(definition.id, definition)
-      return
-    }
-    if (before !== undefined) {
-      this.#idIn.delete(row)
-      this.#rowOf.delete(before)
-      this.#definitions.delete(before)
-    }
-    if (definition === undefined) return
-    const other = this.#rowOf.get(definition.id)
-    if (other !== undefined) this.#idIn.delete(other)
-    this.#idIn.set(row, definition.id)
-    this.#rowOf.set(definition.id, row)
-    this.#definitions.set(definition.id, definition)
-  }
-
-  /** The row of definition `id`. */
-  definitionRow(id: string): number | undefined {
-    return this.#rowOf.get(id)
-  }
-
-  /** Whether row `row` holds a definition (else a script, or nothing). */
-  isDefinitionRow(row: number): boolean {
-    return this.#idIn.has(row)
-  }
-
-  clearDefinitions(): void {
-    this.#definitions.clear()
-    this.#rowOf.clear()
-    this.#idIn.clear()
-  }
 }
 
 /**
- * Script `current` with the fields `patch` gives and `runs`, the runs of its key after the write's
- * signal as the fold left them (a script's runs are its signals', as every check's), frozen: what
- * the write stores, and memory keeps once committed.
+ * Script `current` with the fields `patch` gives, frozen: what an update stores. Its runs are the
+ * fold's (see foldChanges), whatever the patch says of them.
  */
-export function patchedScript(current: Script, patch: (current: Script) => Partial<ScriptFields>, runs: Runs): Script {
-  return Object.freeze({ ...current, ...patch(current), id: current.id, runs })
+export function patchedScript(current: Script, patch: (current: Script) => Partial<ScriptFields>): Script {
+  return Object.freeze({ ...current, ...patch(current), id: current.id, runs: current.runs })
 }
 
 /**
- * The signals of a batch's script writes, folded per key in the order they come, on what `base`
- * says each key was at: what the batch writes in its rows (as foldBatch's `latest`) once its
- * script writes have run.
+ * The signals of a batch's changes, folded per key in the order they come, on what `base` says each
+ * key was at: what the batch writes in its rows (as foldBatch's `latest`) once its changes have run.
  */
 export class KeyFolds<B extends { readonly runs: Runs }> {
   readonly latest = new Map<string, IdBatch<B>>()
@@ -257,10 +255,11 @@ export class KeyFolds<B extends { readonly runs: Runs }> {
   }
 
   /**
-   * Folds `signal` of the check with `key`, whose runs are `runs` as the batch has them; returns its
-   * runs after it. No signal, or a retry of one recorded, leaves them as they were.
+   * Folds `signal` of the check with `key`, on `runs` (undefined: its key's, as the batch has them);
+   * returns its runs after it. No signal, or a retry of one recorded, leaves them as they were.
    */
-  fold(key: string, runs: Runs, signal: Signal | undefined): Runs {
+  fold(key: string, runs: Runs | undefined, signal: Signal | undefined): Runs {
+    runs ??= this.latest.get(key)?.runs ?? this.#base(key).runs
     if (signal === undefined) return runs
     const applied = applyInOrder(runs, signal)
     if (applied.retry) return runs
@@ -273,52 +272,107 @@ export class KeyFolds<B extends { readonly runs: Runs }> {
     batch.runs = applied.runs
     return applied.runs
   }
+
+  /** Drops the signals folded for `key`: its check was deleted after them. */
+  drop(key: string): void {
+    this.latest.delete(key)
+  }
 }
 
-/** A report to a script, waiting for its batch: the fields it patches and the signal it folds on the script's key. */
-export interface ScriptUpdate {
-  readonly id: number
-  readonly patch: (current: Script) => Partial<ScriptFields>
+/** A change of a stored check, waiting for its batch (see Store.changeDefinition, Store.updateScript). */
+export interface Change {
+  /** The check's key; undefined: a new check that the store numbers (a Scripto script), whose key its view gives. */
+  readonly key: string | undefined
+  /**
+   * Given the check as it stands when the change runs (after the changes before it), returns the
+   * one to keep: undefined, none; the same object, no write. `row()` numbers a new row (a new
+   * script's id). When it throws, the change fails with that error and changes nothing.
+   */
+  readonly change: (current: Stored | undefined, row: () => number) => Stored | undefined
+  /** A signal folded on the check's key after the change, in the same transaction (a Scripto report's). */
   readonly signal: Signal | undefined
 }
 
-/** What a batch's script updates do: each script as they leave it, and each update's answer. */
-export interface ScriptBatch<U> {
-  readonly scripts: Map<number, Script>
-  /** The script after the update; undefined: there is no such script; `error`: its patch threw, and it changed nothing. */
-  readonly answers: Map<U, Script | undefined | { readonly error: unknown }>
+/** What a change did: the check before and after it (after its signal, whose runs a script's view shows). */
+export interface Changed {
+  readonly before: Stored | undefined
+  readonly after: Stored | undefined
+}
+
+/** A row as a batch's changes leave it: what to write once, and which change answers for it. */
+interface RowChange<C> {
+  /** The check as the batch found it, in its row. */
+  readonly found: InRow | undefined
+  /** Whether a change deleted the check the batch found (a later one may have made it again, in a new row). */
+  deleted: boolean
+  /** The row the check is in after the batch (undefined: one the database numbers as it is written), and the check. */
+  row: number | undefined
+  after: Stored | undefined
+  /** The last change that wrote the row: it fails when the database refuses the row. */
+  last: C
+}
+
+/** What a batch's changes do: each row to write, by key, in the order first changed, and each change's answer. */
+export interface ChangeBatch<C> {
+  readonly rows: Map<string, RowChange<C>>
+  readonly answers: Map<C, Changed | { readonly error: unknown }>
 }
 
 /**
- * Updates of a batch applied in order, each patch given the script as the updates before it left
- * it, and its signal folded on the script's key after them (`folds`): so that a batch writes each
- * script's row once, and its signals in rows as an item's, whatever number of reports it holds.
- * `current` is each script as the batch found it.
+ * Changes of a batch applied in order, each given the check as the changes before it left it, and
+ * its signal folded on the check's key after it (`folds`): so that a batch writes each row once,
+ * and its signals in rows as an item's, whatever number of changes it holds. `found` is each check
+ * as the batch found it; `number` numbers a new row: each one, or (`numberEvery` false) those whose
+ * change asked for it (a script's id), the others numbered by the database as they are written.
  */
-export function foldScriptUpdates<U extends ScriptUpdate, B extends { readonly runs: Runs }>(
-  updates: readonly U[],
-  current: (id: number) => Script | undefined,
+export function foldChanges<C extends Change, B extends { readonly runs: Runs }>(
+  changes: readonly C[],
+  found: (key: string) => InRow | undefined,
   folds: KeyFolds<B>,
-): ScriptBatch<U> {
-  const scripts = new Map<number, Script>()
-  const answers = new Map<U, Script | undefined | { readonly error: unknown }>()
-  for (const update of updates) {
-    const script = scripts.get(update.id) ?? current(update.id)
-    if (script === undefined) {
-      answers.set(update, undefined)
-      continue
-    }
-    let fields: Partial<ScriptFields>
+  number: () => number,
+  numberEvery = true,
+): ChangeBatch<C> {
+  const rows = new Map<string, RowChange<C>>()
+  const answers = new Map<C, Changed | { readonly error: unknown }>()
+  for (const change of changes) {
+    const known = change.key === undefined ? undefined : rows.get(change.key)
+    const at = change.key === undefined || known !== undefined ? undefined : found(change.key)
+    const before = known === undefined ? at?.stored : known.after
+    let numbered: number | undefined
+    let next: Stored | undefined
     try {
-      // The patch first: one that throws writes nothing.
-      fields = update.patch(script)
+      next = change.change(before, () => (numbered ??= number()))
+      const key = next === undefined ? undefined : keyOf(next)
+      if (key !== undefined && change.key !== undefined && key !== change.key) throw new Error(`a change of ${change.key} gave ${key}`)
+      if (change.key === undefined && next === undefined) throw new Error('a new check was not made')
     } catch (error) {
-      answers.set(update, { error })
+      answers.set(change, { error })
       continue
     }
-    const next = patchedScript(script, () => fields, folds.fold(scriptKey(update.id), script.runs, update.signal))
-    scripts.set(update.id, next)
-    answers.set(update, next)
+    if (next === before && (change.signal === undefined || next === undefined)) {
+      answers.set(change, { before, after: before })
+      continue
+    }
+    const key = next === undefined ? change.key! : keyOf(next)
+    let entry = rows.get(key)
+    if (entry === undefined) {
+      entry = { found: at, deleted: false, row: at?.row, after: at?.stored, last: change }
+      rows.set(key, entry)
+    }
+    entry.last = change
+    if (next === undefined) {
+      if (entry.found !== undefined) entry.deleted = true
+      // Signals folded for it earlier in the batch go with it.
+      folds.drop(key)
+      entry.row = undefined
+      entry.after = undefined
+    } else {
+      if (entry.after === undefined) entry.row = numbered ?? (numberEvery ? number() : undefined)
+      // A script's view carries its runs: its signal folds on them, and they come from the fold.
+      const runs = folds.fold(key, before?.source === 'scripto' ? before.script.runs : undefined, change.signal)
+      entry.after = withRuns(next, runs)
+    }
+    answers.set(change, { before, after: entry.after })
   }
-  return { scripts, answers }
+  return { rows, answers }
 }

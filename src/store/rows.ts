@@ -16,6 +16,8 @@ import {
 } from '../domain/run.js'
 import { runFieldsOf, SCRIPT_FIELD_NAMES, type Periodicity, type Script, type ScriptFields, type StoredScriptField } from '../domain/script.js'
 import type { CheckDefinition, DefinedSource, DefinedSpec } from '../domain/definition.js'
+import { scriptKey } from '../domain/check.js'
+import type { Stored } from './core.js'
 
 export interface SignalRow {
   id: string
@@ -237,10 +239,10 @@ const SCRIPT_CODEC = {
 const CODEC_FIELDS = Object.keys(SCRIPT_CODEC) as StoredScriptField[]
 
 /**
- * A row of check_def, the checks defined in the store, whatever their source: its spec is the
- * check's fields as JSON. A definition of the checks API or of a first ping has its id as `key`;
- * Scripto's scripts (source SCRIPTO) are numbered by the row's id and have no key, and their
- * streak in run_state.
+ * A row of check_def, the checks defined in the store, whatever their source: its key (a
+ * definition's id, a script's scriptKey), its source, and its fields as JSON (`spec`). A script
+ * is numbered by its row's id and keeps its streak in run_state; a definition keeps when it was
+ * created and last changed.
  */
 export interface CheckDefRow {
   id: number
@@ -252,8 +254,36 @@ export interface CheckDefRow {
   run_state: string | null
 }
 
+/** The check in `row`, in the view its source names. */
+export function storedFromRow(row: CheckDefRow): Stored {
+  if (row.source === SCRIPTO) return { source: SCRIPTO, script: fromRow(row) }
+  const definition: CheckDefinition = Object.freeze({
+    id: row.key!,
+    source: row.source as DefinedSource,
+    spec: Object.freeze(JSON.parse(row.spec) as DefinedSpec),
+    created: Number(row.created),
+    updated: Number(row.updated),
+  })
+  return { source: definition.source, definition }
+}
+
+/** The columns a check's row is written with (all of them), in the order of storedValues. */
+export const CHECK_DEF_COLUMNS = ['id', 'key', 'source', 'spec', 'created', 'updated', 'run_state'] as const
+/** The columns an update writes: a row keeps its id, its key and when it was created. */
+export const UPDATED_COLUMNS = ['source', 'spec', 'updated', 'run_state'] as const
+
+/**
+ * The row of check `stored`, numbered `row` (null: by the database, as it is written), by column; throws a ScriptFieldError naming a field of
+ * a script whose value is not of its type.
+ */
+export function storedRow<R extends number | null>(row: R, stored: Stored): Omit<CheckDefRow, 'id'> & { id: R } {
+  if (stored.source === SCRIPTO) return { id: row, key: scriptKey(stored.script.id), created: null, updated: null, ...toRow(stored.script) }
+  const d = stored.definition
+  return { id: row, key: d.id, source: d.source, spec: JSON.stringify(d.spec), created: d.created, updated: d.updated, run_state: null }
+}
+
 /** Script `row` (of source SCRIPTO) as the domain has it, its runs until its key's signals give them. */
-export function fromRow(row: CheckDefRow): Script {
+function fromRow(row: CheckDefRow): Script {
   const spec = JSON.parse(row.spec) as Record<string, unknown>
   const script: Record<string, unknown> = { id: Number(row.id), ...runState(row, spec) }
   for (const field of CODEC_FIELDS) {
@@ -264,7 +294,7 @@ export function fromRow(row: CheckDefRow): Script {
 
 /**
  * A script's streak, from run_state; for a row from before runs, what its last status says. Its
- * runs are its key's signals' (Memory.withRuns): a row written before that also holds them, and
+ * runs are its key's signals' (Memory.put): a row written before that also holds them, and
  * they stand for a script of which no signal is kept.
  */
 function runState(r: CheckDefRow, spec: Record<string, unknown>): { runs: Runs; streak: Streak } {
@@ -273,8 +303,8 @@ function runState(r: CheckDefRow, spec: Record<string, unknown>): { runs: Runs; 
   return { runs: runs === undefined ? NO_RUNS : Object.freeze({ ...NO_RUNS, ...runs, streak: fullStreak(runs.streak) }), streak: fullStreak(streak) }
 }
 
-/** A script's row, without its id; throws a ScriptFieldError naming a field whose value is not of its type. */
-export function toRow(script: ScriptFields): Pick<CheckDefRow, 'source' | 'spec' | 'run_state'> {
+/** A script's row, without its id and key; throws a ScriptFieldError naming a field whose value is not of its type. */
+function toRow(script: ScriptFields): Pick<CheckDefRow, 'source' | 'spec' | 'run_state'> {
   const spec: Record<string, unknown> = {}
   for (const field of CODEC_FIELDS) {
     const name = SCRIPT_FIELD_NAMES[field]
@@ -284,27 +314,5 @@ export function toRow(script: ScriptFields): Pick<CheckDefRow, 'source' | 'spec'
   return { source: SCRIPTO, spec: JSON.stringify(spec), run_state: JSON.stringify({ streak: script.streak }) }
 }
 
-/** The columns a script's row is written with. */
-export const SCRIPT_COLUMNS = ['source', 'spec', 'run_state'] as const
-
 /** The source of Scripto's scripts in check_def. */
 const SCRIPTO = 'scripto'
-/** The condition on check_def's rows that are Scripto's scripts. */
-export const IS_SCRIPT = `source = '${SCRIPTO}'`
-
-/** The condition on check_def's rows that are definitions of the checks API and of first pings. */
-export const IS_DEFINITION = 'key IS NOT NULL'
-
-/** A definition's row (of the checks API, of a first ping) as the domain has it. */
-export const definitionFromRow = (row: CheckDefRow): CheckDefinition =>
-  Object.freeze({
-    id: row.key!,
-    source: row.source as DefinedSource,
-    spec: Object.freeze(JSON.parse(row.spec) as DefinedSpec),
-    created: Number(row.created),
-    updated: Number(row.updated),
-  })
-
-/** The columns a definition is written with, and its values in their order. */
-export const DEFINITION_COLUMNS = ['key', 'source', 'spec', 'created', 'updated'] as const
-export const definitionValues = (d: CheckDefinition): unknown[] => [d.id, d.source, JSON.stringify(d.spec), d.created, d.updated]

@@ -2,11 +2,10 @@
 // methods queue, the queue they wait in, the order a batch runs them in (batchSteps), and the Store
 // itself over a driver (storeOver). A driver takes what is queued when its next batch begins, runs
 // it in one transaction and settles each write once committed; it adds reads and flips.
-import type { CheckDefinition } from '../domain/definition.js'
-import type { Signal } from '../domain/run.js'
-import type { Script, ScriptFields } from '../domain/script.js'
+import { scriptKey } from '../domain/check.js'
+import { NO_RUNS, type Signal } from '../domain/run.js'
 import type { SignalRecord, Store } from './contract.js'
-import type { Memory, Queued, ScriptUpdate } from './core.js'
+import { patchedScript, type Change, type Changed, type Memory, type Queued, type Stored } from './core.js'
 
 interface Settles<T> {
   readonly resolve: (value: T) => void
@@ -17,26 +16,9 @@ interface Settles<T> {
 export interface SignalWrite extends Queued, Settles<SignalRecord | undefined> {
   readonly kind: 'signal'
 }
-/** Store.updateScript. */
-export interface UpdateWrite extends ScriptUpdate, Settles<Script | undefined> {
-  readonly kind: 'update'
-}
-/** Store.createScript. */
-export interface CreateWrite extends Settles<Script> {
-  readonly kind: 'create'
-  readonly fields: ScriptFields
-  readonly signal: Signal | undefined
-}
-/** Store.deleteScript. */
-export interface DeleteWrite extends Settles<boolean> {
-  readonly kind: 'delete'
-  readonly id: number
-}
-/** Store.changeDefinition. */
-export interface DefineWrite extends Settles<CheckDefinition | undefined> {
-  readonly kind: 'define'
-  readonly id: string
-  readonly change: (current: CheckDefinition | undefined) => CheckDefinition | undefined
+/** A change of a check defined in the store: Store.changeDefinition, and Scripto's createScript, updateScript and deleteScript. */
+export interface ChangeWrite extends Change, Settles<Changed> {
+  readonly kind: 'change'
 }
 /** The rows of ids that keepOnlyItems forgot; no caller waits for it (a failure goes to onError). */
 interface ForgetWrite {
@@ -44,46 +26,26 @@ interface ForgetWrite {
   readonly ids: readonly string[]
 }
 
-export type Write = SignalWrite | UpdateWrite | CreateWrite | DeleteWrite | DefineWrite | ForgetWrite
+export type Write = SignalWrite | ChangeWrite | ForgetWrite
 /** A write that a caller awaits. */
 export type AwaitedWrite = Exclude<Write, ForgetWrite>
-/** Reports next to each other in a batch: one step, that writes each script's row once. */
-interface UpdatesStep {
-  readonly kind: 'updates'
-  readonly updates: UpdateWrite[]
-}
-/** A step of a batch that fails alone when the database refuses it: reports next to each other, or one other write. */
-export type Step = UpdatesStep | CreateWrite | DeleteWrite | DefineWrite
-
-/** The writes a step answers. */
-export const writesOf = (step: Step): readonly AwaitedWrite[] => (step.kind === 'updates' ? step.updates : [step])
 
 /**
  * The order a batch runs its writes in, whatever the database: the rows of forgotten ids deleted
  * first (a live signal of such an id was queued after its forget: one queued before is not live),
- * then every item's signals folded together, then the others in the order they came, the reports
- * next to each other as one step (each script's row written once).
+ * then every item's signals folded together, then the changes in the order they came (foldChanges:
+ * each row written once).
  */
-export function batchSteps(writes: readonly Write[]): { forget: string[]; signals: SignalWrite[]; steps: Step[] } {
+export function batchSteps(writes: readonly Write[]): { forget: string[]; signals: SignalWrite[]; changes: ChangeWrite[] } {
   const forget: string[] = []
   const signals: SignalWrite[] = []
-  const steps: Step[] = []
-  let updates: UpdatesStep | undefined
+  const changes: ChangeWrite[] = []
   for (const write of writes) {
     if (write.kind === 'forget') forget.push(...write.ids)
     else if (write.kind === 'signal') signals.push(write)
-    else if (write.kind === 'update') {
-      if (updates === undefined) {
-        updates = { kind: 'updates', updates: [] }
-        steps.push(updates)
-      }
-      updates.updates.push(write)
-    } else {
-      updates = undefined
-      steps.push(write)
-    }
+    else changes.push(write)
   }
-  return { forget, signals, steps }
+  return { forget, signals, changes }
 }
 
 /** The writes queued for the next batch, in order; and the ids whose signals are queued or in a batch under way. */
@@ -176,6 +138,9 @@ export function storeOver(driver: Driver): Store {
     if (refused !== undefined) return Promise.reject(refused)
     return new Promise<T>((resolve, reject) => writes.push(write(resolve, reject)))
   }
+  const change = (key: string | undefined, change: Change['change'], signal?: Signal) =>
+    queue<Changed>((resolve, reject) => ({ kind: 'change', key, change, signal, resolve, reject }))
+  const script = (stored: Stored | undefined) => (stored?.source === 'scripto' ? stored.script : undefined)
   return {
     ...driver.reads,
     runs: () => memory.runs,
@@ -191,14 +156,37 @@ export function storeOver(driver: Driver): Store {
       if (gone.length > 0 && driver.refusal() === undefined) writes.push({ kind: 'forget', ids: gone })
     },
 
+    // Every check defined in the store is changed by one write, whatever its source: these are its views.
     definitions: () => memory.definitions(),
-    changeDefinition: (id, change) => queue((resolve, reject) => ({ kind: 'define', id, change, resolve, reject })),
+    async changeDefinition(id, changeOf) {
+      const { after } = await change(id, (current) => {
+        const definition = current?.source === 'scripto' ? undefined : current?.definition
+        const next = changeOf(definition)
+        if (next === definition) return current
+        if (next !== undefined && next.id !== id) throw new Error(`a change of definition ${id} gave one of ${next.id}`)
+        return next === undefined ? undefined : { source: next.source, definition: next }
+      })
+      return after?.source === 'scripto' ? undefined : after?.definition
+    },
 
     scripts: () => memory.scripts(),
     getScript: (id) => memory.script(id),
-    createScript: (fields, signal) => queue((resolve, reject) => ({ kind: 'create', fields, signal, resolve, reject })),
-    updateScript: (id, patch, signal) => queue((resolve, reject) => ({ kind: 'update', id, patch, signal, resolve, reject })),
-    deleteScript: (id) => queue((resolve, reject) => ({ kind: 'delete', id, resolve, reject })),
+    async createScript(fields, signal) {
+      const { after } = await change(undefined, (_, row) => ({ source: 'scripto', script: Object.freeze({ ...fields, id: row(), runs: NO_RUNS }) }), signal)
+      return script(after)!
+    },
+    async updateScript(id, patch, signal) {
+      const { after } = await change(
+        scriptKey(id),
+        (current) => (current?.source === 'scripto' ? { source: 'scripto', script: patchedScript(current.script, patch) } : undefined),
+        signal,
+      )
+      return script(after)
+    },
+    async deleteScript(id) {
+      const { before } = await change(scriptKey(id), (current) => (current?.source === 'scripto' ? undefined : current))
+      return script(before) !== undefined
+    },
 
     get up() {
       return driver.up

@@ -4,61 +4,15 @@
 // core's steps (batchSteps), locks what it reads, catches up with the other replicas, folds again
 // and notifies them.
 import type { PoolClient } from 'pg'
-import type { CheckDefinition } from '../../domain/definition.js'
-import { scriptKey } from '../../domain/check.js'
 import { NO_RUNS } from '../../domain/run.js'
-import type { Script } from '../../domain/script.js'
 import { StoreUnavailableError } from '../../errors.js'
-import { foldBatch, KeyFolds, recordOf, type Done, type Folded, type IdBase } from '../core.js'
-import {
-  batchSteps,
-  failWrites,
-  writesOf,
-  type AwaitedWrite,
-  type CreateWrite,
-  type DefineWrite,
-  type DeleteWrite,
-  type SignalWrite,
-  type UpdateWrite,
-  type Write,
-} from '../writes.js'
-import { fromRow, IS_SCRIPT, ROW_SIGNALS_MAX, runsText, signalsText, type CheckDefRow } from '../rows.js'
+import { foldBatch, keyOf, KeyFolds, recordOf, type Folded, type IdBase, type Stored } from '../core.js'
+import { batchSteps, failWrites, type AwaitedWrite, type SignalWrite, type Write } from '../writes.js'
+import { ROW_SIGNALS_MAX, runsText, signalsText, storedFromRow, type CheckDefRow } from '../rows.js'
 import { SIGNALS_KEPT, TRIM_SLACK } from '../contract.js'
+import { KeyTaken, type ChangeWriter, type Tx } from './checks.js'
 import { CHANNEL, isRetryable, isUnavailable, sqlState, type Link, type Queryable } from './link.js'
 import { NO_STATE, NOTE_MAX, type Caught, type IdState, type Note, type Replication, type SignalStateRow } from './replication.js'
-
-/** A step's view of its transaction (scripts.ts). */
-export interface Tx {
-  readonly client: PoolClient
-  /** The scripts that this batch's updates and deletes name, as locked, then as written. */
-  readonly scripts: Map<number, Script | undefined>
-  /** change_seq values the batch's script writes took. */
-  readonly seqs: number[]
-  /** check_def rows deleted (scripts and definitions). */
-  readonly deleted: number[]
-  /** The definitions that this batch's writes read, as locked, then as written; by id. */
-  readonly definitions: Map<string, { row: number | undefined; definition: CheckDefinition | undefined }>
-  /** The signals of the batch's script writes, folded per key: written with the batch as any check's signals are, after the script writes. */
-  readonly folds: KeyFolds<Base>
-}
-
-/**
- * Writes updates next to each other in a batch, in its transaction: what each did, or the error
- * its patch threw. `writing` is told of the update whose row a statement writes, which fails alone
- * when the database refuses it.
- */
-export type UpdateWriter = (
-  tx: Tx,
-  updates: readonly UpdateWrite[],
-  writing: (update: UpdateWrite) => void,
-) => Promise<{ done: Map<UpdateWrite, Done>; failed: Map<UpdateWrite, unknown> }>
-
-/** The create, delete and definition writes of a batch, each a step of its transaction (scripts.ts). */
-export interface StepWriter {
-  create(tx: Tx, write: CreateWrite): Promise<Done>
-  remove(tx: Tx, write: DeleteWrite): Promise<Done>
-  define(tx: Tx, write: DefineWrite): Promise<Done>
-}
 
 type Outcome = { kind: 'done' } | { kind: 'retry' } | { kind: 'without'; op: AwaitedWrite; err: unknown } | { kind: 'failed'; err: unknown }
 
@@ -66,20 +20,18 @@ type Outcome = { kind: 'done' } | { kind: 'retry' } | { kind: 'without'; op: Awa
 export type Base = IdBase<IdState>
 
 export class Batches {
-  /** Batches that deadlocked and ran again. */
+  /** Batches that deadlocked, or found a key that another replica had just made, and ran again. */
   lockRetries = 0
   readonly #link: Link
   readonly #replication: Replication
   readonly #onError: (err: unknown, what: string) => void
-  readonly #updates: UpdateWriter
-  readonly #steps: StepWriter
+  readonly #changes: ChangeWriter
   #writes = 0
 
-  constructor(link: Link, replication: Replication, updates: UpdateWriter, steps: StepWriter, onError: (err: unknown, what: string) => void) {
+  constructor(link: Link, replication: Replication, changes: ChangeWriter, onError: (err: unknown, what: string) => void) {
     this.#link = link
     this.#replication = replication
-    this.#updates = updates
-    this.#steps = steps
+    this.#changes = changes
     this.#onError = onError
   }
 
@@ -243,7 +195,7 @@ export class Batches {
     }
     const replication = this.#replication
     let current: AwaitedWrite | undefined
-    const { forget, signals: queued, steps } = batchSteps(ops)
+    const { forget, signals: queued, changes } = batchSteps(ops)
     try {
       await client.query('BEGIN')
       // The rows of forgotten ids go first: a live signal of one came after its forget.
@@ -252,30 +204,27 @@ export class Batches {
         await client.query('DELETE FROM signal_body WHERE id = ANY($1::text[])', [forget])
         await client.query('DELETE FROM item_state WHERE id = ANY($1::text[])', [forget])
       }
-      // Locks are taken in one order by every replica (scripts by id, then item ids in byte
+      // Locks are taken in one order by every replica (stored checks, then item ids, each in byte
       // order), so two batches can wait for each other but never deadlock.
-      const lockIds = [...new Set(ops.flatMap((op) => (op.kind === 'update' || op.kind === 'delete' ? [op.id] : [])))].sort((a, b) => a - b)
+      const keys = [...new Set(changes.flatMap((c) => (c.key === undefined ? [] : [c.key])))]
       const base = new Map<string, Base>()
       const tx: Tx = {
         client,
-        scripts: new Map(),
+        found: new Map(),
         seqs: [],
         deleted: [],
-        definitions: new Map(),
-        // A new script's key has no state yet: statuspage_append makes it.
+        // A new check's key has no state yet: statuspage_append makes it.
         folds: new KeyFolds((key) => base.get(key) ?? { runs: NO_RUNS, state: NO_STATE }),
       }
-      const locked: CheckDefRow[] = []
-      if (lockIds.length > 0) {
-        const { rows } = await client.query<CheckDefRow>(`SELECT * FROM check_def WHERE id = ANY($1::bigint[]) AND ${IS_SCRIPT} ORDER BY id FOR UPDATE`, [
-          lockIds,
-        ])
-        for (const id of lockIds) tx.scripts.set(id, undefined)
-        locked.push(...rows)
+      const locked: { row: number; stored: Stored }[] = []
+      if (keys.length > 0) {
+        const { rows } = await client.query<CheckDefRow>('SELECT * FROM check_def WHERE key = ANY($1::text[]) ORDER BY key COLLATE "C" FOR UPDATE', [keys])
+        for (const row of rows) locked.push({ row: Number(row.id), stored: storedFromRow(row) })
       }
       const signals = queued.filter((op) => replication.memory.isLive(op))
-      // The locked scripts' keys are caught up with the item ids: their runs are their signals'.
-      const ids = [...new Set([...signals.map((op) => op.id), ...locked.map((row) => scriptKey(Number(row.id)))])]
+      // The locked scripts' keys are caught up with the item ids: a script's view shows its runs, its signals'.
+      const scriptKeys = locked.flatMap(({ stored }) => (stored.source === 'scripto' ? [keyOf(stored)] : []))
+      const ids = [...new Set([...signals.map((op) => op.id), ...scriptKeys])]
       const caught = new Map<string, Caught>()
       if (ids.length > 0) {
         // Creates the rows of new ids and locks every row; DO UPDATE (of nothing) returns them all.
@@ -291,46 +240,27 @@ export class Batches {
           base.set(row.id, { runs, state: { seq: row.seq, token: row.token } })
         }
       }
-      for (const row of locked) {
-        const script = fromRow(row)
-        tx.scripts.set(script.id, Object.freeze({ ...script, runs: base.get(scriptKey(script.id))!.runs }))
+      for (const { row, stored } of locked) {
+        const key = keyOf(stored)
+        const runs = base.get(key)?.runs
+        tx.found.set(key, {
+          row,
+          stored: stored.source === 'scripto' && runs !== undefined ? { source: 'scripto', script: Object.freeze({ ...stored.script, runs }) } : stored,
+        })
       }
       const folded = foldBatch(signals, (id) => base.get(id)!)
       const token = this.#nextToken()
       const range = folded.latest.size > 0 ? await this.#append(client, folded, token, false) : undefined
 
-      const done = new Map<AwaitedWrite, Done>()
-      const failed = new Map<AwaitedWrite, unknown>()
-      for (const step of steps) {
-        if (step.kind === 'updates') {
-          current = undefined
-          const written = await this.#updates(tx, step.updates, (update) => {
-            current = update
-          })
-          for (const [update, outcome] of written.done) done.set(update, outcome)
-          for (const [update, err] of written.failed) failed.set(update, err)
-          continue
-        }
-        current = step
-        try {
-          done.set(
-            step,
-            await (step.kind === 'create'
-              ? this.#steps.create(tx, step)
-              : step.kind === 'delete'
-                ? this.#steps.remove(tx, step)
-                : this.#steps.define(tx, step)),
-          )
-        } catch (err) {
-          // The database's refusals end the transaction; a change that throws ran no SQL.
-          if (sqlState(err) !== undefined || isUnavailable(err)) throw err
-          failed.set(step, err)
-        }
-      }
-      current = undefined
-      const scriptFolded: Folded<SignalWrite, Base> = { latest: tx.folds.latest, placed: new Map() }
-      const scriptRange = scriptFolded.latest.size > 0 ? await this.#append(client, scriptFolded, token, false) : undefined
-      const taken = [...[range, scriptRange].flatMap((r) => (r === undefined ? [] : [r.lo, r.hi])), ...tx.seqs]
+      const written =
+        changes.length === 0
+          ? undefined
+          : await this.#changes(tx, changes, (change) => {
+              current = change
+            })
+      const keyFolded: Folded<SignalWrite, Base> = { latest: tx.folds.latest, placed: new Map() }
+      const keyRange = keyFolded.latest.size > 0 ? await this.#append(client, keyFolded, token, false) : undefined
+      const taken = [...[range, keyRange].flatMap((r) => (r === undefined ? [] : [r.lo, r.hi])), ...tx.seqs]
       if (taken.length > 0 || tx.deleted.length > 0) {
         const { replica } = replication
         let note: Note = {
@@ -347,16 +277,14 @@ export class Batches {
       const stale = this.#forgottenSince(signals)
       for (const [id, c] of caught) if (!stale.has(id)) replication.applyRemote(id, c)
       this.#settle(signals, folded, token, stale)()
-      this.#settle([], scriptFolded, token, stale)
+      this.#settle([], keyFolded, token, stale)
       // Those folded were answered by #settle; the others' ids were forgotten before the batch.
       for (const op of queued) if (!folded.placed.has(op)) op.resolve(undefined)
-      for (const step of steps) {
-        for (const op of writesOf(step)) {
-          const outcome = done.get(op)
-          if (outcome !== undefined) {
-            outcome.apply?.()
-            ;(op.resolve as (value: unknown) => void)(outcome.result)
-          } else op.reject(failed.get(op))
+      if (written !== undefined) {
+        written.apply()
+        for (const [change, answer] of written.answers) {
+          if ('error' in answer) change.reject(answer.error)
+          else change.resolve(answer)
         }
       }
       return { kind: 'done' }
@@ -365,7 +293,7 @@ export class Batches {
       if (!broken) await client.query('ROLLBACK').catch(() => {})
       // A connection in an unknown state is not given back to the pool.
       release(broken ? (err as Error) : undefined)
-      if (isRetryable(err)) return { kind: 'retry' }
+      if (isRetryable(err) || err instanceof KeyTaken) return { kind: 'retry' }
       if (current !== undefined && !broken) return { kind: 'without', op: current, err }
       return { kind: 'failed', err }
     }

@@ -282,6 +282,9 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE check_def DROP COLUMN name, DROP COLUMN server, DROP COLUMN status, DROP COLUMN last_exec,
      DROP COLUMN periodicity, DROP COLUMN schedule, DROP COLUMN tz, DROP COLUMN grace, DROP COLUMN max_runtime,
      DROP COLUMN min_runtime, DROP COLUMN failure_threshold, DROP COLUMN recovery_threshold, DROP COLUMN manual_resume;`,
+  // 9: SQLite's version 11: every stored check is found by its key, a script's its scriptKey;
+  //    batches lock check_def rows by key.
+  `UPDATE check_def SET key = 'scripto:' || id WHERE source = 'scripto';`,
 ]
 
 const PG_SCHEMA_VERSION = MIGRATIONS.length

@@ -2,11 +2,9 @@
 // core's Memory), as SQLite's store does; each batch notifies the range of change_seq it took
 // (a Note), and the others read the rows in that range and fold them on their copy. When the rows
 // do not link up to what a replica knows, or a note says too much, it reads the ids again.
-import type { CheckDefinition } from '../../domain/definition.js'
 import { applyInOrder, NO_RUNS, type Runs } from '../../domain/run.js'
-import type { Script } from '../../domain/script.js'
-import { Memory } from '../core.js'
-import { definitionFromRow, fromRow, runsFromText, signalsOf, type CheckDefRow as DefRow, type SignalRow } from '../rows.js'
+import { keyOf, Memory, type Stored } from '../core.js'
+import { runsFromText, signalsOf, storedFromRow, type CheckDefRow as DefRow, type SignalRow } from '../rows.js'
 import { finishRecord, type SignalRecord } from '../contract.js'
 import type { Queryable } from './link.js'
 
@@ -21,7 +19,7 @@ export interface Note {
   r: string
   lo?: number
   hi?: number
-  /** Deleted check_def rows: scripts' ids, definitions' rows. */
+  /** Deleted check_def rows (a script's row is its id). */
   d?: number[]
   /** Too much to say: read everything again. */
   all?: true
@@ -52,7 +50,7 @@ export function noteOf(payload: string): Note | undefined {
 /** An item_state row: an id's runs after its last signal (seq), and the token of the write that left it so. */
 export type SignalStateRow = { id: string; seq: number; token: string; runs: string }
 type LinkedRow = SignalRow & { prev: number; token: string }
-/** A check_def row, a script's (key NULL, source 'scripto') or a definition's, with the change_seq of its last write. */
+/** A check_def row, with the change_seq of its last write. */
 type CheckDefRow = DefRow & { seq: number }
 /** What the copy keeps of an id beside its runs: its last seq, and the token of that write. */
 export type IdState = { readonly seq: number; readonly token: string }
@@ -112,20 +110,16 @@ export class Replication {
     this.#putRows((await this.#pool.query<CheckDefRow>('SELECT * FROM check_def ORDER BY id')).rows)
   }
 
-  setScript(script: Script, seq: number): void {
-    this.memory.putScript(script.id, script)
-    this.#rowSeq.set(script.id, seq)
-  }
-
-  setDefinition(row: number, definition: CheckDefinition, seq: number): void {
-    this.memory.putDefinition(row, definition)
+  /** A check_def row written, its check as `stored`, and the change_seq of that write. */
+  setRow(row: number, stored: Stored, seq: number): void {
+    this.memory.put(keyOf(stored), row, stored)
     this.#rowSeq.set(row, seq)
   }
 
-  /** Forgets a deleted check_def row: a script's, or a definition's. */
+  /** Forgets a deleted check_def row, and its key's runs. */
   dropRow(row: number): void {
-    if (this.memory.isDefinitionRow(row)) this.memory.putDefinition(row, undefined)
-    else this.memory.putScript(row, undefined)
+    const key = this.memory.keyIn(row)
+    if (key !== undefined) this.memory.put(key, row, undefined)
     this.#rowSeq.delete(row)
   }
 
@@ -135,11 +129,14 @@ export class Replication {
     for (const row of rows) {
       const id = Number(row.id)
       const known = this.#rowSeq.get(id)
-      if (known !== undefined && row.seq <= known) continue
-      if (row.key !== null) {
-        this.setDefinition(id, definitionFromRow(row), row.seq)
-        definitions = true
-      } else if (row.source === 'scripto') this.setScript(fromRow(row), row.seq)
+      // Every stored check has its key (migration 9); a row without one is no check of this version's.
+      if ((known !== undefined && row.seq <= known) || row.key === null) continue
+      const stored = storedFromRow(row)
+      // A row of another key (a definition made again) replaces the one its key had.
+      const before = this.memory.check(keyOf(stored))
+      if (before !== undefined && before.row !== id) this.#rowSeq.delete(before.row)
+      this.setRow(id, stored, row.seq)
+      definitions ||= stored.source !== 'scripto'
     }
     return definitions
   }
@@ -289,7 +286,8 @@ export class Replication {
     let definitions = this.#putRows(rows)
     for (const id of ids) {
       if (stored.has(id)) continue
-      definitions ||= this.memory.isDefinitionRow(id)
+      const key = this.memory.keyIn(id)
+      definitions ||= key !== undefined && this.memory.check(key)?.stored.source !== 'scripto'
       this.dropRow(id)
     }
     if (definitions) this.#definitionsChanged()
@@ -304,8 +302,7 @@ export class Replication {
     for (const id of [...this.memory.runs.keys()])
       if (!stored.has(id)) this.applyRemote(id, { runs: NO_RUNS, seq: 0, token: '', records: [{ seq: 0, runs: NO_RUNS }] })
     const { rows } = await this.#pool.query<CheckDefRow>('SELECT * FROM check_def ORDER BY id')
-    this.memory.clearScripts()
-    this.memory.clearDefinitions()
+    this.memory.clearChecks()
     this.#rowSeq.clear()
     this.#putRows(rows)
     this.#definitionsChanged()

@@ -13,7 +13,7 @@ import { Batches } from './batches.js'
 import { postgresFlips } from './flips.js'
 import { CHANNEL, isUnavailable, Link } from './link.js'
 import { Replication } from './replication.js'
-import { poolReads, stepWriter, updateWriter } from './scripts.js'
+import { changeWriter, poolReads } from './checks.js'
 import type { Store, StoreOptions } from '../contract.js'
 import { storeOver, Writes, type AwaitedWrite, type SignalWrite, type Write } from '../writes.js'
 
@@ -52,7 +52,7 @@ export async function openPostgresStore(url: string, { onError = () => {}, onAva
   })
   const replication = new Replication(randomUUID(), link.pool)
   const { memory } = replication
-  const batches = new Batches(link, replication, updateWriter(replication), stepWriter(replication), onError)
+  const batches = new Batches(link, replication, changeWriter(replication), onError)
   const writes = new Writes(() => void pump())
 
   let closing = false

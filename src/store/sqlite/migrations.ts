@@ -134,6 +134,9 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE check_def DROP COLUMN failure_threshold;
    ALTER TABLE check_def DROP COLUMN recovery_threshold;
    ALTER TABLE check_def DROP COLUMN manual_resume;`,
+  // 11: every stored check is found by its key, whatever its source: a script's is its
+  // scriptKey ('scripto:' and its id), which its signals already have.
+  `UPDATE check_def SET key = 'scripto:' || id WHERE source = 'scripto';`,
 ]
 
 const SCHEMA_VERSION = MIGRATIONS.length

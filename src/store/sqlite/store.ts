@@ -3,8 +3,8 @@
 // group commit, and notices when writes stop committing (a full disk).
 import { applyInOrder, NO_RUNS } from '../../domain/run.js'
 import type { Store, StoreOptions } from '../contract.js'
-import { Memory } from '../core.js'
-import { definitionFromRow, fromRow, IS_DEFINITION, IS_SCRIPT, signalsOf, type CheckDefRow, type SignalRow } from '../rows.js'
+import { keyOf, Memory } from '../core.js'
+import { signalsOf, storedFromRow, type CheckDefRow, type SignalRow } from '../rows.js'
 import { failWrites, storeOver, Writes, type Write } from '../writes.js'
 import { batchRunner } from './batch.js'
 import { checkpointer as walCheckpointer } from './checkpointer.js'
@@ -68,8 +68,11 @@ export function openSqliteStore(path: string, { onError = () => {}, onAvailabili
     for (const { signal } of signalsOf(row)) r = applyInOrder(r, signal).runs
     memory.set(row.id, r, (memory.state.get(row.id) ?? 0) + row.n)
   }
-  for (const row of db.prepare(`SELECT * FROM check_def WHERE ${IS_SCRIPT} ORDER BY id`).all() as CheckDefRow[]) memory.putScript(row.id, fromRow(row))
-  for (const row of db.prepare(`SELECT * FROM check_def WHERE ${IS_DEFINITION}`).all() as CheckDefRow[]) memory.putDefinition(row.id, definitionFromRow(row))
+  // Every stored check has its key (migration 11); a row without one is no check of this version's.
+  for (const row of db.prepare('SELECT * FROM check_def WHERE key IS NOT NULL ORDER BY id').all() as CheckDefRow[]) {
+    const stored = storedFromRow(row)
+    memory.put(keyOf(stored), row.id, stored)
+  }
 
   const runBatch = batchRunner(db, memory, nextSeq, onError)
   // The core's writes queued since the last batch began run as one write of the group commit.
