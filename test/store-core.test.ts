@@ -158,7 +158,7 @@ t.test("a batch's changes apply in order, each on the one before; a change that 
     report(() => ({}), { kind: 'failure', at: T + 4000, key: 'k1' }),
     report(() => ({ name: 'ghost' }), { kind: 'success' }, 'scripto:8'),
   ]
-  const folds = new KeyFolds(() => ({ runs: NO_RUNS, state: 0 }))
+  const folds = new KeyFolds(() => ({ runs: NO_RUNS, state: 0 }), { runs: NO_RUNS, state: 0 })
   const batch = foldChanges(
     changes,
     (key) => found.get(key),
@@ -199,9 +199,12 @@ t.test(
     const create: Change = { key: undefined, change: (_, row) => scripto(script(row(), { name: `new ${row()}` })), signal: { kind: 'success', at: T } }
     const signalled: Change = { key: 'd', change: (current) => current, signal: { kind: 'success', at: T } }
     const remove: Change = { key: 'd', change: () => undefined, signal: undefined }
-    const again: Change = { key: 'd', change: () => defined('d', 'again'), signal: undefined }
+    const again: Change = { key: 'd', change: () => defined('d', 'again'), signal: { kind: 'start', rid: 'r', at: T + 1 } }
     const moved: Change = { key: 'e', change: () => defined('f'), signal: undefined }
-    const folds = new KeyFolds(() => ({ runs: NO_RUNS, state: 0 }))
+    // What d's signals were at before the batch: a success, four signals kept.
+    const kept = { runs: applySignal(NO_RUNS, { kind: 'success', at: T - 1000 }).runs, state: 4 }
+    const empty = { runs: NO_RUNS, state: 0 }
+    const folds = new KeyFolds((key) => (key === 'd' ? kept : empty), empty)
     const batch = foldChanges([create, signalled, remove, again, moved], (key) => found.get(key), folds, number)
     const made = batch.rows.get('scripto:41')!
     t.match(made, { found: undefined, deleted: false, row: 41 }, 'numbered by the store, its key from its number')
@@ -210,7 +213,15 @@ t.test(
     const d = batch.rows.get('d')!
     t.match(d, { deleted: true, row: 42, last: again }, 'deleted, then made again in a new row')
     t.equal(d.found!.row, 3)
-    t.same([...folds.latest.keys()], ['scripto:41'], 'the signal folded before the deletion goes with it')
+    const d2 = folds.latest.get('d')!
+    t.same(
+      d2.signals.map((s) => s.signal.kind),
+      ['start'],
+      'the signal folded before the deletion goes with it',
+    )
+    t.equal(d2.base, empty, "the one after it starts afresh: the deletion took the key's signals")
+    t.equal(d2.runs.lastSignal, T + 1)
+    t.equal(d2.runs.open.length, 1)
     t.match(batch.answers.get(moved), { error: /a change of e gave f/ })
     t.notOk(batch.rows.has('e') || batch.rows.has('f'))
   },

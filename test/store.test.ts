@@ -580,6 +580,28 @@ for (const backend of backends(t)) {
     )
   })
 
+  t.test(`${backend.name}: a deleted check's signals and outputs go with its row, whatever its source, and stay gone after a reopen`, async (t) => {
+    const location = await backend.fresh(t)
+    const store = await openStore(location)
+    await store.changeDefinition('d', () => defined('d', { name: 'D' }))
+    await store.recordSignal('d', { kind: 'success', at: 1000, output: { text: 'done', bytes: 4 } })
+    const script = await store.createScript(fields('a.sh'), { kind: 'failure', at: 1000, output: { text: 'oops', bytes: 4 } })
+    const key = `scripto:${script.id}`
+    t.ok(store.runs().has('d') && store.runs().has(key))
+    t.equal(await store.changeDefinition('d', () => undefined), undefined)
+    t.equal(await store.deleteScript(script.id), true)
+    t.notOk(store.runs().has('d'), "the definition's runs went with it")
+    t.notOk(store.runs().has(key), "and the script's")
+    t.same(await backend.rows(location, 'SELECT id FROM check_signal UNION ALL SELECT id FROM signal_body'), [], 'and their rows, outputs included')
+    await store.close()
+    const reopened = await openStore(location)
+    t.teardown(() => reopened.close())
+    t.same([reopened.runs().size, reopened.definitions().size, reopened.scripts().length], [0, 0, 0])
+    t.same(await reopened.runLog('d', { keep: 10, before: undefined, limit: 10 }), [])
+    await reopened.changeDefinition('d', () => defined('d', { name: 'D again' }))
+    t.notOk(reopened.runs().has('d'), 'made again, it starts with no signal')
+  })
+
   t.test(`${backend.name}: a definition created, deleted and created again in one batch ends as the last change says`, async (t) => {
     const store = await openStore(await backend.fresh(t))
     t.teardown(() => store.close())

@@ -84,14 +84,18 @@ export interface Store {
    */
   pruneFlips(rule: { before: number; keep: number; limit: number }): Promise<number>
 
+  // The checks defined in the store, whatever their source, are one model below this contract: one
+  // table, found by key, changed by one write (see core.ts, foldChanges). These are its two views:
+  // the checks API's definitions, and Scripto's scripts.
+
   /** The checks defined in the store (the checks API, first pings), by id; another replica's soon after it committed. */
   definitions(): ReadonlyMap<string, CheckDefinition>
   /**
    * Changes the definition of check `id` as it stands when the write runs (after the writes queued
    * before it, from any replica): `change` is given it (undefined: there is none) and returns the
    * one to keep (undefined: none; the same object: no write). Resolves, once committed, to what it
-   * returned. When it throws, the write fails with that error and changes nothing. The signals of
-   * a deleted check are keepOnlyItems' to forget.
+   * returned. When it throws, the write fails with that error and changes nothing. A deleted
+   * check's signals and outputs go with it, in the same transaction, as a script's do.
    */
   changeDefinition(id: string, change: (current: CheckDefinition | undefined) => CheckDefinition | undefined): Promise<CheckDefinition | undefined>
   /** Tells `listener` once definitions() has a change that another replica wrote. SQLite never calls it. */
@@ -113,7 +117,7 @@ export interface Store {
    * write fails with that error and changes nothing.
    */
   updateScript(id: number, patch: (current: Script) => Partial<ScriptFields>, signal?: Signal): Promise<Script | undefined>
-  /** Deletes the script and its run log. */
+  /** Deletes the script, and its signals and outputs with it. */
   deleteScript(id: number): Promise<boolean>
 
   /**

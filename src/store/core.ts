@@ -1,7 +1,7 @@
 // The store's rules, written once for both drivers: the copy in memory that every read of runs and
-// scripts comes from, the fold of a batch of signals (each id's signals in order, on what the id
-// was at), the records that answer them, the forgetting of removed ids while their signals are
-// queued, and the cadence of log trims. The writes' queue, the order a batch runs them in and the
+// stored checks comes from, the fold of a batch of signals (each id's signals in order, on what the
+// id was at), the records that answer them, the forgetting of removed ids while their signals are
+// queued, and the fold of a batch's changes of stored checks, whatever their source. The writes' queue, the order a batch runs them in and the
 // Store over a driver are in writes.ts; the drivers (sqlite/, postgres/) only move rows.
 import { applyInOrder, NO_RUNS, type OpenRun, type Runs, type Signal } from '../domain/run.js'
 import { isScriptKey, scriptKey } from '../domain/check.js'
@@ -249,9 +249,18 @@ export function patchedScript(current: Script, patch: (current: Script) => Parti
 export class KeyFolds<B extends { readonly runs: Runs }> {
   readonly latest = new Map<string, IdBatch<B>>()
   readonly #base: (key: string) => B
+  readonly #empty: B
+  /** Keys whose check a change deleted: their signals start afresh. */
+  readonly #dropped = new Set<string>()
 
-  constructor(base: (key: string) => B) {
+  /** `empty`: what a key with no signal is at. */
+  constructor(base: (key: string) => B, empty: B) {
     this.#base = base
+    this.#empty = empty
+  }
+
+  #baseOf(key: string): B {
+    return this.#dropped.has(key) ? this.#empty : this.#base(key)
   }
 
   /**
@@ -259,13 +268,13 @@ export class KeyFolds<B extends { readonly runs: Runs }> {
    * returns its runs after it. No signal, or a retry of one recorded, leaves them as they were.
    */
   fold(key: string, runs: Runs | undefined, signal: Signal | undefined): Runs {
-    runs ??= this.latest.get(key)?.runs ?? this.#base(key).runs
+    runs ??= this.latest.get(key)?.runs ?? this.#baseOf(key).runs
     if (signal === undefined) return runs
     const applied = applyInOrder(runs, signal)
     if (applied.retry) return runs
     let batch = this.latest.get(key)
     if (batch === undefined) {
-      batch = { base: this.#base(key), runs, signals: [] }
+      batch = { base: this.#baseOf(key), runs, signals: [] }
       this.latest.set(key, batch)
     }
     batch.signals.push({ signal: applied.signal, duration: applied.finish?.duration, seq: 0 })
@@ -273,9 +282,10 @@ export class KeyFolds<B extends { readonly runs: Runs }> {
     return applied.runs
   }
 
-  /** Drops the signals folded for `key`: its check was deleted after them. */
+  /** Drops the signals folded for `key`: its check was deleted after them, and its signals with it. */
   drop(key: string): void {
     this.latest.delete(key)
+    this.#dropped.add(key)
   }
 }
 

@@ -214,7 +214,7 @@ export class Batches {
         seqs: [],
         deleted: [],
         // A new check's key has no state yet: statuspage_append makes it.
-        folds: new KeyFolds((key) => base.get(key) ?? { runs: NO_RUNS, state: NO_STATE }),
+        folds: new KeyFolds((key) => base.get(key) ?? { runs: NO_RUNS, state: NO_STATE }, { runs: NO_RUNS, state: NO_STATE }),
       }
       const locked: { row: number; stored: Stored }[] = []
       if (keys.length > 0) {
@@ -277,15 +277,14 @@ export class Batches {
       const stale = this.#forgottenSince(signals)
       for (const [id, c] of caught) if (!stale.has(id)) replication.applyRemote(id, c)
       this.#settle(signals, folded, token, stale)()
-      this.#settle([], keyFolded, token, stale)
       // Those folded were answered by #settle; the others' ids were forgotten before the batch.
       for (const op of queued) if (!folded.placed.has(op)) op.resolve(undefined)
-      if (written !== undefined) {
-        written.apply()
-        for (const [change, answer] of written.answers) {
-          if ('error' in answer) change.reject(answer.error)
-          else change.resolve(answer)
-        }
+      // The rows after the items' signals and before the changes' own: a deleted check's runs go with it.
+      written?.apply()
+      this.#settle([], keyFolded, token, stale)
+      for (const [change, answer] of written?.answers ?? []) {
+        if ('error' in answer) change.reject(answer.error)
+        else change.resolve(answer)
       }
       return { kind: 'done' }
     } catch (err) {

@@ -1,8 +1,8 @@
 // The PostgreSQL driver (node-postgres): the core's store (../writes.ts) for replicas that share one
 // database. This file runs the core's batches and the reads of other replicas' changes, one step at
 // a time, within deadlines; the parts beside it: the connection and availability (link.ts),
-// replication (replication.ts), the batches (batches.ts), script and definition writes and pool
-// reads (scripts.ts), and the schema (migrations.ts, which says how replicas share the tables).
+// replication (replication.ts), the batches (batches.ts), the changes of stored checks and the
+// pool's reads (checks.ts), and the schema (migrations.ts, which says how replicas share the tables).
 //
 // Written here rather than taken from a library: the group commit, the per-id fold and the
 // catch-up are this service's own rules; pg gives the connections, the pool and the notifications.

@@ -3,6 +3,7 @@
 // stored checks each run in a savepoint of their own; the batch's memory changes and answers wait
 // for the commit.
 import type { Database } from 'better-sqlite3'
+import { NO_RUNS } from '../../domain/run.js'
 import { SIGNALS_KEPT, TRIM_SLACK } from '../contract.js'
 import { foldBatch, foldChanges, KeyFolds, recordOf, type Done, type IdBase, type IdBatch, type Memory } from '../core.js'
 import { CHECK_DEF_COLUMNS, ROW_SIGNALS_MAX, ScriptFieldError, signalsText, storedRow, UPDATED_COLUMNS } from '../rows.js'
@@ -131,7 +132,7 @@ export function batchRunner(db: Database, memory: Memory<number>, nextSeq: numbe
       let writing: ChangeWrite | undefined
       try {
         const { batch, kept } = inSavepoint(() => {
-          const folds = new KeyFolds<Kept>((key) => runsOf.get(key) ?? memory.base(key, 0))
+          const folds = new KeyFolds<Kept>((key) => runsOf.get(key) ?? memory.base(key, 0), { runs: NO_RUNS, state: 0 })
           let next: number | undefined
           const number = () => {
             next ??= (nextRow.get() as { n: number }).n
@@ -152,8 +153,8 @@ export function batchRunner(db: Database, memory: Memory<number>, nextSeq: numbe
           writing = undefined
           return { batch, kept: writeFolded(folds.latest) }
         })
-        keep(kept)
         for (const [c, answer] of batch.answers) if ('error' in answer) c.reject(answer.error)
+        // The rows first: a deleted check's runs go with it, and the runs its signals folded to since come after.
         applies.push(() => {
           for (const [key, { found, deleted, row, after }] of batch.rows) {
             if (found !== undefined && (after === undefined || deleted)) memory.put(key, found.row, undefined)
@@ -161,6 +162,7 @@ export function batchRunner(db: Database, memory: Memory<number>, nextSeq: numbe
           }
           for (const [c, answer] of batch.answers) if (!('error' in answer)) c.resolve(answer)
         })
+        keep(kept)
         return
       } catch (err) {
         // A row the database refused, a field the codec could not write: its change fails alone,
