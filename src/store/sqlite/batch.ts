@@ -29,8 +29,9 @@ export function batchRunner(db: Database, memory: Memory<number>, nextSeq: numbe
   const insertBody = db.prepare('INSERT INTO signal_body (id, seq, at, kept, body) VALUES (?, ?, ?, ?, ?)')
   const trimBodies = db.prepare('DELETE FROM signal_body WHERE id = @id AND seq < (SELECT min(seq) FROM check_signal WHERE id = @id)')
   const deleteBodies = db.prepare('DELETE FROM signal_body WHERE id = ?')
-  const insertRow = db.prepare(`INSERT INTO check_def (${CHECK_DEF_COLUMNS.join(', ')}) VALUES (${CHECK_DEF_COLUMNS.map((c) => `@${c}`).join(', ')})`)
-  const updateRow = db.prepare(`UPDATE check_def SET ${UPDATED_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`)
+  // Positional parameters: better-sqlite3 binds them faster than named ones.
+  const insertRow = db.prepare(`INSERT INTO check_def (${CHECK_DEF_COLUMNS.join(', ')}) VALUES (${CHECK_DEF_COLUMNS.map(() => '?').join(', ')})`)
+  const updateRow = db.prepare(`UPDATE check_def SET ${UPDATED_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`)
   const deleteRow = db.prepare('DELETE FROM check_def WHERE id = ?')
   // A row's id is never given again (AUTOINCREMENT): above the highest the table ever had.
   const nextRow = db.prepare(
@@ -147,8 +148,13 @@ export function batchRunner(db: Database, memory: Memory<number>, nextSeq: numbe
               forget([key])
             }
             if (after === undefined) continue
-            if (found === undefined || row.deleted) insertRow.run(storedRow(row.row!, after))
-            else if (after !== found.stored) updateRow.run(storedRow(row.row!, after))
+            if (found === undefined || row.deleted) {
+              const values = storedRow(row.row!, after)
+              insertRow.run(CHECK_DEF_COLUMNS.map((c) => values[c]))
+            } else if (after !== found.stored) {
+              const values = storedRow(row.row!, after)
+              updateRow.run([...UPDATED_COLUMNS.map((c) => values[c]), values.id])
+            }
           }
           writing = undefined
           return { batch, kept: writeFolded(folds.latest) }
