@@ -1,5 +1,6 @@
 // The store contract, on both backends: what any Store must do, whatever keeps it.
 import Database from 'better-sqlite3'
+import pg from 'pg'
 import t, { type Test } from 'tap'
 import type { CheckDefinition } from '../src/domain/definition.js'
 import type { Flip, FlipState } from '../src/domain/flip.js'
@@ -579,6 +580,33 @@ for (const backend of backends(t)) {
       "Scripto's reads see scripts only",
     )
   })
+
+  if (backend.name !== 'SQLite') {
+    t.test(`${backend.name}: a key that another writer makes while a batch looks for it: the batch runs again, on that row`, async (t) => {
+      const location = await backend.fresh(t)
+      const store = await openStore(location)
+      t.teardown(() => store.close())
+      // Another replica's transaction has made the key and not yet committed: the batch's lock finds no row, and its insert waits.
+      const other = new pg.Client({ connectionString: location })
+      await other.connect()
+      t.teardown(() => other.end())
+      await other.query('BEGIN')
+      await other.query(
+        `INSERT INTO check_def (key, source, spec, created, updated, seq) VALUES ('race', 'api', '{"name":"theirs"}', 1, 1, nextval('change_seq') * 16)`,
+      )
+      const seen: (string | undefined)[] = []
+      const mine = store.changeDefinition('race', (current) => {
+        seen.push(current?.spec.name as string | undefined)
+        return current ?? defined('race', { name: 'mine' })
+      })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      await other.query('COMMIT')
+      t.equal((await mine)?.spec.name, 'theirs', 'the change ran again on the row the other made, and kept it')
+      t.same(seen, [undefined, 'theirs'])
+      t.equal(store.lockRetries, 1)
+      t.same(await backend.rows(location, "SELECT spec FROM check_def WHERE key = 'race'"), [{ spec: '{"name":"theirs"}' }])
+    })
+  }
 
   t.test(`${backend.name}: a deleted check's signals and outputs go with its row, whatever its source, and stay gone after a reopen`, async (t) => {
     const location = await backend.fresh(t)
