@@ -133,13 +133,11 @@ export interface Driver extends Pick<Store, 'close'> {
 /** The Store over `driver`: its writes queued, in order, for the driver's batches; its reads of runs, scripts and definitions from memory. */
 export function storeOver(driver: Driver): Store {
   const { memory, writes } = driver
-  const queue = <T>(write: (resolve: (value: T) => void, reject: (err: unknown) => void) => AwaitedWrite): Promise<T> => {
+  const change = (key: string | undefined, change: Change['change'], signal?: Signal): Promise<Changed> => {
     const refused = driver.refusal()
     if (refused !== undefined) return Promise.reject(refused)
-    return new Promise<T>((resolve, reject) => writes.push(write(resolve, reject)))
+    return new Promise((resolve, reject) => writes.push({ kind: 'change', key, change, signal, resolve, reject }))
   }
-  const change = (key: string | undefined, change: Change['change'], signal?: Signal) =>
-    queue<Changed>((resolve, reject) => ({ kind: 'change', key, change, signal, resolve, reject }))
   const script = (stored: Stored | undefined) => (stored?.source === 'scripto' ? stored.script : undefined)
   return {
     ...driver.reads,
