@@ -5,7 +5,7 @@ import { setImmediate } from 'node:timers/promises'
 import { withDefinitions } from './config/defined.js'
 import type { Config, Item } from './config/load.js'
 import type { CheckDefinition } from './domain/definition.js'
-import type { Flip, FlipHead } from './domain/flip.js'
+import type { Flip } from './domain/flip.js'
 import { histories, ItemStates, recounted, type Histories } from './item-states.js'
 import { Evaluator } from './evaluator.js'
 import { MonitorEvents } from './monitor-events.js'
@@ -374,24 +374,9 @@ export class Monitor {
     this.#evaluator.onFlip(listener)
   }
 
-  /** Each check's last flip, by key (see Store.flipHeads). */
-  flipHeads(): ReadonlyMap<string, FlipHead> {
-    return this.#store.flipHeads()
-  }
-
-  /** A page of the flips of the check with `key`, newest first (see Store.flipLog). */
-  flipLog(key: string, page: { before: number | undefined; since?: number; limit: number }): Promise<Flip[]> {
-    return this.#store.flipLog(key, page)
-  }
-
-  /** Each check's flips of about its last day, by key, oldest first (see Store.recentFlips). */
-  recentFlips(): ReadonlyMap<string, readonly Flip[]> {
-    return this.#store.recentFlips()
-  }
-
-  /** One step of flip retention (see Store.pruneFlips). */
-  pruneFlips(rule: { before: number; keep: number; limit: number }): Promise<number> {
-    return this.#store.pruneFlips(rule)
+  /** The flips the store keeps: each check's head and recent ones, pages of a check's, and retention (see Store). */
+  get flips(): Pick<Store, 'flipHeads' | 'flipLog' | 'recentFlips' | 'pruneFlips'> {
+    return this.#store
   }
 
   /** Records that a reload was refused; the config in force stays. */

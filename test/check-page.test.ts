@@ -104,7 +104,7 @@ t.test('availability over 24 h, 7 d and 30 d comes from the flips, over what the
   clock.advance(3600)
   // Up for the first hour, late for two, then up again for the last hour: 2 of 4 hours. No tick of
   // the evaluator ran while it was late: the check-in that ended it records the lateness too.
-  await waitUntil(async () => (await app.monitor.flipLog('web', { before: undefined, limit: 5 })).length === 3, 'three flips')
+  await waitUntil(async () => (await app.monitor.flips.flipLog('web', { before: undefined, limit: 5 })).length === 3, 'three flips')
   const { html } = await page(app, '/item/web')
   t.match(
     html,

@@ -200,7 +200,7 @@ t.test("retention: a sweep deletes flips past flips.max_age and beyond flips.max
   const top = '\nflips:\n  max_age: 2h\n  max_per_check: 3\n'
   const { app, clock } = await testApp(t, { config: config(yamlConfig({ groups: GROUPS, extra: `  ping_key: ${KEY}\n`, top })), flipSweepMs: 50 })
   // Sweeps run all along: wait on each check's newest flip, which they never delete.
-  const recorded = (id: string, seq: number) => waitUntil(() => (app.monitor.flipHeads().get(id)?.seq ?? 0) >= seq, `flip ${seq} of ${id}`, 5000)
+  const recorded = (id: string, seq: number) => waitUntil(() => (app.monitor.flips.flipHeads().get(id)?.seq ?? 0) >= seq, `flip ${seq} of ${id}`, 5000)
   // sync: up at T0, late a minute later, never again. backup: up, then late and up again four
   // times, an hour apart: 9 flips, the last at T0 + 4 h.
   await ping(app, 'sync')

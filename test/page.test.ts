@@ -293,7 +293,7 @@ t.test("each check's last 24 h is a strip of its states, a minute to a unit, tit
   await app.monitor.evaluate()
   clock.advance(30 * 60)
   await app.inject({ url: '/refresh/web', headers: auth })
-  await waitUntil(async () => (await app.monitor.flipLog('web', { before: undefined, limit: 5 })).length === 3, 'three flips')
+  await waitUntil(async () => (await app.monitor.flips.flipLog('web', { before: undefined, limit: 5 })).length === 3, 'three flips')
   clock.advance(60 * 60)
   // web: up from T0 for 1 h, late for 1 h, up for the last hour; nothing before T0 (never). x is in
   // minutes since 2026-01-01 (T0 is minute 20,880); the viewBox is the last 24 h.

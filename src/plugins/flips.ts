@@ -63,7 +63,7 @@ export default fp<FlipsOptions>(
       try {
         let deleted: number
         do {
-          deleted = await monitor.pruneFlips({ before: monitor.now() - maxAge * 1000, keep: maxPerCheck, limit: SWEEP_STEP })
+          deleted = await monitor.flips.pruneFlips({ before: monitor.now() - maxAge * 1000, keep: maxPerCheck, limit: SWEEP_STEP })
           await new Promise((resolve) => setImmediate(resolve))
         } while (deleted >= SWEEP_STEP && !closing)
       } catch (err) {

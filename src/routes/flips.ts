@@ -51,7 +51,7 @@ const flipRoutes: FastifyPluginAsyncJsonSchemaToTs = async (app) => {
       requireTags(request, id, () => items.flatMap((item) => item.tags))
       tz = zoneOf(items[0]!.check.schedule)
     }
-    const flips = await monitor.flipLog(id, { before, limit })
+    const flips = await monitor.flips.flipLog(id, { before, limit })
     return {
       id,
       flips: flips.map((flip) => flipView(flip, tz)),

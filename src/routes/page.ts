@@ -78,7 +78,7 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const { tag = [] } = request.query as { tag?: string[] }
       const snapshot = await app.monitor.snapshotInSlices()
-      const history = { flips: app.monitor.recentFlips(), heads: app.monitor.flipHeads() }
+      const history = { flips: app.monitor.flips.recentFlips(), heads: app.monitor.flips.flipHeads() }
       return html(reply, Readable.from(renderPage(taggedOnly(snapshot, tag), tag, history)))
     },
   )
@@ -105,8 +105,8 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
    */
   const pageFlips = async (key: string) => {
     const since = app.monitor.now() - (DOWNTIME_MONTHS * 31 + 1) * 86_400_000
-    const flips = await app.monitor.flipLog(key, { before: undefined, since, limit: FLIPS_READ })
-    const prior = flips.length === FLIPS_READ ? undefined : (await app.monitor.flipLog(key, { before: flips.at(-1)?.seq, limit: 1 }))[0]
+    const flips = await app.monitor.flips.flipLog(key, { before: undefined, since, limit: FLIPS_READ })
+    const prior = flips.length === FLIPS_READ ? undefined : (await app.monitor.flips.flipLog(key, { before: flips.at(-1)?.seq, limit: 1 }))[0]
     return { flips, prior }
   }
 
