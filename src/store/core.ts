@@ -104,7 +104,7 @@ export type Stored = { readonly source: 'scripto'; readonly script: Script } | {
 export const keyOf = (stored: Stored): string => (stored.source === 'scripto' ? scriptKey(stored.script.id) : stored.definition.id)
 
 /** `stored` with the runs its key's signals folded to, where its view shows them (a script's). */
-function withRuns(stored: Stored, runs: Runs): Stored {
+export function withRuns(stored: Stored, runs: Runs): Stored {
   if (stored.source !== 'scripto' || stored.script.runs === runs) return stored
   return { source: 'scripto', script: Object.freeze({ ...stored.script, runs }) }
 }
@@ -195,15 +195,14 @@ export class Memory<S> {
       this.#checks.delete(key)
       this.runs.delete(key)
       this.state.delete(key)
-    } else {
-      const runs = this.runs.get(key)
-      this.#checks.set(key, { row, stored: runs === undefined ? stored : withRuns(stored, runs) })
-      this.#keyIn.set(row, key)
-    }
-    if (stored === undefined) {
-      if (before!.stored.source === 'scripto') this.#scripts = undefined
+      if (before.stored.source === 'scripto') this.#scripts = undefined
       else this.#definitions.delete(key)
-    } else if (stored.source === 'scripto') this.#scripts = undefined
+      return
+    }
+    const runs = this.runs.get(key)
+    this.#checks.set(key, { row, stored: runs === undefined ? stored : withRuns(stored, runs) })
+    this.#keyIn.set(row, key)
+    if (stored.source === 'scripto') this.#scripts = undefined
     else this.#definitions.set(key, stored.definition)
   }
 
@@ -350,11 +349,12 @@ export function foldChanges<C extends Change, B extends { readonly runs: Runs }>
     const before = known === undefined ? at?.stored : known.after
     let numbered: number | undefined
     let next: Stored | undefined
+    let key: string | undefined
     try {
       next = change.change(before, () => (numbered ??= number()))
-      const key = next === undefined ? undefined : keyOf(next)
-      if (key !== undefined && change.key !== undefined && key !== change.key) throw new Error(`a change of ${change.key} gave ${key}`)
-      if (change.key === undefined && next === undefined) throw new Error('a new check was not made')
+      key = next === undefined ? change.key : keyOf(next)
+      if (key === undefined) throw new Error('a new check was not made')
+      if (change.key !== undefined && key !== change.key) throw new Error(`a change of ${change.key} gave ${key}`)
     } catch (error) {
       answers.set(change, { error })
       continue
@@ -363,7 +363,6 @@ export function foldChanges<C extends Change, B extends { readonly runs: Runs }>
       answers.set(change, { before, after: before })
       continue
     }
-    const key = next === undefined ? change.key! : keyOf(next)
     let entry = rows.get(key)
     if (entry === undefined) {
       entry = { found: at, deleted: false, row: at?.row, after: at?.stored, last: change }

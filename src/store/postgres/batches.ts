@@ -6,11 +6,11 @@
 import type { PoolClient } from 'pg'
 import { NO_RUNS } from '../../domain/run.js'
 import { StoreUnavailableError } from '../../errors.js'
-import { foldBatch, keyOf, KeyFolds, recordOf, type Folded, type IdBase, type Stored } from '../core.js'
+import { foldBatch, keyOf, KeyFolds, recordOf, withRuns, type Folded, type IdBase, type Stored } from '../core.js'
 import { batchSteps, failWrites, type AwaitedWrite, type SignalWrite, type Write } from '../writes.js'
 import { ROW_SIGNALS_MAX, runsText, signalsText, storedFromRow, type CheckDefRow } from '../rows.js'
 import { SIGNALS_KEPT, TRIM_SLACK } from '../contract.js'
-import { KeyTaken, type ChangeWriter, type Tx } from './checks.js'
+import { deleteSignals, KeyTaken, type ChangeWriter, type Tx } from './checks.js'
 import { CHANNEL, isRetryable, isUnavailable, sqlState, type Link, type Queryable } from './link.js'
 import { NO_STATE, NOTE_MAX, type Caught, type IdState, type Note, type Replication, type SignalStateRow } from './replication.js'
 
@@ -199,11 +199,7 @@ export class Batches {
     try {
       await client.query('BEGIN')
       // The rows of forgotten ids go first: a live signal of one came after its forget.
-      if (forget.length > 0) {
-        await client.query('DELETE FROM check_signal WHERE id = ANY($1::text[])', [forget])
-        await client.query('DELETE FROM signal_body WHERE id = ANY($1::text[])', [forget])
-        await client.query('DELETE FROM item_state WHERE id = ANY($1::text[])', [forget])
-      }
+      if (forget.length > 0) await deleteSignals(client, forget)
       // Locks are taken in one order by every replica (stored checks, then item ids, each in byte
       // order), so two batches can wait for each other but never deadlock.
       const keys = [...new Set(changes.flatMap((c) => (c.key === undefined ? [] : [c.key])))]
@@ -243,10 +239,7 @@ export class Batches {
       for (const { row, stored } of locked) {
         const key = keyOf(stored)
         const runs = base.get(key)?.runs
-        tx.found.set(key, {
-          row,
-          stored: stored.source === 'scripto' && runs !== undefined ? { source: 'scripto', script: Object.freeze({ ...stored.script, runs }) } : stored,
-        })
+        tx.found.set(key, { row, stored: runs === undefined ? stored : withRuns(stored, runs) })
       }
       const folded = foldBatch(signals, (id) => base.get(id)!)
       const token = this.#nextToken()

@@ -44,6 +44,13 @@ export type ChangeWriter = (
   writing: (change: ChangeWrite | undefined) => void,
 ) => Promise<{ answers: ChangeBatch<ChangeWrite>['answers']; apply: () => void }>
 
+/** Deletes what the checks with `keys` keep beside their rows: their signals, outputs and state (forgotten items, deleted checks). */
+export async function deleteSignals(client: PoolClient, keys: readonly string[]): Promise<void> {
+  await client.query('DELETE FROM check_signal WHERE id = ANY($1::text[])', [keys])
+  await client.query('DELETE FROM signal_body WHERE id = ANY($1::text[])', [keys])
+  await client.query('DELETE FROM item_state WHERE id = ANY($1::text[])', [keys])
+}
+
 export function changeWriter(replication: Replication): ChangeWriter {
   return async (tx, changes, writing) => {
     const { client } = tx
@@ -66,9 +73,7 @@ export function changeWriter(replication: Replication): ChangeWriter {
       writing(last)
       if (found !== undefined && (after === undefined || deleted)) {
         await client.query('DELETE FROM check_def WHERE id = $1', [found.row])
-        await client.query('DELETE FROM signal_body WHERE id = $1', [key])
-        await client.query('DELETE FROM check_signal WHERE id = $1', [key])
-        await client.query('DELETE FROM item_state WHERE id = $1', [key])
+        await deleteSignals(client, [key])
         tx.deleted.push(found.row)
         applies.push(() => replication.dropRow(found.row))
       }

@@ -147,14 +147,10 @@ export function batchRunner(db: Database, memory: Memory<number>, nextSeq: numbe
               deleteRow.run(found.row)
               forget([key])
             }
-            if (after === undefined) continue
-            if (found === undefined || row.deleted) {
-              const values = storedRow(row.row!, after)
-              insertRow.run(CHECK_DEF_COLUMNS.map((c) => values[c]))
-            } else if (after !== found.stored) {
-              const values = storedRow(row.row!, after)
-              updateRow.run([...UPDATED_COLUMNS.map((c) => values[c]), values.id])
-            }
+            if (after === undefined || (!row.deleted && after === found?.stored)) continue
+            const values = storedRow(row.row!, after)
+            if (found === undefined || row.deleted) insertRow.run(CHECK_DEF_COLUMNS.map((c) => values[c]))
+            else updateRow.run([...UPDATED_COLUMNS.map((c) => values[c]), values.id])
           }
           writing = undefined
           return { batch, kept: writeFolded(folds.latest) }
